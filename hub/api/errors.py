@@ -1,0 +1,135 @@
+"""Error responses: RFC 9457 problem bodies that also carry ``ok: false`` and a stable ``code``.
+
+Every failure of the REST API ends here, including malformed JSON, unknown
+routes and bugs: the client always gets a precise code, a human ``detail``
+with a hint, and the ``request_id`` to quote, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+import msgspec
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+log = logging.getLogger(__name__)
+
+DOCS_URL: Final = "/docs/errors"
+
+# code → (HTTP status, title)
+ERRORS: Final[dict[str, tuple[int, str]]] = {
+    "unauthorized": (401, "Unauthorized"),
+    "forbidden": (403, "Forbidden"),
+    "not_found": (404, "Not found"),
+    "method_not_allowed": (405, "Method not allowed"),
+    "validation_error": (422, "Validation error"),
+    "invalid_device": (422, "Invalid device"),
+    "rate_limited": (429, "Rate limited"),
+    "queue_blocked": (409, "Queue blocked"),
+    "subscription_expired": (402, "Subscription expired"),
+    "idempotency_conflict": (409, "Idempotency conflict"),
+    "payload_too_large": (413, "Payload too large"),
+    "unsupported_media_type": (415, "Unsupported media type"),
+    "storage_unavailable": (503, "Storage unavailable"),
+    "internal_error": (500, "Internal error"),
+}
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+        self.status = status or ERRORS[code][0]
+
+
+def validation_error(errors: list[dict[str, str]]) -> ApiError:
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return ApiError(
+        "validation_error", f"{first['field']}: {first['message']}{more}", errors=errors
+    )
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def problem(request_id: str, error: ApiError) -> Response:
+    title = ERRORS.get(error.code, (error.status, error.code))[1]
+    body: dict[str, Any] = {
+        "ok": False,
+        "code": error.code,
+        "type": f"{DOCS_URL}#{error.code}",
+        "title": title,
+        "status": error.status,
+        "detail": error.detail,
+        "request_id": request_id,
+    }
+    if error.errors is not None:
+        body["errors"] = error.errors
+    body.update(error.extra)
+    return Response(
+        _encoder.encode(body),
+        status_code=error.status,
+        media_type="application/problem+json",
+        headers=error.headers,
+    )
+
+
+def request_id_of(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+async def handle_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return problem(request_id_of(request), exc)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        error = ApiError("method_not_allowed", f"{request.method} is not allowed on this path")
+    elif exc.status_code == 404:
+        error = ApiError(
+            "not_found", f"no endpoint at {request.url.path}; see /api/v1/openapi.json"
+        )
+    else:
+        code = next((c for c, (s, _) in ERRORS.items() if s == exc.status_code), "internal_error")
+        error = ApiError(code, str(exc.detail), status=exc.status_code)
+    return problem(request_id_of(request), error)
+
+
+async def handle_storage_unavailable(request: Request, exc: Exception) -> Response:
+    request_id = request_id_of(request)
+    log.error("request %s: storage unavailable: %s", request_id, exc)
+    error = ApiError(
+        "storage_unavailable",
+        "the hub could not reach its storage; nothing was changed, retry shortly",
+        headers={"Retry-After": "5"},
+    )
+    return problem(request_id, error)
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    request_id = request_id_of(request)
+    log.error("request %s failed", request_id, exc_info=exc)
+    return problem(
+        request_id,
+        ApiError("internal_error", f"an unexpected error; quote request id {request_id}"),
+    )

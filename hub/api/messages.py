@@ -1,0 +1,100 @@
+"""``GET /v1/messages/status`` and ``GET /v1/messages``: what happened to a message, and why."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.api.errors import ApiError, validation_error
+from hub.api.request import hub_of, query_int, require
+from hub.api.responses import ok, page
+from protocol.lifecycle import State
+
+_SELECT = (
+    "SELECT m.*, d.name AS device_name FROM messages m LEFT JOIN devices d ON d.id = m.device_id"
+)
+
+
+def message_body(row: sqlite3.Row) -> dict[str, Any]:
+    error = None
+    if row["error_code"]:
+        error = {"code": row["error_code"], "message": row["error_message"] or ""}
+    terminal_failure = row["state"] in ("failed", "expired", "cancelled")
+    return {
+        "request_id": row["id"],
+        "status": row["state"],
+        "to": row["to_number"],
+        "device_id": row["device_id"],
+        "device_name": row["device_name"],
+        "attempts": row["attempts"],
+        "parts": row["parts"],
+        "encoding": row["encoding"],
+        "error": error,
+        "queued_at": row["queued_at"],
+        "dispatched_at": row["dispatched_at"],
+        "accepted_at": row["accepted_at"],
+        "sent_at": row["sent_at"],
+        "delivered_at": row["delivered_at"],
+        "failed_at": row["failed_at"] if terminal_failure else None,
+        "expires_at": row["expires_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+async def message_status(request: Request) -> Response:
+    principal = await require(request, "messages.read")
+    request_id = request.query_params.get("request_id", "").strip()
+    if not request_id:
+        raise validation_error([{"field": "request_id", "message": "is required"}])
+    store = hub_of(request).store
+    row = await store.fetchone(
+        f"{_SELECT} WHERE m.id = ? AND m.account_id = ?", (request_id, principal.account_id)
+    )
+    if row is None:
+        raise ApiError("not_found", f"no message {request_id} in this account")
+    events = await store.fetchall(
+        "SELECT at, state, cause, device_id, detail FROM message_events"
+        " WHERE message_id = ? ORDER BY rowid",
+        (request_id,),
+    )
+    history = [
+        {"state": e["state"], "at": e["at"], "cause": e["cause"], "device_id": e["device_id"],
+         "detail": e["detail"]}
+        for e in events
+    ]  # fmt: skip
+    return ok({**message_body(row), "history": history})
+
+
+async def list_messages(request: Request) -> Response:
+    principal = await require(request, "messages.read")
+    params = request.query_params
+    limit = query_int(request, "limit", 50, 1, 500)
+    where = ["m.account_id = ?"]
+    args: list[Any] = [principal.account_id]
+    if status := params.get("status"):
+        if status not in State.__members__.values():
+            allowed = ", ".join(s.value for s in State)
+            raise validation_error([{"field": "status", "message": f"one of {allowed}"}])
+        where.append("m.state = ?")
+        args.append(status)
+    if device_id := params.get("device_id"):
+        where.append("m.device_id = ?")
+        args.append(device_id)
+    if to := params.get("to"):
+        where.append("m.to_number = ?")
+        args.append(to)
+    if since := params.get("since"):
+        where.append("m.queued_at >= ?")
+        args.append(since)
+    if cursor := params.get("cursor"):
+        where.append("m.id < ?")  # newest first: the cursor is the last id seen
+        args.append(cursor)
+    rows = await hub_of(request).store.fetchall(
+        f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY m.id DESC LIMIT ?", (*args, limit + 1)
+    )
+    items = [message_body(r) for r in rows[:limit]]
+    next_cursor = rows[limit - 1]["id"] if len(rows) > limit else None
+    return page(items, next_cursor)

@@ -1,0 +1,130 @@
+"""Reading a request: the caller's token and scope, a JSON body, query parameters.
+
+``read_body`` reports every problem of a body at once (``errors: [{field,
+message}]``), not just the first, so a developer fixes a request in one go.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import msgspec
+from starlette.requests import Request
+
+from hub.api.errors import ApiError, validation_error
+from hub.auth import Principal
+from hub.hub import Hub
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+_PATH_IN_MESSAGE = re.compile(r" - at `\$(.*)`$")
+
+
+def hub_of(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+async def require(request: Request, scope: str | None) -> Principal:
+    """The caller's principal; 401 without a valid token, 403 without ``scope``."""
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise ApiError(
+            "unauthorized",
+            "send your access token as 'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    principal = await hub_of(request).auth.authenticate(secret.strip())
+    if principal is None:
+        raise ApiError(
+            "unauthorized",
+            "the access token is unknown, revoked or expired; create a new one",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    if scope is not None and not principal.allows(scope):
+        raise ApiError(
+            "forbidden",
+            f"this token lacks the '{scope}' scope; create a token that has it",
+            extra={"missing_scope": scope},
+        )
+    return principal
+
+
+async def read_raw_body(request: Request, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError("payload_too_large", f"the body is over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _field_error(name: str, exc: msgspec.ValidationError) -> dict[str, str]:
+    message = str(exc)
+    match = _PATH_IN_MESSAGE.search(message)
+    if match:
+        message = message[: match.start()]
+        name += match.group(1)
+    return {"field": name, "message": message}
+
+
+Check = Callable[[dict[str, Any]], list[dict[str, str]]]
+
+
+def parse_body(raw: bytes, model: type[T], check: Check | None = None) -> T:
+    """Decode ``raw`` JSON into ``model``, listing every problem at once.
+
+    Type problems come from the model's annotations; ``check`` adds the
+    domain's own (a phone number, a text too long) for the fields whose type
+    was right, so one answer names everything to fix.
+    """
+    if not raw.strip():
+        raise validation_error([{"field": "body", "message": "a JSON object is required"}])
+    try:
+        data: Any = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise validation_error([{"field": "body", "message": f"not valid JSON: {exc}"}]) from None
+    if not isinstance(data, dict):
+        raise validation_error([{"field": "body", "message": "must be a JSON object"}])
+    errors = []
+    well_typed: dict[str, Any] = {}
+    for field in msgspec.structs.fields(model):
+        if field.encode_name in data:
+            try:
+                msgspec.convert(data[field.encode_name], field.type)
+                well_typed[field.encode_name] = data[field.encode_name]
+            except msgspec.ValidationError as exc:
+                errors.append(_field_error(field.encode_name, exc))
+        elif field.required:
+            errors.append({"field": field.encode_name, "message": "is required"})
+    if check is not None:
+        errors += check(well_typed)
+    if errors:
+        raise validation_error(errors)
+    try:
+        return msgspec.convert(data, model)
+    except msgspec.ValidationError as exc:  # a check across fields
+        raise validation_error([_field_error("body", exc)]) from None
+
+
+async def read_body(request: Request, model: type[T], check: Check | None = None) -> T:
+    raw = await read_raw_body(request, hub_of(request).config.server.max_body_bytes)
+    return parse_body(raw, model, check)
+
+
+def query_int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise validation_error([{"field": name, "message": "must be a whole number"}]) from None
+    if not lo <= value <= hi:
+        raise validation_error([{"field": name, "message": f"must be from {lo} to {hi}"}])
+    return value

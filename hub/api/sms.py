@@ -1,0 +1,115 @@
+"""``POST /v1/sms/send``: queue one SMS; 202 only once it is durable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.api.errors import ApiError
+from hub.api.request import Check, hub_of, read_body, require
+from hub.api.responses import ok
+from hub.clock import rfc3339
+from hub.config import SmsConfig
+from hub.ids import new_id
+from hub.message import LiveMessage
+from hub.phone import InvalidNumber, to_e164
+from hub.sms_text import measure
+
+
+class SendSmsRequest(msgspec.Struct):
+    to: Annotated[str, Meta(min_length=1, max_length=32)]
+    text: Annotated[str, Meta(min_length=1, max_length=5000)]
+    device_id: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    sim_slot: Annotated[int, Meta(ge=0, le=7)] | None = None
+    ttl_seconds: int | None = None
+
+
+def _checks(sms: SmsConfig) -> Check:
+    """Domain checks of a send body, run beside the type checks."""
+
+    def check(body: dict[str, Any]) -> list[dict[str, str]]:
+        errors = []
+        if "to" in body:
+            try:
+                to_e164(body["to"], sms.default_region)
+            except InvalidNumber as exc:
+                errors.append({"field": "to", "message": str(exc)})
+        if "text" in body and (size := measure(body["text"])).parts > sms.max_parts:
+            limit = f"at most {sms.max_parts}"
+            errors.append({
+                "field": "text",
+                "message": f"takes {size.parts} SMS parts ({size.encoding}); {limit}",
+            })  # fmt: skip
+        ttl = body.get("ttl_seconds")
+        if ttl is not None and not sms.min_ttl_s <= ttl <= sms.max_ttl_s:
+            errors.append({
+                "field": "ttl_seconds",
+                "message": f"must be from {sms.min_ttl_s} to {sms.max_ttl_s}",
+            })  # fmt: skip
+        return errors
+
+    return check
+
+
+async def send_sms(request: Request) -> Response:
+    principal = await require(request, "sms.send")
+    hub = hub_of(request)
+    sms = hub.config.sms
+    body = await read_body(request, SendSmsRequest, _checks(sms))
+    await _check_device(request, principal.account_id, body)
+
+    now = hub.clock.now()
+    size = measure(body.text)
+    ttl = body.ttl_seconds if body.ttl_seconds is not None else sms.default_ttl_s
+    message = LiveMessage(
+        id=new_id("req", now),
+        account_id=principal.account_id,
+        to=to_e164(body.to, sms.default_region),
+        text=body.text,
+        parts=size.parts,
+        encoding=size.encoding,
+        requested_device_id=body.device_id,
+        sim_slot=body.sim_slot,
+        queued_at=now,
+        expires_at=now + timedelta(seconds=ttl),
+    )
+    await hub.delivery.submit(message)
+    return ok(
+        {"request_id": message.id, "status": "queued", "queued_at": rfc3339(now)},
+        status=202,
+    )
+
+
+async def _check_device(request: Request, account_id: str, body: SendSmsRequest) -> None:
+    """``invalid_device`` unless a device of this account can take the message."""
+    devices = hub_of(request).devices
+    if body.device_id is None:
+        if await devices.count(account_id) == 0:
+            raise ApiError(
+                "invalid_device",
+                "no device is paired yet; pair the Android relay app first",
+                extra={"field": "device_id"},
+            )
+        return
+    device = await devices.get(account_id, body.device_id)
+    if device is None:
+        raise ApiError(
+            "invalid_device", f"no device {body.device_id} in this account",
+            extra={"field": "device_id"},
+        )  # fmt: skip
+    if device.disabled:
+        raise ApiError(
+            "invalid_device", f"device {body.device_id} is disabled; enable it or pick another",
+            extra={"field": "device_id"},
+        )  # fmt: skip
+    if body.sim_slot is not None and device.sims and body.sim_slot not in device.sims:
+        slots = ", ".join(map(str, device.sims))
+        raise ApiError(
+            "invalid_device", f"device {body.device_id} has no SIM in slot {body.sim_slot}"
+            f" (it has {slots})", extra={"field": "sim_slot"},
+        )  # fmt: skip

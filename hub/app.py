@@ -1,0 +1,83 @@
+"""``create_app(config)``: the Starlette application, built from explicit parts."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from hub.api import devices, health, messages, pairing, sms
+from hub.api.errors import (
+    ApiError,
+    handle_api_error,
+    handle_http_exception,
+    handle_storage_unavailable,
+    handle_unexpected,
+)
+from hub.clock import Clock, SystemClock
+from hub.config import Config
+from hub.hub import Hub
+from hub.middleware import RequestMiddleware
+from hub.relay.endpoint import relay_socket
+from hub.store.writer import StorageUnavailable
+
+API = "/api/v1"
+
+
+def routes() -> list[BaseRoute]:
+    """The route table; the OpenAPI document is generated from it."""
+    return [
+        Route(f"{API}/health", health.health, methods=["GET"]),
+        Route(f"{API}/relay/pairing-codes", pairing.create_pairing_code, methods=["POST"]),
+        Route(f"{API}/relay/app/pair", pairing.pair, methods=["POST"]),
+        WebSocketRoute(f"{API}/relay/ws", relay_socket),
+        Route(f"{API}/sms/send", sms.send_sms, methods=["POST"]),
+        Route(f"{API}/messages/status", messages.message_status, methods=["GET"]),
+        Route(f"{API}/messages", messages.list_messages, methods=["GET"]),
+        Route(f"{API}/devices", devices.list_devices, methods=["GET"]),
+    ]
+
+
+def create_app(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    admin_token: str | None = None,
+    on_started: Callable[[Hub], None] | None = None,
+) -> Starlette:
+    """Build the hub's ASGI app.
+
+    ``admin_token`` (default: ``RELAYHUB_ADMIN_TOKEN`` from the environment)
+    becomes the admin token on the first start; ``on_started`` is called once
+    the hub is ready (the CLI prints the first-start banner from it).
+    """
+    token = admin_token if admin_token is not None else os.environ.get("RELAYHUB_ADMIN_TOKEN")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        hub = Hub.build(config, clock or SystemClock())
+        await hub.start(token or None)
+        app.state.hub = hub
+        if on_started is not None:
+            on_started(hub)
+        try:
+            yield
+        finally:
+            await hub.stop()
+
+    return Starlette(
+        routes=routes(),
+        middleware=[Middleware(RequestMiddleware, max_body_bytes=config.server.max_body_bytes)],
+        exception_handlers={
+            ApiError: handle_api_error,
+            HTTPException: handle_http_exception,
+            StorageUnavailable: handle_storage_unavailable,
+            Exception: handle_unexpected,
+        },
+        lifespan=lifespan,
+    )

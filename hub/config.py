@@ -1,0 +1,102 @@
+"""The hub's configuration: ``hub.toml`` read once into one typed object.
+
+The defaults below are the documented defaults; the repository's ``hub.toml``
+repeats every one of them with a comment (a test keeps the two equal). Later
+files override earlier ones key by key, and unknown keys are an error so a typo
+never goes unnoticed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+PositiveInt = Annotated[int, Meta(ge=1)]
+
+
+class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=0, le=65535)] = 8080
+    # The origin clients use, e.g. "https://sms.example.com"; empty: taken from each request.
+    public_url: str = ""
+    data_dir: str = "data"
+    max_body_bytes: PositiveInt = 64 * 1024
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class StorageConfig(_Section):
+    synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    batch_max: PositiveInt = 512
+
+
+class SmsConfig(_Section):
+    default_region: Annotated[str, Meta(pattern="^[A-Z]{2}$")] = "UZ"
+    default_ttl_s: PositiveInt = 86_400
+    max_ttl_s: PositiveInt = 7 * 86_400
+    min_ttl_s: PositiveInt = 30
+    max_parts: PositiveInt = 10
+    max_attempts: PositiveInt = 5
+
+
+class RelayConfig(_Section):
+    heartbeat_s: PositiveInt = 30
+    ack_timeout_s: PositiveInt = 30
+    max_inflight: PositiveInt = 8
+    max_frame_bytes: PositiveInt = 64 * 1024
+    writer_queue: PositiveInt = 1024
+    ping_interval_s: PositiveInt = 20
+    sweep_interval_s: Annotated[float, Meta(gt=0)] = 1.0
+
+
+class PairingConfig(_Section):
+    code_ttl_s: PositiveInt = 600
+
+
+class Config(_Section):
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
+    sms: SmsConfig = msgspec.field(default_factory=SmsConfig)
+    relay: RelayConfig = msgspec.field(default_factory=RelayConfig)
+    pairing: PairingConfig = msgspec.field(default_factory=PairingConfig)
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.server.data_dir)
+
+
+class ConfigError(Exception):
+    pass
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(*files: Path, overrides: dict[str, Any] | None = None) -> Config:
+    """Read each TOML file in turn (later keys win), then ``overrides``."""
+    data: dict[str, Any] = {}
+    for path in files:
+        try:
+            with path.open("rb") as fh:
+                data = _merge(data, tomllib.load(fh))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    data = _merge(data, overrides or {})
+    try:
+        return msgspec.convert(data, Config)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(f"configuration: {exc}") from None

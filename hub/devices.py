@@ -1,0 +1,232 @@
+"""Devices (paired relays): pairing codes, device tokens, what each relay told us.
+
+Pairing is two steps. An operator asks for a code (``create_pairing_code``);
+the phone exchanges it, or the QR payload, for a device token (``pair``). Both
+the short code and the QR secret are stored only as hashes, and a code works
+once: the exchange marks it used and creates the device in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import urllib.parse
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from hub.auth import DEVICE_TOKEN_PREFIX, hash_secret, new_secret
+from hub.clock import Clock, rfc3339
+from hub.ids import new_id
+from hub.store.sqlite import SqliteStore
+from protocol import frames as f
+
+QR_SCHEME = "relayhub"
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    id: str
+    account_id: str
+    name: str
+    disabled: bool
+    last_seq: int
+    sims: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PairingCode:
+    code: str  # "483-921"
+    qr_payload: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PairedDevice:
+    device_id: str
+    device_token: str
+
+
+def _device(row: sqlite3.Row) -> Device:
+    sims = tuple(sim["slot"] for sim in json.loads(row["sims"]))
+    return Device(
+        row["id"], row["account_id"], row["name"], bool(row["disabled"]), row["last_seq"], sims
+    )
+
+
+def _normal_code(code: str) -> str:
+    return "".join(ch for ch in code if ch.isdigit())
+
+
+class DeviceDirectory:
+    def __init__(self, store: SqliteStore, clock: Clock, code_ttl_s: int) -> None:
+        self._store = store
+        self._clock = clock
+        self._code_ttl = timedelta(seconds=code_ttl_s)
+
+    async def create_pairing_code(
+        self, account_id: str, device_name: str | None, public_url: str
+    ) -> PairingCode:
+        now = self._clock.now()
+        expires = now + self._code_ttl
+        qr_secret = secrets.token_urlsafe(24)
+        query = urllib.parse.urlencode({"hub": public_url, "code": qr_secret})
+        qr_payload = f"{QR_SCHEME}://pair?{query}"
+        for _ in range(5):  # a clash with a live code of 6 digits is rare; draw again
+            code = f"{secrets.randbelow(1_000_000):06d}"
+            row = (
+                new_id("pair", now),
+                account_id,
+                hash_secret(code),
+                hash_secret(qr_secret),
+                device_name,
+                rfc3339(now),
+                rfc3339(expires),
+            )
+
+            def insert(conn: sqlite3.Connection, row: tuple[object, ...] = row) -> None:
+                conn.execute("DELETE FROM pairing_codes WHERE expires_at <= ?", (rfc3339(now),))
+                conn.execute(
+                    "INSERT INTO pairing_codes (id, account_id, code_hash, qr_hash, device_name,"
+                    " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+
+            try:
+                await self._store.write(insert)
+            except sqlite3.IntegrityError:
+                continue
+            return PairingCode(f"{code[:3]}-{code[3:]}", qr_payload, expires)
+        raise RuntimeError("could not draw a free pairing code")
+
+    async def pair(
+        self,
+        *,
+        pairing_code: str | None,
+        qr_payload: str | None,
+        device_name: str | None,
+        model: str | None,
+        app_version: str | None,
+    ) -> PairedDevice | None:
+        """Exchange a code or QR payload for a new device; None if it is not valid."""
+        if pairing_code is not None:
+            column, digest = "code_hash", hash_secret(_normal_code(pairing_code))
+        else:
+            secret = _qr_secret(qr_payload or "")
+            if secret is None:
+                return None
+            column, digest = "qr_hash", hash_secret(secret)
+        now = self._clock.now()
+        device_id = new_id("dev", now)
+        token = new_secret(DEVICE_TOKEN_PREFIX)
+
+        def exchange(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                f"SELECT id, account_id, device_name FROM pairing_codes WHERE {column} = ? "
+                "AND used_by IS NULL AND expires_at > ?",
+                (digest, rfc3339(now)),
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute(
+                "UPDATE pairing_codes SET used_by = ? WHERE id = ?", (device_id, row["id"])
+            )
+            count = conn.execute(
+                "SELECT COUNT(*) FROM devices WHERE account_id = ?", (row["account_id"],)
+            ).fetchone()[0]
+            name = device_name or row["device_name"] or f"Relay Device {count + 1}"
+            conn.execute(
+                "INSERT INTO devices (id, account_id, name, token_hash, created_at, model,"
+                " app_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    device_id,
+                    row["account_id"],
+                    name,
+                    hash_secret(token),
+                    rfc3339(now),
+                    model,
+                    app_version,
+                ),
+            )
+            return True
+
+        if not await self._store.write(exchange):
+            return None
+        return PairedDevice(device_id, token)
+
+    async def authenticate(self, token: str) -> Device | None:
+        """The enabled, unrevoked device holding ``token``, or None."""
+        if not 16 <= len(token) <= 256:
+            return None
+        row = await self._store.fetchone(
+            "SELECT * FROM devices WHERE token_hash = ? AND revoked_at IS NULL AND disabled = 0",
+            (hash_secret(token),),
+        )
+        return _device(row) if row else None
+
+    async def get(self, account_id: str, device_id: str) -> Device | None:
+        row = await self._store.fetchone(
+            "SELECT * FROM devices WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
+            (device_id, account_id),
+        )
+        return _device(row) if row else None
+
+    async def count(self, account_id: str) -> int:
+        row = await self._store.fetchone(
+            "SELECT COUNT(*) AS n FROM devices WHERE account_id = ? AND revoked_at IS NULL",
+            (account_id,),
+        )
+        return int(row["n"]) if row else 0
+
+    async def list_rows(self, account_id: str) -> list[sqlite3.Row]:
+        return await self._store.fetchall(
+            "SELECT * FROM devices WHERE account_id = ? AND revoked_at IS NULL ORDER BY id",
+            (account_id,),
+        )
+
+    def record_hello(self, device_id: str, hello: f.Hello) -> None:
+        """Remember what the relay said about itself (fire and forget)."""
+        sims = json.dumps(
+            [{"slot": s.slot, "carrier": s.carrier, "number": s.number} for s in hello.sims]
+        )
+        args = (
+            hello.model,
+            hello.app_version,
+            hello.os,
+            sims,
+            hello.limits.parts_per_minute,
+            rfc3339(self._clock.now()),
+            device_id,
+        )
+        self._store.write_later(
+            lambda conn: conn.execute(
+                "UPDATE devices SET model = ?, app_version = ?, os = ?, sims = ?,"
+                " parts_per_minute = ?, last_seen_at = ? WHERE id = ?",
+                args,
+            )
+        )
+
+    def record_heartbeat(self, device_id: str, hb: f.Heartbeat) -> None:
+        args = (
+            hb.battery,
+            int(hb.charging),
+            hb.signal,
+            hb.network,
+            rfc3339(self._clock.now()),
+            device_id,
+        )
+        self._store.write_later(
+            lambda conn: conn.execute(
+                "UPDATE devices SET battery = ?, charging = ?, signal = ?, network = ?,"
+                " last_seen_at = ? WHERE id = ?",
+                args,
+            )
+        )
+
+
+def _qr_secret(payload: str) -> str | None:
+    parsed = urllib.parse.urlsplit(payload)
+    if parsed.scheme != QR_SCHEME:
+        return None
+    values = urllib.parse.parse_qs(parsed.query).get("code")
+    return values[0] if values else None

@@ -1,0 +1,82 @@
+"""The running hub: every shared resource, built and closed in one place.
+
+``create_app`` makes one ``Hub`` in its lifespan; routes reach it as
+``request.app.state.hub``. Nothing here is a module global, so several hubs
+can run in one process (the tests do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from hub.auth import TokenAuthority
+from hub.clock import Clock
+from hub.config import Config
+from hub.delivery import Delivery
+from hub.devices import DeviceDirectory
+from hub.store.sqlite import SqliteStore
+
+log = logging.getLogger(__name__)
+
+DB_FILE = "relayhub.db"
+
+
+@dataclass
+class Hub:
+    config: Config
+    clock: Clock
+    store: SqliteStore
+    auth: TokenAuthority
+    devices: DeviceDirectory
+    delivery: Delivery
+    admin_token: str | None = None  # set only on the first start, to show it once
+    _timers: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, config: Config, clock: Clock) -> Hub:
+        store = SqliteStore(
+            config.data_path / DB_FILE,
+            synchronous=config.storage.synchronous,
+            batch_max=config.storage.batch_max,
+        )
+        devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s)
+        return cls(
+            config=config,
+            clock=clock,
+            store=store,
+            auth=TokenAuthority(store, clock),
+            devices=devices,
+            delivery=Delivery(store, clock, config, devices),
+        )
+
+    async def start(self, admin_token: str | None) -> None:
+        if admin_token is not None and len(admin_token) < 16:
+            raise ValueError("RELAYHUB_ADMIN_TOKEN must be at least 16 characters")
+        await self.store.open()
+        self.admin_token = await self.auth.bootstrap(admin_token)
+        resumed = await self.delivery.recover()
+        if resumed:
+            log.info("resuming %d unfinished message(s)", resumed)
+        self._timers.append(asyncio.create_task(self._sweep_forever(), name="sweeper"))
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await self.clock.sleep(self.config.relay.sweep_interval_s)
+            try:
+                self.delivery.sweep()
+            except Exception:  # a bug in one sweep must not stop the timers
+                log.exception("sweep failed")
+
+    async def stop(self) -> None:
+        for task in self._timers:
+            task.cancel()
+        for task in self._timers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for conn in list(self.delivery.connections.values()):
+            conn.close(1001, "the hub is shutting down")
+        await self.delivery.close()
+        await self.store.close()

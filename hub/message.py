@@ -1,0 +1,175 @@
+"""A message while it moves, and how its state is written to storage.
+
+``LiveMessage`` is the hub's in-memory copy of a message that is not finished;
+the store holds the durable one. Every change goes through ``enter()``, which
+applies a lifecycle ``Decision`` and notes a history row, and is then written
+with ``insert_op`` or ``save_op`` (the whole row at once: no partial updates).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hub.clock import rfc3339
+from protocol import frames as f
+from protocol.lifecycle import Decision, State
+
+_COLUMNS = (
+    "id", "account_id", "to_number", "text", "parts", "encoding", "requested_device_id",
+    "sim_slot", "state", "device_id", "attempts", "error_code", "error_message", "queued_at",
+    "expires_at", "dispatched_at", "accepted_at", "sent_at", "delivered_at", "failed_at",
+    "updated_at",
+)  # fmt: skip
+_INSERT = f"INSERT INTO messages ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_UPDATE = f"UPDATE messages SET {', '.join(c + ' = ?' for c in _COLUMNS[1:])} WHERE id = ?"
+_EVENT = (
+    "INSERT INTO message_events (message_id, at, state, cause, device_id, detail)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+# The column that records when a message entered each state.
+_STAMP = {
+    State.DISPATCHED: "dispatched_at",
+    State.ACCEPTED: "accepted_at",
+    State.SENT: "sent_at",
+    State.DELIVERED: "delivered_at",
+    State.FAILED: "failed_at",
+    State.EXPIRED: "failed_at",
+    State.CANCELLED: "failed_at",
+}
+
+
+@dataclass(slots=True, eq=False)
+class LiveMessage:
+    id: str
+    account_id: str
+    to: str
+    text: str
+    parts: int
+    encoding: str
+    requested_device_id: str | None
+    sim_slot: int | None
+    queued_at: datetime
+    expires_at: datetime
+    state: State = State.QUEUED
+    device_id: str | None = None  # holds it now, or held it last
+    attempts: int = 0
+    error_code: str | None = None
+    error_message: str | None = None
+    stamps: dict[str, str] = field(default_factory=dict)  # column → RFC 3339
+    updated_at: datetime | None = None
+    # Not stored:
+    ack_deadline: float | None = None  # monotonic; while dispatched
+    writes_in_flight: int = 0
+    _history: list[tuple[str, str, str, str, str | None, str | None]] = field(default_factory=list)
+
+    def enter(
+        self,
+        decision: Decision,
+        cause: str,
+        now: datetime,
+        *,
+        device: str | None = None,
+        at: datetime | None = None,
+        error: tuple[str, str] | None = None,
+    ) -> None:
+        """Apply a lifecycle decision: state, holder, times, error, history.
+
+        ``at`` is when the relay says it happened (reports carry it); the
+        holder is kept when the message leaves a device so status can name it.
+        """
+        if not decision.changed:
+            return
+        when = rfc3339(at or now)
+        for state in decision.path:
+            column = _STAMP.get(state)
+            if column and (column not in self.stamps or state is State.DISPATCHED):
+                self.stamps[column] = rfc3339(now) if state is State.DISPATCHED else when
+            self._history.append((self.id, when, state.value, cause, device, None))
+        self.state = decision.state
+        if decision.holder is not None:
+            self.device_id = decision.holder
+        if decision.error_code:
+            error = (decision.error_code, "no attempt left: every relay it was handed to let it go")
+        if error and decision.state is State.FAILED:
+            self.error_code, self.error_message = error
+            last = self._history[-1]
+            self._history[-1] = (*last[:5], f"{error[0]}: {error[1]}")
+        self.updated_at = now
+
+    def note_queued(self, now: datetime) -> None:
+        """Record the first state of a new message in its history."""
+        self._history.append((self.id, rfc3339(now), State.QUEUED.value, "api", None, None))
+
+    def send_frame(self) -> f.Send:
+        return f.Send(
+            id=self.id,
+            to=self.to,
+            text=self.text,
+            expires_at=self.expires_at,
+            attempt=max(self.attempts, 1),
+            sim_slot=self.sim_slot,
+        )
+
+    def _values(self) -> tuple[object, ...]:
+        s = self.stamps
+        return (
+            self.id, self.account_id, self.to, self.text, self.parts, self.encoding,
+            self.requested_device_id, self.sim_slot, self.state.value, self.device_id,
+            self.attempts, self.error_code, self.error_message, rfc3339(self.queued_at),
+            rfc3339(self.expires_at), s.get("dispatched_at"), s.get("accepted_at"),
+            s.get("sent_at"), s.get("delivered_at"), s.get("failed_at"),
+            rfc3339(self.updated_at or self.queued_at),
+        )  # fmt: skip
+
+    def take_history(self) -> list[tuple[str, str, str, str, str | None, str | None]]:
+        rows, self._history = self._history, []
+        return rows
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> LiveMessage:
+        stamps = {c: row[c] for c in _STAMP.values() if row[c]}
+        return cls(
+            id=row["id"],
+            account_id=row["account_id"],
+            to=row["to_number"],
+            text=row["text"],
+            parts=row["parts"],
+            encoding=row["encoding"],
+            requested_device_id=row["requested_device_id"],
+            sim_slot=row["sim_slot"],
+            queued_at=datetime.fromisoformat(row["queued_at"]),
+            expires_at=datetime.fromisoformat(row["expires_at"]),
+            state=State(row["state"]),
+            device_id=row["device_id"],
+            attempts=row["attempts"],
+            error_code=row["error_code"],
+            error_message=row["error_message"],
+            stamps=stamps,
+            updated_at=datetime.fromisoformat(row["updated_at"]),
+        )
+
+
+Statement = tuple[str, tuple[object, ...]]
+
+
+def insert_statements(message: LiveMessage) -> list[Statement]:
+    return [(_INSERT, message._values())] + [(_EVENT, h) for h in message.take_history()]
+
+
+def save_statements(message: LiveMessage) -> list[Statement]:
+    values = message._values()
+    return [(_UPDATE, (*values[1:], values[0]))] + [(_EVENT, h) for h in message.take_history()]
+
+
+def run_statements(statements: Iterable[Statement]) -> Callable[[sqlite3.Connection], None]:
+    """A write op that runs ``statements`` in order."""
+    items = list(statements)
+
+    def op(conn: sqlite3.Connection) -> None:
+        for sql, params in items:
+            conn.execute(sql, params)
+
+    return op

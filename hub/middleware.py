@@ -1,0 +1,54 @@
+"""Pure ASGI middleware (no per-request task, unlike BaseHTTPMiddleware).
+
+Every HTTP response gets an ``X-Request-Id`` (the client's own, if it sent a
+sane one) and a few security headers; a declared body over the limit is
+refused before it is read.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.api.errors import ApiError, problem
+
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ""
+        declared_length = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id" and _SANE_ID.match(value.decode("latin-1")):
+                request_id = value.decode("latin-1")
+            elif name == b"content-length" and value.isdigit():
+                declared_length = int(value)
+        request_id = request_id or "rq_" + secrets.token_hex(10)
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (b"x-request-id", request_id.encode())
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), header, *_SECURITY_HEADERS]
+            await send(message)
+
+        if declared_length is not None and declared_length > self.max_body_bytes:
+            error = ApiError("payload_too_large", f"the body is over {self.max_body_bytes} bytes")
+            await problem(request_id, error)(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,100 @@
+"""The relay WebSocket endpoint: the I/O driver around ``protocol.HubSession``.
+
+The loop is the four steps of a sans-I/O driver: feed what arrived, drain the
+session's events, handle each with one small function, flush what the session
+wants to send. The handshake is refused (HTTP 403, no frame exchanged) for a
+missing, unknown, disabled or revoked device token, or a client that does not
+offer the ``sms-relay.v1`` subprotocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket
+
+from hub.hub import Hub
+from hub.relay.connection import RelayConnection
+from protocol import frames as f
+from protocol.session import (
+    AckReceived,
+    HeartbeatReceived,
+    HelloReceived,
+    HubEvent,
+    HubSession,
+    ReportReceived,
+)
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNSUPPORTED = 1003
+CLOSE_INTERNAL = 1011
+
+
+def _bearer(websocket: WebSocket) -> str | None:
+    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def relay_socket(websocket: WebSocket) -> None:
+    hub: Hub = websocket.app.state.hub
+    token = _bearer(websocket)
+    device = await hub.devices.authenticate(token) if token else None
+    if device is None or f.SUBPROTOCOL not in websocket.scope.get("subprotocols", []):
+        await websocket.close(code=1008)  # before accept: the server answers HTTP 403
+        return
+    await websocket.accept(subprotocol=f.SUBPROTOCOL)
+
+    stored_seq = max(device.last_seq, hub.delivery.committed_seq(device.id))
+    session = HubSession(stored_seq=stored_seq, max_frame_bytes=hub.config.relay.max_frame_bytes)
+    conn = RelayConnection(
+        websocket,
+        device,
+        session,
+        queue_limit=hub.config.relay.writer_queue,
+        now=hub.clock.monotonic(),
+        connected_at=hub.clock.now(),
+    )
+    writer = asyncio.create_task(conn.run_writer(), name=f"relay-writer-{device.id}")
+    try:
+        await _read_frames(hub, conn)
+    except Exception:
+        log.exception("relay %s: error while handling a frame", device.id)
+        conn.close(CLOSE_INTERNAL, "internal error")
+    finally:
+        hub.delivery.on_disconnect(conn)
+        conn.close(1000, "")
+        with contextlib.suppress(asyncio.TimeoutError, Exception):
+            await asyncio.wait_for(writer, timeout=5)
+        writer.cancel()
+
+
+async def _read_frames(hub: Hub, conn: RelayConnection) -> None:
+    websocket, session = conn.websocket, conn.session
+    while not conn.closing:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        conn.last_frame_at = hub.clock.monotonic()
+        text = message.get("text")
+        if text is None:
+            conn.close(CLOSE_UNSUPPORTED, "frames are UTF-8 JSON text frames")
+            return
+        session.receive_text(text)
+        for event in session.events_received():
+            await _handle(hub, conn, event)
+        conn.flush()
+
+
+async def _handle(hub: Hub, conn: RelayConnection, event: HubEvent) -> None:
+    match event:
+        case HelloReceived(hello):
+            hub.delivery.on_hello(conn, hello)
+        case AckReceived(frame):
+            await hub.delivery.on_ack(conn, frame)
+        case ReportReceived(report):
+            await hub.delivery.on_report(conn, report)
+        case HeartbeatReceived(heartbeat):
+            hub.delivery.on_heartbeat(conn, heartbeat)

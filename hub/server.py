@@ -1,0 +1,40 @@
+"""Running the app under uvicorn with the settings relay sockets need."""
+
+from __future__ import annotations
+
+import socket
+
+import uvicorn
+from starlette.applications import Starlette
+
+from hub.config import Config
+
+
+def uvicorn_config(app: Starlette, config: Config, **overrides: object) -> uvicorn.Config:
+    relay = config.relay
+    settings: dict[str, object] = {
+        "host": config.server.host,
+        "port": config.server.port,
+        "log_level": config.server.log_level,
+        "ws": "websockets-sansio",
+        "ws_max_size": relay.max_frame_bytes,  # over it: close 1009
+        "ws_per_message_deflate": False,  # frames are tiny; deflate costs ~40 KiB a socket
+        "ws_ping_interval": relay.ping_interval_s,
+        "ws_ping_timeout": relay.ping_interval_s,
+        "lifespan": "on",
+        "server_header": False,
+        "timeout_graceful_shutdown": 5,
+    }
+    settings.update(overrides)
+    return uvicorn.Config(app, **settings)  # type: ignore[arg-type]
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0: any free port), handed to uvicorn."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock

@@ -1,0 +1,107 @@
+"""The embedded SQLite store: one writer thread (group commit) and one reader.
+
+WAL mode lets the reader run beside the writer. ``synchronous`` defaults to
+FULL: with group commit its fsync is shared by a whole batch, so it costs
+little and survives power loss, not only a crash of the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from hub.store.writer import GroupCommitWriter, StorageUnavailable, WriteOp
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema.sql"
+
+__all__ = ["SqliteStore", "StorageUnavailable"]
+
+
+def _log_failure(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled() and fut.exception() is not None:
+        log.warning("background write failed: %s", fut.exception())
+
+
+def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+    # isolation_level=None: transactions are opened explicitly by the writer.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+class SqliteStore:
+    def __init__(self, path: Path, *, synchronous: str = "FULL", batch_max: int = 512) -> None:
+        self.path = path
+        self._synchronous = synchronous
+        self.writer = GroupCommitWriter(lambda: _connect(path, synchronous), batch_max)
+        self._reader: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        await self.writer.start()
+        schema = SCHEMA_PATH.read_text()
+        await self.writer.run_in_thread(lambda conn: conn.executescript(schema))
+        self._reader = await aiosqlite.connect(self.path, isolation_level=None)
+        self._reader.row_factory = sqlite3.Row
+        await self._reader.execute("PRAGMA busy_timeout=5000")
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            await reader.close()
+        await self.writer.close()
+
+    # writes
+
+    def submit(self, op: WriteOp[T]) -> Any:
+        """Queue a write; returns a future resolved after its commit."""
+        return self.writer.submit(op)
+
+    async def write(self, op: WriteOp[T]) -> T:
+        return await self.writer.write(op)
+
+    def write_later(self, op: WriteOp[T]) -> None:
+        """Queue a write nobody waits for (telemetry); a failure is only logged."""
+        self.writer.submit(op).add_done_callback(_log_failure)
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One statement as its own write; returns the number of rows changed."""
+        args = tuple(params)
+        return await self.write(lambda conn: conn.execute(sql, args).rowcount)
+
+    # reads (committed data only)
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        reader = self._require_reader()
+        try:
+            async with reader.execute(sql, tuple(params)) as cursor:
+                row = await cursor.fetchone()
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(str(exc)) from exc
+        return row
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        reader = self._require_reader()
+        try:
+            async with reader.execute(sql, tuple(params)) as cursor:
+                rows = await cursor.fetchall()
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(str(exc)) from exc
+        return list(rows)
+
+    def _require_reader(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise StorageUnavailable("the store is not open")
+        return self._reader

@@ -1,0 +1,107 @@
+-- relayhub storage schema (SQLite). Times are RFC 3339 UTC strings; ids are
+-- time-sortable text with a type prefix. Applied on every start: idempotent.
+
+CREATE TABLE IF NOT EXISTS accounts (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+
+-- Access tokens: only the SHA-256 of the secret is kept.
+CREATE TABLE IF NOT EXISTS tokens (
+    id            TEXT PRIMARY KEY,
+    account_id    TEXT NOT NULL REFERENCES accounts(id),
+    name          TEXT NOT NULL,
+    token_hash    BLOB NOT NULL UNIQUE,
+    scopes        TEXT NOT NULL,          -- space-separated
+    created_at    TEXT NOT NULL,
+    expires_at    TEXT,
+    revoked_at    TEXT,
+    last_used_at  TEXT
+);
+
+-- One-time pairing codes; both the short code and the QR secret are hashed.
+CREATE TABLE IF NOT EXISTS pairing_codes (
+    id           TEXT PRIMARY KEY,
+    account_id   TEXT NOT NULL REFERENCES accounts(id),
+    code_hash    BLOB NOT NULL UNIQUE,
+    qr_hash      BLOB NOT NULL UNIQUE,
+    device_name  TEXT,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL,
+    used_by      TEXT                     -- device id once used
+);
+
+CREATE TABLE IF NOT EXISTS devices (
+    id                TEXT PRIMARY KEY,
+    account_id        TEXT NOT NULL REFERENCES accounts(id),
+    name              TEXT NOT NULL,
+    token_hash        BLOB NOT NULL UNIQUE,
+    created_at        TEXT NOT NULL,
+    disabled          INTEGER NOT NULL DEFAULT 0,
+    revoked_at        TEXT,
+    model             TEXT,
+    app_version       TEXT,
+    os                TEXT,
+    sims              TEXT NOT NULL DEFAULT '[]',   -- JSON from the last hello
+    parts_per_minute  INTEGER,
+    last_seq          INTEGER NOT NULL DEFAULT 0,   -- highest report seq stored
+    last_seen_at      TEXT,
+    battery           INTEGER,
+    charging          INTEGER,
+    signal            INTEGER,
+    network           TEXT
+);
+CREATE INDEX IF NOT EXISTS devices_account ON devices(account_id, id);
+
+CREATE TABLE IF NOT EXISTS messages (
+    id                   TEXT PRIMARY KEY,       -- req_…
+    account_id           TEXT NOT NULL REFERENCES accounts(id),
+    to_number            TEXT NOT NULL,
+    text                 TEXT NOT NULL,
+    parts                INTEGER NOT NULL,
+    encoding             TEXT NOT NULL,
+    requested_device_id  TEXT,                   -- manual relay mode
+    sim_slot             INTEGER,
+    state                TEXT NOT NULL,
+    device_id            TEXT,                   -- the device that holds or last held it
+    attempts             INTEGER NOT NULL DEFAULT 0,
+    error_code           TEXT,
+    error_message        TEXT,
+    queued_at            TEXT NOT NULL,
+    expires_at           TEXT NOT NULL,
+    dispatched_at        TEXT,
+    accepted_at          TEXT,
+    sent_at              TEXT,
+    delivered_at         TEXT,
+    failed_at            TEXT,
+    updated_at           TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_account ON messages(account_id, id);
+-- Restart recovery reads only the messages still moving.
+CREATE INDEX IF NOT EXISTS messages_live ON messages(state)
+    WHERE state IN ('queued', 'dispatched', 'accepted', 'sent');
+
+-- Every transition of a message with its time and cause.
+CREATE TABLE IF NOT EXISTS message_events (
+    message_id  TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    cause       TEXT NOT NULL,
+    device_id   TEXT,
+    detail      TEXT
+);
+CREATE INDEX IF NOT EXISTS message_events_message ON message_events(message_id);
+
+-- Inbound SMS from relays (`received` frames).
+CREATE TABLE IF NOT EXISTS inbound_messages (
+    id           TEXT PRIMARY KEY,
+    account_id   TEXT NOT NULL,
+    device_id    TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    from_number  TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    sim_slot     INTEGER,
+    received_at  TEXT NOT NULL,
+    UNIQUE (device_id, seq)                  -- a replayed report is stored once
+);

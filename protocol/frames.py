@@ -26,7 +26,8 @@ Slot = Annotated[int, Meta(ge=0, le=7)]
 Timestamp = Annotated[datetime, Meta(tz=True)]
 Code = Annotated[str, Meta(min_length=1, max_length=64)]
 ShortText = Annotated[str, Meta(max_length=1024)]
-Phone = Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{6,14}$")]
+# \Z, not $: msgspec searches the pattern, and $ would let a trailing newline in.
+Phone = Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{6,14}\Z")]
 SmsText = Annotated[str, Meta(min_length=1, max_length=10_000)]
 Seconds = Annotated[int, Meta(ge=1)]
 
@@ -187,6 +188,8 @@ def _decode(
 ) -> object:
     try:
         return decoder.decode(data)
+    except UnicodeDecodeError as exc:  # invalid UTF-8 inside a JSON string
+        raise FrameError(f"frame is not valid UTF-8: {exc.reason}") from None
     except msgspec.DecodeError as exc:
         # Tell an unknown type apart from a broken frame of a known type.
         try:

@@ -69,6 +69,12 @@ class _Session:
             return  # nothing goes out after a close was decided
         self._out.append(f.encode(frame))
 
+    def _emit_when_open(self, frame: f.Frame) -> None:
+        # The hub only listens for these once the session is open; until then
+        # the ledger keeps them and they go out when the hub asks again.
+        if self.phase is Phase.OPEN:
+            self._emit(frame)
+
     def fail(self, code: int, reason: str) -> None:
         """Decide to close the socket; the driver reads ``close_code``."""
         if self.phase is Phase.CLOSED:
@@ -131,6 +137,7 @@ class HubSession(_Session):
         self.stored_seq = stored_seq
         self.seen_seq = stored_seq  # highest seq handed out as an event
         self.duplicate_reports = 0
+        self.hello_received = False  # phase turns OPEN only when welcome is sent
 
     def events_received(self) -> list[HubEvent]:
         """Events decoded since the last call; the list is emptied."""
@@ -144,17 +151,18 @@ class HubSession(_Session):
         try:
             frame = f.decode_relay_frame(data)
         except f.FrameError as exc:
-            if exc.unknown_type and self.phase is Phase.OPEN:
-                self._emit(f.Error(code="unknown_type", message=str(exc)))
-            elif self.phase is Phase.AWAITING_HELLO:
+            if not self.hello_received:
                 self.fail(CLOSE_POLICY, "the first frame must be hello")
+            elif exc.unknown_type:
+                self._emit(f.Error(code="unknown_type", message=str(exc)))
             else:
                 self.fail(CLOSE_INVALID_DATA, str(exc))
             return
-        if self.phase is Phase.AWAITING_HELLO:
+        if not self.hello_received:
             if not isinstance(frame, f.Hello):
                 self.fail(CLOSE_POLICY, "the first frame must be hello")
                 return
+            self.hello_received = True
             self._events.append(HelloReceived(frame))
             return
         self._dispatch(frame)
@@ -184,7 +192,7 @@ class HubSession(_Session):
 
     def send_welcome(self, welcome: f.Welcome) -> None:
         """Answer ``hello``; after this, jobs may be sent."""
-        if self.phase is not Phase.AWAITING_HELLO:
+        if self.phase is not Phase.AWAITING_HELLO or not self.hello_received:
             raise InvalidState(f"welcome in phase {self.phase.value}")
         self.phase = Phase.OPEN
         self._emit(welcome)
@@ -366,10 +374,18 @@ class RelaySession(_Session):
     # The relay app's answers and reports.
 
     def accept(self, message_id: str) -> None:
+        """Say the relay stored the job and will send it.
+
+        Before ``welcome`` nothing goes out: the hub re-sends every job it
+        still counts as dispatched after the welcome, and the session answers
+        that repeat from the ledger.
+        """
         job = self._job(message_id)
+        if job.status is JobStatus.REJECTED:
+            raise InvalidState(f"job {message_id} was already rejected")
         if job.status is JobStatus.NEW:
             job.status = JobStatus.ACCEPTED
-        self._emit(f.Accepted(id=message_id))
+        self._emit_when_open(f.Accepted(id=message_id))
 
     def reject(self, message_id: str, code: str, message: str, retryable: bool) -> None:
         job = self._job(message_id)
@@ -377,7 +393,7 @@ class RelaySession(_Session):
             raise InvalidState(f"job {message_id} was already answered")
         job.status = JobStatus.REJECTED
         job.rejection = f.Rejected(id=message_id, code=code, message=message, retryable=retryable)
-        self._emit(job.rejection)
+        self._emit_when_open(job.rejection)
 
     def report_sent(self, message_id: str, at: datetime, parts: int, sim_slot: int) -> f.Sent:
         job = self._job(message_id)

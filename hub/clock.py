@@ -36,7 +36,8 @@ class ManualClock:
     """A clock that only moves when told to; sleepers wake when their time comes."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._wall = start or datetime(2026, 1, 1, tzinfo=UTC)
+        # Starts at the real time so peers on the system clock (relays) agree on "now".
+        self._wall = start or datetime.now(UTC)
         self._mono = 1000.0
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._order = itertools.count()

@@ -34,6 +34,7 @@ class Hub:
     delivery: Delivery
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
+    _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
     @classmethod
     def build(cls, config: Config, clock: Clock) -> Hub:
@@ -69,6 +70,20 @@ class Hub:
                 self.delivery.sweep()
             except Exception:  # a bug in one sweep must not stop the timers
                 log.exception("sweep failed")
+            waiters, self._sweep_waiters = self._sweep_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def swept(self) -> None:
+        """Wait for the next sweep, then for every write made so far to commit.
+
+        Tests call this after moving a ``ManualClock`` instead of sleeping.
+        """
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sweep_waiters.append(waiter)
+        await waiter
+        await self.store.write(lambda conn: None)  # writes commit in order: a barrier
 
     async def stop(self) -> None:
         for task in self._timers:

@@ -1,0 +1,175 @@
+"""End-to-end harness: a real uvicorn server on a free port, a real SQLite file,
+real relay_sim relays over real sockets, and a real HTTP client.
+
+``hub_server`` runs the hub in the test's event loop (so a test can hold a
+``ManualClock`` and move time); ``HubProcess`` runs it as a separate process
+for tests that kill it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from hub.app import create_app
+from hub.clock import Clock, ManualClock
+from hub.config import Config, load_config
+from hub.hub import Hub
+from hub.server import bind, uvicorn_config
+from relay_sim.pairing import PairedDevice, pair_device
+from relay_sim.profiles import PROFILES, Profile
+from relay_sim.relay import SimRelay
+
+ADMIN_TOKEN = "rh_e2e_admin_token_0123456789abcdef"
+_seeds = itertools.count(1)
+
+
+def hub_config(data_dir: Path, **sections: dict[str, Any]) -> Config:
+    overrides: dict[str, Any] = {"server": {"data_dir": str(data_dir), "port": 0}}
+    for name, values in sections.items():
+        overrides.setdefault(name, {}).update(values)
+    return load_config(overrides=overrides)
+
+
+@dataclass
+class RunningHub:
+    """One hub served by uvicorn in this event loop, with helpers to drive it."""
+
+    config: Config
+    clock: Clock
+    base_url: str
+    client: httpx.AsyncClient
+    app: Any
+    relays: list[SimRelay] = field(default_factory=list)
+
+    @property
+    def hub(self) -> Hub:
+        hub: Hub = self.app.state.hub
+        return hub
+
+    @property
+    def manual_clock(self) -> ManualClock:
+        assert isinstance(self.clock, ManualClock), "start hub_server with a ManualClock"
+        return self.clock
+
+    async def pair(self, name: str) -> PairedDevice:
+        return await pair_device(self.client, self.base_url, ADMIN_TOKEN, name)
+
+    async def relay(
+        self,
+        name: str,
+        profile: Profile | None = None,
+        *,
+        device: PairedDevice | None = None,
+        welcomed: bool = True,
+        **options: Any,
+    ) -> SimRelay:
+        """Pair (unless ``device`` is given) and start a simulated relay."""
+        relay = SimRelay(
+            device or await self.pair(name),
+            profile or PROFILES["ideal"],
+            seed=next(_seeds),
+            **options,
+        )
+        self.relays.append(relay)
+        await relay.start()
+        if welcomed:
+            await relay.wait_welcomed()
+        return relay
+
+    async def send(self, to: str = "+998901234567", text: str = "Salom", **fields: Any) -> str:
+        """POST /v1/sms/send; asserts 202 and returns the request id."""
+        response = await self.post("/api/v1/sms/send", {"to": to, "text": text, **fields})
+        assert response.status_code == 202, response.text
+        request_id: str = response.json()["request_id"]
+        return request_id
+
+    async def status(self, request_id: str) -> dict[str, Any]:
+        response = await self.get(f"/api/v1/messages/status?request_id={request_id}")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def post(self, path: str, body: Any, token: str | None = ADMIN_TOKEN) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.client.post(self.base_url + path, json=body, headers=headers)
+
+    async def get(self, path: str, token: str | None = ADMIN_TOKEN) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return await self.client.get(self.base_url + path, headers=headers)
+
+
+@contextlib.asynccontextmanager
+async def serve_hub(
+    config: Config, clock: Clock | None = None, client: httpx.AsyncClient | None = None
+) -> AsyncIterator[RunningHub]:
+    """Serve a hub until the block ends; relays started through it are stopped first."""
+    started = asyncio.Event()
+    app = create_app(
+        config, clock=clock, admin_token=ADMIN_TOKEN, on_started=lambda _: started.set()
+    )
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(app, config, log_level="warning", port=port))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    ready = asyncio.create_task(started.wait())
+    await asyncio.wait({serving, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if serving.done():
+        ready.cancel()
+        serving.result()  # raise what stopped the server
+        raise RuntimeError("the hub stopped during start-up")
+    own_client = client is None
+    http = client or httpx.AsyncClient(timeout=10)
+    running = RunningHub(config, app.state.hub.clock, f"http://127.0.0.1:{port}", http, app)
+    try:
+        yield running
+    finally:
+        for relay in running.relays:
+            await relay.stop()
+        if own_client:
+            await http.aclose()
+        server.should_exit = True
+        await serving
+        sock.close()
+
+
+@pytest.fixture
+async def hub_server(tmp_path: Path) -> AsyncIterator[RunningHub]:
+    """A hub on the system clock with default settings."""
+    async with serve_hub(hub_config(tmp_path / "data")) as running:
+        yield running
+
+
+async def wait_any(
+    relays: Iterable[SimRelay], predicate: Callable[[], bool], timeout: float = 10
+) -> None:
+    """Return once ``predicate()`` holds; it is checked after every change of any relay."""
+    waiters = [asyncio.create_task(r.wait_until(predicate, timeout)) for r in relays]
+    try:
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in waiters:
+            task.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+
+
+def sent_ids(relays: Iterable[SimRelay]) -> list[str]:
+    """Every message id any relay handed to its carrier, once per time it did."""
+    return [mid for r in relays for mid, n in r.sms_sent.items() for _ in range(n)]
+
+
+def delivered_ids(relay: SimRelay) -> set[str]:
+    from protocol import frames as f
+
+    return {r.id for r in relay.reports if isinstance(r, f.Delivered)}

@@ -32,7 +32,9 @@ def uvicorn_config(app: Starlette, config: Config, **overrides: object) -> uvico
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket (port 0: any free port), handed to uvicorn."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio only turns Nagle off (TCP_NODELAY) on sockets
+    # that say they are TCP; without it every response waits ~40 ms for an ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)

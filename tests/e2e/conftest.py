@@ -150,7 +150,9 @@ async def hub_server(tmp_path: Path) -> AsyncIterator[RunningHub]:
 
 
 async def wait_any(
-    relays: Iterable[SimRelay], predicate: Callable[[], bool], timeout: float = 10
+    relays: Iterable[SimRelay],
+    predicate: Callable[[], bool],
+    timeout: float = 10,  # noqa: ASYNC109 (handed to each relay's wait)
 ) -> None:
     """Return once ``predicate()`` holds; it is checked after every change of any relay."""
     waiters = [asyncio.create_task(r.wait_until(predicate, timeout)) for r in relays]

@@ -1,0 +1,70 @@
+"""Tests for ``relay_sim/fleet.py``: a fleet of saved devices against the stub hub."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from relay_sim.fleet import Fleet, FleetError
+from relay_sim.pairing import PairedDevice
+from relay_sim.profiles import PROFILES
+from relay_sim.state import save_devices
+from tests.relay_sim.stub_hub import StubHub, job
+
+
+class SummaryLines:
+    """Collects the fleet's summary lines; a test waits for one that says something."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._new_line = asyncio.Event()
+
+    def __call__(self, line: str) -> None:
+        self.lines.append(line)
+        self._new_line.set()
+        self._new_line = asyncio.Event()
+
+    async def wait_for(self, *parts: str) -> str:
+        async with asyncio.timeout(5):
+            while not (self.lines and all(part in self.lines[-1] for part in parts)):
+                await self._new_line.wait()
+        return self.lines[-1]
+
+
+async def test_fleet_runs_saved_devices_and_summarises_them(hub: StubHub, tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    unused = PairedDevice("dev_2", "dtok_2", "ws://127.0.0.1:9/api/v1/relay/ws", "Sim relay 2")
+    save_devices(state, [hub.device(), unused])
+    fleet = Fleet(hub.ws_url, None, 1, PROFILES["ideal"], state, seed=1, summary_interval_s=0.01)
+    summary = SummaryLines()
+
+    running = asyncio.create_task(fleet.run(summary))
+    await summary.wait_for("relays 1/1 online")
+    await hub.send_job(job("req_1"))
+    line = await summary.wait_for("delivered 1", "outbox 0")
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+    assert line == "relays 1/1 online · jobs 1 · sent 1 · failed 0 · delivered 1 · outbox 0"
+    assert [relay.device_id for relay in fleet.relays] == [hub.device().device_id]
+    assert fleet.relays[0].close_codes == [1001]
+
+
+async def test_fleet_without_a_token_says_how_to_pair_the_missing_devices(
+    tmp_path: Path,
+) -> None:
+    fleet = Fleet("http://127.0.0.1:9", None, 2, PROFILES["ideal"], tmp_path / "state.json")
+
+    with pytest.raises(FleetError, match="RELAYHUB_TOKEN") as caught:
+        await fleet.run(None)
+
+    assert "holds 0 paired devices" in str(caught.value)
+    assert not (tmp_path / "state.json").exists()
+
+
+def test_fleet_needs_at_least_one_relay() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        Fleet("http://127.0.0.1:9", None, 0, PROFILES["ideal"], None)

@@ -1,0 +1,73 @@
+"""The hub as a separate OS process, for tests that kill it with SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+READY_LINE = "Uvicorn running on"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class HubProcess:
+    def __init__(self, data_dir: Path, port: int, admin_token: str) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        self.admin_token = admin_token
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.process: asyncio.subprocess.Process | None = None
+        self.log: list[str] = []
+        self._drain: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start ``relayhub serve`` and return once it accepts connections."""
+        env = {**os.environ, "RELAYHUB_ADMIN_TOKEN": self.admin_token}
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "hub", "serve", "--host", "127.0.0.1",
+            "--port", str(self.port), "--data", str(self.data_dir),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env,
+        )  # fmt: skip
+        assert self.process.stderr is not None
+        async with asyncio.timeout(20):
+            while True:
+                line = (await self.process.stderr.readline()).decode()
+                if not line:
+                    raise RuntimeError("the hub exited during start-up:\n" + "".join(self.log))
+                self.log.append(line)
+                if READY_LINE in line:
+                    break
+        self._drain = asyncio.create_task(self._drain_stderr())
+
+    async def _drain_stderr(self) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        while line := await self.process.stderr.readline():
+            self.log.append(line.decode())
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, exactly like a crash or a power cut of the process."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+        if self._drain is not None:
+            await self._drain
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                async with asyncio.timeout(10):
+                    await self.process.wait()
+            except TimeoutError:
+                await self.kill()
+        if self._drain is not None:
+            await self._drain

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 
 from relay_sim.fleet import Fleet, FleetError
 from relay_sim.pairing import PairedDevice
 from relay_sim.profiles import PROFILES
-from relay_sim.state import save_devices
-from tests.relay_sim.stub_hub import StubHub, job
+from relay_sim.state import load_devices, save_devices
+from tests.relay_sim.stub_hub import DEVICE_ID, DEVICE_TOKEN, StubHub, job
 
 
 class SummaryLines:
@@ -51,6 +52,41 @@ async def test_fleet_runs_saved_devices_and_summarises_them(hub: StubHub, tmp_pa
     assert line == "relays 1/1 online · jobs 1 · sent 1 · failed 0 · delivered 1 · outbox 0"
     assert [relay.device_id for relay in fleet.relays] == [hub.device().device_id]
     assert fleet.relays[0].close_codes == [1001]
+
+
+async def test_fleet_pairs_missing_devices_and_saves_them(hub: StubHub, tmp_path: Path) -> None:
+    def pair(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/pairing-codes"):
+            return httpx.Response(201, json={"ok": True, "pairing_code": "483-921"})
+        device = hub.device()
+        return httpx.Response(
+            201,
+            json={
+                "device_id": device.device_id,
+                "device_token": device.device_token,
+                "ws_url": device.ws_url,
+            },
+        )
+
+    state = tmp_path / "state.json"
+    async with httpx.AsyncClient(transport=httpx.MockTransport(pair)) as http:
+        fleet = Fleet(
+            "http://hub.test",
+            "tok_admin",
+            1,
+            PROFILES["ideal"],
+            state,
+            summary_interval_s=0.01,
+            http=http,
+        )
+        summary = SummaryLines()
+        running = asyncio.create_task(fleet.run(summary))
+        await summary.wait_for("relays 1/1 online")
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+
+    assert load_devices(state) == [PairedDevice(DEVICE_ID, DEVICE_TOKEN, hub.ws_url, "Sim relay 1")]
 
 
 async def test_fleet_without_a_token_says_how_to_pair_the_missing_devices(

@@ -1,0 +1,112 @@
+"""``relayhub sim``: run simulated relays against a hub until Ctrl-C.
+
+    relayhub sim --hub URL --token TOKEN --relays N [--profile ideal|realistic|flaky]
+                 [--state FILE] [--seed S]
+
+The hub's own CLI calls ``main`` with the arguments after ``sim``;
+``python -m relay_sim`` does the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+
+from relay_sim.fleet import Fleet, FleetError
+from relay_sim.pairing import PairingError
+from relay_sim.profiles import PROFILES
+from relay_sim.state import StateFileError
+
+TOKEN_VARIABLE = "RELAYHUB_TOKEN"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relayhub sim",
+        description="Run simulated Android relays against a hub; Ctrl-C stops them.",
+    )
+    parser.add_argument("--hub", default="http://127.0.0.1:8080", help="the hub's base URL")
+    parser.add_argument(
+        "--token",
+        help=f"access token with devices.manage, to pair new devices (default: ${TOKEN_VARIABLE});"
+        " not needed when the state file already holds enough devices",
+    )
+    parser.add_argument("--relays", type=_positive_int, default=1, help="how many relays to run")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="ideal")
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=Path(".relay_sim.json"),
+        help="where paired devices are kept between runs",
+    )
+    parser.add_argument("--seed", type=int, help="seed for reproducible fault injection")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    fleet = Fleet(
+        hub_url=args.hub,
+        token=args.token or os.environ.get(TOKEN_VARIABLE) or None,
+        count=args.relays,
+        profile=PROFILES[args.profile],
+        state_file=args.state,
+        seed=args.seed,
+    )
+    status = SummaryLine(sys.stdout)
+    try:
+        asyncio.run(fleet.run(status.show))
+    except KeyboardInterrupt:
+        return 0  # the relays were stopped while asyncio.run unwound
+    except (FleetError, PairingError, StateFileError) as exc:
+        print(f"relayhub sim: {exc}", file=sys.stderr)
+        return 1
+    except httpx.HTTPError as exc:
+        print(f"relayhub sim: cannot reach the hub at {args.hub}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # the state file could not be written
+        print(f"relayhub sim: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        status.end()
+    return 0
+
+
+class SummaryLine:
+    """Show the live summary: rewritten in place on a terminal, one line each time otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._in_place = stream.isatty()
+        self._width = 0
+
+    def show(self, line: str) -> None:
+        if self._in_place:
+            # Pad over the previous line, which may have been longer.
+            self._stream.write("\r" + line.ljust(self._width))
+            self._width = len(line)
+        else:
+            self._stream.write(line + "\n")
+        self._stream.flush()
+
+    def end(self) -> None:
+        """Leave the cursor on a fresh line."""
+        if self._in_place and self._width:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._width = 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value

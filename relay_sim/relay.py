@@ -1,0 +1,443 @@
+"""One simulated Android relay: a socket to the hub, and the phone working through its jobs.
+
+The socket side is the four-step loop over ``RelaySession``: feed each frame
+that arrived, drain the events, flush what the session wants to send, handle
+each event with one small method. Each new job then runs in its own task along
+the ``JobPlan`` its profile drew for it.
+
+Jobs and the report outbox live in a ``RelayLedger`` that outlives sockets: on
+every reconnect a NEW session over the SAME ledger says hello, and replays the
+outbox after the welcome. Between sockets the relay keeps a closed session, so
+reports made offline still land in the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import random
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from protocol import frames as f
+from protocol.session import (
+    CLOSE_GOING_AWAY,
+    CancelRequested,
+    ErrorReceived,
+    JobReceived,
+    JobStatus,
+    Phase,
+    ReceiptReceived,
+    RelayEvent,
+    RelayLedger,
+    RelaySession,
+    Welcomed,
+)
+from relay_sim.backoff import Backoff
+from relay_sim.link import MAX_FRAME_BYTES, Link, open_socket
+from relay_sim.pairing import PairedDevice
+from relay_sim.phone import SimulatedPhone, count_parts
+from relay_sim.profiles import PROFILES, JobPlan, Profile
+
+logger = logging.getLogger(__name__)
+
+CLOSE_PROTOCOL_ERROR: Final = 1002
+ANDROID_GENERIC_FAILURE: Final = 1  # SmsManager.RESULT_ERROR_GENERIC_FAILURE
+
+
+@dataclass(slots=True)
+class _PhoneJob:
+    """A job the phone is working on, until it is reported sent or failed."""
+
+    send: f.Send
+    plan: JobPlan
+    offered_on: RelaySession  # the session whose socket last brought this job
+    offered_at: float  # when it did, on the event loop's monotonic clock
+    task: asyncio.Task[None] | None = None
+    handed_to_carrier: bool = False
+
+
+class SimRelay:
+    """A simulated relay for one paired device; ``start`` it, ``stop`` it when done.
+
+    Everything it observed is public, for tests to assert on: ``jobs_received``
+    (every ``send`` frame, repeats included), ``sms_sent`` (how often each
+    message id reached the "carrier"), ``reports`` (every report created, not
+    counting duplicates), ``rejections``, ``errors`` from the hub,
+    ``close_codes`` (one per socket that ended, None if it ended without a close
+    frame) and ``refusals`` (HTTP status of each refused handshake). Wait for a
+    condition with ``wait_until``.
+    """
+
+    def __init__(
+        self,
+        device: PairedDevice,
+        profile: Profile = PROFILES["ideal"],
+        *,
+        seed: int | None = None,
+        sims: int = 1,
+        parts_per_minute: int = 600,
+    ) -> None:
+        self.device = device
+        self.device_id = device.device_id
+        self.name = device.name
+        self.profile = profile
+        self.parts_per_minute = parts_per_minute
+        self.ledger = RelayLedger()
+        self.cut_on_next_job = False
+        self.online = False
+        self.welcome: f.Welcome | None = None
+        self.jobs_received: list[f.Send] = []
+        self.sms_sent: collections.Counter[str] = collections.Counter()
+        self.reports: list[f.Report] = []
+        self.rejections: list[f.Rejected] = []
+        self.errors: list[f.Error] = []
+        self.close_codes: list[int | None] = []
+        self.refusals: list[int] = []
+        self._rng = random.Random(seed)
+        self._phone = SimulatedPhone(self._rng, sims)
+        self._backoff = Backoff(self._rng)
+        self._session = _closed_session(self.ledger)
+        self._link: Link | None = None
+        self._jobs: dict[str, _PhoneJob] = {}
+        self._run_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._crashes: list[BaseException] = []
+        self._change = asyncio.Event()
+
+    # --- public interface ----------------------------------------------------
+
+    @property
+    def outbox_size(self) -> int:
+        """Reports not yet covered by a receipt."""
+        return len(self.ledger.outbox)
+
+    async def start(self) -> None:
+        """Start connecting in the background; ``wait_welcomed`` to know it is online."""
+        if self._run_task is not None:
+            raise RuntimeError(f"{self.name} is already running")
+        self._run_task = self._spawn(self._run())
+
+    async def stop(self) -> None:
+        """Cancel every task and close the socket; re-raise what a relay task crashed of."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._run_task = None
+        self._jobs.clear()
+        if self._crashes:
+            raise RuntimeError(f"{self.name}: a relay task crashed") from self._crashes[0]
+
+    async def cut(self) -> None:
+        """Drop the TCP connection without a close frame; the relay then reconnects as usual.
+
+        Frames already handed to the socket still go out first. Returns once
+        the socket has ended (``close_codes`` then ends with None).
+        """
+        link = self._link
+        if link is None:
+            return
+        link.abort_after_writes()
+        await link.ended.wait()
+
+    def receive_sms(self, sender: str, text: str, sim_slot: int = 0) -> f.Received:
+        """An inbound SMS arrives: report it now, or after the next welcome if offline."""
+        report = self._session.report_received(sender, text, _now(), sim_slot)
+        self._reported(report)
+        return report
+
+    # A timeout argument (rather than the caller's asyncio.timeout) lets the
+    # TimeoutError say what the relay was doing.
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10) -> None:  # noqa: ASYNC109
+        """Return once ``predicate()`` is true; it is checked again after every change."""
+        try:
+            async with asyncio.timeout(timeout):
+                while not predicate():
+                    self._raise_if_crashed()
+                    await self._change.wait()
+        except TimeoutError:
+            raise TimeoutError(
+                f"{self.name}: condition still false after {timeout:g} s; {self.describe()}"
+            ) from None
+
+    async def wait_welcomed(self, timeout: float = 10) -> None:  # noqa: ASYNC109
+        await self.wait_until(lambda: self.online, timeout)
+
+    def describe(self) -> str:
+        """A one-line state dump for failure messages."""
+        reports = " ".join(f"{r.seq}:{type(r).__name__.lower()}" for r in self.reports)
+        return (
+            f"online={self.online} jobs_received={len(self.jobs_received)} "
+            f"sms_sent={dict(self.sms_sent)} reports=[{reports}] outbox={self.outbox_size} "
+            f"rejections={[(r.id, r.code) for r in self.rejections]} "
+            f"close_codes={self.close_codes} refusals={self.refusals} errors={len(self.errors)}"
+        )
+
+    # --- the socket ----------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                ws = await open_socket(self.device)
+            except InvalidStatus as exc:
+                self.refusals.append(exc.response.status_code)
+                self._changed()
+            except (OSError, InvalidHandshake, TimeoutError) as exc:
+                logger.debug("%s: cannot connect: %s", self.name, exc)
+            else:
+                await self._serve(ws)
+            await asyncio.sleep(self._backoff.next_delay())
+
+    async def _serve(self, ws: ClientConnection) -> None:
+        session = RelaySession(self.ledger, MAX_FRAME_BYTES)
+        link = Link(ws, session)
+        self._session, self._link = session, link
+        if ws.subprotocol != f.SUBPROTOCOL:
+            logger.warning("%s: the hub did not agree to %s", self.name, f.SUBPROTOCOL)
+            session.fail(CLOSE_PROTOCOL_ERROR, f"subprotocol {f.SUBPROTOCOL} required")
+        else:
+            session.send_hello(self._phone.hello(self.parts_per_minute))
+            link.flush()
+        try:
+            while session.close_code is None:
+                data = await ws.recv()
+                self._note_job_frame(data, session)
+                session.receive_text(data)
+                for event in session.events_received():
+                    self._handle(event, link)
+                link.flush()
+                self._changed()
+            if link.aborting:
+                await ws.wait_closed()
+            else:
+                await ws.close(session.close_code, session.close_reason)
+        except ConnectionClosed:
+            pass  # closed by the hub, broken or aborted: recorded below
+        finally:
+            await self._socket_ended(link)
+
+    async def _socket_ended(self, link: Link) -> None:
+        self.online = False
+        # The socket is gone: nothing more may go out on this session, and any
+        # report made from now on waits in the outbox for the next one.
+        link.session.fail(CLOSE_GOING_AWAY, "socket ended")
+        if self._link is link:
+            self._link = None
+        await link.stop()
+        await link.ws.close(CLOSE_GOING_AWAY)  # returns at once if already closed
+        self.close_codes.append(link.close_code_received())
+        link.ended.set()
+        self._changed()
+
+    def _note_job_frame(self, data: str | bytes, session: RelaySession) -> None:
+        # The session answers a repeated job by itself, without an event, so the
+        # relay looks at each frame to count repeats and to see which socket
+        # last offered a job it is still deciding on.
+        try:
+            frame = f.decode_hub_frame(data)
+        except f.FrameError:
+            return  # the session decides what a bad frame means
+        if isinstance(frame, f.Send):
+            self.jobs_received.append(frame)
+            if (job := self._jobs.get(frame.id)) is not None:
+                job.offered_on, job.offered_at = session, _monotonic()
+
+    def _flush(self) -> None:
+        if self._link is not None:
+            self._link.flush()
+
+    # --- events --------------------------------------------------------------
+
+    def _handle(self, event: RelayEvent, link: Link) -> None:
+        match event:
+            case Welcomed(welcome=welcome):
+                self._on_welcomed(welcome, link)
+            case JobReceived(job=send):
+                self._on_job(send, link)
+            case CancelRequested(id=message_id):
+                self._on_cancel(message_id)
+            case ReceiptReceived():
+                pass  # the session has already dropped the covered reports
+            case ErrorReceived(error=error):
+                logger.warning("%s: hub error %s: %s", self.name, error.code, error.message)
+                self.errors.append(error)
+
+    def _on_welcomed(self, welcome: f.Welcome, link: Link) -> None:
+        self.welcome = welcome
+        self.online = True
+        self._backoff.reset()
+        if self.profile.heartbeat:
+            link.start_heartbeat(welcome.heartbeat_s, self._health)
+
+    def _health(self) -> f.Heartbeat:
+        return self._phone.heartbeat(queue=len(self._jobs))
+
+    def _on_job(self, send: f.Send, link: Link) -> None:
+        if self.cut_on_next_job:
+            # As if the app crashed before storing the job: no trace of it stays.
+            self.cut_on_next_job = False
+            del self.ledger.jobs[send.id]
+            link.abort_after_writes()
+            return
+        plan = self.profile.plan(self._rng)
+        job = _PhoneJob(send, plan, offered_on=link.session, offered_at=_monotonic())
+        self._jobs[send.id] = job
+        job.task = self._spawn(self._work(job))
+
+    def _on_cancel(self, message_id: str) -> None:
+        job = self._jobs.get(message_id)
+        if job is None or job.handed_to_carrier:
+            return  # too late: the carrier has it, and `sent` is (or will be) reported
+        if job.task is not None:
+            job.task.cancel()
+        del self._jobs[message_id]
+        if self.ledger.jobs[message_id].status is JobStatus.NEW:
+            # Never accepted, so there is nothing to report on: turn it down.
+            self._reject(message_id, "cancelled", "cancelled before it was accepted")
+        else:
+            self._report_failed(job, "cancelled", "cancelled before it was sent")
+
+    # --- the phone's work on one job -----------------------------------------
+
+    async def _work(self, job: _PhoneJob) -> None:
+        plan = job.plan
+        await asyncio.sleep(plan.ack_delay_s)
+        if not self._answer(job):
+            return
+        if plan.disconnect_after_accept and self._link is not None:
+            self._link.abort_after_writes()
+        await asyncio.sleep(plan.send_latency_s)
+        self._hand_to_carrier(job)
+        if plan.send_fails:
+            message = "the carrier refused the message (simulated)"
+            self._report_failed(job, "generic_failure", message, ANDROID_GENERIC_FAILURE)
+        elif plan.delivery_delay_s is None:
+            self._report_sent(job)
+        elif plan.delivered_first:
+            # The hub must read a delivery with no `sent` before it as `sent` too.
+            await asyncio.sleep(plan.delivery_delay_s)
+            self._report_delivered(job)
+            self._report_sent(job)
+        else:
+            self._report_sent(job)
+            await asyncio.sleep(plan.delivery_delay_s)
+            self._report_delivered(job)
+
+    def _answer(self, job: _PhoneJob) -> bool:
+        """Accept the job, or reject or forget it; True if the phone goes on to send it."""
+        send, session = job.send, self._session
+        if not self._still_offered(job):
+            # Accepting a job the hub took back could send the SMS twice.
+            del self._jobs[send.id]
+            del self.ledger.jobs[send.id]
+            self._changed()
+            return False
+        if send.expires_at <= _now():
+            self._reject(send.id, "expired", f"expired at {send.expires_at.isoformat()}")
+            return False
+        if send.sim_slot is not None and not self._phone.has_slot(send.sim_slot):
+            self._reject(send.id, "no_sim", f"this phone has no SIM in slot {send.sim_slot}")
+            return False
+        session.accept(send.id)
+        self._flush()
+        self._changed()
+        return True
+
+    def _still_offered(self, job: _PhoneJob) -> bool:
+        """False once the hub has put the job back in its queue, maybe for another relay.
+
+        It does so when the socket that offered the job ends, or when no answer
+        came within ``ack_timeout_s`` of the offer (PROTOCOL.md, delivery guarantees).
+        """
+        session = self._session
+        if job.offered_on is not session or session.phase is not Phase.OPEN:
+            return False
+        assert session.welcome is not None  # OPEN means welcomed
+        return _monotonic() - job.offered_at <= session.welcome.ack_timeout_s
+
+    def _reject(self, message_id: str, code: str, message: str) -> None:
+        # Never retryable: expiry, a missing SIM and a cancel do not get better elsewhere.
+        self._jobs.pop(message_id, None)
+        self._session.reject(message_id, code, message, retryable=False)
+        rejection = self.ledger.jobs[message_id].rejection
+        if rejection is not None:
+            self.rejections.append(rejection)
+        self._flush()
+        self._changed()
+
+    def _hand_to_carrier(self, job: _PhoneJob) -> None:
+        job.handed_to_carrier = True
+        self.sms_sent[job.send.id] += 1
+        self._changed()
+
+    def _report_sent(self, job: _PhoneJob) -> None:
+        send = job.send
+        slot = send.sim_slot if send.sim_slot is not None else self._phone.sims[0].slot
+        self._jobs.pop(send.id, None)
+        self._reported(self._session.report_sent(send.id, _now(), count_parts(send.text), slot))
+
+    def _report_delivered(self, job: _PhoneJob) -> None:
+        self._reported(self._session.report_delivered(job.send.id, _now()))
+
+    def _report_failed(
+        self, job: _PhoneJob, code: str, message: str, android_result: int | None = None
+    ) -> None:
+        self._jobs.pop(job.send.id, None)
+        report = self._session.report_failed(
+            job.send.id, _now(), code, message, retryable=False, android_result=android_result
+        )
+        self._reported(report)
+
+    def _reported(self, report: f.Report) -> None:
+        self.reports.append(report)
+        if self._rng.random() < self.profile.duplicate_report_rate:
+            self._session.resend_report(report)
+        self._flush()
+        self._changed()
+
+    # --- tasks and change notification --------------------------------------
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        crash = None if task.cancelled() else task.exception()
+        if crash is not None:
+            logger.error("%s: a relay task crashed", self.name, exc_info=crash)
+            self._crashes.append(crash)
+            self._changed()
+
+    def _raise_if_crashed(self) -> None:
+        if self._crashes:
+            raise RuntimeError(f"{self.name}: a relay task crashed") from self._crashes[0]
+
+    def _changed(self) -> None:
+        # Wake every wait_until; later waiters wait on a fresh event.
+        self._change.set()
+        self._change = asyncio.Event()
+
+
+def _closed_session(ledger: RelayLedger) -> RelaySession:
+    """A session with no socket: reports made on it only go to the outbox."""
+    session = RelaySession(ledger)
+    session.fail(CLOSE_GOING_AWAY, "not connected")
+    return session
+
+
+def _monotonic() -> float:
+    return asyncio.get_running_loop().time()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

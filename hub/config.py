@@ -30,6 +30,7 @@ class ServerConfig(_Section):
     data_dir: str = "data"
     max_body_bytes: PositiveInt = 64 * 1024
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = True
 
 
 class StorageConfig(_Section):

@@ -7,13 +7,17 @@ so ids sort by creation time and cursors can page by id.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
 
 
 def new_id(prefix: str, now: datetime) -> str:
-    value = (int(now.timestamp() * 1000) << 80) | secrets.randbits(80)
+    # Integer arithmetic: float seconds times 1000 can round down to the previous ms.
+    millis = (now - _EPOCH) // _MS
+    value = (millis << 80) | secrets.randbits(80)
     chars = []
     for _ in range(26):
         chars.append(_ALPHABET[value & 31])

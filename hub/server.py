@@ -16,6 +16,7 @@ def uvicorn_config(app: Starlette, config: Config, **overrides: object) -> uvico
         "host": config.server.host,
         "port": config.server.port,
         "log_level": config.server.log_level,
+        "access_log": config.server.access_log,
         "ws": "websockets-sansio",
         "ws_max_size": relay.max_frame_bytes,  # over it: close 1009
         "ws_per_message_deflate": False,  # frames are tiny; deflate costs ~40 KiB a socket

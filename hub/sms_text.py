@@ -1,14 +1,15 @@
 """How many SMS parts a text takes, and in which encoding.
 
 GSM-7 (GSM 03.38, via the ``gsm0338`` codec) when every character maps to it,
-escape characters such as ``€`` or ``[`` counting as two septets; otherwise
-UCS-2, where characters beyond the BMP (emoji) take two code units.
-A single part holds 160 septets or 70 code units; a concatenated part 153 or 67.
+escape characters such as ``€`` or ``[`` taking two septets; otherwise UCS-2,
+where characters beyond the BMP (emoji) take two code units. A single part
+holds 160 septets or 70 code units; a concatenated part 153 or 67, and phones
+never split an escape pair or a surrogate pair across two parts, so parts are
+counted by filling them character by character.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
@@ -23,11 +24,22 @@ class TextSize:
     parts: int
 
 
-def measure(text: str) -> TextSize:
+def _widths(text: str) -> tuple[str, list[int]]:
     try:
-        encoding, units = "gsm7", len(text.encode("gsm03.38"))
+        return "gsm7", [len(ch.encode("gsm03.38")) for ch in text]
     except UnicodeEncodeError:
-        encoding, units = "ucs2", len(text.encode("utf-16-le")) // 2
+        return "ucs2", [len(ch.encode("utf-16-le")) // 2 for ch in text]
+
+
+def measure(text: str) -> TextSize:
+    encoding, widths = _widths(text)
+    units = sum(widths)
     single, multi = _LIMITS[encoding]
-    parts = 1 if units <= single else math.ceil(units / multi)
+    if units <= single:
+        return TextSize(encoding, units, 1)
+    parts, room = 1, multi
+    for width in widths:
+        if width > room:  # this character would straddle the boundary: start a new part
+            parts, room = parts + 1, multi
+        room -= width
     return TextSize(encoding, units, parts)

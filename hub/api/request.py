@@ -87,7 +87,7 @@ def parse_body(raw: bytes, model: type[T], check: Check | None = None) -> T:
         raise validation_error([{"field": "body", "message": "a JSON object is required"}])
     try:
         data: Any = msgspec.json.decode(raw)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise validation_error([{"field": "body", "message": f"not valid JSON: {exc}"}]) from None
     if not isinstance(data, dict):
         raise validation_error([{"field": "body", "message": "must be a JSON object"}])

@@ -51,7 +51,9 @@ class OnlineRelay:
     def fits(self, message: LiveMessage, max_inflight: int) -> bool:
         if len(self.load.held) >= max_inflight:
             return False
-        if message.sim_slot is not None and self.sims and message.sim_slot not in self.sims:
+        if not self.sims:
+            return False  # a phone without a SIM cannot send anything
+        if message.sim_slot is not None and message.sim_slot not in self.sims:
             return False
         # A message longer than a whole minute's allowance may go into an empty window.
         room = self.parts_per_minute - self.load.window_parts
@@ -187,7 +189,11 @@ class Dispatcher:
         return best
 
     def next_room(self, account_id: str, now: float) -> float | None:
-        """Seconds until a full rate window of an online relay frees room, if any is full."""
+        """Seconds until the oldest send in an online relay's rate window ages out.
+
+        None when no relay with free capacity has a window to wait for. It may
+        wake the dispatcher before a full window frees room; a pump then is cheap.
+        """
         waits = [
             relay.load.window[0][0] + RATE_WINDOW_S - now
             for relay in self._online.get(account_id, {}).values()

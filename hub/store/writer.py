@@ -37,6 +37,7 @@ class GroupCommitWriter:
         self._pending: list[tuple[WriteOp[Any], asyncio.Future[Any]]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
         self.batches = 0
         self.ops = 0
 
@@ -46,10 +47,12 @@ class GroupCommitWriter:
         self._task = asyncio.create_task(self._run(), name="group-commit-writer")
 
     async def close(self) -> None:
+        """Commit everything already submitted, then stop; later writes fail."""
+        self._closing = True
+        self._wakeup.set()
         if self._task is not None:
-            self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        for _, fut in self._pending:
+        for _, fut in self._pending:  # only if the writer task died
             if not fut.done():
                 fut.set_exception(StorageUnavailable("the hub is shutting down"))
         self._pending.clear()
@@ -65,6 +68,9 @@ class GroupCommitWriter:
         earlier one wrote.
         """
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        if self._closing:
+            fut.set_exception(StorageUnavailable("the hub is shutting down"))
+            return fut
         self._pending.append((op, fut))
         self._wakeup.set()
         return fut
@@ -80,7 +86,7 @@ class GroupCommitWriter:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not (self._closing and not self._pending):
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:

@@ -1,0 +1,220 @@
+"""Tests for ``hub/store/sqlite.py`` and ``schema.sql``: the embedded store on a real file."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hub.store.sqlite import SCHEMA_PATH, SqliteStore, StorageUnavailable
+
+THREAD_WAIT_S = 5.0
+SCHEMA_TABLES = {
+    "accounts",
+    "tokens",
+    "pairing_codes",
+    "devices",
+    "messages",
+    "message_events",
+    "inbound_messages",
+}
+ADD_ACCOUNT = "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, '2026-01-01T00:00:00Z')"
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    s = SqliteStore(tmp_path / "data" / "hub.db")
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def writer_pragma(store: SqliteStore, name: str) -> object:
+    return await store.writer.run_in_thread(
+        lambda conn: conn.execute(f"PRAGMA {name}").fetchone()[0]
+    )
+
+
+async def test_sqlite_store_creates_its_folder_and_every_table_when_opened(
+    store: SqliteStore,
+) -> None:
+    rows = await store.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+
+    assert store.path.parent.is_dir()
+    assert {row["name"] for row in rows} >= SCHEMA_TABLES
+
+
+async def test_sqlite_store_uses_wal_journal_when_opened(store: SqliteStore) -> None:
+    row = await store.fetchone("PRAGMA journal_mode")
+
+    assert row is not None
+    assert row[0] == "wal"
+    assert await writer_pragma(store, "journal_mode") == "wal"
+
+
+async def test_sqlite_store_writes_with_synchronous_full_when_not_told_otherwise(
+    store: SqliteStore,
+) -> None:
+    assert await writer_pragma(store, "synchronous") == 2  # FULL
+
+
+async def test_sqlite_store_writes_with_synchronous_normal_when_configured(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "hub.db", synchronous="NORMAL")
+    await store.open()
+    try:
+        assert await writer_pragma(store, "synchronous") == 1  # NORMAL
+    finally:
+        await store.close()
+
+
+async def test_sqlite_store_enforces_foreign_keys_when_writing(store: SqliteStore) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.execute(
+            "INSERT INTO devices (id, account_id, name, token_hash, created_at)"
+            " VALUES ('dev_1', 'acc_missing', 'phone', x'00', '2026-01-01T00:00:00Z')"
+        )
+
+
+async def test_sqlite_store_fetch_sees_a_write_once_it_is_acknowledged(
+    store: SqliteStore,
+) -> None:
+    changed = await store.execute(ADD_ACCOUNT, ("acc_1", "one"))
+    await store.write(lambda conn: conn.execute(ADD_ACCOUNT, ("acc_2", "two")).rowcount)
+
+    one = await store.fetchone("SELECT name FROM accounts WHERE id = ?", ("acc_1",))
+    every = await store.fetchall("SELECT id, name FROM accounts ORDER BY id")
+
+    assert changed == 1
+    assert one is not None
+    assert one["name"] == "one"
+    assert [(r["id"], r["name"]) for r in every] == [("acc_1", "one"), ("acc_2", "two")]
+
+
+async def test_sqlite_store_fetch_does_not_see_a_write_while_its_batch_is_uncommitted(
+    store: SqliteStore,
+) -> None:
+    inserted, release = threading.Event(), threading.Event()
+
+    def slow(conn: sqlite3.Connection) -> None:
+        conn.execute(ADD_ACCOUNT, ("acc_1", "one"))
+        inserted.set()
+        release.wait(THREAD_WAIT_S)
+
+    pending = store.submit(slow)
+    try:
+        assert await asyncio.to_thread(inserted.wait, THREAD_WAIT_S)
+        during = await store.fetchone("SELECT id FROM accounts")
+    finally:
+        release.set()
+    await pending
+    after = await store.fetchone("SELECT id FROM accounts")
+
+    assert during is None
+    assert after is not None
+    assert after["id"] == "acc_1"
+
+
+async def test_sqlite_store_execute_returns_the_number_of_rows_changed_when_updating(
+    store: SqliteStore,
+) -> None:
+    for i in range(3):
+        await store.execute(ADD_ACCOUNT, (f"acc_{i}", "old"))
+
+    changed = await store.execute("UPDATE accounts SET name = 'new' WHERE name = 'old'")
+
+    assert changed == 3
+
+
+async def test_sqlite_store_logs_a_failed_background_write_when_written_later(
+    store: SqliteStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO no_such_table VALUES (1)")
+
+    with caplog.at_level(logging.WARNING, logger="hub.store.sqlite"):
+        store.write_later(broken)
+        await store.execute(ADD_ACCOUNT, ("acc_1", "one"))  # a later write: the first is done
+
+    assert "background write failed" in caplog.text
+    assert await store.fetchone("SELECT id FROM accounts") is not None
+
+
+async def test_sqlite_store_answers_a_write_submitted_just_before_close_when_closed(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "hub.db")
+    await store.open()
+    pending = store.submit(lambda conn: conn.execute(ADD_ACCOUNT, ("acc_1", "one")).rowcount)
+
+    await store.close()
+
+    try:
+        assert pending.done(), "the caller waits forever"
+    finally:
+        if not pending.done():
+            pending.cancel()
+    # Answered either way is right: committed (1 row) or refused, never left waiting.
+    if pending.exception() is None:
+        assert pending.result() == 1
+    else:
+        assert isinstance(pending.exception(), StorageUnavailable)
+
+
+async def test_sqlite_store_raises_storage_unavailable_when_read_before_open(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "hub.db")
+
+    with pytest.raises(StorageUnavailable):
+        await store.fetchone("SELECT 1")
+
+
+async def test_sqlite_store_raises_storage_unavailable_when_read_after_close(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "hub.db")
+    await store.open()
+    await store.close()
+
+    with pytest.raises(StorageUnavailable):
+        await store.fetchall("SELECT 1")
+
+
+async def test_sqlite_store_keeps_its_data_when_reopened(tmp_path: Path) -> None:
+    path = tmp_path / "hub.db"
+    first = SqliteStore(path)
+    await first.open()
+    await first.execute(ADD_ACCOUNT, ("acc_1", "one"))
+    await first.close()
+
+    second = SqliteStore(path)
+    await second.open()  # applies the schema again on a database that has it
+    try:
+        row = await second.fetchone("SELECT name FROM accounts WHERE id = 'acc_1'")
+    finally:
+        await second.close()
+
+    assert row is not None
+    assert row["name"] == "one"
+
+
+def test_schema_applies_twice_without_error_when_run_on_the_same_database(
+    tmp_path: Path,
+) -> None:
+    schema = SCHEMA_PATH.read_text()
+    conn = sqlite3.connect(tmp_path / "twice.db")
+    try:
+        conn.executescript(schema)
+        conn.executescript(schema)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    finally:
+        conn.close()
+
+    assert tables == SCHEMA_TABLES

@@ -1,0 +1,227 @@
+"""Tests for ``hub/store/writer.py``: group commit on a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from hub.store.writer import GroupCommitWriter, StorageUnavailable
+
+# How long a test waits for the writer thread to reach a point before giving up.
+THREAD_WAIT_S = 5.0
+
+
+def connector(path: Path) -> Callable[[], sqlite3.Connection]:
+    """A connect function like the store's: explicit transactions, WAL, no busy wait."""
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, v TEXT UNIQUE)")
+        return conn
+
+    return connect
+
+
+def committed(path: Path) -> list[str]:
+    """Values committed to ``items``, read on a connection of their own."""
+    with sqlite3.connect(path) as conn:
+        return [row[0] for row in conn.execute("SELECT v FROM items ORDER BY id")]
+
+
+def insert(value: str) -> Callable[[sqlite3.Connection], int]:
+    def op(conn: sqlite3.Connection) -> int:
+        cursor = conn.execute("INSERT INTO items (v) VALUES (?)", (value,))
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    return op
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "writer.db"
+
+
+@pytest.fixture
+async def writer(db: Path) -> AsyncIterator[GroupCommitWriter]:
+    w = GroupCommitWriter(connector(db), batch_max=512)
+    await w.start()
+    yield w
+    await w.close()
+
+
+async def test_writer_commits_in_fewer_transactions_than_writes_when_writes_arrive_together(
+    writer: GroupCommitWriter, db: Path
+) -> None:
+    await asyncio.gather(*(writer.write(insert(f"v{i}")) for i in range(200)))
+
+    assert writer.ops == 200
+    assert writer.batches < writer.ops
+    assert len(committed(db)) == 200
+
+
+async def test_writer_takes_at_most_batch_max_ops_per_transaction_when_more_are_pending(
+    db: Path,
+) -> None:
+    writer = GroupCommitWriter(connector(db), batch_max=10)
+    await writer.start()
+    try:
+        await asyncio.gather(*(writer.write(insert(f"v{i}")) for i in range(35)))
+    finally:
+        await writer.close()
+
+    assert (writer.batches, writer.ops) == (4, 35)
+
+
+async def test_writer_returns_each_caller_its_own_result_when_ops_share_a_batch(
+    writer: GroupCommitWriter,
+) -> None:
+    results = await asyncio.gather(*(writer.write(lambda _c, i=i: i * i) for i in range(50)))
+
+    assert results == [i * i for i in range(50)]
+    assert writer.batches < writer.ops
+
+
+async def test_writer_runs_ops_in_submission_order_when_they_share_a_batch(
+    writer: GroupCommitWriter,
+) -> None:
+    def op(i: int) -> Callable[[sqlite3.Connection], int]:
+        def run(conn: sqlite3.Connection) -> int:
+            # What the earlier ops of the batch wrote is visible here.
+            seen = conn.execute("SELECT count(*) FROM items").fetchone()[0]
+            conn.execute("INSERT INTO items (v) VALUES (?)", (f"v{i}",))
+            return int(seen)
+
+        return run
+
+    seen = await asyncio.gather(*(writer.write(op(i)) for i in range(100)))
+
+    assert seen == list(range(100))
+    assert writer.batches < writer.ops
+
+
+async def test_writer_fails_only_the_raising_op_when_one_op_of_a_batch_raises(
+    writer: GroupCommitWriter, db: Path
+) -> None:
+    def half_then_raise(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO items (v) VALUES ('partial')")
+        raise ValueError("boom")
+
+    results = await asyncio.gather(
+        writer.write(insert("first")),
+        writer.write(half_then_raise),
+        writer.write(insert("last")),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[0], int)
+    assert isinstance(results[1], ValueError)
+    assert isinstance(results[2], int)
+    assert writer.batches == 1  # all three shared one transaction
+    assert committed(db) == ["first", "last"]  # the failing op's row was rolled back
+
+
+async def test_writer_rolls_back_a_failing_ops_earlier_statements_when_a_later_one_errs(
+    writer: GroupCommitWriter, db: Path
+) -> None:
+    await writer.write(insert("taken"))
+
+    def two_inserts(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO items (v) VALUES ('fresh')")
+        conn.execute("INSERT INTO items (v) VALUES ('taken')")  # UNIQUE violation
+
+    with pytest.raises(sqlite3.IntegrityError):
+        await writer.write(two_inserts)
+
+    assert committed(db) == ["taken"]
+
+
+async def test_writer_resolves_a_write_only_after_it_is_committed_when_awaited(
+    writer: GroupCommitWriter, db: Path
+) -> None:
+    await writer.write(insert("durable"))
+
+    assert committed(db) == ["durable"]
+
+
+async def test_writer_fails_every_write_of_a_batch_when_the_commit_fails(
+    writer: GroupCommitWriter, db: Path
+) -> None:
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # holds the write lock: the batch cannot begin
+    try:
+        results = await asyncio.gather(
+            writer.write(insert("a")), writer.write(insert("b")), return_exceptions=True
+        )
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+    assert all(isinstance(r, StorageUnavailable) for r in results)
+    assert committed(db) == []
+
+
+async def test_writer_keeps_writing_when_an_earlier_commit_failed(
+    writer: GroupCommitWriter, db: Path
+) -> None:
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageUnavailable):
+            await writer.write(insert("lost"))
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+    await writer.write(insert("after"))
+
+    assert committed(db) == ["after"]
+
+
+async def test_writer_commits_pending_writes_and_refuses_new_ones_when_closed(
+    db: Path,
+) -> None:
+    writer = GroupCommitWriter(connector(db), batch_max=512)
+    await writer.start()
+    futures = [writer.submit(insert(f"v{i}")) for i in range(3)]
+
+    await writer.close()
+
+    for fut in futures:
+        await fut  # submitted before close: committed and answered
+    assert committed(db) == ["v0", "v1", "v2"]
+    with pytest.raises(StorageUnavailable):
+        await writer.submit(insert("late"))
+
+
+async def test_writer_resolves_the_batch_in_flight_when_closed_during_its_commit(
+    db: Path,
+) -> None:
+    writer = GroupCommitWriter(connector(db), batch_max=512)
+    await writer.start()
+    started, release = threading.Event(), threading.Event()
+
+    def slow(conn: sqlite3.Connection) -> str:
+        started.set()
+        release.wait(THREAD_WAIT_S)
+        conn.execute("INSERT INTO items (v) VALUES ('slow')")
+        return "slow"
+
+    in_flight = writer.submit(slow)
+    assert await asyncio.to_thread(started.wait, THREAD_WAIT_S)
+    closing = asyncio.create_task(writer.close())
+    await asyncio.sleep(0)  # let close() cancel the writer task before the batch ends
+    release.set()
+    await closing
+
+    try:
+        assert in_flight.done(), "the caller of the in-flight batch is never answered"
+    finally:
+        if not in_flight.done():
+            in_flight.cancel()

@@ -8,6 +8,7 @@ once: the exchange marks it used and creates the device in one transaction.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import sqlite3
@@ -30,8 +31,9 @@ class Device:
     account_id: str
     name: str
     disabled: bool
-    last_seq: int
+    last_seq: int  # as loaded at start; the live value is tracked by Delivery
     sims: tuple[int, ...]
+    token_hash: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +52,13 @@ class PairedDevice:
 def _device(row: sqlite3.Row) -> Device:
     sims = tuple(sim["slot"] for sim in json.loads(row["sims"]))
     return Device(
-        row["id"], row["account_id"], row["name"], bool(row["disabled"]), row["last_seq"], sims
+        row["id"],
+        row["account_id"],
+        row["name"],
+        bool(row["disabled"]),
+        row["last_seq"],
+        sims,
+        row["token_hash"],
     )
 
 
@@ -59,10 +67,26 @@ def _normal_code(code: str) -> str:
 
 
 class DeviceDirectory:
+    """Every unrevoked device, kept in memory (loaded at start, updated on change)
+    so that the send path and the socket handshake never wait for a read."""
+
     def __init__(self, store: SqliteStore, clock: Clock, code_ttl_s: int) -> None:
         self._store = store
         self._clock = clock
         self._code_ttl = timedelta(seconds=code_ttl_s)
+        self._by_id: dict[str, Device] = {}
+        self._by_token: dict[bytes, Device] = {}
+        self._by_account: dict[str, dict[str, Device]] = {}
+
+    async def load(self) -> None:
+        rows = await self._store.fetchall("SELECT * FROM devices WHERE revoked_at IS NULL")
+        for row in rows:
+            self._remember(_device(row))
+
+    def _remember(self, device: Device) -> None:
+        self._by_id[device.id] = device
+        self._by_token[device.token_hash] = device
+        self._by_account.setdefault(device.account_id, {})[device.id] = device
 
     async def create_pairing_code(
         self, account_id: str, device_name: str | None, public_url: str
@@ -120,14 +144,14 @@ class DeviceDirectory:
         device_id = new_id("dev", now)
         token = new_secret(DEVICE_TOKEN_PREFIX)
 
-        def exchange(conn: sqlite3.Connection) -> bool:
+        def exchange(conn: sqlite3.Connection) -> Device | None:
             row = conn.execute(
                 f"SELECT id, account_id, device_name FROM pairing_codes WHERE {column} = ? "
                 "AND used_by IS NULL AND expires_at > ?",
                 (digest, rfc3339(now)),
             ).fetchone()
             if row is None:
-                return False
+                return None
             conn.execute(
                 "UPDATE pairing_codes SET used_by = ? WHERE id = ?", (device_id, row["id"])
             )
@@ -148,35 +172,27 @@ class DeviceDirectory:
                     app_version,
                 ),
             )
-            return True
+            return Device(device_id, row["account_id"], name, False, 0, (), hash_secret(token))
 
-        if not await self._store.write(exchange):
+        device = await self._store.write(exchange)
+        if device is None:
             return None
+        self._remember(device)
         return PairedDevice(device_id, token)
 
-    async def authenticate(self, token: str) -> Device | None:
+    def authenticate(self, token: str) -> Device | None:
         """The enabled, unrevoked device holding ``token``, or None."""
         if not 16 <= len(token) <= 256:
             return None
-        row = await self._store.fetchone(
-            "SELECT * FROM devices WHERE token_hash = ? AND revoked_at IS NULL AND disabled = 0",
-            (hash_secret(token),),
-        )
-        return _device(row) if row else None
+        device = self._by_token.get(hash_secret(token))
+        return device if device is not None and not device.disabled else None
 
-    async def get(self, account_id: str, device_id: str) -> Device | None:
-        row = await self._store.fetchone(
-            "SELECT * FROM devices WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
-            (device_id, account_id),
-        )
-        return _device(row) if row else None
+    def get(self, account_id: str, device_id: str) -> Device | None:
+        device = self._by_id.get(device_id)
+        return device if device is not None and device.account_id == account_id else None
 
-    async def count(self, account_id: str) -> int:
-        row = await self._store.fetchone(
-            "SELECT COUNT(*) AS n FROM devices WHERE account_id = ? AND revoked_at IS NULL",
-            (account_id,),
-        )
-        return int(row["n"]) if row else 0
+    def count(self, account_id: str) -> int:
+        return len(self._by_account.get(account_id, ()))
 
     async def list_rows(self, account_id: str) -> list[sqlite3.Row]:
         return await self._store.fetchall(
@@ -185,7 +201,11 @@ class DeviceDirectory:
         )
 
     def record_hello(self, device_id: str, hello: f.Hello) -> None:
-        """Remember what the relay said about itself (fire and forget)."""
+        """Remember what the relay said about itself (stored without waiting)."""
+        device = self._by_id.get(device_id)
+        if device is not None:
+            slots = tuple(sim.slot for sim in hello.sims)
+            self._remember(dataclasses.replace(device, sims=slots))
         sims = json.dumps(
             [{"slot": s.slot, "carrier": s.carrier, "number": s.number} for s in hello.sims]
         )

@@ -58,6 +58,7 @@ class Hub:
             raise ValueError("RELAYHUB_ADMIN_TOKEN must be at least 16 characters")
         await self.store.open()
         self.admin_token = await self.auth.bootstrap(admin_token)
+        await self.devices.load()
         resumed = await self.delivery.recover()
         if resumed:
             log.info("resuming %d unfinished message(s)", resumed)

@@ -10,6 +10,7 @@ counted by filling them character by character.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
@@ -24,19 +25,26 @@ class TextSize:
     parts: int
 
 
-def _widths(text: str) -> tuple[str, list[int]]:
+def _encoding(text: str) -> tuple[str, int]:
     try:
-        return "gsm7", [len(ch.encode("gsm03.38")) for ch in text]
+        return "gsm7", len(text.encode("gsm03.38"))
     except UnicodeEncodeError:
-        return "ucs2", [len(ch.encode("utf-16-le")) // 2 for ch in text]
+        return "ucs2", len(text.encode("utf-16-le")) // 2
 
 
+def _widths(text: str, encoding: str) -> list[int]:
+    if encoding == "gsm7":
+        return [len(ch.encode("gsm03.38")) for ch in text]
+    return [len(ch.encode("utf-16-le")) // 2 for ch in text]
+
+
+@functools.lru_cache(maxsize=256)
 def measure(text: str) -> TextSize:
-    encoding, widths = _widths(text)
-    units = sum(widths)
+    encoding, units = _encoding(text)
     single, multi = _LIMITS[encoding]
     if units <= single:
         return TextSize(encoding, units, 1)
+    widths = _widths(text, encoding)  # only long texts need the per-character walk
     parts, room = 1, multi
     for width in widths:
         if width > room:  # this character would straddle the boundary: start a new part

@@ -152,7 +152,8 @@ class HubSession(_Session):
             frame = f.decode_relay_frame(data)
         except f.FrameError as exc:
             if not self.hello_received:
-                self.fail(CLOSE_POLICY, "the first frame must be hello")
+                # Say what was wrong: a relay developer sees only the close reason.
+                self.fail(CLOSE_POLICY, f"the first frame must be hello: {exc}")
             elif exc.unknown_type:
                 self._emit(f.Error(code="unknown_type", message=str(exc)))
             else:

@@ -6,6 +6,7 @@ message}]``), not just the first, so a developer fixes a request in one go.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -76,6 +77,12 @@ def _field_error(name: str, exc: msgspec.ValidationError) -> dict[str, str]:
 Check = Callable[[dict[str, Any]], list[dict[str, str]]]
 
 
+@functools.cache
+def _fields(model: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
+    # msgspec resolves annotations on every call: far too slow for each request.
+    return msgspec.structs.fields(model)
+
+
 def parse_body(raw: bytes, model: type[T], check: Check | None = None) -> T:
     """Decode ``raw`` JSON into ``model``, listing every problem at once.
 
@@ -93,7 +100,7 @@ def parse_body(raw: bytes, model: type[T], check: Check | None = None) -> T:
         raise validation_error([{"field": "body", "message": "must be a JSON object"}])
     errors = []
     well_typed: dict[str, Any] = {}
-    for field in msgspec.structs.fields(model):
+    for field in _fields(model):
         if field.encode_name in data:
             try:
                 msgspec.convert(data[field.encode_name], field.type)

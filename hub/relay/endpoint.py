@@ -41,7 +41,7 @@ def _bearer(websocket: WebSocket) -> str | None:
 async def relay_socket(websocket: WebSocket) -> None:
     hub: Hub = websocket.app.state.hub
     token = _bearer(websocket)
-    device = await hub.devices.authenticate(token) if token else None
+    device = hub.devices.authenticate(token) if token else None
     if device is None or f.SUBPROTOCOL not in websocket.scope.get("subprotocols", []):
         await websocket.close(code=1008)  # before accept: the server answers HTTP 403
         return

@@ -4,8 +4,10 @@
    100 sequential sends on loopback, p50/p99. Floor: the round trip of a bare
    Starlette endpoint that parses the same body (same client, same machine).
 2. accept rate: 202s per second from 32 concurrent keep-alive clients for
-   10 s while simulated relays take the messages. Floor: the same load on the
-   bare endpoint.
+   10 s, once while four simulated relays take every message through to
+   ``delivered`` (the hub does the whole lifecycle), once with no relay online
+   (the messages only queue: the accept path alone). Floor: the same load on
+   the bare endpoint.
 
 Everything runs as real processes: the hub (``relayhub serve``), the floor
 app under uvicorn, ``relayhub sim`` relays, and this load generator. Results
@@ -195,6 +197,9 @@ async def main() -> None:
         accept = [await accept_rate(hub_port, TOKEN) for _ in range(RUNS)]
         floor_accept = [await accept_rate(floor_port, None) for _ in range(RUNS)]
         relay_task.cancel()
+        sim.terminate()
+        await sim.wait()
+        accept_only = [await accept_rate(hub_port, TOKEN) for _ in range(RUNS)]
     finally:
         for process in processes:
             if process.returncode is None:
@@ -213,13 +218,20 @@ async def main() -> None:
         "accept_p50_ms": med([p for _, p, _ in accept]),
         "accept_p99_ms": med([p for _, _, p in accept]),
         "accept_floor_rps": med([r for r, _, _ in floor_accept]),
+        "accept_queue_only_rps": med([r for r, _, _ in accept_only]),
+        "accept_queue_only_p99_ms": med([p for _, _, p in accept_only]),
     }
     figures["push_ratio_to_floor"] = round(figures["push_p50_ms"] / figures["push_floor_p50_ms"], 2)
-    figures["accept_ratio_to_floor"] = round(figures["accept_rps"] / figures["accept_floor_rps"], 3)
+    floor_rps = figures["accept_floor_rps"]
+    figures["accept_ratio_to_floor"] = round(figures["accept_rps"] / floor_rps, 3)
+    figures["accept_queue_only_ratio_to_floor"] = round(
+        figures["accept_queue_only_rps"] / floor_rps, 3
+    )
     spread = {
         "push_p50_ms": [round(p, 3) for p, _ in latency],
         "accept_rps": [round(r, 1) for r, _, _ in accept],
         "accept_floor_rps": [round(r, 1) for r, _, _ in floor_accept],
+        "accept_queue_only_rps": [round(r, 1) for r, _, _ in accept_only],
     }
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),

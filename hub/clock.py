@@ -65,4 +65,6 @@ class ManualClock:
 
 def rfc3339(moment: datetime) -> str:
     """UTC time as an RFC 3339 string with a ``Z`` and milliseconds."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"

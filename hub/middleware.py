@@ -7,6 +7,7 @@ refused before it is read.
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 
@@ -14,6 +15,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.api.errors import ApiError, problem
 
+# Request ids: a random prefix per process and a counter; unique, and cheap.
+_PREFIX = "rq_" + secrets.token_hex(5)
+_counter = itertools.count(1)
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -38,7 +42,7 @@ class RequestMiddleware:
                 request_id = value.decode("latin-1")
             elif name == b"content-length" and value.isdigit():
                 declared_length = int(value)
-        request_id = request_id or "rq_" + secrets.token_hex(10)
+        request_id = request_id or f"{_PREFIX}{next(_counter):08x}"
         scope.setdefault("state", {})["request_id"] = request_id
         header = (b"x-request-id", request_id.encode())
 

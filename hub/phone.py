@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 
@@ -9,6 +11,7 @@ class InvalidNumber(ValueError):
     pass
 
 
+@functools.lru_cache(maxsize=8192)  # the same numbers come back again and again
 def to_e164(raw: str, default_region: str) -> str:
     """Normalise ``raw`` (``+998 90 123-45-67``, ``90 123 45 67`` …) to E.164.
 

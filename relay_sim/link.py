@@ -103,10 +103,12 @@ class Link:
         self.ws.transport.abort()
 
     async def _beat(self, interval_s: float, reading: Callable[[], f.Heartbeat]) -> None:
+        # The first one right after the welcome, so the hub shows battery and
+        # signal at once instead of after a whole interval.
         while True:
-            await asyncio.sleep(interval_s)
             self.session.send_heartbeat(reading())
             self.flush()
+            await asyncio.sleep(interval_s)
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)

@@ -57,6 +57,10 @@ async def test_hub_spreads_sends_over_relays_when_auto(hub_server: RunningHub) -
 async def test_hub_lists_devices_with_presence_and_telemetry(hub_server: RunningHub) -> None:
     online = await hub_server.relay("Online phone")
     await hub_server.pair("Paired but offline")
+    # The hub reads a socket's frames in order: once a report sent after the
+    # first heartbeat is receipted, that heartbeat has been handled too.
+    request_id = await hub_server.send(text="after the heartbeat")
+    await online.wait_until(lambda: request_id in delivered_ids(online) and online.outbox_size == 0)
 
     response = await hub_server.get("/api/v1/devices")
 
@@ -65,6 +69,8 @@ async def test_hub_lists_devices_with_presence_and_telemetry(hub_server: Running
     assert devices["Online phone"]["online"] is True
     assert devices["Online phone"]["id"] == online.device_id
     assert devices["Online phone"]["sims"][0]["slot"] == 0
+    assert 0 <= devices["Online phone"]["battery"] <= 100
+    assert devices["Online phone"]["last_heartbeat_at"] is not None
     assert devices["Paired but offline"]["online"] is False
     assert devices["Paired but offline"]["in_flight"] == 0
 

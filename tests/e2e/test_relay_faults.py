@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 
 import pytest
@@ -212,3 +213,30 @@ async def test_queued_message_expires_when_no_relay_takes_it(tmp_path) -> None: 
         assert status["status"] == "expired"
         assert status["history"][-1]["cause"] == "expired"
         assert late.jobs_received == []
+
+
+async def test_hub_respects_relay_parts_per_minute(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock()
+    async with serve_hub(hub_config(tmp_path), clock) as running:
+        relay = await running.relay("Slow SIM", parts_per_minute=2)
+        ids = [await running.send(text=f"rate {n}") for n in range(3)]
+
+        await relay.wait_until(lambda: set(ids[:2]) <= delivered_ids(relay))
+        assert (await running.status(ids[2]))["status"] == "queued"  # decided when it was sent
+
+        clock.advance(61)  # the window frees room: the hub's timer hands out the third
+        await relay.wait_until(lambda: ids[2] in delivered_ids(relay))
+        assert relay.sms_sent == Counter({i: 1 for i in ids})
+
+
+async def test_hub_restart_resumes_queued_messages(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config = hub_config(tmp_path)
+    async with serve_hub(config) as first:
+        device = await first.pair("Comes after restart")
+        ids = [await first.send(text=f"kept {n}") for n in range(3)]
+
+    async with serve_hub(config) as second:  # a new port: point the device at it
+        moved = dataclasses.replace(device, ws_url=raw_relay.ws_url(second.base_url))
+        relay = await second.relay("Comes after restart", device=moved)
+        await relay.wait_until(lambda: set(ids) <= delivered_ids(relay))
+        assert relay.sms_sent == Counter({i: 1 for i in ids})

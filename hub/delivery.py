@@ -77,6 +77,7 @@ class Delivery:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._rate_wakeups: set[str] = set()
         self._committed_seq: dict[str, int] = {}
+        self._closing = False
 
     # --- start and stop ----------------------------------------------------
 
@@ -100,6 +101,7 @@ class Delivery:
         return len(rows)
 
     async def close(self) -> None:
+        self._closing = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -222,8 +224,10 @@ class Delivery:
         if self.connections.get(conn.device_id) is conn:
             del self.connections[conn.device_id]
             self.dispatcher.device_offline(conn.account_id, conn.device_id)
-        if conn.replaced:
-            return  # the newer socket re-sends them after its welcome
+        if conn.replaced or self._closing:
+            # A newer socket re-sends them after its welcome; at shutdown they
+            # stay dispatched and get an ack grace period after the restart.
+            return
         requeued = [
             message
             for message in self._held(conn.device_id, State.DISPATCHED)
@@ -256,6 +260,7 @@ class Delivery:
                 changed.append(message)
         if changed:
             self._write(changed, _statements_of(changed))
+            self.dispatcher.drop_finished()
         silent_after = 2 * self._relay.heartbeat_s
         for conn in list(self.connections.values()):
             if mono - conn.last_frame_at > silent_after:

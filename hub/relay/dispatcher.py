@@ -119,6 +119,20 @@ class Dispatcher:
         else:
             queue.append(message)
 
+    def drop_finished(self) -> None:
+        """Forget queue entries that stopped being queued while they waited (expired).
+
+        ``take`` skips such entries lazily, but an account with no relay online
+        never calls it, so without this its queue would only grow.
+        """
+        for queues in (self._auto, self._manual):
+            for key, queue in list(queues.items()):
+                waiting = deque(m for m in queue if m.state is State.QUEUED)
+                if waiting:
+                    queues[key] = waiting
+                else:
+                    del queues[key]
+
     def queued(self, account_id: str) -> Iterator[LiveMessage]:
         yield from self._auto.get(account_id, ())
         for relay in self._online.get(account_id, {}).values():

@@ -469,3 +469,17 @@ def test_dispatcher_keeps_the_rate_window_when_a_device_goes_offline_and_back_on
     assert take(d, T0 + 10) == ([], [])
     assert d.next_room(ACCOUNT, T0 + 10) == pytest.approx(RATE_WINDOW_S - 10)
     assert take(d, T0 + RATE_WINDOW_S) == ([(second.id, "dev_a")], [])
+
+
+def test_dispatcher_forgets_queue_entries_that_left_queued_when_compacted() -> None:
+    dispatcher = Dispatcher(max_inflight=4)
+    waiting, expired, manual_expired = message(), message(), message(device="dev_off")
+    queue_all(dispatcher, waiting, expired, manual_expired)
+    expired.state = State.EXPIRED
+    manual_expired.state = State.EXPIRED
+
+    dispatcher.drop_finished()
+
+    assert queued_ids(dispatcher) == [waiting.id]
+    dispatcher.device_online(ACCOUNT, "dev_off", SIMS, PPM)
+    assert queued_ids(dispatcher) == [waiting.id]  # the manual queue is gone, not just hidden

@@ -242,25 +242,22 @@ class Delivery:
     def sweep(self) -> None:
         """Ack timeouts, expiry of queued messages, and silent relays."""
         mono, wall = self._clock.monotonic(), self._clock.now()
-        changed: list[LiveMessage] = []
-        for message in list(self.book.values()):
-            if (
-                message.state is State.DISPATCHED
-                and message.ack_deadline is not None
-                and message.ack_deadline <= mono
-                and message.writes_in_flight == 0
-            ):
-                if self._move(message, Event.ACK_TIMEOUT, "ack_timeout", message.device_id):
-                    changed.append(message)
-            elif (
-                message.state is State.QUEUED
-                and message.expires_at <= wall
-                and self._move(message, Event.EXPIRE, "expired", None)
-            ):
-                changed.append(message)
+        changed = [
+            message
+            for message in self._timed_out(mono)
+            if self._move(message, Event.ACK_TIMEOUT, "ack_timeout", message.device_id)
+        ]
+        expired = [
+            message
+            for message in self.dispatcher.due_to_expire(wall)
+            if self._move(message, Event.EXPIRE, "expired", None)
+        ]
+        changed += expired
         if changed:
             self._write(changed, _statements_of(changed))
+        if expired:
             self.dispatcher.drop_finished()
+        self.dispatcher.compact(len(self.book))
         silent_after = 2 * self._relay.heartbeat_s
         for conn in list(self.connections.values()):
             if mono - conn.last_frame_at > silent_after:
@@ -269,6 +266,21 @@ class Delivery:
             self.pump(account_id)
         for message in changed:
             self._forget_if_done(message)
+
+    def _timed_out(self, mono: float) -> list[LiveMessage]:
+        """Dispatched messages whose relay did not answer in time (and are stored)."""
+        timed_out = []
+        for message_id in list(self.dispatcher.held_ids()):
+            message = self.book.get(message_id)
+            if (
+                message is not None
+                and message.state is State.DISPATCHED
+                and message.ack_deadline is not None
+                and message.ack_deadline <= mono
+                and message.writes_in_flight == 0
+            ):
+                timed_out.append(message)
+        return timed_out
 
     # --- dispatching -----------------------------------------------------------
 

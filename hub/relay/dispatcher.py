@@ -10,6 +10,8 @@ device, not the socket, so it survives reconnects.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -70,6 +72,10 @@ class Dispatcher:
         self._manual: dict[str, deque[LiveMessage]] = {}
         self._loads: dict[str, DeviceLoad] = {}
         self._online: dict[str, dict[str, OnlineRelay]] = {}  # account → device → relay
+        # Queued messages by expiry, so the sweep never scans the whole queue.
+        # Entries of messages that left the queue are skipped when popped.
+        self._expiry: list[tuple[datetime, int, LiveMessage]] = []
+        self._order = itertools.count()
 
     # --- devices
 
@@ -118,6 +124,32 @@ class Dispatcher:
             queue.appendleft(message)
         else:
             queue.append(message)
+        heapq.heappush(self._expiry, (message.expires_at, next(self._order), message))
+
+    def due_to_expire(self, wall: datetime) -> list[LiveMessage]:
+        """Queued messages whose ``expires_at`` has passed (each returned once)."""
+        due: dict[str, LiveMessage] = {}  # a requeued message has several entries
+        while self._expiry and self._expiry[0][0] <= wall:
+            message = heapq.heappop(self._expiry)[2]
+            if message.state is State.QUEUED:
+                due[message.id] = message
+        return list(due.values())
+
+    def held_ids(self) -> Iterator[str]:
+        """Ids of every message dispatched to or accepted by any device."""
+        for load in self._loads.values():
+            yield from load.held
+
+    def compact(self, live_messages: int) -> None:
+        """Rebuild the expiry heap once stale entries outnumber live ones.
+
+        A message leaves the heap only when its expiry time comes, which for a
+        delivered message can be a day away; without this the heap would grow
+        with every message sent.
+        """
+        if len(self._expiry) > 2 * live_messages + 1024:
+            self._expiry = [e for e in self._expiry if e[2].state is State.QUEUED]
+            heapq.heapify(self._expiry)
 
     def drop_finished(self) -> None:
         """Forget queue entries that stopped being queued while they waited (expired).

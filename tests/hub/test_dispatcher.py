@@ -483,3 +483,33 @@ def test_dispatcher_forgets_queue_entries_that_left_queued_when_compacted() -> N
     assert queued_ids(dispatcher) == [waiting.id]
     dispatcher.device_online(ACCOUNT, "dev_off", SIMS, PPM)
     assert queued_ids(dispatcher) == [waiting.id]  # the manual queue is gone, not just hidden
+
+
+def test_dispatcher_returns_each_expired_queued_message_once_when_due() -> None:
+    dispatcher = Dispatcher(max_inflight=4)
+    soon = message(expires_at=WALL + timedelta(seconds=10))
+    later = message(expires_at=WALL + timedelta(seconds=60))
+    gone = message(expires_at=WALL + timedelta(seconds=5))
+    queue_all(dispatcher, soon, later, gone)
+    dispatcher.enqueue(soon, front=True)  # requeued: a second entry for the same message
+    gone.state = State.DISPATCHED
+
+    assert dispatcher.due_to_expire(WALL + timedelta(seconds=9)) == []
+    assert dispatcher.due_to_expire(WALL + timedelta(seconds=30)) == [soon]
+    assert dispatcher.due_to_expire(WALL + timedelta(seconds=30)) == []
+    assert dispatcher.due_to_expire(WALL + timedelta(seconds=61)) == [later]
+
+
+def test_dispatcher_compacts_expiry_index_when_stale_entries_pile_up() -> None:
+    dispatcher = Dispatcher(max_inflight=4)
+    finished = [message() for _ in range(1100)]
+    queue_all(dispatcher, *finished)
+    for m in finished:
+        m.state = State.DELIVERED
+    waiting = message()
+    dispatcher.enqueue(waiting)
+
+    dispatcher.compact(live_messages=1)
+
+    assert dispatcher.due_to_expire(WALL + timedelta(days=1)) == [waiting]
+    assert len(dispatcher._expiry) == 0

@@ -8,16 +8,22 @@ any point therefore loses nothing that was acknowledged, and ``recover()``
 rebuilds the in-memory state from storage on start.
 
 The in-memory book holds the messages still moving (queued, dispatched,
-accepted); decisions are made on it, synchronously on the event loop, so no
-two relays can ever be handed the same job. Other messages are read from
-storage when a late report names them.
+accepted); decisions are made on it, synchronously on the event loop, so one
+job has one holder at a time. Other messages are read from storage when a late
+report names them.
+
+If a write ever fails, memory may be ahead of storage. The hub then fences:
+it closes every relay socket, waits until storage answers again, and rebuilds
+its memory from storage exactly as after a restart (``_rebuild``); relays
+reconnect and replay what was not receipted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable
+import sqlite3
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Final
 
 from hub.clock import Clock, rfc3339
@@ -34,14 +40,20 @@ from hub.message import (
 from hub.relay.connection import RelayConnection
 from hub.relay.dispatcher import Dispatcher
 from hub.store.sqlite import SqliteStore
+from hub.store.writer import StorageUnavailable
 from protocol import frames as f
-from protocol.lifecycle import Decision, Event, State, decide
-from protocol.session import CLOSE_GOING_AWAY, CLOSE_REPLACED
+from protocol.lifecycle import HELD, Decision, Event, State, decide
+from protocol.session import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_REPLACED, CLOSE_TRY_AGAIN
 
 log = logging.getLogger(__name__)
 
 LIVE: Final = frozenset({State.QUEUED, State.DISPATCHED, State.ACCEPTED})
-HELD: Final = frozenset({State.DISPATCHED, State.ACCEPTED})
+# States that use one of the holder's max_inflight slots.
+USES_SLOT: Final = frozenset({State.DISPATCHED, State.ACCEPTED})
+CLOSE_INTERNAL: Final = 1011
+CLOSE_SERVICE_RESTART: Final = 1012  # what uvicorn sends every socket when it stops
+RETRY_BACKOFF_MAX_S: Final = 60.0
+RETRYABLE: Final = frozenset({Event.REJECTED_RETRYABLE, Event.FAILED_RETRYABLE})
 
 
 def _report_event(
@@ -76,8 +88,13 @@ class Delivery:
         self.connections: dict[str, RelayConnection] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._rate_wakeups: set[str] = set()
-        self._committed_seq: dict[str, int] = {}
         self._closing = False
+        self.rebuilding = False  # fenced after a failed write: memory is being reloaded
+        self._rebuilt = asyncio.Event()
+        self._rebuilt.set()
+        self._max_inflight = config.relay.max_inflight
+        # Sockets that opened but have not said hello yet: closed if they never do.
+        self.pending: dict[RelayConnection, float] = {}
 
     # --- start and stop ----------------------------------------------------
 
@@ -116,9 +133,11 @@ class Delivery:
     async def submit(self, message: LiveMessage) -> None:
         """Queue a new message; returns once it is durable (and maybe dispatched).
 
-        Raises ``StorageUnavailable`` if it could not be stored; then it is
-        forgotten and nothing about it will ever reach a relay.
+        Raises ``StorageUnavailable`` if it could not be stored; then the hub
+        fences and rebuilds from storage, so nothing about it reaches a relay.
         """
+        if self.rebuilding:
+            raise StorageUnavailable("the hub is reloading its state from storage")
         self.book[message.id] = message
         message.note_queued(self._clock.now())
         self.dispatcher.enqueue(message)
@@ -129,21 +148,23 @@ class Delivery:
             statements += save_statements(other)
         future = self._write([message, *others], statements)
         future.add_done_callback(lambda fut: self._release_jobs(planned, fut))
-        try:
-            await future
-        except Exception:
-            self.book.pop(message.id, None)
-            self.dispatcher.release(message, message.device_id)
-            message.state = State.FAILED  # so a queue still holding it drops it
-            raise
+        await future
 
     # --- frames from relays ------------------------------------------------
 
+    def on_open(self, conn: RelayConnection) -> None:
+        """A socket was accepted; it has ``heartbeat_s`` to say hello."""
+        self.pending[conn] = self._clock.monotonic()
+        if self.rebuilding:
+            conn.close(CLOSE_TRY_AGAIN, "the hub is reloading its state; reconnect shortly")
+
     def on_hello(self, conn: RelayConnection, hello: f.Hello) -> None:
+        self.pending.pop(conn, None)
+        if self.rebuilding:
+            return  # on_open closed it already
         device_id = conn.device_id
         old = self.connections.get(device_id)
         if old is not None and old is not conn:
-            old.replaced = True
             old.close(CLOSE_REPLACED, "replaced by a newer connection of this device")
         self.connections[device_id] = conn
         conn.hello = hello
@@ -181,35 +202,45 @@ class Delivery:
 
     async def on_ack(self, conn: RelayConnection, frame: f.Accepted | f.Rejected) -> None:
         message = await self._find(conn.account_id, frame.id)
-        if message is None:
-            log.info("relay %s answered for unknown message %s", conn.device_id, frame.id)
+        if message is None or conn.closing:
+            if message is None:
+                log.info("relay %s answered for unknown message %s", conn.device_id, frame.id)
             return
-        if self._apply(conn, message, frame):
-            self._write([message], save_statements(message))
+        decision = self._apply(conn, message, frame)
+        if decision is not None:
+            future = self._write([message], save_statements(message))
+            self._cancel_after(future, decision, message)
             self.pump(conn.account_id)
         self._forget_if_done(message)
 
     async def on_report(self, conn: RelayConnection, report: f.Report) -> None:
-        """Apply a report; its receipt goes out once it is committed."""
-        seq = report.seq
-        statements: list[Statement] = [
-            ("UPDATE devices SET last_seq = ? WHERE id = ? AND last_seq < ?",
-             (seq, conn.device_id, seq)),
-        ]  # fmt: skip
-        changed: list[LiveMessage] = []
+        """Apply a report; its receipt goes out once it is committed.
+
+        Each report's write moves the device's stored ``last_seq`` from exactly
+        the seq written before it on this socket, so if one write fails no later
+        one commits past the gap (the relay replays them all after reconnecting).
+        """
         message = None
+        decision = None
+        statements: list[Statement] = []
         if isinstance(report, f.Received):
             statements.append(self._inbound_statement(conn, report))
         else:
             message = await self._find(conn.account_id, report.id)
             if message is None:
                 log.info("relay %s reported unknown message %s", conn.device_id, report.id)
-            elif self._apply(conn, message, report):
-                changed.append(message)
-                statements += save_statements(message)
-        future = self._write(changed, statements)
-        future.add_done_callback(lambda fut: self._receipt(conn, seq, fut))
-        if changed:
+            elif not conn.closing:
+                decision = self._apply(conn, message, report)
+        if conn.closing:
+            return  # no receipt: the relay replays it on its next socket
+        if message is not None and decision is not None:
+            statements += save_statements(message)
+        previous, conn.chained_seq = conn.chained_seq, report.seq
+        changed = [message] if message is not None and decision is not None else []
+        future = self._write(changed, statements, chain=(conn.device_id, previous, report.seq))
+        future.add_done_callback(lambda fut: self._receipt(conn, report.seq, fut))
+        if message is not None and decision is not None:
+            self._cancel_after(future, decision, message)
             self.pump(conn.account_id)
         if message is not None:
             self._forget_if_done(message)
@@ -219,14 +250,20 @@ class Delivery:
         conn.heartbeat_at = self._clock.now()
         self._devices.record_heartbeat(conn.device_id, heartbeat)
 
-    def on_disconnect(self, conn: RelayConnection) -> None:
-        """The socket is gone: jobs it had not accepted go back to the queue."""
-        if self.connections.get(conn.device_id) is conn:
-            del self.connections[conn.device_id]
-            self.dispatcher.device_offline(conn.account_id, conn.device_id)
-        if conn.replaced or self._closing:
-            # A newer socket re-sends them after its welcome; at shutdown they
-            # stay dispatched and get an ack grace period after the restart.
+    def on_disconnect(self, conn: RelayConnection, code: int | None) -> None:
+        """The socket is gone: jobs it had not accepted go back to the queue.
+
+        Only the device's registered socket counts: one that never said hello,
+        or was replaced by a newer one, leaves the device's jobs alone. When
+        the hub itself is stopping (uvicorn closes every socket with 1012) they
+        stay dispatched and get an ack grace period after the restart.
+        """
+        self.pending.pop(conn, None)
+        if self.connections.get(conn.device_id) is not conn:
+            return
+        del self.connections[conn.device_id]
+        self.dispatcher.device_offline(conn.account_id, conn.device_id)
+        if self._closing or self.rebuilding or code == CLOSE_SERVICE_RESTART:
             return
         requeued = [
             message
@@ -262,6 +299,10 @@ class Delivery:
         for conn in list(self.connections.values()):
             if mono - conn.last_frame_at > silent_after:
                 conn.close(CLOSE_GOING_AWAY, f"no frame for {silent_after} s")
+        for conn, opened_at in list(self.pending.items()):
+            if mono - opened_at > self._relay.heartbeat_s:
+                conn.close(CLOSE_POLICY, "no hello")
+                del self.pending[conn]
         for account_id in {m.account_id for m in changed}:
             self.pump(account_id)
         for message in changed:
@@ -311,7 +352,11 @@ class Delivery:
         if future.cancelled() or future.exception() is not None:
             return
         for message in messages:
-            if message.state is State.DISPATCHED and message.device_id is not None:
+            if (
+                message.state is State.DISPATCHED
+                and message.device_id is not None
+                and self.book.get(message.id) is message  # not a copy from before a rebuild
+            ):
                 conn = self.connections.get(message.device_id)
                 if conn is not None:
                     conn.send_job(message.send_frame())
@@ -341,11 +386,12 @@ class Delivery:
         conn: RelayConnection,
         message: LiveMessage,
         frame: f.Accepted | f.Rejected | f.MessageReport,
-    ) -> bool:
+    ) -> Decision | None:
+        """Apply a relay's answer or report; the decision, or None if it changed nothing."""
         event, error = _report_event(frame)
         decision = decide(
             message.state,
-            message.device_id if message.state in HELD or message.state is State.SENT else None,
+            message.device_id if message.state in HELD else None,
             event,
             device=conn.device_id,
             attempts_left=message.attempts < self._max_attempts,
@@ -354,14 +400,29 @@ class Delivery:
             log.debug(
                 "%s from %s on %s ignored: %s", event, conn.device_id, message.id, decision.ignored
             )
-            return False
+            return None
         at = getattr(frame, "at", None)
         self._enter(message, decision, event.value, conn.device_id, at=at, error=error)
-        if decision.cancel_device is not None:
-            other = self.connections.get(decision.cancel_device)
-            if other is not None:
-                other.send_cancel(message.id)
-        return True
+        if message.state is State.QUEUED and event in RETRYABLE:
+            # The phone said "not now": others may take it at once, this one later.
+            backoff = min(2.0**message.attempts, RETRY_BACKOFF_MAX_S)
+            message.not_before = self._clock.monotonic() + backoff
+        return decision
+
+    def _cancel_after(
+        self, future: asyncio.Future[Any], decision: Decision, message: LiveMessage
+    ) -> None:
+        """Once a takeover is stored, tell the device it was dispatched to to cancel."""
+        device = decision.cancel_device
+        if device is None:
+            return
+
+        def cancel(fut: asyncio.Future[Any]) -> None:
+            conn = self.connections.get(device)
+            if conn is not None and not fut.cancelled() and fut.exception() is None:
+                conn.send_cancel(message.id)
+
+        future.add_done_callback(cancel)
 
     def _move(self, message: LiveMessage, event: Event, cause: str, device: str | None) -> bool:
         """Apply a local event; False if the message is no longer in a state for it."""
@@ -386,9 +447,9 @@ class Delivery:
         device: str | None,
         **kwargs: Any,
     ) -> None:
-        previous_holder = message.device_id if message.state in HELD else None
+        previous_holder = message.device_id if message.state in USES_SLOT else None
         message.enter(decision, cause, self._clock.now(), device=device, **kwargs)
-        held_now = message.state in HELD
+        held_now = message.state in USES_SLOT
         if previous_holder is not None and (not held_now or message.device_id != previous_holder):
             self.dispatcher.release(message, previous_holder)
         if held_now and message.device_id is not None:
@@ -396,25 +457,65 @@ class Delivery:
         if message.state is not State.DISPATCHED:
             message.ack_deadline = None
         if message.state is State.QUEUED:
+            message.avoid_device, message.not_before = previous_holder, None
             self.dispatcher.enqueue(message, front=True)
 
     # --- storage -------------------------------------------------------------
 
     def _write(
-        self, messages: list[LiveMessage], statements: list[Statement]
+        self,
+        messages: list[LiveMessage],
+        statements: list[Statement],
+        chain: tuple[str, int, int] | None = None,
     ) -> asyncio.Future[Any]:
+        """Store message changes; ``chain`` = (device, previous seq, seq) for a report."""
         for message in messages:
             message.writes_in_flight += 1
-        future: asyncio.Future[Any] = self._store.submit(run_statements(statements))
+        op = run_statements(statements) if chain is None else _chained(statements, *chain)
+        future: asyncio.Future[Any] = self._store.submit(op)
         future.add_done_callback(lambda fut: self._written(messages, fut))
         return future
 
     def _written(self, messages: list[LiveMessage], future: asyncio.Future[Any]) -> None:
-        if not future.cancelled() and future.exception() is not None:
-            log.error("could not store %d message change(s): %s", len(messages), future.exception())
         for message in messages:
             message.writes_in_flight -= 1
             self._forget_if_done(message)
+        if not future.cancelled() and future.exception() is not None and not self._closing:
+            log.error("a write failed (%s); reloading state from storage", future.exception())
+            self._fence()
+
+    def _fence(self) -> None:
+        """Memory may be ahead of storage: stop everything and rebuild from storage."""
+        if self.rebuilding:
+            return
+        self.rebuilding = True
+        for conn in [*self.connections.values(), *self.pending]:
+            conn.close(CLOSE_INTERNAL, "storage unavailable; reconnect shortly")
+        self.connections.clear()
+        self.pending.clear()
+        self._rebuilt = asyncio.Event()
+        self._spawn(self._rebuild())
+
+    async def ready(self) -> None:
+        """Return once no rebuild is under way (at once, normally)."""
+        await self._rebuilt.wait()
+
+    async def _rebuild(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self._store.write(lambda conn: None)  # every earlier write has ended
+                self.book = {}
+                self.dispatcher = Dispatcher(self._max_inflight)
+                resumed = await self.recover()
+                break
+            except StorageUnavailable as exc:
+                log.warning("storage still unavailable (%s); retrying in %.1f s", exc, delay)
+                await self._clock.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        self.rebuilding = False
+        self._rebuilt.set()
+        log.warning("state reloaded from storage: %d unfinished message(s)", resumed)
 
     def _forget_if_done(self, message: LiveMessage) -> None:
         if (
@@ -427,15 +528,9 @@ class Delivery:
     def _receipt(self, conn: RelayConnection, seq: int, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:
             # Not stored: no receipt. The relay keeps the report and replays it.
-            conn.close(1011, "storage unavailable")
+            conn.close(CLOSE_INTERNAL, "storage unavailable")
             return
-        if seq > self._committed_seq.get(conn.device_id, 0):
-            self._committed_seq[conn.device_id] = seq
         conn.report_stored(seq)
-
-    def committed_seq(self, device_id: str) -> int:
-        """Highest report seq of the device stored by this process (0 if none)."""
-        return self._committed_seq.get(device_id, 0)
 
     async def _find(self, account_id: str, message_id: str) -> LiveMessage | None:
         message = self.book.get(message_id)
@@ -460,6 +555,26 @@ class Delivery:
             (new_id("inb", self._clock.now()), conn.account_id, conn.device_id, report.seq,
              report.from_, report.text, report.sim_slot, rfc3339(report.at)),
         )  # fmt: skip
+
+
+class ReportGap(Exception):
+    """A report's write would have moved ``last_seq`` past one that was not stored."""
+
+
+def _chained(
+    statements: list[Statement], device_id: str, previous: int, seq: int
+) -> Callable[[sqlite3.Connection], None]:
+    def op(conn: sqlite3.Connection) -> None:
+        moved = conn.execute(
+            "UPDATE devices SET last_seq = ? WHERE id = ? AND last_seq = ?",
+            (seq, device_id, previous),
+        ).rowcount
+        if moved != 1:
+            raise ReportGap(f"{device_id}: seq {seq} does not follow the stored seq {previous}")
+        for sql, params in statements:
+            conn.execute(sql, params)
+
+    return op
 
 
 def _statements_of(messages: Iterable[LiveMessage]) -> list[Statement]:

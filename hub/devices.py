@@ -191,6 +191,16 @@ class DeviceDirectory:
         device = self._by_id.get(device_id)
         return device if device is not None and device.account_id == account_id else None
 
+    async def stored_seq(self, device_id: str) -> int:
+        """The device's highest stored report seq, once every queued write has landed."""
+        await self._store.write(lambda conn: None)  # writes commit in order: a barrier
+        row = await self._store.fetchone("SELECT last_seq FROM devices WHERE id = ?", (device_id,))
+        return int(row["last_seq"]) if row else 0
+
+    def slots(self, account_id: str) -> set[int]:
+        """SIM slots reported by any device of the account."""
+        return {s for d in self._by_account.get(account_id, {}).values() for s in d.sims}
+
     def count(self, account_id: str) -> int:
         return len(self._by_account.get(account_id, ()))
 
@@ -245,7 +255,10 @@ class DeviceDirectory:
 
 
 def _qr_secret(payload: str) -> str | None:
-    parsed = urllib.parse.urlsplit(payload)
+    try:
+        parsed = urllib.parse.urlsplit(payload)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return None
     if parsed.scheme != QR_SCHEME:
         return None
     values = urllib.parse.parse_qs(parsed.query).get("code")

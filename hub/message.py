@@ -63,6 +63,9 @@ class LiveMessage:
     # Not stored:
     ack_deadline: float | None = None  # monotonic; while dispatched
     writes_in_flight: int = 0
+    in_queue: bool = False  # has an entry in a dispatcher queue
+    avoid_device: str | None = None  # the device that last gave it back
+    not_before: float | None = None  # monotonic; that device may retry it from then
     _history: list[tuple[str, str, str, str, str | None, str | None]] = field(default_factory=list)
 
     def enter(

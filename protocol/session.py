@@ -235,6 +235,8 @@ class Job:
     status: JobStatus = JobStatus.NEW
     rejection: f.Rejected | None = None
     cancel_requested: bool = False
+    # Ended with a retryable rejection or failure: the hub may hand it out again.
+    retryable_end: bool = False
 
 
 @dataclass(slots=True)
@@ -349,6 +351,8 @@ class RelaySession(_Session):
 
     def _receive_job(self, send: f.Send) -> None:
         job = self.ledger.jobs.get(send.id)
+        if job is not None and job.retryable_end and send.attempt > job.send.attempt:
+            job = None  # we gave it back as retryable; a later attempt is a new job
         if job is None:
             self.ledger.jobs[send.id] = Job(send)
             self._events.append(JobReceived(send))
@@ -377,9 +381,11 @@ class RelaySession(_Session):
     def accept(self, message_id: str) -> None:
         """Say the relay stored the job and will send it.
 
-        Before ``welcome`` nothing goes out: the hub re-sends every job it
-        still counts as dispatched after the welcome, and the session answers
-        that repeat from the ledger.
+        Before ``welcome`` nothing goes out; if the hub re-sends the job after
+        the welcome, the session answers that repeat from the ledger. But a hub
+        puts a job back in its queue when the socket it went out on closes
+        before ``accepted``, so an app must not send a job whose ``accepted``
+        never left (relay_sim drops such jobs; the hub offers them again).
         """
         job = self._job(message_id)
         if job.status is JobStatus.REJECTED:
@@ -393,6 +399,7 @@ class RelaySession(_Session):
         if job.status is not JobStatus.NEW:
             raise InvalidState(f"job {message_id} was already answered")
         job.status = JobStatus.REJECTED
+        job.retryable_end = retryable
         job.rejection = f.Rejected(id=message_id, code=code, message=message, retryable=retryable)
         self._emit_when_open(job.rejection)
 
@@ -417,6 +424,7 @@ class RelaySession(_Session):
     ) -> f.Failed:
         job = self._job(message_id)
         job.status = JobStatus.FINISHED
+        job.retryable_end = retryable
         report = f.Failed(
             seq=self.ledger.next_seq(),
             id=message_id,

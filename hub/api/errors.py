@@ -129,7 +129,12 @@ async def handle_storage_unavailable(request: Request, exc: Exception) -> Respon
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
     request_id = request_id_of(request)
     log.error("request %s failed", request_id, exc_info=exc)
+    # This handler runs outside the request middleware, so it adds the header itself.
     return problem(
         request_id,
-        ApiError("internal_error", f"an unexpected error; quote request id {request_id}"),
+        ApiError(
+            "internal_error",
+            f"an unexpected error; quote request id {request_id}",
+            headers={"X-Request-Id": request_id},
+        ),
     )

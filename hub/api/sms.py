@@ -95,6 +95,14 @@ def _check_device(request: Request, account_id: str, body: SendSmsRequest) -> No
                 "no device is paired yet; pair the Android relay app first",
                 extra={"field": "device_id"},
             )
+        slots = devices.slots(account_id)
+        if body.sim_slot is not None and slots and body.sim_slot not in slots:
+            known = ", ".join(map(str, sorted(slots)))
+            raise ApiError(
+                "invalid_device",
+                f"no device of this account has a SIM in slot {body.sim_slot} (slots: {known})",
+                extra={"field": "sim_slot"},
+            )
         return
     device = devices.get(account_id, body.device_id)
     if device is None:
@@ -108,8 +116,8 @@ def _check_device(request: Request, account_id: str, body: SendSmsRequest) -> No
             extra={"field": "device_id"},
         )  # fmt: skip
     if body.sim_slot is not None and device.sims and body.sim_slot not in device.sims:
-        slots = ", ".join(map(str, device.sims))
+        has = ", ".join(map(str, device.sims))
         raise ApiError(
             "invalid_device", f"device {body.device_id} has no SIM in slot {body.sim_slot}"
-            f" (it has {slots})", extra={"field": "sim_slot"},
+            f" (it has {has})", extra={"field": "sim_slot"},
         )  # fmt: skip

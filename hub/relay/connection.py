@@ -43,7 +43,9 @@ class RelayConnection:
         self.heartbeat: f.Heartbeat | None = None
         self.heartbeat_at: datetime | None = None
         self.hello: f.Hello | None = None
-        self.replaced = False  # closed because a newer socket of the device took over
+        # The seq of the last report whose write this socket submitted: the next
+        # write must move the stored last_seq from exactly here.
+        self.chained_seq = session.stored_seq
         self.closing = False
         self._outgoing: deque[bytes] = deque()
         self._close: tuple[int, str] | None = None

@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from hub.message import LiveMessage
 from protocol.lifecycle import State
@@ -68,7 +69,9 @@ class OnlineRelay:
 class Dispatcher:
     def __init__(self, max_inflight: int) -> None:
         self.max_inflight = max_inflight
-        self._auto: dict[str, deque[LiveMessage]] = {}
+        self._auto: dict[tuple[str, int | None], deque[LiveMessage]] = {}
+        self._slots: dict[str, set[int | None]] = {}  # account → slots with an auto queue
+        self._retry_at: dict[str, float] = {}  # account → earliest not_before held back
         self._manual: dict[str, deque[LiveMessage]] = {}
         self._loads: dict[str, DeviceLoad] = {}
         self._online: dict[str, dict[str, OnlineRelay]] = {}  # account → device → relay
@@ -114,12 +117,24 @@ class Dispatcher:
 
     # --- queues
 
-    def enqueue(self, message: LiveMessage, *, front: bool = False) -> None:
-        """Queue a message; ``front`` for one coming back, so it keeps its turn."""
+    def _queue_for(self, message: LiveMessage) -> deque[LiveMessage]:
+        # Manual sends wait per device; auto sends per account and SIM slot, so
+        # a message for a slot no online relay has only holds up its own kind.
         if message.requested_device_id:
-            queue = self._manual.setdefault(message.requested_device_id, deque())
-        else:
-            queue = self._auto.setdefault(message.account_id, deque())
+            return self._manual.setdefault(message.requested_device_id, deque())
+        self._slots.setdefault(message.account_id, set()).add(message.sim_slot)
+        return self._auto.setdefault((message.account_id, message.sim_slot), deque())
+
+    def enqueue(self, message: LiveMessage, *, front: bool = False) -> None:
+        """Queue a message; ``front`` for one coming back, so it keeps its turn.
+
+        A message already waiting in a queue is left where it is: it is never
+        in a queue twice.
+        """
+        if message.in_queue:
+            return
+        message.in_queue = True
+        queue = self._queue_for(message)
         if front:
             queue.appendleft(message)
         else:
@@ -157,16 +172,27 @@ class Dispatcher:
         ``take`` skips such entries lazily, but an account with no relay online
         never calls it, so without this its queue would only grow.
         """
-        for queues in (self._auto, self._manual):
-            for key, queue in list(queues.items()):
-                waiting = deque(m for m in queue if m.state is State.QUEUED)
+        queues: list[dict[Any, deque[LiveMessage]]] = [self._auto, self._manual]
+        for by_key in queues:
+            for key, queue in list(by_key.items()):
+                waiting: deque[LiveMessage] = deque()
+                for message in queue:
+                    if message.state is State.QUEUED:
+                        waiting.append(message)
+                    else:
+                        message.in_queue = False
                 if waiting:
-                    queues[key] = waiting
+                    by_key[key] = waiting
                 else:
-                    del queues[key]
+                    del by_key[key]
+
+    def _auto_queues(self, account_id: str) -> list[deque[LiveMessage]]:
+        keys = ((account_id, slot) for slot in self._slots.get(account_id, ()))
+        return [q for q in (self._auto.get(k) for k in keys) if q]
 
     def queued(self, account_id: str) -> Iterator[LiveMessage]:
-        yield from self._auto.get(account_id, ())
+        for queue in self._auto_queues(account_id):
+            yield from queue
         for relay in self._online.get(account_id, {}).values():
             yield from self._manual.get(relay.load.device_id, ())
 
@@ -182,6 +208,7 @@ class Dispatcher:
         placed: list[tuple[LiveMessage, str]] = []
         expired: list[LiveMessage] = []
         online = self._online.get(account_id)
+        self._retry_at.pop(account_id, None)
         if not online:
             return placed, expired
         for relay in online.values():
@@ -189,14 +216,14 @@ class Dispatcher:
         for device_id, relay in online.items():
             queue = self._manual.get(device_id)
             if queue:
-                self._drain(queue, [relay], now, wall, placed, expired)
-        queue = self._auto.get(account_id)
-        if queue:
-            self._drain(queue, list(online.values()), now, wall, placed, expired)
+                self._drain(account_id, queue, [relay], now, wall, placed, expired)
+        for queue in self._auto_queues(account_id):
+            self._drain(account_id, queue, list(online.values()), now, wall, placed, expired)
         return placed, expired
 
     def _drain(
         self,
+        account_id: str,
         queue: deque[LiveMessage],
         relays: list[OnlineRelay],
         now: float,
@@ -209,40 +236,62 @@ class Dispatcher:
             if not any(r.free(self.max_inflight) > 0 for r in relays):
                 break
             message = queue.popleft()
+            message.in_queue = False
             if message.state is not State.QUEUED:
                 continue  # dispatched or finished elsewhere since it was queued
             if message.expires_at <= wall:
                 expired.append(message)
                 continue
-            relay = self._best(message, relays)
+            relay = self._best(message, relays, now)
             if relay is None:
+                if message.not_before is not None and message.not_before > now:
+                    retry = self._retry_at.get(account_id, message.not_before)
+                    self._retry_at[account_id] = min(retry, message.not_before)
                 skipped.append(message)
                 continue
             relay.load.held.add(message.id)
             relay.load.record(now, message.parts)
             placed.append((message, relay.load.device_id))
+        for message in skipped:
+            message.in_queue = True
         queue.extendleft(reversed(skipped))
 
-    def _best(self, message: LiveMessage, relays: list[OnlineRelay]) -> OnlineRelay | None:
+    def _best(
+        self, message: LiveMessage, relays: list[OnlineRelay], now: float
+    ) -> OnlineRelay | None:
+        """The fitting relay with the most free capacity.
+
+        The device that just gave the message back (``avoid_device``) is the
+        last choice, and after a retryable failure only once ``not_before``
+        has passed: a busy phone is not asked again at once.
+        """
         best: OnlineRelay | None = None
+        fallback: OnlineRelay | None = None
         for relay in relays:
-            if relay.fits(message, self.max_inflight) and (
-                best is None
-                or (relay.free(self.max_inflight), -relay.load.window_parts)
-                > (best.free(self.max_inflight), -best.load.window_parts)
+            if not relay.fits(message, self.max_inflight):
+                continue
+            if relay.load.device_id == message.avoid_device:
+                if message.not_before is None or message.not_before <= now:
+                    fallback = relay
+                continue
+            if best is None or (relay.free(self.max_inflight), -relay.load.window_parts) > (
+                best.free(self.max_inflight),
+                -best.load.window_parts,
             ):
                 best = relay
-        return best
+        return best or fallback
 
     def next_room(self, account_id: str, now: float) -> float | None:
-        """Seconds until the oldest send in an online relay's rate window ages out.
-
-        None when no relay with free capacity has a window to wait for. It may
-        wake the dispatcher before a full window frees room; a pump then is cheap.
+        """Seconds until a waiting message may be placed: a rate window ages or a
+        retry delay ends. None when there is nothing to wait for (then only a
+        report or a new relay frees room). It may wake the dispatcher early; a
+        pump then is cheap.
         """
         waits = [
             relay.load.window[0][0] + RATE_WINDOW_S - now
             for relay in self._online.get(account_id, {}).values()
             if relay.load.window and relay.free(self.max_inflight) > 0
         ]
+        if account_id in self._retry_at:
+            waits.append(self._retry_at[account_id] - now)
         return max(min(waits), 0.0) if waits else None

@@ -17,8 +17,10 @@ from starlette.websockets import WebSocket
 
 from hub.hub import Hub
 from hub.relay.connection import RelayConnection
+from hub.store.writer import StorageUnavailable
 from protocol import frames as f
 from protocol.session import (
+    CLOSE_TRY_AGAIN,
     AckReceived,
     HeartbeatReceived,
     HelloReceived,
@@ -47,7 +49,13 @@ async def relay_socket(websocket: WebSocket) -> None:
         return
     await websocket.accept(subprotocol=f.SUBPROTOCOL)
 
-    stored_seq = max(device.last_seq, hub.delivery.committed_seq(device.id))
+    # Reports are deduplicated against what storage holds, so wait for writes
+    # already queued (an earlier socket's reports) and read the stored seq.
+    try:
+        stored_seq = await hub.devices.stored_seq(device.id)
+    except StorageUnavailable:
+        await websocket.close(CLOSE_TRY_AGAIN, "storage unavailable; reconnect shortly")
+        return
     session = HubSession(stored_seq=stored_seq, max_frame_bytes=hub.config.relay.max_frame_bytes)
     conn = RelayConnection(
         websocket,
@@ -58,34 +66,39 @@ async def relay_socket(websocket: WebSocket) -> None:
         connected_at=hub.clock.now(),
     )
     writer = asyncio.create_task(conn.run_writer(), name=f"relay-writer-{device.id}")
+    hub.delivery.on_open(conn)
+    close_code: int | None = None
     try:
-        await _read_frames(hub, conn)
+        close_code = await _read_frames(hub, conn)
     except Exception:
         log.exception("relay %s: error while handling a frame", device.id)
         conn.close(CLOSE_INTERNAL, "internal error")
     finally:
-        hub.delivery.on_disconnect(conn)
+        hub.delivery.on_disconnect(conn, close_code)
         conn.close(1000, "")
         with contextlib.suppress(asyncio.TimeoutError, Exception):
             await asyncio.wait_for(writer, timeout=5)
         writer.cancel()
 
 
-async def _read_frames(hub: Hub, conn: RelayConnection) -> None:
+async def _read_frames(hub: Hub, conn: RelayConnection) -> int | None:
+    """Read until the socket ends; returns the close code the peer (or server) gave."""
     websocket, session = conn.websocket, conn.session
     while not conn.closing:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
-            return
+            code: int | None = message.get("code")
+            return code
         conn.last_frame_at = hub.clock.monotonic()
         text = message.get("text")
         if text is None:
             conn.close(CLOSE_UNSUPPORTED, "frames are UTF-8 JSON text frames")
-            return
+            return None
         session.receive_text(text)
         for event in session.events_received():
             await _handle(hub, conn, event)
         conn.flush()
+    return None
 
 
 async def _handle(hub: Hub, conn: RelayConnection, event: HubEvent) -> None:

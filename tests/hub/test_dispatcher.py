@@ -415,13 +415,58 @@ def test_dispatcher_keeps_skipped_messages_in_order_when_looking_ahead() -> None
 
 def test_dispatcher_stops_looking_when_lookahead_messages_fit_nowhere() -> None:
     d = Dispatcher(max_inflight=8)
-    d.device_online(ACCOUNT, "dev_a", frozenset({0}), PPM)
-    queue_all(d, *(message(sim_slot=3) for _ in range(LOOKAHEAD)))
+    d.device_online(ACCOUNT, "dev_a", frozenset({0}), 4)  # 4 parts a minute
+    d.enqueue(message(parts=2))
+    assert len(take(d)[0]) == 1  # 2 of the 4 parts used: 3-part messages wait
+    queue_all(d, *(message(parts=3) for _ in range(LOOKAHEAD)))
     beyond = message()
     d.enqueue(beyond)
 
     assert take(d) == ([], [])
     assert queued_ids(d)[-1] == beyond.id
+
+
+def test_dispatcher_places_other_messages_when_many_wait_for_a_missing_sim() -> None:
+    d = Dispatcher(max_inflight=8)
+    d.device_online(ACCOUNT, "dev_a", frozenset({0}), PPM)
+    queue_all(d, *(message(sim_slot=3) for _ in range(LOOKAHEAD + 5)))
+    beyond = message()
+    d.enqueue(beyond)
+
+    assert take(d) == ([(beyond.id, "dev_a")], [])
+
+
+def test_dispatcher_never_queues_a_message_twice() -> None:
+    d = Dispatcher(max_inflight=8)
+    m = message()
+    d.enqueue(m)
+    d.enqueue(m, front=True)
+
+    assert queued_ids(d) == [m.id]
+
+
+def test_dispatcher_prefers_another_relay_over_the_one_that_gave_a_message_back() -> None:
+    d = Dispatcher(max_inflight=8)
+    d.device_online(ACCOUNT, "dev_a", SIMS, PPM)
+    d.device_online(ACCOUNT, "dev_b", SIMS, PPM)
+    m = message()
+    m.avoid_device = "dev_a"
+    d.hold(message(), "dev_b")  # dev_a has more free capacity, yet is avoided
+    d.enqueue(m)
+
+    assert take(d) == ([(m.id, "dev_b")], [])
+
+
+def test_dispatcher_retries_on_the_same_relay_only_after_not_before() -> None:
+    d = Dispatcher(max_inflight=8)
+    d.device_online(ACCOUNT, "dev_a", SIMS, PPM)
+    m = message()
+    m.avoid_device, m.not_before = "dev_a", T0 + 10
+    d.enqueue(m)
+
+    assert take(d, now=T0) == ([], [])
+    assert d.next_room(ACCOUNT, T0) == pytest.approx(10)
+    assert take(d, now=T0 + 10) == ([(m.id, "dev_a")], [])
 
 
 def test_dispatcher_keeps_a_returning_messages_turn_when_enqueued_at_the_front() -> None:

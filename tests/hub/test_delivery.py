@@ -1,0 +1,310 @@
+"""Tests for ``hub/delivery.py`` without sockets: real storage, real protocol sessions,
+and connections whose outgoing frames are read straight from their queue.
+
+Each test drives the same calls the WebSocket endpoint makes (``on_open``,
+``on_hello``, ``on_ack``, ``on_report``, ``on_disconnect``) so races the
+endpoint cannot order reliably can be ordered exactly here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hub.auth import TokenAuthority
+from hub.clock import ManualClock
+from hub.config import load_config
+from hub.delivery import Delivery
+from hub.devices import Device, DeviceDirectory
+from hub.ids import new_id
+from hub.message import LiveMessage
+from hub.relay.connection import RelayConnection
+from hub.store.sqlite import SqliteStore, StorageUnavailable
+from protocol import frames as f
+from protocol.lifecycle import State
+from protocol.session import HubSession
+
+HELLO = f.Hello(
+    app_version="t",
+    model="t",
+    os="t",
+    sims=[f.Sim(slot=0, carrier="T")],
+    limits=f.Limits(parts_per_minute=600),
+)
+
+
+@dataclass
+class Env:
+    store: SqliteStore
+    clock: ManualClock
+    devices: DeviceDirectory
+    delivery: Delivery
+    account_id: str
+
+    async def device(self, name: str) -> Device:
+        code = await self.devices.create_pairing_code(self.account_id, name, "http://hub")
+        paired = await self.devices.pair(
+            pairing_code=code.code, qr_payload=None, device_name=name, model=None, app_version=None
+        )
+        assert paired is not None
+        device = self.devices.authenticate(paired.device_token)
+        assert device is not None
+        return device
+
+    def open(self, device: Device) -> RelayConnection:
+        """A socket that was accepted but has not said hello."""
+        conn = RelayConnection(
+            None,  # type: ignore[arg-type]  (nothing here writes to a socket)
+            device,
+            HubSession(stored_seq=device.last_seq),
+            queue_limit=100,
+            now=self.clock.monotonic(),
+            connected_at=self.clock.now(),
+        )
+        self.delivery.on_open(conn)
+        return conn
+
+    def connect(self, device: Device) -> RelayConnection:
+        conn = self.open(device)
+        conn.session.receive_text(f.encode(HELLO))
+        assert len(conn.session.events_received()) == 1  # HelloReceived
+        self.delivery.on_hello(conn, HELLO)
+        return conn
+
+    async def send(self, text: str = "hi", **fields: Any) -> LiveMessage:
+        now = self.clock.now()
+        message = LiveMessage(
+            id=new_id("req", now),
+            account_id=self.account_id,
+            to="+998901234567",
+            text=text,
+            parts=1,
+            encoding="gsm7",
+            requested_device_id=fields.get("device_id"),
+            sim_slot=None,
+            queued_at=now,
+            expires_at=now + timedelta(hours=1),
+        )
+        await self.delivery.submit(message)
+        await self.settled()
+        return message
+
+    async def settled(self) -> None:
+        """Every write submitted so far has ended (writes run in order)."""
+        # A barrier that shared a batch with a write a test made fail fails too.
+        with contextlib.suppress(StorageUnavailable):
+            await self.store.write(lambda conn: None)
+
+    async def state(self, message_id: str) -> tuple[str, str | None]:
+        row = await self.store.fetchone(
+            "SELECT state, device_id FROM messages WHERE id = ?", (message_id,)
+        )
+        assert row is not None
+        return row["state"], row["device_id"]
+
+
+def frames_out(conn: RelayConnection) -> list[f.HubFrame]:
+    """Frames the hub queued for this socket since the last call."""
+    out = [f.decode_hub_frame(data) for data in conn._outgoing]
+    conn._outgoing.clear()
+    return out
+
+
+def jobs(conn: RelayConnection) -> list[str]:
+    return [fr.id for fr in frames_out(conn) if isinstance(fr, f.Send)]
+
+
+@pytest.fixture
+async def env(tmp_path: Path) -> AsyncIterator[Env]:
+    config = load_config(overrides={"server": {"data_dir": str(tmp_path)}})
+    store = SqliteStore(tmp_path / "hub.db")
+    await store.open()
+    clock = ManualClock()
+    await TokenAuthority(store, clock).bootstrap("rh_delivery_test_token_000")
+    row = await store.fetchone("SELECT id FROM accounts")
+    assert row is not None
+    devices = DeviceDirectory(store, clock, 600)
+    delivery = Delivery(store, clock, config, devices)
+    yield Env(store, clock, devices, delivery, row["id"])
+    await delivery.close()
+    await store.close()
+
+
+async def test_delivery_keeps_jobs_when_a_socket_closes_without_hello(env: Env) -> None:
+    phone = await env.device("A")
+    live = env.connect(phone)
+    message = await env.send()
+    assert jobs(live) == [message.id]
+
+    ghost = env.open(phone)  # the same device's token, a socket that never says hello
+    env.delivery.on_disconnect(ghost, 1006)
+    await env.settled()
+
+    assert message.state is State.DISPATCHED
+    assert await env.state(message.id) == ("dispatched", phone.id)
+
+
+async def test_delivery_requeues_jobs_when_the_registered_socket_closes(env: Env) -> None:
+    a, b = await env.device("A"), await env.device("B")
+    conn_a = env.connect(a)
+    message = await env.send()
+    assert jobs(conn_a) == [message.id]
+
+    env.delivery.on_disconnect(conn_a, 1006)
+    conn_b = env.connect(b)
+    await env.settled()
+
+    assert jobs(conn_b) == [message.id]
+    assert await env.state(message.id) == ("dispatched", b.id)
+
+
+async def test_delivery_keeps_jobs_dispatched_when_the_server_restarts_the_socket(
+    env: Env,
+) -> None:
+    phone = await env.device("A")
+    conn = env.connect(phone)
+    message = await env.send()
+
+    env.delivery.on_disconnect(conn, 1012)  # uvicorn closing every socket on shutdown
+    await env.settled()
+
+    assert await env.state(message.id) == ("dispatched", phone.id)
+
+
+async def test_delivery_closes_a_socket_that_never_says_hello(env: Env) -> None:
+    phone = await env.device("A")
+    silent = env.open(phone)
+
+    env.clock.advance(env.delivery._relay.heartbeat_s + 1)
+    env.delivery.sweep()
+
+    assert silent.closing
+    assert silent.session.close_code == 1008
+    assert silent not in env.delivery.pending
+
+
+async def test_delivery_sends_takeover_cancel_only_after_it_is_stored(env: Env) -> None:
+    a, b = await env.device("A"), await env.device("B")
+    conn_a = env.connect(a)
+    message = await env.send()
+    assert jobs(conn_a) == [message.id]
+    conn_b = env.connect(b)
+    frames_out(conn_b)
+
+    # B says it has the job (e.g. from an earlier attempt): it takes it over.
+    await env.delivery.on_ack(conn_b, f.Accepted(id=message.id))
+    assert frames_out(conn_a) == []  # not yet: the takeover is not committed
+    await env.settled()
+
+    assert frames_out(conn_a) == [f.Cancel(id=message.id)]
+    assert await env.state(message.id) == ("accepted", b.id)
+
+
+async def test_delivery_offers_a_retryable_rejection_to_another_relay_first(env: Env) -> None:
+    a, b = await env.device("A"), await env.device("B")
+    conn_a = env.connect(a)
+    message = await env.send()
+    assert jobs(conn_a) == [message.id]
+    conn_b = env.connect(b)
+    frames_out(conn_b)
+
+    rejected = f.Rejected(id=message.id, code="busy", message="", retryable=True)
+    await env.delivery.on_ack(conn_a, rejected)
+    await env.settled()
+
+    assert jobs(conn_b) == [message.id]
+    assert jobs(conn_a) == []
+
+
+async def test_delivery_waits_before_retrying_on_the_only_relay(env: Env) -> None:
+    phone = await env.device("A")
+    conn = env.connect(phone)
+    message = await env.send()
+    assert jobs(conn) == [message.id]
+
+    rejected = f.Rejected(id=message.id, code="busy", message="", retryable=True)
+    await env.delivery.on_ack(conn, rejected)
+    await env.settled()
+    assert jobs(conn) == []  # not at once: the phone said it was busy
+    assert message.attempts == 1
+
+    wake_ups = set(env.delivery._tasks)
+    env.clock.advance(2.5)  # 2 ** attempts seconds later the wake-up hands it out again
+    await asyncio.wait(wake_ups)
+    await env.settled()
+    assert jobs(conn) == [message.id]
+    assert message.attempts == 2
+
+
+async def test_delivery_fences_and_reloads_when_a_write_fails(env: Env) -> None:
+    phone = await env.device("A")
+    conn = env.connect(phone)
+    message = await env.send()
+    jobs(conn)
+    await env.delivery.on_ack(conn, f.Accepted(id=message.id))
+    await env.settled()
+
+    writer = env.store.writer
+    real_commit = writer._commit
+
+    def fail_once(batch: Any) -> Any:
+        writer._commit = real_commit  # type: ignore[method-assign]
+        raise sqlite3.OperationalError("disk I/O error")
+
+    writer._commit = fail_once  # type: ignore[method-assign]
+    sent = f.Sent(seq=1, id=message.id, at=env.clock.now(), parts=1, sim_slot=0)
+    conn.session.receive_text(f.encode(sent))
+    conn.session.events_received()
+    await env.delivery.on_report(conn, sent)
+    await env.settled()
+    await env.delivery.ready()
+
+    assert conn.closing and conn.session.close_code == 1011
+    assert not env.delivery.rebuilding
+    reloaded = env.delivery.book[message.id]
+    assert reloaded is not message
+    assert reloaded.state is State.ACCEPTED  # what storage holds, not what memory had
+    assert await env.state(message.id) == ("accepted", phone.id)
+
+
+async def test_delivery_never_stores_a_report_past_one_that_failed(env: Env) -> None:
+    phone = await env.device("A")
+    conn = env.connect(phone)
+    first, second = await env.send("one"), await env.send("two")
+    jobs(conn)
+    for m in (first, second):
+        await env.delivery.on_ack(conn, f.Accepted(id=m.id))
+    await env.settled()
+
+    writer = env.store.writer
+    real_commit = writer._commit
+    calls = 0
+
+    def fail_first(batch: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_commit(batch)
+
+    writer._commit = fail_first  # type: ignore[method-assign]
+    writer._batch_max = 1  # each report in its own transaction
+    now = env.clock.now()
+    sent_one = f.Sent(seq=1, id=first.id, at=now, parts=1, sim_slot=0)
+    sent_two = f.Sent(seq=2, id=second.id, at=now, parts=1, sim_slot=0)
+    # Submitted back to back, before the first commit fails.
+    await env.delivery.on_report(conn, sent_one)
+    await env.delivery.on_report(conn, sent_two)
+    await env.settled()
+
+    row = await env.store.fetchone("SELECT last_seq FROM devices WHERE id = ?", (phone.id,))
+    assert row is not None and row["last_seq"] == 0
+    assert await env.state(second.id) == ("accepted", phone.id)

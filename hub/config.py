@@ -59,6 +59,8 @@ class RelayConfig(_Section):
 
 class PairingConfig(_Section):
     code_ttl_s: PositiveInt = 600
+    max_failures: PositiveInt = 10
+    failure_window_s: PositiveInt = 600
 
 
 class Config(_Section):

@@ -17,6 +17,7 @@ from hub.clock import Clock
 from hub.config import Config
 from hub.delivery import Delivery
 from hub.devices import DeviceDirectory
+from hub.guessing import GuessBrake
 from hub.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class Hub:
     auth: TokenAuthority
     devices: DeviceDirectory
     delivery: Delivery
+    pairing_brake: GuessBrake
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -51,6 +53,9 @@ class Hub:
             auth=TokenAuthority(store, clock),
             devices=devices,
             delivery=Delivery(store, clock, config, devices),
+            pairing_brake=GuessBrake(
+                clock, config.pairing.max_failures, config.pairing.failure_window_s
+            ),
         )
 
     async def start(self, admin_token: str | None) -> None:

@@ -69,12 +69,20 @@ async def create_pairing_code(request: Request) -> Response:
 
 
 async def pair(request: Request) -> Response:
+    hub = hub_of(request)
+    client = request.client.host if request.client else "unknown"
+    wait = hub.pairing_brake.retry_after(client)
+    if wait:
+        raise ApiError(
+            "rate_limited",
+            f"too many wrong pairing codes from this address; retry in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
     body = await read_body(request, PairRequest)
     if (body.pairing_code is None) == (body.qr_payload is None):
         raise validation_error(
             [{"field": "pairing_code", "message": "send either pairing_code or qr_payload"}]
         )
-    hub = hub_of(request)
     paired = await hub.devices.pair(
         pairing_code=body.pairing_code,
         qr_payload=body.qr_payload,
@@ -83,6 +91,7 @@ async def pair(request: Request) -> Response:
         app_version=body.app_version,
     )
     if paired is None:
+        hub.pairing_brake.failed(client)
         raise ApiError(
             "unauthorized",
             "the pairing code is unknown, expired or already used; make a new one in the panel",

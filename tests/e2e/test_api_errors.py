@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import ADMIN_TOKEN, RunningHub
+from hub.clock import ManualClock
+from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, hub_config, serve_hub
 
 SEND = "/api/v1/sms/send"
 
@@ -198,3 +199,38 @@ async def test_every_response_carries_the_callers_request_id(hub_server: Running
     )
     assert response.headers["x-request-id"] == "client-id-1234"
     assert response.json()["ok"] is True
+
+
+async def test_pair_answers_429_when_one_address_guesses_too_often(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock()
+    config = hub_config(tmp_path, pairing={"max_failures": 3, "failure_window_s": 60})
+    async with serve_hub(config, clock) as running:
+        created = (await running.post("/api/v1/relay/pairing-codes", {})).json()
+        for guess in ("111-111", "222-222", "333-333"):
+            wrong = await running.post("/api/v1/relay/app/pair", {"pairing_code": guess}, None)
+            assert_problem(wrong, 401, "unauthorized")
+
+        right = {"pairing_code": created["pairing_code"]}
+        braked = await running.post("/api/v1/relay/app/pair", right, None)
+        problem = assert_problem(braked, 429, "rate_limited")
+        assert int(braked.headers["retry-after"]) == 60
+        assert "retry in 60 s" in problem["detail"]
+
+        clock.advance(61)
+        assert (await running.post("/api/v1/relay/app/pair", right, None)).status_code == 201
+
+
+async def test_send_answers_invalid_device_for_a_sim_slot_no_device_has(
+    hub_server: RunningHub,
+) -> None:
+    await hub_server.relay("One SIM")
+    body = {"to": "+998901234567", "text": "hi", "sim_slot": 2}
+    problem = assert_problem(await hub_server.post(SEND, body), 422, "invalid_device")
+    assert problem["field"] == "sim_slot"
+
+
+async def test_pair_answers_401_for_a_malformed_qr_payload(hub_server: RunningHub) -> None:
+    response = await hub_server.post(
+        "/api/v1/relay/app/pair", {"qr_payload": "relayhub://[x"}, None
+    )
+    assert_problem(response, 401, "unauthorized")

@@ -1144,3 +1144,58 @@ def test_pair_answers_unknown_type_with_error_when_relay_is_newer() -> None:
     assert [type(event) for event in moved.events] == [ErrorReceived]
     assert pair.hub.close_code is None
     assert pair.relay.close_code is None
+
+
+def test_relay_treats_a_later_attempt_as_new_after_a_retryable_rejection() -> None:
+    session = RelaySession(RelayLedger())
+    session.send_hello(HELLO_FOR_RETRY)
+    session.receive_text(f.encode(WELCOME_FOR_RETRY))
+    first = send_for_retry(attempt=1)
+    session.receive_text(f.encode(first))
+    session.events_received()
+    session.reject(first.id, "busy", "try later", retryable=True)
+    session.data_to_send()
+
+    session.receive_text(f.encode(send_for_retry(attempt=1)))  # the same attempt again
+    assert session.events_received() == []
+    (repeated,) = session.data_to_send()
+    assert f.decode_relay_frame(repeated) == f.Rejected(
+        id="req_retry", code="busy", message="try later", retryable=True
+    )
+
+    later = send_for_retry(attempt=2)
+    session.receive_text(f.encode(later))
+    assert session.events_received() == [JobReceived(later)]
+
+
+def test_relay_answers_a_later_attempt_from_its_ledger_after_a_final_rejection() -> None:
+    session = RelaySession(RelayLedger())
+    session.send_hello(HELLO_FOR_RETRY)
+    session.receive_text(f.encode(WELCOME_FOR_RETRY))
+    first = send_for_retry(attempt=1)
+    session.receive_text(f.encode(first))
+    session.events_received()
+    session.reject(first.id, "bad_number", "no", retryable=False)
+    session.data_to_send()
+
+    session.receive_text(f.encode(send_for_retry(attempt=2)))
+
+    assert session.events_received() == []
+    assert len(session.data_to_send()) == 1  # the same rejection again
+
+
+HELLO_FOR_RETRY = f.Hello(
+    app_version="1", model="m", os="a", sims=[f.Sim(slot=0, carrier="c")],
+    limits=f.Limits(parts_per_minute=30),
+)  # fmt: skip
+WELCOME_FOR_RETRY = f.Welcome(
+    device_id="dev_1", session_id="ses_1", heartbeat_s=30, ack_timeout_s=30, max_inflight=8,
+    server_time=datetime(2026, 1, 1, tzinfo=UTC),
+)  # fmt: skip
+
+
+def send_for_retry(attempt: int) -> f.Send:
+    return f.Send(
+        id="req_retry", to="+998901234567", text="hi",
+        expires_at=datetime(2026, 1, 2, tzinfo=UTC), attempt=attempt,
+    )  # fmt: skip

@@ -1,0 +1,42 @@
+"""A brake on guessing secrets: too many failures from one client and it must wait.
+
+Pairing codes are six digits, so without a brake a client could try them all
+within a code's lifetime and pair a phone into someone else's account. Each
+client address may fail ``limit`` times per ``window_s``; past that it gets
+``rate_limited`` until its oldest failure ages out. The injected clock decides
+the time, so tests move time instead of waiting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from hub.clock import Clock
+
+
+class GuessBrake:
+    def __init__(self, clock: Clock, limit: int, window_s: float) -> None:
+        self._clock = clock
+        self.limit = limit
+        self.window_s = window_s
+        self._failures: dict[str, deque[float]] = {}
+
+    def retry_after(self, client: str) -> int:
+        """Seconds ``client`` must wait before trying again; 0 if it may try now."""
+        failures = self._recent(client)
+        if len(failures) < self.limit:
+            return 0
+        return max(1, math.ceil(failures[0] + self.window_s - self._clock.monotonic()))
+
+    def failed(self, client: str) -> None:
+        self._recent(client).append(self._clock.monotonic())
+        if len(self._failures) > 100_000:  # bound memory under a wide scan
+            self._failures.clear()
+
+    def _recent(self, client: str) -> deque[float]:
+        failures = self._failures.setdefault(client, deque())
+        horizon = self._clock.monotonic() - self.window_s
+        while failures and failures[0] <= horizon:
+            failures.popleft()
+        return failures

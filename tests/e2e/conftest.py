@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from websockets.asyncio.client import ClientConnection
 
 from hub.app import create_app
 from hub.clock import Clock, ManualClock
@@ -28,6 +29,7 @@ from hub.server import bind, uvicorn_config
 from relay_sim.pairing import PairedDevice, pair_device
 from relay_sim.profiles import PROFILES, Profile
 from relay_sim.relay import SimRelay
+from tests.e2e import raw_relay
 
 ADMIN_TOKEN = "rh_e2e_admin_token_0123456789abcdef"
 _seeds = itertools.count(1)
@@ -50,6 +52,13 @@ class RunningHub:
     client: httpx.AsyncClient
     app: Any
     relays: list[SimRelay] = field(default_factory=list)
+    sockets: list[ClientConnection] = field(default_factory=list)
+
+    async def open_socket(self, token: str, **options: Any) -> ClientConnection:
+        """A hand-driven relay socket (see raw_relay), closed when the hub stops."""
+        ws = await raw_relay.open_socket(self.base_url, token, **options)
+        self.sockets.append(ws)
+        return ws
 
     @property
     def hub(self) -> Hub:
@@ -135,6 +144,8 @@ async def serve_hub(
     finally:
         for relay in running.relays:
             await relay.stop()
+        for ws in running.sockets:
+            await ws.close()
         if own_client:
             await http.aclose()
         server.should_exit = True

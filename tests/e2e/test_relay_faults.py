@@ -51,7 +51,7 @@ async def test_hub_applies_duplicate_and_out_of_order_reports_once(hub_server: R
 
 async def test_hub_refuses_handshake_when_device_token_is_bad(hub_server: RunningHub) -> None:
     with pytest.raises(InvalidStatus) as refused:
-        await raw_relay.open_socket(hub_server.base_url, "rhd_not_a_real_device_token_at_all")
+        await hub_server.open_socket("rhd_not_a_real_device_token_at_all")
     assert refused.value.response.status_code == 403
 
 
@@ -70,7 +70,7 @@ async def test_hub_refuses_handshake_without_subprotocol(hub_server: RunningHub)
 async def test_invalid_json_frame_closes_only_that_socket(hub_server: RunningHub) -> None:
     healthy = await hub_server.relay("Healthy")
     device = await hub_server.pair("Broken")
-    broken = await raw_relay.open_socket(hub_server.base_url, device.device_token)
+    broken = await hub_server.open_socket(device.device_token)
     await raw_relay.hello(broken)
 
     await broken.send("{this is not json")
@@ -95,7 +95,7 @@ async def test_hub_closes_1008_when_first_frame_is_not_hello(
     hub_server: RunningHub, first_frame: bytes, close_code: int
 ) -> None:
     device = await hub_server.pair("Rude")
-    ws = await raw_relay.open_socket(hub_server.base_url, device.device_token)
+    ws = await hub_server.open_socket(device.device_token)
     await ws.send(first_frame.decode())
     with pytest.raises(ConnectionClosed):
         await ws.recv()
@@ -104,7 +104,7 @@ async def test_hub_closes_1008_when_first_frame_is_not_hello(
 
 async def test_hub_closes_1009_when_frame_is_too_big(hub_server: RunningHub) -> None:
     device = await hub_server.pair("Big")
-    ws = await raw_relay.open_socket(hub_server.base_url, device.device_token, max_size=None)
+    ws = await hub_server.open_socket(device.device_token, max_size=None)
     await raw_relay.hello(ws)
     await ws.send('{"type":"heartbeat","network":"' + "x" * 70_000 + '"}')
     with pytest.raises(ConnectionClosed):
@@ -116,7 +116,7 @@ async def test_hub_answers_unknown_frame_type_with_error_and_stays_open(
     hub_server: RunningHub,
 ) -> None:
     device = await hub_server.pair("Future app")
-    ws = await raw_relay.open_socket(hub_server.base_url, device.device_token)
+    ws = await hub_server.open_socket(device.device_token)
     await raw_relay.hello(ws)
 
     await ws.send('{"type":"battery_report_v2","level":80}')
@@ -130,9 +130,9 @@ async def test_hub_answers_unknown_frame_type_with_error_and_stays_open(
 
 async def test_second_socket_replaces_first_with_4409(hub_server: RunningHub) -> None:
     device = await hub_server.pair("Twice")
-    first = await raw_relay.open_socket(hub_server.base_url, device.device_token)
+    first = await hub_server.open_socket(device.device_token)
     await raw_relay.hello(first)
-    second = await raw_relay.open_socket(hub_server.base_url, device.device_token)
+    second = await hub_server.open_socket(device.device_token)
     await raw_relay.hello(second)
 
     with pytest.raises(ConnectionClosed):
@@ -145,7 +145,7 @@ async def test_second_socket_replaces_first_with_4409(hub_server: RunningHub) ->
 async def test_hub_keeps_at_most_max_inflight_jobs_per_relay(hub_server: RunningHub) -> None:
     limit = hub_server.config.relay.max_inflight
     device = await hub_server.pair("Silent")
-    ws = await raw_relay.open_socket(hub_server.base_url, device.device_token)
+    ws = await hub_server.open_socket(device.device_token)
     welcome = await raw_relay.hello(ws)
     assert welcome.max_inflight == limit
 
@@ -166,7 +166,7 @@ async def test_ack_timeout_moves_job_to_another_relay(tmp_path) -> None:  # type
     clock = ManualClock()
     async with serve_hub(hub_config(tmp_path), clock) as running:
         device = await running.pair("Stalls")
-        stalled = await raw_relay.open_socket(running.base_url, device.device_token)
+        stalled = await running.open_socket(device.device_token)
         welcome = await raw_relay.hello(stalled)
         request_id = await running.send(text="who takes me?")
         assert (await raw_relay.next_job(stalled)).id == request_id
@@ -186,7 +186,7 @@ async def test_silent_relay_goes_offline_after_two_heartbeats(tmp_path) -> None:
     clock = ManualClock()
     async with serve_hub(hub_config(tmp_path), clock) as running:
         device = await running.pair("Quiet")
-        ws = await raw_relay.open_socket(running.base_url, device.device_token)
+        ws = await running.open_socket(device.device_token)
         welcome = await raw_relay.hello(ws)
 
         clock.advance(2 * welcome.heartbeat_s + 2)

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any, Final
 
+from hub.book import Book
 from hub.clock import Clock, rfc3339
 from hub.config import Config
 from hub.devices import DeviceDirectory
@@ -34,44 +34,25 @@ from hub.message import (
     LiveMessage,
     Statement,
     insert_statements,
-    run_statements,
     save_statements,
+    statements_of,
 )
 from hub.relay.connection import RelayConnection
 from hub.relay.dispatcher import Dispatcher
 from hub.store.sqlite import SqliteStore
 from hub.store.writer import StorageUnavailable
 from protocol import frames as f
-from protocol.lifecycle import HELD, Decision, Event, State, decide
+from protocol.lifecycle import HELD, Decision, Event, State, decide, report_event
 from protocol.session import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_REPLACED, CLOSE_TRY_AGAIN
 
 log = logging.getLogger(__name__)
 
-LIVE: Final = frozenset({State.QUEUED, State.DISPATCHED, State.ACCEPTED})
 # States that use one of the holder's max_inflight slots.
 USES_SLOT: Final = frozenset({State.DISPATCHED, State.ACCEPTED})
 CLOSE_INTERNAL: Final = 1011
 CLOSE_SERVICE_RESTART: Final = 1012  # what uvicorn sends every socket when it stops
 RETRY_BACKOFF_MAX_S: Final = 60.0
 RETRYABLE: Final = frozenset({Event.REJECTED_RETRYABLE, Event.FAILED_RETRYABLE})
-
-
-def _report_event(
-    frame: f.Accepted | f.Rejected | f.MessageReport,
-) -> tuple[Event, tuple[str, str] | None]:
-    match frame:
-        case f.Accepted():
-            return Event.ACCEPTED, None
-        case f.Rejected():
-            event = Event.REJECTED_RETRYABLE if frame.retryable else Event.REJECTED
-            return event, (frame.code, frame.message)
-        case f.Sent():
-            return Event.SENT, None
-        case f.Delivered():
-            return Event.DELIVERED, None
-        case f.Failed():
-            event = Event.FAILED_RETRYABLE if frame.retryable else Event.FAILED
-            return event, (frame.code, frame.message)
 
 
 class Delivery:
@@ -83,7 +64,7 @@ class Delivery:
         self._relay = config.relay
         self._max_attempts = config.sms.max_attempts
         self._devices = devices
-        self.book: dict[str, LiveMessage] = {}
+        self.book = Book(store, self._write_failed)
         self.dispatcher = Dispatcher(config.relay.max_inflight)
         self.connections: dict[str, RelayConnection] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -100,22 +81,19 @@ class Delivery:
 
     async def recover(self) -> int:
         """Load every message still moving; returns how many."""
-        rows = await self._store.fetchall(
-            "SELECT * FROM messages WHERE state IN ('queued', 'dispatched', 'accepted') ORDER BY id"
-        )
         # A job dispatched before the restart gets a fresh ack deadline: its relay
         # may reconnect and take it (same attempt) before it goes back to the queue.
         deadline = self._clock.monotonic() + self._relay.ack_timeout_s
-        for row in rows:
-            message = LiveMessage.from_row(row)
-            self.book[message.id] = message
+        count = 0
+        for message in await self.book.load_live():
+            count += 1
             if message.state is State.QUEUED:
                 self.dispatcher.enqueue(message)
             elif message.device_id is not None:
                 self.dispatcher.hold(message, message.device_id)
                 if message.state is State.DISPATCHED:
                     message.ack_deadline = deadline
-        return len(rows)
+        return count
 
     async def close(self) -> None:
         self._closing = True
@@ -138,7 +116,7 @@ class Delivery:
         """
         if self.rebuilding:
             raise StorageUnavailable("the hub is reloading its state from storage")
-        self.book[message.id] = message
+        self.book.add(message)
         message.note_queued(self._clock.now())
         self.dispatcher.enqueue(message)
         planned = self._plan(message.account_id)
@@ -146,7 +124,7 @@ class Delivery:
         statements = insert_statements(message)
         for other in others:
             statements += save_statements(other)
-        future = self._write([message, *others], statements)
+        future = self.book.write([message, *others], statements)
         future.add_done_callback(lambda fut: self._release_jobs(planned, fut))
         await future
 
@@ -201,17 +179,17 @@ class Delivery:
         self.pump(conn.account_id)
 
     async def on_ack(self, conn: RelayConnection, frame: f.Accepted | f.Rejected) -> None:
-        message = await self._find(conn.account_id, frame.id)
+        message = await self.book.find(conn.account_id, frame.id)
         if message is None or conn.closing:
             if message is None:
                 log.info("relay %s answered for unknown message %s", conn.device_id, frame.id)
             return
         decision = self._apply(conn, message, frame)
         if decision is not None:
-            future = self._write([message], save_statements(message))
+            future = self.book.write([message], save_statements(message))
             self._cancel_after(future, decision, message)
             self.pump(conn.account_id)
-        self._forget_if_done(message)
+        self.book.forget_if_done(message)
 
     async def on_report(self, conn: RelayConnection, report: f.Report) -> None:
         """Apply a report; its receipt goes out once it is committed.
@@ -226,7 +204,7 @@ class Delivery:
         if isinstance(report, f.Received):
             statements.append(self._inbound_statement(conn, report))
         else:
-            message = await self._find(conn.account_id, report.id)
+            message = await self.book.find(conn.account_id, report.id)
             if message is None:
                 log.info("relay %s reported unknown message %s", conn.device_id, report.id)
             elif not conn.closing:
@@ -237,13 +215,13 @@ class Delivery:
             statements += save_statements(message)
         previous, conn.chained_seq = conn.chained_seq, report.seq
         changed = [message] if message is not None and decision is not None else []
-        future = self._write(changed, statements, chain=(conn.device_id, previous, report.seq))
+        future = self.book.write(changed, statements, chain=(conn.device_id, previous, report.seq))
         future.add_done_callback(lambda fut: self._receipt(conn, report.seq, fut))
         if message is not None and decision is not None:
             self._cancel_after(future, decision, message)
             self.pump(conn.account_id)
         if message is not None:
-            self._forget_if_done(message)
+            self.book.forget_if_done(message)
 
     def on_heartbeat(self, conn: RelayConnection, heartbeat: f.Heartbeat) -> None:
         conn.heartbeat = heartbeat
@@ -271,7 +249,7 @@ class Delivery:
             if self._move(message, Event.DISCONNECT, "disconnect", conn.device_id)
         ]
         if requeued:
-            self._write(requeued, _statements_of(requeued))
+            self.book.write(requeued, statements_of(requeued))
         self.pump(conn.account_id)
 
     # --- timers --------------------------------------------------------------
@@ -291,7 +269,7 @@ class Delivery:
         ]
         changed += expired
         if changed:
-            self._write(changed, _statements_of(changed))
+            self.book.write(changed, statements_of(changed))
         if expired:
             self.dispatcher.drop_finished()
         self.dispatcher.compact(len(self.book))
@@ -306,7 +284,7 @@ class Delivery:
         for account_id in {m.account_id for m in changed}:
             self.pump(account_id)
         for message in changed:
-            self._forget_if_done(message)
+            self.book.forget_if_done(message)
 
     def _timed_out(self, mono: float) -> list[LiveMessage]:
         """Dispatched messages whose relay did not answer in time (and are stored)."""
@@ -329,7 +307,7 @@ class Delivery:
         """Hand every queued message that can go now to a relay."""
         planned = self._plan(account_id)
         if planned:
-            future = self._write(planned, _statements_of(planned))
+            future = self.book.write(planned, statements_of(planned))
             future.add_done_callback(lambda fut: self._release_jobs(planned, fut))
         self._wake_when_rate_allows(account_id)
 
@@ -355,7 +333,7 @@ class Delivery:
             if (
                 message.state is State.DISPATCHED
                 and message.device_id is not None
-                and self.book.get(message.id) is message  # not a copy from before a rebuild
+                and self.book.holds(message)  # not a copy from before a rebuild
             ):
                 conn = self.connections.get(message.device_id)
                 if conn is not None:
@@ -388,7 +366,7 @@ class Delivery:
         frame: f.Accepted | f.Rejected | f.MessageReport,
     ) -> Decision | None:
         """Apply a relay's answer or report; the decision, or None if it changed nothing."""
-        event, error = _report_event(frame)
+        event, error = report_event(frame)
         decision = decide(
             message.state,
             message.device_id if message.state in HELD else None,
@@ -462,26 +440,9 @@ class Delivery:
 
     # --- storage -------------------------------------------------------------
 
-    def _write(
-        self,
-        messages: list[LiveMessage],
-        statements: list[Statement],
-        chain: tuple[str, int, int] | None = None,
-    ) -> asyncio.Future[Any]:
-        """Store message changes; ``chain`` = (device, previous seq, seq) for a report."""
-        for message in messages:
-            message.writes_in_flight += 1
-        op = run_statements(statements) if chain is None else _chained(statements, *chain)
-        future: asyncio.Future[Any] = self._store.submit(op)
-        future.add_done_callback(lambda fut: self._written(messages, fut))
-        return future
-
-    def _written(self, messages: list[LiveMessage], future: asyncio.Future[Any]) -> None:
-        for message in messages:
-            message.writes_in_flight -= 1
-            self._forget_if_done(message)
-        if not future.cancelled() and future.exception() is not None and not self._closing:
-            log.error("a write failed (%s); reloading state from storage", future.exception())
+    def _write_failed(self, error: BaseException) -> None:
+        if not self._closing:
+            log.error("a write failed (%s); reloading state from storage", error)
             self._fence()
 
     def _fence(self) -> None:
@@ -505,7 +466,7 @@ class Delivery:
         while True:
             try:
                 await self._store.write(lambda conn: None)  # every earlier write has ended
-                self.book = {}
+                self.book.clear()
                 self.dispatcher = Dispatcher(self._max_inflight)
                 resumed = await self.recover()
                 break
@@ -517,32 +478,12 @@ class Delivery:
         self._rebuilt.set()
         log.warning("state reloaded from storage: %d unfinished message(s)", resumed)
 
-    def _forget_if_done(self, message: LiveMessage) -> None:
-        if (
-            message.state not in LIVE
-            and message.writes_in_flight == 0
-            and self.book.get(message.id) is message
-        ):
-            del self.book[message.id]
-
     def _receipt(self, conn: RelayConnection, seq: int, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:
             # Not stored: no receipt. The relay keeps the report and replays it.
             conn.close(CLOSE_INTERNAL, "storage unavailable")
             return
         conn.report_stored(seq)
-
-    async def _find(self, account_id: str, message_id: str) -> LiveMessage | None:
-        message = self.book.get(message_id)
-        if message is None:
-            row = await self._store.fetchone(
-                "SELECT * FROM messages WHERE id = ? AND account_id = ?", (message_id, account_id)
-            )
-            if row is None:
-                return None
-            # Another report may have loaded it while we waited.
-            message = self.book.setdefault(message_id, LiveMessage.from_row(row))
-        return message if message.account_id == account_id else None
 
     def _held(self, device_id: str, state: State) -> list[LiveMessage]:
         held = (self.book.get(mid) for mid in sorted(self.dispatcher.held_by(device_id)))
@@ -555,30 +496,3 @@ class Delivery:
             (new_id("inb", self._clock.now()), conn.account_id, conn.device_id, report.seq,
              report.from_, report.text, report.sim_slot, rfc3339(report.at)),
         )  # fmt: skip
-
-
-class ReportGap(Exception):
-    """A report's write would have moved ``last_seq`` past one that was not stored."""
-
-
-def _chained(
-    statements: list[Statement], device_id: str, previous: int, seq: int
-) -> Callable[[sqlite3.Connection], None]:
-    def op(conn: sqlite3.Connection) -> None:
-        moved = conn.execute(
-            "UPDATE devices SET last_seq = ? WHERE id = ? AND last_seq = ?",
-            (seq, device_id, previous),
-        ).rowcount
-        if moved != 1:
-            raise ReportGap(f"{device_id}: seq {seq} does not follow the stored seq {previous}")
-        for sql, params in statements:
-            conn.execute(sql, params)
-
-    return op
-
-
-def _statements_of(messages: Iterable[LiveMessage]) -> list[Statement]:
-    statements: list[Statement] = []
-    for message in messages:
-        statements += save_statements(message)
-    return statements

@@ -3,7 +3,8 @@
 ``LiveMessage`` is the hub's in-memory copy of a message that is not finished;
 the store holds the durable one. Every change goes through ``enter()``, which
 applies a lifecycle ``Decision`` and notes a history row, and is then written
-with ``insert_op`` or ``save_op`` (the whole row at once: no partial updates).
+with ``insert_statements`` or ``save_statements`` (the whole row at once:
+no partial updates).
 """
 
 from __future__ import annotations
@@ -165,6 +166,37 @@ def insert_statements(message: LiveMessage) -> list[Statement]:
 def save_statements(message: LiveMessage) -> list[Statement]:
     values = message._values()
     return [(_UPDATE, (*values[1:], values[0]))] + [(_EVENT, h) for h in message.take_history()]
+
+
+def statements_of(messages: Iterable[LiveMessage]) -> list[Statement]:
+    """Save statements for several messages, in order."""
+    statements: list[Statement] = []
+    for message in messages:
+        statements += save_statements(message)
+    return statements
+
+
+class ReportGap(Exception):
+    """A report's write would have moved ``last_seq`` past one that was not stored."""
+
+
+def chained_report_op(
+    statements: list[Statement], device_id: str, previous: int, seq: int
+) -> Callable[[sqlite3.Connection], None]:
+    """A report's write: move the device's stored seq from exactly ``previous`` to
+    ``seq``, then run ``statements``; if the seq before it was never stored, fail."""
+
+    def op(conn: sqlite3.Connection) -> None:
+        moved = conn.execute(
+            "UPDATE devices SET last_seq = ? WHERE id = ? AND last_seq = ?",
+            (seq, device_id, previous),
+        ).rowcount
+        if moved != 1:
+            raise ReportGap(f"{device_id}: seq {seq} does not follow the stored seq {previous}")
+        for sql, params in statements:
+            conn.execute(sql, params)
+
+    return op
 
 
 def run_statements(statements: Iterable[Statement]) -> Callable[[sqlite3.Connection], None]:

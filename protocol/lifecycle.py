@@ -37,6 +37,8 @@ import enum
 from dataclasses import dataclass
 from typing import Final
 
+from protocol import frames as f
+
 
 class State(enum.StrEnum):
     QUEUED = "queued"
@@ -219,3 +221,22 @@ def _implied_path(state: State, target: State) -> tuple[State, ...]:
     start = _FORWARD.index(state)
     end = _FORWARD.index(target)
     return tuple(s for s in _FORWARD[start + 1 : end + 1] if s is not S.DISPATCHED)
+
+
+def report_event(
+    frame: f.Accepted | f.Rejected | f.MessageReport,
+) -> tuple[Event, tuple[str, str] | None]:
+    """The lifecycle event a relay's frame stands for, and its error (code, message)."""
+    match frame:
+        case f.Accepted():
+            return Event.ACCEPTED, None
+        case f.Rejected():
+            event = Event.REJECTED_RETRYABLE if frame.retryable else Event.REJECTED
+            return event, (frame.code, frame.message)
+        case f.Sent():
+            return Event.SENT, None
+        case f.Delivered():
+            return Event.DELIVERED, None
+        case f.Failed():
+            event = Event.FAILED_RETRYABLE if frame.retryable else Event.FAILED
+            return event, (frame.code, frame.message)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from protocol import frames as f
 from protocol.lifecycle import (
     ACCEPTED_OR_LATER,
     ATTEMPTS_EXHAUSTED,
@@ -18,9 +21,11 @@ from protocol.lifecycle import (
     InvalidTransition,
     State,
     decide,
+    report_event,
 )
 
 S, E = State, Event
+AT = datetime(2026, 1, 1, tzinfo=UTC)
 REPORTS = frozenset(Event) - LOCAL_EVENTS
 REQUEUE_LOCAL = [E.ACK_TIMEOUT, E.DISCONNECT]
 RETRYABLE_REPORTS = [E.REJECTED_RETRYABLE, E.FAILED_RETRYABLE]
@@ -436,3 +441,25 @@ def test_decide_raises_invalid_transition_when_local_event_comes_too_late_or_twi
 def test_decision_reports_unchanged_when_path_is_empty() -> None:
     assert not Decision(S.SENT).changed
     assert Decision(S.SENT, (S.SENT,)).changed
+
+
+@pytest.mark.parametrize(
+    ("frame", "event", "error"),
+    [
+        (f.Accepted(id="m"), Event.ACCEPTED, None),
+        (f.Rejected(id="m", code="busy", message="b", retryable=True),
+         Event.REJECTED_RETRYABLE, ("busy", "b")),
+        (f.Rejected(id="m", code="no_sim", message="n", retryable=False),
+         Event.REJECTED, ("no_sim", "n")),
+        (f.Sent(seq=1, id="m", at=AT, parts=1, sim_slot=0), Event.SENT, None),
+        (f.Delivered(seq=1, id="m", at=AT), Event.DELIVERED, None),
+        (f.Failed(seq=1, id="m", at=AT, code="radio_off", message="r", retryable=True),
+         Event.FAILED_RETRYABLE, ("radio_off", "r")),
+        (f.Failed(seq=1, id="m", at=AT, code="generic", message="g", retryable=False),
+         Event.FAILED, ("generic", "g")),
+    ],
+)  # fmt: skip
+def test_report_event_maps_each_relay_frame_to_its_lifecycle_event(
+    frame: f.Accepted | f.Rejected | f.MessageReport, event: Event, error: object
+) -> None:
+    assert report_event(frame) == (event, error)

@@ -1,0 +1,104 @@
+"""The book: in-memory copies of the messages still moving, and how their changes
+reach storage.
+
+Delivery decides on these copies synchronously, so one job has one holder at a
+time; every change is then written through the group-commit store. A copy
+stays in the book while it is queued, dispatched or accepted, and while a write
+of it is in flight; after that storage is the only copy, read back when a late
+report names the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, Final
+
+from hub.message import LiveMessage, Statement, chained_report_op, run_statements
+from hub.store.sqlite import SqliteStore
+from protocol.lifecycle import State
+
+log = logging.getLogger(__name__)
+
+LIVE: Final = frozenset({State.QUEUED, State.DISPATCHED, State.ACCEPTED})
+
+
+class Book:
+    def __init__(
+        self, store: SqliteStore, on_write_failed: Callable[[BaseException], None]
+    ) -> None:
+        self._store = store
+        self._on_write_failed = on_write_failed
+        self._messages: dict[str, LiveMessage] = {}
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def __getitem__(self, message_id: str) -> LiveMessage:
+        return self._messages[message_id]
+
+    def get(self, message_id: str) -> LiveMessage | None:
+        return self._messages.get(message_id)
+
+    def holds(self, message: LiveMessage) -> bool:
+        """True for the book's own copy (not one left over from before a reload)."""
+        return self._messages.get(message.id) is message
+
+    def add(self, message: LiveMessage) -> None:
+        self._messages[message.id] = message
+
+    def clear(self) -> None:
+        self._messages = {}
+
+    async def load_live(self) -> Iterator[LiveMessage]:
+        """Read every message still moving from storage into the book, oldest first."""
+        rows = await self._store.fetchall(
+            "SELECT * FROM messages WHERE state IN ('queued', 'dispatched', 'accepted') ORDER BY id"
+        )
+        loaded = [LiveMessage.from_row(row) for row in rows]
+        for message in loaded:
+            self.add(message)
+        return iter(loaded)
+
+    async def find(self, account_id: str, message_id: str) -> LiveMessage | None:
+        """The message if this account has it: the book's copy, else storage's."""
+        message = self._messages.get(message_id)
+        if message is None:
+            row = await self._store.fetchone(
+                "SELECT * FROM messages WHERE id = ? AND account_id = ?", (message_id, account_id)
+            )
+            if row is None:
+                return None
+            # Another report may have loaded it while we waited.
+            message = self._messages.setdefault(message_id, LiveMessage.from_row(row))
+        return message if message.account_id == account_id else None
+
+    def write(
+        self,
+        messages: list[LiveMessage],
+        statements: list[Statement],
+        chain: tuple[str, int, int] | None = None,
+    ) -> asyncio.Future[Any]:
+        """Store changes; ``chain`` = (device, previous seq, seq) for a report's write.
+
+        The future resolves after the commit. A failed write is reported to
+        ``on_write_failed``: memory may then be ahead of storage.
+        """
+        for message in messages:
+            message.writes_in_flight += 1
+        op = run_statements(statements) if chain is None else chained_report_op(statements, *chain)
+        future: asyncio.Future[Any] = self._store.submit(op)
+        future.add_done_callback(lambda fut: self._written(messages, fut))
+        return future
+
+    def _written(self, messages: list[LiveMessage], future: asyncio.Future[Any]) -> None:
+        for message in messages:
+            message.writes_in_flight -= 1
+            self.forget_if_done(message)
+        if not future.cancelled() and (error := future.exception()) is not None:
+            self._on_write_failed(error)
+
+    def forget_if_done(self, message: LiveMessage) -> None:
+        if message.state not in LIVE and message.writes_in_flight == 0 and self.holds(message):
+            del self._messages[message.id]

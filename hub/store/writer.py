@@ -119,6 +119,9 @@ class GroupCommitWriter:
                 except Exception as exc:
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")
+                    # Locked, full or failing storage is the storage's fault, not the op's.
+                    if isinstance(exc, sqlite3.OperationalError):
+                        exc = StorageUnavailable(str(exc))
                     outcomes.append(exc)
             conn.execute("COMMIT")
         except BaseException:

@@ -89,6 +89,9 @@ class GroupCommitWriter:
         while not (self._closing and not self._pending):
             await self._wakeup.wait()
             self._wakeup.clear()
+            # One more turn of the loop lets tasks that are ready right now (the
+            # next frames of a socket, other requests) join this batch.
+            await asyncio.sleep(0)
             while self._pending:
                 batch = self._pending[: self._batch_max]
                 del self._pending[: self._batch_max]

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,11 @@ def delivered_ids(relay: SimRelay) -> set[str]:
     from protocol import frames as f
 
     return {r.id for r in relay.reports if isinstance(r, f.Delivered)}
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage() -> Iterator[None]:
+    """Collect after each test, so a socket left open is reported by the test
+    that leaked it (as an unraisable ResourceWarning), not by a later one."""
+    yield
+    gc.collect()

@@ -21,9 +21,13 @@ KILL_AFTER_ACCEPTED = 100
 KILLS = 3
 
 
-async def _send_until_cancelled(client: httpx.AsyncClient, url: str, accepted: list[str]) -> None:
+async def _send_until(
+    stop: asyncio.Event, client: httpx.AsyncClient, url: str, accepted: list[str]
+) -> None:
+    # Stopped by a flag, not cancelled: a request cancelled mid-flight leaves
+    # its socket unclosed inside httpcore.
     n = 0
-    while True:
+    while not stop.is_set():
         n += 1
         try:
             response = await client.post(
@@ -32,8 +36,7 @@ async def _send_until_cancelled(client: httpx.AsyncClient, url: str, accepted: l
                 headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
             )
         except httpx.TransportError:
-            await asyncio.sleep(0)  # the hub is down: a request with no answer was not accepted
-            continue
+            continue  # the hub is down: a request with no answer was not accepted
         if response.status_code == 202:
             accepted.append(response.json()["request_id"])
 
@@ -83,12 +86,12 @@ async def _accept_then_kill(
     """Send from several clients at once, SIGKILL the hub mid-stream; return the 202s."""
     accepted: list[str] = []
     url = f"{hub.base_url}/api/v1/sms/send"
+    stop = asyncio.Event()
     senders = [
-        asyncio.create_task(_send_until_cancelled(client, url, accepted)) for _ in range(CLIENTS)
+        asyncio.create_task(_send_until(stop, client, url, accepted)) for _ in range(CLIENTS)
     ]
     await wait_any(relays, lambda: len(accepted) >= KILL_AFTER_ACCEPTED, timeout=30)
     await hub.kill()
-    for task in senders:
-        task.cancel()
-    await asyncio.gather(*senders, return_exceptions=True)
+    stop.set()
+    await asyncio.gather(*senders)
     return set(accepted)

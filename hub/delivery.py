@@ -111,6 +111,11 @@ class Delivery:
     async def submit(self, message: LiveMessage) -> None:
         """Queue a new message; returns once it is durable (and maybe dispatched).
 
+        The new message is queued and the account's queue pumped before the
+        insert is written, so when a relay has room the insert already says
+        ``dispatched`` and one commit serves both; other messages the pump
+        placed share that write.
+
         Raises ``StorageUnavailable`` if it could not be stored; then the hub
         fences and rebuilds from storage, so nothing about it reaches a relay.
         """
@@ -403,7 +408,12 @@ class Delivery:
         future.add_done_callback(cancel)
 
     def _move(self, message: LiveMessage, event: Event, cause: str, device: str | None) -> bool:
-        """Apply a local event; False if the message is no longer in a state for it."""
+        """Apply a local event; False if the message is no longer in a state for it.
+
+        Timers and queues hold messages that may have moved on meanwhile (a late
+        ``accepted`` beat the ack timeout), so the state is checked here rather
+        than letting the lifecycle raise for a race that is not a bug.
+        """
         if event is Event.EXPIRE and message.state is not State.QUEUED:
             return False
         if event in (Event.ACK_TIMEOUT, Event.DISCONNECT) and message.state is not State.DISPATCHED:

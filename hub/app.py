@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from hub.api import devices, health, messages, pairing, sms
+from hub.api import devices, health, messages, pairing, sms, tokens
 from hub.api.errors import (
     ApiError,
     handle_api_error,
@@ -40,6 +40,9 @@ def routes() -> list[BaseRoute]:
         Route(f"{API}/messages/status", messages.message_status, methods=["GET"]),
         Route(f"{API}/messages", messages.list_messages, methods=["GET"]),
         Route(f"{API}/devices", devices.list_devices, methods=["GET"]),
+        Route(f"{API}/tokens", tokens.create_token, methods=["POST"]),
+        Route(f"{API}/tokens", tokens.list_tokens, methods=["GET"]),
+        Route(f"{API}/tokens/{{token_id}}", tokens.revoke_token, methods=["DELETE"]),
     ]
 
 

@@ -33,6 +33,8 @@ SCOPES: Final = (
 )
 ADMIN_SCOPE: Final = "admin"
 ACCESS_TOKEN_PREFIX: Final = "rh_"
+LAST_USED_RESOLUTION_S: Final = 60.0
+_TOKEN_COLUMNS: Final = "SELECT id, name, scopes, created_at, expires_at, last_used_at FROM tokens"
 DEVICE_TOKEN_PREFIX: Final = "rhd_"
 
 
@@ -62,6 +64,7 @@ class TokenAuthority:
         self._store = store
         self._clock = clock
         self._cache: dict[bytes, Principal | None] = {}
+        self._last_touched: dict[str, float] = {}  # token id → monotonic
 
     async def authenticate(self, secret: str) -> Principal | None:
         """The principal behind ``secret``, or None if it is unknown, revoked or expired."""
@@ -75,9 +78,61 @@ class TokenAuthority:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[digest] = principal
-        if principal and principal.expires_at and principal.expires_at <= self._clock.now():
+        if principal is None:
             return None
+        if principal.expires_at and principal.expires_at <= self._clock.now():
+            return None
+        self._touch(principal.token_id)
         return principal
+
+    def _touch(self, token_id: str) -> None:
+        # last_used_at to the minute: one write a minute per token, not one per request.
+        now = self._clock.monotonic()
+        if now - self._last_touched.get(token_id, -LAST_USED_RESOLUTION_S) < LAST_USED_RESOLUTION_S:
+            return
+        self._last_touched[token_id] = now
+        args = (rfc3339(self._clock.now()), token_id)
+        self._store.write_later(
+            lambda conn: conn.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", args)
+        )
+
+    async def create(
+        self, account_id: str, name: str, scopes: list[str], expires_at: datetime | None
+    ) -> tuple[str, sqlite3.Row]:
+        """A new token; returns its secret (shown once) and its stored row."""
+        secret = new_secret(ACCESS_TOKEN_PREFIX)
+        now = self._clock.now()
+        token_id = new_id("tok", now)
+        row = (token_id, account_id, name, hash_secret(secret), " ".join(scopes), rfc3339(now),
+               rfc3339(expires_at) if expires_at else None)  # fmt: skip
+        await self._store.execute(
+            "INSERT INTO tokens (id, account_id, name, token_hash, scopes, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            row,
+        )
+        self._cache.pop(hash_secret(secret), None)
+        stored = await self._store.fetchone(f"{_TOKEN_COLUMNS} WHERE id = ?", (token_id,))
+        assert stored is not None
+        return secret, stored
+
+    async def list(self, account_id: str) -> list[sqlite3.Row]:
+        return await self._store.fetchall(
+            f"{_TOKEN_COLUMNS} WHERE account_id = ? AND revoked_at IS NULL ORDER BY id",
+            (account_id,),
+        )
+
+    async def revoke(self, account_id: str, token_id: str) -> bool:
+        """Revoke a token of this account at once; False if there is no such live token."""
+        changed = await self._store.execute(
+            "UPDATE tokens SET revoked_at = ?"
+            " WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
+            (rfc3339(self._clock.now()), token_id, account_id),
+        )
+        # Drop it from the cache, so the very next request with it is refused.
+        for digest, principal in list(self._cache.items()):
+            if principal is not None and principal.token_id == token_id:
+                del self._cache[digest]
+        return changed == 1
 
     async def _load(self, digest: bytes) -> Principal | None:
         row = await self._store.fetchone(

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from hub.api import devices, health, messages, pairing, sms, tokens
+from hub.api import accounts, devices, health, messages, pairing, sms, tokens
 from hub.api.errors import (
     ApiError,
     handle_api_error,
@@ -43,6 +43,8 @@ def routes() -> list[BaseRoute]:
         Route(f"{API}/tokens", tokens.create_token, methods=["POST"]),
         Route(f"{API}/tokens", tokens.list_tokens, methods=["GET"]),
         Route(f"{API}/tokens/{{token_id}}", tokens.revoke_token, methods=["DELETE"]),
+        Route(f"{API}/admin/accounts", accounts.create_account, methods=["POST"]),
+        Route(f"{API}/admin/accounts", accounts.list_accounts, methods=["GET"]),
     ]
 
 

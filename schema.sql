@@ -1,10 +1,16 @@
 -- relayhub storage schema (SQLite). Times are RFC 3339 UTC strings; ids are
 -- time-sortable text with a type prefix. Applied on every start: idempotent.
+-- This is always the current schema; hub/store/migrations.py upgrades an older
+-- database (PRAGMA user_version) before it runs.
 
 CREATE TABLE IF NOT EXISTS accounts (
-    id          TEXT PRIMARY KEY,
-    name        TEXT NOT NULL,
-    created_at  TEXT NOT NULL
+    id                       TEXT PRIMARY KEY,
+    name                     TEXT NOT NULL,
+    created_at               TEXT NOT NULL,
+    subscription_expires_at  TEXT,                  -- NULL: no end
+    paused                   INTEGER NOT NULL DEFAULT 0,
+    send_per_minute          INTEGER,               -- NULL: [limits] default
+    max_queued               INTEGER                -- NULL: [limits] default
 );
 
 -- Access tokens: only the SHA-256 of the secret is kept.

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from hub.store.migrations import migrate
 from hub.store.writer import GroupCommitWriter, StorageUnavailable, WriteOp
 
 T = TypeVar("T")
@@ -52,7 +53,7 @@ class SqliteStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         await self.writer.start()
         schema = SCHEMA_PATH.read_text()
-        await self.writer.run_in_thread(lambda conn: conn.executescript(schema))
+        await self.writer.run_in_thread(lambda conn: migrate(conn, schema))
         self._reader = await aiosqlite.connect(self.path, isolation_level=None)
         self._reader.row_factory = sqlite3.Row
         await self._reader.execute("PRAGMA busy_timeout=5000")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from hub.store.migrations import CURRENT
 from hub.store.sqlite import SCHEMA_PATH, SqliteStore, StorageUnavailable
 
 THREAD_WAIT_S = 5.0
@@ -218,3 +219,35 @@ def test_schema_applies_twice_without_error_when_run_on_the_same_database(
         conn.close()
 
     assert tables == SCHEMA_TABLES
+
+
+V1_ACCOUNTS = (
+    "CREATE TABLE accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)"
+)
+
+
+async def test_sqlite_store_upgrades_a_database_made_by_the_first_schema(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as old:  # what the first release created: no user_version
+        old.execute(V1_ACCOUNTS)
+        old.execute(ADD_ACCOUNT, ("acc_1", "Kept"))
+
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        row = await store.fetchone("SELECT name, paused, max_queued FROM accounts")
+        version = await store.writer.run_in_thread(
+            lambda conn: conn.execute("PRAGMA user_version").fetchone()[0]
+        )
+    finally:
+        await store.close()
+
+    assert row is not None and (row["name"], row["paused"], row["max_queued"]) == ("Kept", 0, None)
+    assert version == CURRENT
+
+
+async def test_sqlite_store_opens_a_current_database_again_without_change(tmp_path: Path) -> None:
+    for _ in range(2):
+        store = SqliteStore(tmp_path / "again.db")
+        await store.open()
+        await store.close()

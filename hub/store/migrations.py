@@ -1,0 +1,59 @@
+"""Bringing an existing database up to the current schema.
+
+``schema.sql`` always describes the current schema and creates a new database
+whole. A database made by an older hub is at an older ``PRAGMA user_version``
+and gets the steps below, in order, before ``schema.sql`` adds anything new
+(its statements are all ``IF NOT EXISTS``). A step is never changed once it
+has shipped; a new one is appended.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Final
+
+# version → statements that take a database from version - 1 to it.
+STEPS: Final[dict[int, tuple[str, ...]]] = {
+    2: (
+        "ALTER TABLE accounts ADD COLUMN subscription_expires_at TEXT",
+        "ALTER TABLE accounts ADD COLUMN paused INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE accounts ADD COLUMN send_per_minute INTEGER",
+        "ALTER TABLE accounts ADD COLUMN max_queued INTEGER",
+    ),
+}
+CURRENT: Final = max(STEPS)
+
+
+def migrate(conn: sqlite3.Connection, schema: str) -> int:
+    """Create or upgrade the database; returns the version it was at (0: new)."""
+    existed = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'accounts'"
+    ).fetchone()
+    # The first schema shipped without a version number: it is version 1.
+    version = conn.execute("PRAGMA user_version").fetchone()[0] or (1 if existed else 0)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if existed:
+            for step in range(version + 1, CURRENT + 1):
+                for statement in STEPS.get(step, ()):
+                    conn.execute(statement)
+        for statement in _statements(schema):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {CURRENT}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return version if existed else 0
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would commit on its own; split so it all shares one
+    # transaction. complete_statement() knows about comments and quotes.
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return statements

@@ -45,6 +45,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{API}/tokens/{{token_id}}", tokens.revoke_token, methods=["DELETE"]),
         Route(f"{API}/admin/accounts", accounts.create_account, methods=["POST"]),
         Route(f"{API}/admin/accounts", accounts.list_accounts, methods=["GET"]),
+        Route(f"{API}/admin/accounts/{{account_id}}", accounts.update_account, methods=["PATCH"]),
     ]
 
 

@@ -57,6 +57,11 @@ class RelayConfig(_Section):
     sweep_interval_s: Annotated[float, Meta(gt=0)] = 1.0
 
 
+class LimitsConfig(_Section):
+    send_per_minute: PositiveInt = 600
+    max_queued: PositiveInt = 100_000
+
+
 class PairingConfig(_Section):
     code_ttl_s: PositiveInt = 600
     max_failures: PositiveInt = 10
@@ -69,6 +74,7 @@ class Config(_Section):
     sms: SmsConfig = msgspec.field(default_factory=SmsConfig)
     relay: RelayConfig = msgspec.field(default_factory=RelayConfig)
     pairing: PairingConfig = msgspec.field(default_factory=PairingConfig)
+    limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
 
     @property
     def data_path(self) -> Path:

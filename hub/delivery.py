@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Coroutine, Iterable
 from typing import Any, Final
 
@@ -76,6 +77,7 @@ class Delivery:
         self._max_inflight = config.relay.max_inflight
         # Sockets that opened but have not said hello yet: closed if they never do.
         self.pending: dict[RelayConnection, float] = {}
+        self._queued: Counter[str] = Counter()  # account → messages in state queued
 
     # --- start and stop ----------------------------------------------------
 
@@ -88,12 +90,17 @@ class Delivery:
         for message in await self.book.load_live():
             count += 1
             if message.state is State.QUEUED:
+                self._queued[message.account_id] += 1
                 self.dispatcher.enqueue(message)
             elif message.device_id is not None:
                 self.dispatcher.hold(message, message.device_id)
                 if message.state is State.DISPATCHED:
                     message.ack_deadline = deadline
         return count
+
+    def queued_count(self, account_id: str) -> int:
+        """Messages of the account waiting in the queue now."""
+        return self._queued[account_id]
 
     async def close(self) -> None:
         self._closing = True
@@ -122,6 +129,7 @@ class Delivery:
         if self.rebuilding:
             raise StorageUnavailable("the hub is reloading its state from storage")
         self.book.add(message)
+        self._queued[message.account_id] += 1
         message.note_queued(self._clock.now())
         self.dispatcher.enqueue(message)
         planned = self._plan(message.account_id)
@@ -436,7 +444,10 @@ class Delivery:
         **kwargs: Any,
     ) -> None:
         previous_holder = message.device_id if message.state in USES_SLOT else None
+        was_queued = message.state is State.QUEUED
         message.enter(decision, cause, self._clock.now(), device=device, **kwargs)
+        if was_queued != (message.state is State.QUEUED):
+            self._queued[message.account_id] += -1 if was_queued else 1
         held_now = message.state in USES_SLOT
         if previous_holder is not None and (not held_now or message.device_id != previous_holder):
             self.dispatcher.release(message, previous_holder)
@@ -477,6 +488,7 @@ class Delivery:
             try:
                 await self._store.write(lambda conn: None)  # every earlier write has ended
                 self.book.clear()
+                self._queued.clear()
                 self.dispatcher = Dispatcher(self._max_inflight)
                 resumed = await self.recover()
                 break

@@ -12,6 +12,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from hub.accounts import AccountDirectory
 from hub.auth import TokenAuthority
 from hub.clock import Clock
 from hub.config import Config
@@ -34,6 +35,7 @@ class Hub:
     devices: DeviceDirectory
     delivery: Delivery
     pairing_brake: GuessBrake
+    accounts: AccountDirectory
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -56,6 +58,7 @@ class Hub:
             pairing_brake=GuessBrake(
                 clock, config.pairing.max_failures, config.pairing.failure_window_s
             ),
+            accounts=AccountDirectory(store, clock, config.limits),
         )
 
     async def start(self, admin_token: str | None) -> None:
@@ -64,6 +67,7 @@ class Hub:
         await self.store.open()
         self.admin_token = await self.auth.bootstrap(admin_token)
         await self.devices.load()
+        await self.accounts.load()
         resumed = await self.delivery.recover()
         if resumed:
             log.info("resuming %d unfinished message(s)", resumed)

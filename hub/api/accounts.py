@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.accounts import Account, AccountDirectory
+from hub.api.errors import ApiError
 from hub.api.request import hub_of, query_int, read_body, require
 from hub.api.responses import ok, page
 from hub.auth import ADMIN_SCOPE, SCOPES
@@ -35,22 +38,70 @@ async def create_account(request: Request) -> Response:
         )
 
     await hub.store.write(insert)
+    account = Account(account_id, body.name, rfc3339(now))
+    hub.accounts.remember(account)
     # The account's first token: every customer scope, never the operator's.
     secret, _ = await hub.auth.create(account_id, "owner", list(SCOPES), None)
-    return ok(
-        {"account_id": account_id, "name": body.name, "created_at": rfc3339(now), "token": secret},
-        status=201,
-    )
+    return ok({**account_body(hub.accounts, account), "token": secret}, status=201)
+
+
+def account_body(directory: AccountDirectory, account: Account) -> dict[str, Any]:
+    per_minute, max_queued = directory.limits(account)
+    expires = account.subscription_expires_at
+    return {
+        "account_id": account.id,
+        "name": account.name,
+        "created_at": account.created_at,
+        "subscription_expires_at": rfc3339(expires) if expires else None,
+        "paused": account.paused,
+        "limits": {"send_per_minute": per_minute, "max_queued": max_queued},
+    }
+
+
+class LimitsPatch(msgspec.Struct, forbid_unknown_fields=True):
+    send_per_minute: Annotated[int, Meta(ge=1, le=100_000)] | UnsetType = UNSET
+    max_queued: Annotated[int, Meta(ge=1, le=10_000_000)] | UnsetType = UNSET
+
+
+class AccountPatch(msgspec.Struct, forbid_unknown_fields=True):
+    subscription_expires_at: Annotated[datetime, Meta(tz=True)] | UnsetType | None = UNSET
+    paused: bool | UnsetType = UNSET
+    limits: LimitsPatch | UnsetType = UNSET
+
+
+async def update_account(request: Request) -> Response:
+    await require(request, ADMIN_SCOPE)
+    hub = hub_of(request)
+    account_id = request.path_params["account_id"]
+    account = hub.accounts.get(account_id)
+    if account is None:
+        raise ApiError("not_found", f"no account {account_id}")
+    body = await read_body(request, AccountPatch)
+    changes: dict[str, object] = {}
+    if body.subscription_expires_at is not UNSET:
+        changes["subscription_expires_at"] = body.subscription_expires_at
+    if body.paused is not UNSET:
+        changes["paused"] = body.paused
+    if isinstance(body.limits, LimitsPatch):
+        if body.limits.send_per_minute is not UNSET:
+            changes["send_per_minute"] = body.limits.send_per_minute
+        if body.limits.max_queued is not UNSET:
+            changes["max_queued"] = body.limits.max_queued
+    updated = await hub.accounts.update(account, **changes)
+    return ok(account_body(hub.accounts, updated))
 
 
 async def list_accounts(request: Request) -> Response:
     await require(request, ADMIN_SCOPE)
     limit = query_int(request, "limit", 100, 1, 500)
     cursor = request.query_params.get("cursor", "")
-    rows = await hub_of(request).store.fetchall(
-        "SELECT id, name, created_at FROM accounts WHERE id > ? ORDER BY id LIMIT ?",
-        (cursor, limit + 1),
+    hub = hub_of(request)
+    rows = await hub.store.fetchall(
+        "SELECT id FROM accounts WHERE id > ? ORDER BY id LIMIT ?", (cursor, limit + 1)
     )
-    items = [{"account_id": r["id"], "name": r["name"], "created_at": r["created_at"]}
-             for r in rows[:limit]]  # fmt: skip
+    items = []
+    for row in rows[:limit]:
+        account = hub.accounts.get(row["id"])
+        if account is not None:
+            items.append(account_body(hub.accounts, account))
     return page(items, rows[limit - 1]["id"] if len(rows) > limit else None)

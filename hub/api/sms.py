@@ -62,6 +62,7 @@ async def send_sms(request: Request) -> Response:
     sms = hub.config.sms
     body = await read_body(request, SendSmsRequest, _checks(sms))
     _check_device(request, principal.account_id, body)
+    hub.accounts.admit(principal.account_id, hub.delivery.queued_count(principal.account_id))
 
     now = hub.clock.now()
     size = measure(body.text)  # cached: the check above measured the same text

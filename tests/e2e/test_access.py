@@ -41,6 +41,7 @@ ROUTES = [
     Route("DELETE", "/api/v1/tokens/{a_token_id}", "tokens.manage"),
     Route("POST", "/api/v1/admin/accounts", "admin", {"name": "Clinic"}),
     Route("GET", "/api/v1/admin/accounts", "admin"),
+    Route("PATCH", "/api/v1/admin/accounts/acc_any", "admin", {"paused": True}),
 ]
 
 

@@ -1,0 +1,144 @@
+"""Accounts: who may send, how fast, and how much may wait.
+
+Settings are kept in memory (loaded at start, replaced on every change) so the
+send path never waits for a read. ``admit`` is the one check every sending
+endpoint makes before it queues anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from hub.api.errors import ApiError
+from hub.clock import Clock, rfc3339
+from hub.config import LimitsConfig
+from hub.store.sqlite import SqliteStore
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    name: str
+    created_at: str
+    subscription_expires_at: datetime | None = None
+    paused: bool = False
+    send_per_minute: int | None = None  # None: the hub's default
+    max_queued: int | None = None
+
+
+@dataclass(slots=True)
+class SendBucket:
+    """A token bucket: ``capacity`` sends at once, refilled at capacity per minute."""
+
+    capacity: int
+    tokens: float
+    at: float  # monotonic time of the last refill
+
+    def take(self, now: float) -> float:
+        """Take one send; returns 0, or the seconds until one is available."""
+        rate = self.capacity / 60.0
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / rate
+
+
+def _account(row: sqlite3.Row) -> Account:
+    expires = row["subscription_expires_at"]
+    return Account(
+        id=row["id"],
+        name=row["name"],
+        created_at=row["created_at"],
+        subscription_expires_at=datetime.fromisoformat(expires) if expires else None,
+        paused=bool(row["paused"]),
+        send_per_minute=row["send_per_minute"],
+        max_queued=row["max_queued"],
+    )
+
+
+class AccountDirectory:
+    def __init__(self, store: SqliteStore, clock: Clock, defaults: LimitsConfig) -> None:
+        self._store = store
+        self._clock = clock
+        self._defaults = defaults
+        self._accounts: dict[str, Account] = {}
+        self._buckets: dict[str, SendBucket] = {}
+
+    async def load(self) -> None:
+        for row in await self._store.fetchall("SELECT * FROM accounts"):
+            account = _account(row)
+            self._accounts[account.id] = account
+
+    def get(self, account_id: str) -> Account | None:
+        return self._accounts.get(account_id)
+
+    def remember(self, account: Account) -> None:
+        self._accounts[account.id] = account
+        self._buckets.pop(account.id, None)  # a new limit starts a full bucket
+
+    def limits(self, account: Account) -> tuple[int, int]:
+        """(send_per_minute, max_queued) in force for the account."""
+        return (
+            account.send_per_minute or self._defaults.send_per_minute,
+            account.max_queued or self._defaults.max_queued,
+        )
+
+    async def update(self, account: Account, **changes: object) -> Account:
+        updated = dataclasses.replace(account, **changes)  # type: ignore[arg-type]
+        expires = updated.subscription_expires_at
+        await self._store.execute(
+            "UPDATE accounts SET subscription_expires_at = ?, paused = ?, send_per_minute = ?,"
+            " max_queued = ? WHERE id = ?",
+            (rfc3339(expires) if expires else None, int(updated.paused),
+             updated.send_per_minute, updated.max_queued, updated.id),
+        )  # fmt: skip
+        self.remember(updated)
+        return updated
+
+    def admit(self, account_id: str, queued: int) -> None:
+        """Raise the error that stops this account from sending now, if any.
+
+        Checked in order: subscription, pause, queue size, then the send rate
+        (a send is counted only when everything else allows it).
+        """
+        account = self._accounts.get(account_id)
+        if account is None:
+            return
+        now = self._clock.now()
+        expires = account.subscription_expires_at
+        if expires is not None and expires <= now:
+            raise ApiError(
+                "subscription_expired",
+                f"the subscription ended at {rfc3339(expires)}; renew it to send again"
+                " (reads still work)",
+            )
+        if account.paused:
+            raise ApiError("queue_blocked", "this account's queue is paused by the operator")
+        per_minute, max_queued = self.limits(account)
+        if queued >= max_queued:
+            raise ApiError(
+                "queue_blocked",
+                f"{queued} messages are waiting (at most {max_queued}); retry once relays drain it",
+            )
+        mono = self._clock.monotonic()
+        bucket = self._buckets.get(account_id)
+        if bucket is None:
+            bucket = self._buckets[account_id] = SendBucket(per_minute, per_minute, mono)
+        wait = bucket.take(mono)
+        if wait:
+            retry = math.ceil(wait)
+            raise ApiError(
+                "rate_limited",
+                f"{per_minute} sends per minute allowed; retry in {retry} s",
+                headers={
+                    "Retry-After": str(retry),
+                    "RateLimit-Policy": f'"send";q={per_minute};w=60',
+                    "RateLimit": f'"send";r=0;t={retry}',
+                },
+            )

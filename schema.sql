@@ -111,3 +111,15 @@ CREATE TABLE IF NOT EXISTS inbound_messages (
     received_at  TEXT NOT NULL,
     UNIQUE (device_id, seq)                  -- a replayed report is stored once
 );
+
+-- Idempotency-Key: the answer to a send, kept 24 h, written in the same
+-- transaction as the message itself so a retry can never queue it twice.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    account_id    TEXT NOT NULL,
+    key           TEXT NOT NULL,
+    request_hash  BLOB NOT NULL,
+    status        INTEGER NOT NULL,
+    body          BLOB NOT NULL,
+    created_at    TEXT NOT NULL,
+    PRIMARY KEY (account_id, key)
+);

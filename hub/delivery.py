@@ -115,7 +115,7 @@ class Delivery:
 
     # --- sends ---------------------------------------------------------------
 
-    async def submit(self, message: LiveMessage) -> None:
+    async def submit(self, message: LiveMessage, also: list[Statement] | None = None) -> None:
         """Queue a new message; returns once it is durable (and maybe dispatched).
 
         The new message is queued and the account's queue pumped before the
@@ -123,6 +123,7 @@ class Delivery:
         ``dispatched`` and one commit serves both; other messages the pump
         placed share that write.
 
+        ``also`` joins the same transaction (the Idempotency-Key's answer).
         Raises ``StorageUnavailable`` if it could not be stored; then the hub
         fences and rebuilds from storage, so nothing about it reaches a relay.
         """
@@ -134,7 +135,7 @@ class Delivery:
         self.dispatcher.enqueue(message)
         planned = self._plan(message.account_id)
         others = [m for m in planned if m is not message]
-        statements = insert_statements(message)
+        statements = insert_statements(message) + (also or [])
         for other in others:
             statements += save_statements(other)
         future = self.book.write([message, *others], statements)

@@ -19,6 +19,7 @@ from hub.config import Config
 from hub.delivery import Delivery
 from hub.devices import DeviceDirectory
 from hub.guessing import GuessBrake
+from hub.idempotency import IdempotencyKeys
 from hub.store.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Hub:
     delivery: Delivery
     pairing_brake: GuessBrake
     accounts: AccountDirectory
+    idempotency: IdempotencyKeys
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -59,6 +61,7 @@ class Hub:
                 clock, config.pairing.max_failures, config.pairing.failure_window_s
             ),
             accounts=AccountDirectory(store, clock, config.limits),
+            idempotency=IdempotencyKeys(store),
         )
 
     async def start(self, admin_token: str | None) -> None:

@@ -10,9 +10,10 @@ from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub import idempotency
 from hub.api.errors import ApiError
 from hub.api.request import Check, hub_of, read_body, require
-from hub.api.responses import ok
+from hub.api.responses import ok_bytes
 from hub.clock import rfc3339
 from hub.config import SmsConfig
 from hub.ids import new_id
@@ -59,17 +60,39 @@ def _checks(sms: SmsConfig) -> Check:
 async def send_sms(request: Request) -> Response:
     principal = await require(request, "sms.send")
     hub = hub_of(request)
+    key = idempotency.check_key(request.headers.get(idempotency.HEADER))
+    body = await read_body(request, SendSmsRequest, _checks(hub.config.sms))
+    if key is None:
+        return await _send(request, principal.account_id, body, None)
+    digest = idempotency.request_hash(body)
+    # Claim first, then look: a first request that finished in between is
+    # found, one still running gets 409; neither can queue a second message.
+    with hub.idempotency.claim(principal.account_id, key):
+        replay = await hub.idempotency.replay(principal.account_id, key, digest, hub.clock.now())
+        if replay is not None:
+            return Response(
+                replay.body,
+                replay.status,
+                media_type="application/json",
+                headers={"Idempotent-Replayed": "true"},
+            )
+        return await _send(request, principal.account_id, body, (key, digest))
+
+
+async def _send(
+    request: Request, account_id: str, body: SendSmsRequest, key: tuple[str, bytes] | None
+) -> Response:
+    hub = hub_of(request)
     sms = hub.config.sms
-    body = await read_body(request, SendSmsRequest, _checks(sms))
-    _check_device(request, principal.account_id, body)
-    hub.accounts.admit(principal.account_id, hub.delivery.queued_count(principal.account_id))
+    _check_device(request, account_id, body)
+    hub.accounts.admit(account_id, hub.delivery.queued_count(account_id))
 
     now = hub.clock.now()
     size = measure(body.text)  # cached: the check above measured the same text
     ttl = body.ttl_seconds if body.ttl_seconds is not None else sms.default_ttl_s
     message = LiveMessage(
         id=new_id("req", now),
-        account_id=principal.account_id,
+        account_id=account_id,
         to=to_e164(body.to, sms.default_region),
         text=body.text,
         parts=size.parts,
@@ -79,11 +102,12 @@ async def send_sms(request: Request) -> Response:
         queued_at=now,
         expires_at=now + timedelta(seconds=ttl),
     )
-    await hub.delivery.submit(message)
-    return ok(
-        {"request_id": message.id, "status": "queued", "queued_at": rfc3339(now)},
-        status=202,
-    )
+    answer = ok_bytes({"request_id": message.id, "status": "queued", "queued_at": rfc3339(now)})
+    also = []
+    if key is not None:
+        also.append(hub.idempotency.statement(account_id, key[0], key[1], 202, answer, now))
+    await hub.delivery.submit(message, also=also)
+    return Response(answer, 202, media_type="application/json")
 
 
 def _check_device(request: Request, account_id: str, body: SendSmsRequest) -> None:

@@ -20,6 +20,7 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
         "ALTER TABLE accounts ADD COLUMN send_per_minute INTEGER",
         "ALTER TABLE accounts ADD COLUMN max_queued INTEGER",
     ),
+    3: (),  # idempotency_keys: a new table, created by schema.sql
 }
 CURRENT: Final = max(STEPS)
 

@@ -23,6 +23,7 @@ SCHEMA_TABLES = {
     "messages",
     "message_events",
     "inbound_messages",
+    "idempotency_keys",
 }
 ADD_ACCOUNT = "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, '2026-01-01T00:00:00Z')"
 

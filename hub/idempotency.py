@@ -1,0 +1,102 @@
+"""``Idempotency-Key``: a retried send gets the first answer instead of a second SMS.
+
+Same key and same body within 24 h → the stored answer again (with
+``Idempotent-Replayed: true``); same key, another body → 422
+``idempotency_conflict``; same key while the first request is still being
+handled → 409. The answer is stored in the same transaction as the message
+(``statement``), so a crash can never leave a queued message without its key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+import msgspec
+
+from hub.api.errors import ApiError, validation_error
+from hub.clock import rfc3339
+from hub.message import Statement
+from hub.store.sqlite import SqliteStore
+
+HEADER: Final = "idempotency-key"
+KEEP: Final = timedelta(hours=24)
+_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    status: int
+    body: bytes
+
+
+def request_hash(body: msgspec.Struct) -> bytes:
+    # The decoded body, re-encoded: key order and white space do not make a conflict.
+    return hashlib.sha256(msgspec.json.encode(body)).digest()
+
+
+def check_key(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not _VALID_KEY.match(raw):
+        raise validation_error(
+            [{"field": "Idempotency-Key", "message": "1 to 255 printable ASCII characters"}]
+        )
+    return raw
+
+
+class IdempotencyKeys:
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self._in_flight: set[tuple[str, str]] = set()
+
+    async def replay(
+        self, account_id: str, key: str, digest: bytes, now: datetime
+    ) -> Replay | None:
+        """The stored answer for this key, or None if the send should go ahead."""
+        row = await self._store.fetchone(
+            "SELECT request_hash, status, body FROM idempotency_keys"
+            " WHERE account_id = ? AND key = ? AND created_at > ?",
+            (account_id, key, rfc3339(now - KEEP)),
+        )
+        if row is None:
+            return None
+        if bytes(row["request_hash"]) != digest:
+            raise ApiError(
+                "idempotency_conflict",
+                "this Idempotency-Key was used with another body; use a new key for a new send",
+                status=422,
+            )
+        return Replay(row["status"], bytes(row["body"]))
+
+    @contextmanager
+    def claim(self, account_id: str, key: str) -> Iterator[None]:
+        """Hold the key while its first request is handled; a second one gets 409."""
+        if (account_id, key) in self._in_flight:
+            raise ApiError(
+                "idempotency_conflict",
+                "a request with this Idempotency-Key is still being handled; retry shortly",
+                status=409,
+                headers={"Retry-After": "1"},
+            )
+        self._in_flight.add((account_id, key))
+        try:
+            yield
+        finally:
+            self._in_flight.discard((account_id, key))
+
+    @staticmethod
+    def statement(
+        account_id: str, key: str, digest: bytes, status: int, body: bytes, now: datetime
+    ) -> Statement:
+        """Store the answer; joins the write that queues the message."""
+        return (
+            "INSERT OR REPLACE INTO idempotency_keys"
+            " (account_id, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (account_id, key, digest, status, body, rfc3339(now)),
+        )

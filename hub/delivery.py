@@ -237,6 +237,12 @@ class Delivery:
         if message is not None:
             self.book.forget_if_done(message)
 
+    def disconnect(self, device_id: str, code: int, reason: str) -> None:
+        """Close the device's sockets (disabled or revoked); its unaccepted jobs requeue."""
+        for conn in [c for c in (self.connections.get(device_id), *self.pending) if c]:
+            if conn.device_id == device_id:
+                conn.close(code, reason)
+
     def on_heartbeat(self, conn: RelayConnection, heartbeat: f.Heartbeat) -> None:
         conn.heartbeat = heartbeat
         conn.heartbeat_at = self._clock.now()

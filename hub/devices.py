@@ -204,11 +204,42 @@ class DeviceDirectory:
     def count(self, account_id: str) -> int:
         return len(self._by_account.get(account_id, ()))
 
+    async def row(self, device_id: str) -> sqlite3.Row:
+        row = await self._store.fetchone("SELECT * FROM devices WHERE id = ?", (device_id,))
+        assert row is not None, device_id
+        return row
+
     async def list_rows(self, account_id: str) -> list[sqlite3.Row]:
         return await self._store.fetchall(
             "SELECT * FROM devices WHERE account_id = ? AND revoked_at IS NULL ORDER BY id",
             (account_id,),
         )
+
+    async def update(
+        self, device: Device, *, name: str | None = None, disabled: bool | None = None
+    ) -> Device:
+        """Rename, disable or enable a device; a disabled one cannot connect."""
+        updated = dataclasses.replace(
+            device,
+            name=device.name if name is None else name,
+            disabled=device.disabled if disabled is None else disabled,
+        )
+        await self._store.execute(
+            "UPDATE devices SET name = ?, disabled = ? WHERE id = ?",
+            (updated.name, int(updated.disabled), device.id),
+        )
+        self._remember(updated)
+        return updated
+
+    async def revoke(self, device: Device) -> None:
+        """Revoke for good: its token stops working; pairing again makes a new device."""
+        await self._store.execute(
+            "UPDATE devices SET revoked_at = ? WHERE id = ?",
+            (rfc3339(self._clock.now()), device.id),
+        )
+        self._by_id.pop(device.id, None)
+        self._by_token.pop(device.token_hash, None)
+        self._by_account.get(device.account_id, {}).pop(device.id, None)
 
     def record_hello(self, device_id: str, hello: f.Hello) -> None:
         """Remember what the relay said about itself (stored without waiting)."""

@@ -3,48 +3,92 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from typing import Annotated, Any
 
+import msgspec
+from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.request import hub_of, require
-from hub.api.responses import page
+from hub.api.errors import ApiError
+from hub.api.request import hub_of, read_body, require
+from hub.api.responses import ok, page
 from hub.clock import rfc3339
+from hub.devices import Device
+from protocol.session import CLOSE_REVOKED
+
+
+class DevicePatch(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, Meta(min_length=1, max_length=80)] | None = None
+    disabled: bool | None = None
+
+
+def _device_or_404(request: Request, account_id: str) -> Device:
+    device_id = request.path_params["device_id"]
+    device = hub_of(request).devices.get(account_id, device_id)
+    if device is None:
+        raise ApiError("not_found", f"no device {device_id} in this account")
+    return device
+
+
+async def get_device(request: Request) -> Response:
+    principal = await require(request, "devices.read")
+    device = _device_or_404(request, principal.account_id)
+    return ok(_device_body(request, await hub_of(request).devices.row(device.id)))
+
+
+async def update_device(request: Request) -> Response:
+    principal = await require(request, "devices.manage")
+    device = _device_or_404(request, principal.account_id)
+    body = await read_body(request, DevicePatch)
+    hub = hub_of(request)
+    updated = await hub.devices.update(device, name=body.name, disabled=body.disabled)
+    if updated.disabled:
+        hub.delivery.disconnect(device.id, CLOSE_REVOKED, "the device was disabled")
+    return ok(_device_body(request, await hub.devices.row(device.id)))
+
+
+async def revoke_device(request: Request) -> Response:
+    principal = await require(request, "devices.manage")
+    device = _device_or_404(request, principal.account_id)
+    hub = hub_of(request)
+    await hub.devices.revoke(device)
+    hub.delivery.disconnect(device.id, CLOSE_REVOKED, "the device was revoked")
+    return ok({"id": device.id, "revoked": True})
 
 
 async def list_devices(request: Request) -> Response:
     principal = await require(request, "devices.read")
+    rows = await hub_of(request).devices.list_rows(principal.account_id)
+    return page([_device_body(request, row) for row in rows], None)
+
+
+def _device_body(request: Request, row: sqlite3.Row) -> dict[str, Any]:
+    """A device as stored, with its live state from the socket if it is online."""
     hub = hub_of(request)
-    rows = await hub.devices.list_rows(principal.account_id)
-    items = []
-    for row in rows:
-        conn = hub.delivery.connections.get(row["id"])
-        heartbeat = conn.heartbeat if conn else None
-        items.append(
-            {
-                "id": row["id"],
-                "name": row["name"],
-                "online": conn is not None and not conn.closing,
-                "disabled": bool(row["disabled"]),
-                "model": row["model"],
-                "app_version": row["app_version"],
-                "os": row["os"],
-                "sims": json.loads(row["sims"]),
-                "parts_per_minute": row["parts_per_minute"],
-                "in_flight": len(hub.delivery.dispatcher.held_by(row["id"])),
-                "connected_at": rfc3339(conn.connected_at) if conn else None,
-                "last_heartbeat_at": (
-                    rfc3339(conn.heartbeat_at) if conn and conn.heartbeat_at else None
-                ),
-                "last_seen_at": row["last_seen_at"],
-                "battery": heartbeat.battery if heartbeat else row["battery"],
-                "charging": heartbeat.charging if heartbeat else _bool(row["charging"]),
-                "signal": heartbeat.signal if heartbeat else row["signal"],
-                "network": heartbeat.network if heartbeat else row["network"],
-                "created_at": row["created_at"],
-            }
-        )
-    return page(items, None)
+    conn = hub.delivery.connections.get(row["id"])
+    heartbeat = conn.heartbeat if conn else None
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "online": conn is not None and not conn.closing,
+        "disabled": bool(row["disabled"]),
+        "model": row["model"],
+        "app_version": row["app_version"],
+        "os": row["os"],
+        "sims": json.loads(row["sims"]),
+        "parts_per_minute": row["parts_per_minute"],
+        "in_flight": len(hub.delivery.dispatcher.held_by(row["id"])),
+        "connected_at": rfc3339(conn.connected_at) if conn else None,
+        "last_heartbeat_at": rfc3339(conn.heartbeat_at) if conn and conn.heartbeat_at else None,
+        "last_seen_at": row["last_seen_at"],
+        "battery": heartbeat.battery if heartbeat else row["battery"],
+        "charging": heartbeat.charging if heartbeat else _bool(row["charging"]),
+        "signal": heartbeat.signal if heartbeat else row["signal"],
+        "network": heartbeat.network if heartbeat else row["network"],
+        "created_at": row["created_at"],
+    }
 
 
 def _bool(value: int | None) -> bool | None:

@@ -25,7 +25,7 @@ class Tenants:
 @dataclass(frozen=True)
 class Route:
     method: str
-    path: str  # may name {a_message}, {a_token_id}
+    path: str  # may name {a_message}, {a_token_id}, {a_device}
     scope: str
     body: dict[str, Any] | None = None
 
@@ -36,6 +36,9 @@ ROUTES = [
     Route("GET", "/api/v1/messages/status?request_id={a_message}", "messages.read"),
     Route("GET", "/api/v1/messages", "messages.read"),
     Route("GET", "/api/v1/devices", "devices.read"),
+    Route("GET", "/api/v1/devices/{a_device}", "devices.read"),
+    Route("PATCH", "/api/v1/devices/{a_device}", "devices.manage", {"name": "x"}),
+    Route("DELETE", "/api/v1/devices/{a_device}", "devices.manage"),
     Route("POST", "/api/v1/tokens", "tokens.manage", {"name": "t", "scopes": ["sms.send"]}),
     Route("GET", "/api/v1/tokens", "tokens.manage"),
     Route("DELETE", "/api/v1/tokens/{a_token_id}", "tokens.manage"),
@@ -58,7 +61,9 @@ async def tenants(hub_server: RunningHub) -> Tenants:
 async def call(
     hub: RunningHub, route: Route, token: str | None, tenants: Tenants
 ) -> httpx.Response:
-    path = route.path.format(a_message=tenants.a_message, a_token_id=tenants.a_token_id)
+    path = route.path.format(
+        a_message=tenants.a_message, a_token_id=tenants.a_token_id, a_device=tenants.a_device
+    )
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return await hub.client.request(
         route.method, hub.base_url + path, json=route.body, headers=headers
@@ -94,11 +99,12 @@ async def test_other_tenant_sees_none_of_a_message_device_or_token(
     assert (await hub_server.get("/api/v1/devices", b)).json()["items"] == []
     tokens = (await hub_server.get("/api/v1/tokens", b)).json()["items"]
     assert tenants.a_token_id not in [t["id"] for t in tokens]
-    revoke = await hub_server.client.delete(
-        f"{hub_server.base_url}/api/v1/tokens/{tenants.a_token_id}",
-        headers={"Authorization": f"Bearer {b}"},
-    )
-    assert_problem(revoke, 404, "not_found")
+    for path in (f"/api/v1/tokens/{tenants.a_token_id}", f"/api/v1/devices/{tenants.a_device}"):
+        foreign = await hub_server.client.delete(
+            hub_server.base_url + path, headers={"Authorization": f"Bearer {b}"}
+        )
+        assert_problem(foreign, 404, "not_found")
+    assert_problem(await hub_server.get(f"/api/v1/devices/{tenants.a_device}", b), 404, "not_found")
 
 
 async def test_other_tenant_cannot_send_through_a_foreign_device(

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from hub.api import accounts, devices, health, messages, pairing, sms, tokens
+from hub.api import account, accounts, devices, health, messages, pairing, sms, tokens
 from hub.api.errors import (
     ApiError,
     handle_api_error,
@@ -33,6 +33,8 @@ def routes() -> list[BaseRoute]:
     """The route table; the OpenAPI document is generated from it."""
     return [
         Route(f"{API}/health", health.health, methods=["GET"]),
+        Route(f"{API}/launch/readiness", account.readiness, methods=["GET"]),
+        Route(f"{API}/account", account.get_account, methods=["GET"]),
         Route(f"{API}/relay/pairing-codes", pairing.create_pairing_code, methods=["POST"]),
         Route(f"{API}/relay/app/pair", pairing.pair, methods=["POST"]),
         WebSocketRoute(f"{API}/relay/ws", relay_socket),

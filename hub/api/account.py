@@ -1,0 +1,83 @@
+"""``GET /v1/account`` and ``GET /v1/launch/readiness``: where an account stands."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.api.accounts import account_body
+from hub.api.errors import ApiError
+from hub.api.request import hub_of, require
+from hub.api.responses import ok
+from hub.clock import rfc3339
+
+
+async def get_account(request: Request) -> Response:
+    principal = await require(request, "account.read")
+    hub = hub_of(request)
+    account = hub.accounts.get(principal.account_id)
+    if account is None:
+        raise ApiError("not_found", "this token's account no longer exists")
+    now = hub.clock.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    row = await hub.store.fetchone(
+        "SELECT COUNT(*) AS n FROM messages WHERE account_id = ? AND sent_at >= ?",
+        (account.id, rfc3339(midnight)),
+    )
+    usage = {
+        "sent_today": int(row["n"]) if row else 0,
+        "queued_now": hub.delivery.queued_count(account.id),
+        "devices": hub.devices.count(account.id),
+        "devices_online": hub.delivery.dispatcher.online_count(account.id),
+    }
+    return ok({**account_body(hub.accounts, account), "plan": "self-hosted", "usage": usage})
+
+
+def _check(name: str, passed: bool, detail: str, fix: str) -> dict[str, Any]:
+    return {"name": name, "ok": passed, "detail": detail, "fix": None if passed else fix}
+
+
+async def readiness(request: Request) -> Response:
+    """The go-live checklist: each check says what it saw and, if it fails, what to do."""
+    principal = await require(request, "account.read")
+    hub = hub_of(request)
+    account = hub.accounts.get(principal.account_id)
+    if account is None:
+        raise ApiError("not_found", "this token's account no longer exists")
+    now = hub.clock.now()
+    expires = account.subscription_expires_at
+    paired = hub.devices.count(account.id)
+    online = hub.delivery.dispatcher.online_count(account.id)
+    delivered = await hub.store.fetchone(
+        "SELECT MAX(delivered_at) AS at FROM messages WHERE account_id = ? AND delivered_at >= ?",
+        (account.id, rfc3339(now - timedelta(hours=24))),
+    )
+    last_delivered = delivered["at"] if delivered else None
+    checks = [
+        _check("token", True, "this access token is valid", ""),
+        _check(
+            "subscription",
+            (expires is None or expires > now) and not account.paused,
+            "paused by the operator" if account.paused
+            else f"active until {rfc3339(expires)}" if expires else "active, no end date",
+            "ask the operator to renew or resume the account",
+        ),
+        _check(
+            "device_paired", paired > 0, f"{paired} device(s) paired",
+            "create a pairing code and pair the Android relay app",
+        ),
+        _check(
+            "device_online", online > 0, f"{online} device(s) online",
+            "open the relay app on a paired phone and check its network",
+        ),
+        _check(
+            "message_delivered", last_delivered is not None,
+            f"last delivered at {last_delivered}" if last_delivered
+            else "nothing delivered in the last 24 h",
+            "send a test SMS with POST /api/v1/sms/send and watch its status",
+        ),
+    ]  # fmt: skip
+    return ok({"ready": all(c["ok"] for c in checks), "checks": checks})

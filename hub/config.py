@@ -57,6 +57,11 @@ class RelayConfig(_Section):
     sweep_interval_s: Annotated[float, Meta(gt=0)] = 1.0
 
 
+class AuthConfig(_Section):
+    max_failures: PositiveInt = 20
+    failure_window_s: PositiveInt = 600
+
+
 class LimitsConfig(_Section):
     send_per_minute: PositiveInt = 600
     max_queued: PositiveInt = 100_000
@@ -75,6 +80,7 @@ class Config(_Section):
     relay: RelayConfig = msgspec.field(default_factory=RelayConfig)
     pairing: PairingConfig = msgspec.field(default_factory=PairingConfig)
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
 
     @property
     def data_path(self) -> Path:

@@ -25,6 +25,7 @@ from hub.store.sqlite import SqliteStore
 log = logging.getLogger(__name__)
 
 DB_FILE = "relayhub.db"
+PRUNE_EVERY_S = 3600.0
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Hub:
     devices: DeviceDirectory
     delivery: Delivery
     pairing_brake: GuessBrake
+    token_brake: GuessBrake
     accounts: AccountDirectory
     idempotency: IdempotencyKeys
     admin_token: str | None = None  # set only on the first start, to show it once
@@ -60,6 +62,7 @@ class Hub:
             pairing_brake=GuessBrake(
                 clock, config.pairing.max_failures, config.pairing.failure_window_s
             ),
+            token_brake=GuessBrake(clock, config.auth.max_failures, config.auth.failure_window_s),
             accounts=AccountDirectory(store, clock, config.limits),
             idempotency=IdempotencyKeys(store),
         )
@@ -77,10 +80,14 @@ class Hub:
         self._timers.append(asyncio.create_task(self._sweep_forever(), name="sweeper"))
 
     async def _sweep_forever(self) -> None:
+        pruned_at = self.clock.monotonic()
         while True:
             await self.clock.sleep(self.config.relay.sweep_interval_s)
             try:
                 self.delivery.sweep()
+                if self.clock.monotonic() - pruned_at >= PRUNE_EVERY_S:
+                    pruned_at = self.clock.monotonic()
+                    self.idempotency.prune(self.clock.now())
             except Exception:  # a bug in one sweep must not stop the timers
                 log.exception("sweep failed")
             waiters, self._sweep_waiters = self._sweep_waiters, []

@@ -74,6 +74,15 @@ class IdempotencyKeys:
             )
         return Replay(row["status"], bytes(row["body"]))
 
+    def prune(self, now: datetime) -> None:
+        """Forget answers older than 24 h (nothing can replay them any more)."""
+        horizon = rfc3339(now - KEEP)
+        self._store.write_later(
+            lambda conn: conn.execute(
+                "DELETE FROM idempotency_keys WHERE created_at <= ?", (horizon,)
+            )
+        )
+
     @contextmanager
     def claim(self, account_id: str, key: str) -> Iterator[None]:
         """Hold the key while its first request is handled; a second one gets 409."""

@@ -38,8 +38,18 @@ async def require(request: Request, scope: str | None) -> Principal:
             "send your access token as 'Authorization: Bearer <token>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = await hub_of(request).auth.authenticate(secret.strip())
+    hub = hub_of(request)
+    client = request.client.host if request.client else "unknown"
+    wait = hub.token_brake.retry_after(client)
+    if wait:
+        raise ApiError(
+            "rate_limited",
+            f"too many unknown tokens from this address; retry in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    principal = await hub.auth.authenticate(secret.strip())
     if principal is None:
+        hub.token_brake.failed(client)
         raise ApiError(
             "unauthorized",
             "the access token is unknown, revoked or expired; create a new one",

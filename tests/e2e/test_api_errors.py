@@ -234,3 +234,18 @@ async def test_pair_answers_401_for_a_malformed_qr_payload(hub_server: RunningHu
         "/api/v1/relay/app/pair", {"qr_payload": "relayhub://[x"}, None
     )
     assert_problem(response, 401, "unauthorized")
+
+
+async def test_guessing_tokens_gets_429_for_the_address(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock()
+    config = hub_config(tmp_path, auth={"max_failures": 2, "failure_window_s": 60})
+    async with serve_hub(config, clock) as running:
+        for guess in ("rh_guess_000000000000001", "rh_guess_000000000000002"):
+            assert_problem(await running.get("/api/v1/messages", guess), 401, "unauthorized")
+
+        braked = await running.get("/api/v1/messages")  # even the right token waits
+        assert_problem(braked, 429, "rate_limited")
+        assert braked.headers["retry-after"] == "60"
+
+        clock.advance(61)
+        assert (await running.get("/api/v1/messages")).status_code == 200

@@ -8,7 +8,8 @@ import threading
 
 import httpx
 
-from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, delivered_ids
+from hub.clock import ManualClock
+from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, delivered_ids, hub_config, serve_hub
 from tests.e2e.test_api_errors import assert_problem
 
 SEND = "/api/v1/sms/send"
@@ -83,3 +84,20 @@ async def test_key_is_checked_for_shape(hub_server: RunningHub) -> None:
     bad = await send_with_key(hub_server, "has space")
     problem = assert_problem(bad, 422, "validation_error")
     assert problem["errors"][0]["field"] == "Idempotency-Key"
+
+
+async def test_keys_older_than_a_day_are_forgotten(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    clock = ManualClock()
+    async with serve_hub(hub_config(tmp_path), clock) as running:
+        await running.pair("Phone")
+        first = await send_with_key(running, "daily-report")
+
+        swept = asyncio.create_task(running.hub.swept())
+        clock.advance(25 * 3600)  # past the 24 h window and the hourly prune
+        await swept
+        await running.hub.store.write(lambda conn: None)  # the prune landed
+
+        rows = await running.hub.store.fetchall("SELECT key FROM idempotency_keys")
+        assert rows == []
+        again = await send_with_key(running, "daily-report")
+        assert again.json()["request_id"] != first.json()["request_id"]

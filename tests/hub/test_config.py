@@ -144,4 +144,12 @@ def test_config_raises_config_error_naming_the_file_when_it_is_missing(tmp_path:
 
 def test_hub_toml_parses_as_toml_when_read_with_the_stdlib() -> None:
     with HUB_TOML.open("rb") as fh:
-        assert set(tomllib.load(fh)) == {"server", "storage", "sms", "relay", "pairing", "limits"}
+        assert set(tomllib.load(fh)) == {
+            "server",
+            "storage",
+            "sms",
+            "relay",
+            "pairing",
+            "limits",
+            "auth",
+        }

@@ -94,11 +94,21 @@ def main(argv: list[str] | None = None) -> int:
         from relay_sim.cli import main as sim_main
 
         return sim_main(argv[1:])
+    if argv[:1] == ["account"]:
+        from hub.cli_admin import account_main
+
+        return account_main(argv[1:])
+    if argv[:1] == ["token"]:
+        from hub.cli_admin import token_main
+
+        return token_main(argv[1:])
     parser = argparse.ArgumentParser(prog="relayhub", description="WebSocket-first SMS relay hub")
     parser.add_argument("--version", action="version", version=f"relayhub {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
     sub.add_parser("sim", help="run simulated relays (see: relayhub sim --help)")
+    sub.add_parser("account", help="operator: create, list, update accounts")
+    sub.add_parser("token", help="create, list, revoke access tokens")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)

@@ -126,3 +126,38 @@ async def test_new_account_token_holds_every_customer_scope_but_not_admin(
     assert_problem(listed, 403, "forbidden")
     accounts = (await hub_server.get("/api/v1/admin/accounts", ADMIN_TOKEN)).json()["items"]
     assert {a["name"] for a in accounts} == {"Default account", "B"}
+
+
+# What another tenant's full-scope token gets on every route that names A's
+# things: the same answer as for ids that do not exist anywhere.
+FOREIGN = [
+    (Route("GET", "/api/v1/messages/status?request_id={a_message}", ""), 404, "not_found"),
+    (Route("GET", "/api/v1/devices/{a_device}", ""), 404, "not_found"),
+    (Route("PATCH", "/api/v1/devices/{a_device}", "", {"name": "mine now"}), 404, "not_found"),
+    (Route("DELETE", "/api/v1/devices/{a_device}", ""), 404, "not_found"),
+    (Route("DELETE", "/api/v1/tokens/{a_token_id}", ""), 404, "not_found"),
+    (Route("POST", "/api/v1/sms/send", "",
+           {"to": "+998901234567", "text": "x", "device_id": "{a_device}"}),
+     422, "invalid_device"),
+    (Route("GET", "/api/v1/admin/accounts", ""), 403, "forbidden"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("route", "status", "code"),
+    FOREIGN,
+    ids=lambda v: f"{v.method} {v.path}" if isinstance(v, Route) else str(v),
+)
+async def test_route_answers_another_tenant_as_if_the_id_did_not_exist(
+    hub_server: RunningHub, tenants: Tenants, route: Route, status: int, code: str
+) -> None:
+    body = route.body
+    if body is not None and body.get("device_id") == "{a_device}":
+        body = {**body, "device_id": tenants.a_device}
+    response = await call(
+        hub_server, Route(route.method, route.path, "", body), tenants.b_token, tenants
+    )
+    assert_problem(response, status, code)
+    # and nothing of A's changed
+    devices = (await hub_server.get("/api/v1/devices")).json()["items"]
+    assert [d["name"] for d in devices] == ["A's phone"]

@@ -181,6 +181,17 @@ async def main() -> None:
     processes = [hub, floor]
     try:
         async with httpx.AsyncClient() as client:
+            # The benchmark measures capacity, not the account's send limits.
+            account_id = (
+                await client.get(
+                    f"{base}/api/v1/account", headers={"Authorization": f"Bearer {TOKEN}"}
+                )
+            ).json()["account_id"]
+            await client.patch(
+                f"{base}/api/v1/admin/accounts/{account_id}",
+                json={"limits": {"send_per_minute": 100_000, "max_queued": 10_000_000}},
+                headers={"Authorization": f"Bearer {TOKEN}"},
+            )  # fmt: skip
             device = await pair_device(client, base, TOKEN, "Latency relay")
         relay = LatencyRelay()
         relay_task = asyncio.create_task(relay.run(device.ws_url, device.device_token))

@@ -63,7 +63,7 @@ class AuthConfig(_Section):
 
 
 class LimitsConfig(_Section):
-    send_per_minute: PositiveInt = 600
+    send_per_minute: PositiveInt = 6000
     max_queued: PositiveInt = 100_000
 
 

@@ -38,5 +38,5 @@ async def test_account_shows_limits_and_usage(hub_server: RunningHub) -> None:
     body = (await hub_server.get("/api/v1/account")).json()
 
     assert body["name"] == "Default account"
-    assert body["limits"] == {"send_per_minute": 600, "max_queued": 100_000}
+    assert body["limits"] == {"send_per_minute": 6000, "max_queued": 100_000}
     assert body["usage"] == {"sent_today": 1, "queued_now": 0, "devices": 1, "devices_online": 1}

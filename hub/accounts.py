@@ -89,24 +89,27 @@ class AccountDirectory:
             account.max_queued or self._defaults.max_queued,
         )
 
-    async def update(self, account: Account, **changes: object) -> Account:
-        updated = dataclasses.replace(account, **changes)  # type: ignore[arg-type]
-        expires = updated.subscription_expires_at
-        await self._store.execute(
-            "UPDATE accounts SET subscription_expires_at = ?, paused = ?, send_per_minute = ?,"
-            " max_queued = ? WHERE id = ?",
-            (rfc3339(expires) if expires else None, int(updated.paused),
-             updated.send_per_minute, updated.max_queued, updated.id),
-        )  # fmt: skip
+    async def update(self, account_id: str, **changes: object) -> Account | None:
+        """Change only the given settings; two PATCHes of different fields both stick."""
+        if account_id not in self._accounts:
+            return None
+        columns = {
+            name: (rfc3339(value) if isinstance(value, datetime) else value)
+            for name, value in changes.items()
+        }
+        columns = {k: int(v) if isinstance(v, bool) else v for k, v in columns.items()}
+        if columns:
+            assignments = ", ".join(f"{name} = ?" for name in columns)  # names from our code
+            await self._store.execute(
+                f"UPDATE accounts SET {assignments} WHERE id = ?", (*columns.values(), account_id)
+            )
+        # Apply to the copy in memory now (another PATCH may have changed it meanwhile).
+        updated = dataclasses.replace(self._accounts[account_id], **changes)  # type: ignore[arg-type]
         self.remember(updated)
         return updated
 
-    def admit(self, account_id: str, queued: int) -> None:
-        """Raise the error that stops this account from sending now, if any.
-
-        Checked in order: subscription, pause, queue size, then the send rate
-        (a send is counted only when everything else allows it).
-        """
+    def check_open(self, account_id: str) -> None:
+        """402 if the subscription ended, 409 if the operator paused the account."""
         account = self._accounts.get(account_id)
         if account is None:
             return
@@ -120,6 +123,15 @@ class AccountDirectory:
             )
         if account.paused:
             raise ApiError("queue_blocked", "this account's queue is paused by the operator")
+
+    def admit(self, account_id: str, queued: int) -> None:
+        """409 if the queue is full, 429 past the send rate; else count this send.
+
+        Call ``check_open`` first; a send is counted only when all else allows it.
+        """
+        account = self._accounts.get(account_id)
+        if account is None:
+            return
         per_minute, max_queued = self.limits(account)
         if queued >= max_queued:
             raise ApiError(

@@ -65,6 +65,7 @@ class TokenAuthority:
         self._clock = clock
         self._cache: dict[bytes, Principal | None] = {}
         self._last_touched: dict[str, float] = {}  # token id → monotonic
+        self._revocations = 0  # bumped by every revoke: a load that overlapped one is redone
 
     async def authenticate(self, secret: str) -> Principal | None:
         """The principal behind ``secret``, or None if it is unknown, revoked or expired."""
@@ -74,7 +75,11 @@ class TokenAuthority:
         if digest in self._cache:
             principal = self._cache[digest]
         else:
-            principal = await self._load(digest)
+            while True:
+                generation = self._revocations
+                principal = await self._load(digest)
+                if generation == self._revocations:
+                    break  # no revoke ran while we read: the answer is current
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[digest] = principal
@@ -121,14 +126,23 @@ class TokenAuthority:
             (account_id,),
         )
 
+    async def scopes_of(self, account_id: str, token_id: str) -> frozenset[str] | None:
+        row = await self._store.fetchone(
+            "SELECT scopes FROM tokens WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
+            (token_id, account_id),
+        )
+        return frozenset(row["scopes"].split()) if row else None
+
     async def revoke(self, account_id: str, token_id: str) -> bool:
         """Revoke a token of this account at once; False if there is no such live token."""
+        self._revocations += 1
         changed = await self._store.execute(
             "UPDATE tokens SET revoked_at = ?"
             " WHERE id = ? AND account_id = ? AND revoked_at IS NULL",
             (rfc3339(self._clock.now()), token_id, account_id),
         )
         # Drop it from the cache, so the very next request with it is refused.
+        self._revocations += 1
         for digest, principal in list(self._cache.items()):
             if principal is not None and principal.token_id == token_id:
                 del self._cache[digest]

@@ -44,7 +44,13 @@ from hub.store.sqlite import SqliteStore
 from hub.store.writer import StorageUnavailable
 from protocol import frames as f
 from protocol.lifecycle import HELD, Decision, Event, State, decide, report_event
-from protocol.session import CLOSE_GOING_AWAY, CLOSE_POLICY, CLOSE_REPLACED, CLOSE_TRY_AGAIN
+from protocol.session import (
+    CLOSE_GOING_AWAY,
+    CLOSE_POLICY,
+    CLOSE_REPLACED,
+    CLOSE_REVOKED,
+    CLOSE_TRY_AGAIN,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +160,11 @@ class Delivery:
         self.pending.pop(conn, None)
         if self.rebuilding:
             return  # on_open closed it already
+        current = self._devices.get(conn.account_id, conn.device_id)
+        if current is None or current.disabled:
+            # Revoked or disabled while this socket was still shaking hands.
+            conn.close(CLOSE_REVOKED, "the device was disabled or revoked")
+            return
         device_id = conn.device_id
         old = self.connections.get(device_id)
         if old is not None and old is not conn:

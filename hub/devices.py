@@ -225,10 +225,11 @@ class DeviceDirectory:
             disabled=device.disabled if disabled is None else disabled,
         )
         await self._store.execute(
-            "UPDATE devices SET name = ?, disabled = ? WHERE id = ?",
+            "UPDATE devices SET name = ?, disabled = ? WHERE id = ? AND revoked_at IS NULL",
             (updated.name, int(updated.disabled), device.id),
         )
-        self._remember(updated)
+        if device.id in self._by_id:  # not revoked while the write waited
+            self._remember(updated)
         return updated
 
     async def revoke(self, device: Device) -> None:

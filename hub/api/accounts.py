@@ -87,7 +87,9 @@ async def update_account(request: Request) -> Response:
             changes["send_per_minute"] = body.limits.send_per_minute
         if body.limits.max_queued is not UNSET:
             changes["max_queued"] = body.limits.max_queued
-    updated = await hub.accounts.update(account, **changes)
+    updated = await hub.accounts.update(account.id, **changes)
+    if updated is None:
+        raise ApiError("not_found", f"no account {account_id}")
     return ok(account_body(hub.accounts, updated))
 
 

@@ -40,8 +40,9 @@ async def get_device(request: Request) -> Response:
 
 async def update_device(request: Request) -> Response:
     principal = await require(request, "devices.manage")
-    device = _device_or_404(request, principal.account_id)
+    _device_or_404(request, principal.account_id)
     body = await read_body(request, DevicePatch)
+    device = _device_or_404(request, principal.account_id)  # again: it may have gone meanwhile
     hub = hub_of(request)
     updated = await hub.devices.update(device, name=body.name, disabled=body.disabled)
     if updated.disabled:

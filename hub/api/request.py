@@ -39,17 +39,24 @@ async def require(request: Request, scope: str | None) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     hub = hub_of(request)
-    client = request.client.host if request.client else "unknown"
-    wait = hub.token_brake.retry_after(client)
-    if wait:
-        raise ApiError(
-            "rate_limited",
-            f"too many unknown tokens from this address; retry in {wait} s",
-            headers={"Retry-After": str(wait)},
-        )
     principal = await hub.auth.authenticate(secret.strip())
     if principal is None:
-        hub.token_brake.failed(client)
+        # Only failures are braked: a valid token always works (tokens are far
+        # too long to guess; the brake keeps a scan from costing us lookups).
+        client = request.client.host if request.client else "unknown"
+        brake = hub.token_brake
+        wait = brake.retry_after(client)
+        if wait:
+            raise ApiError(
+                "rate_limited",
+                f"too many unknown tokens from this address; retry in {wait} s",
+                headers={
+                    "Retry-After": str(wait),
+                    "RateLimit-Policy": f'"token-guess";q={brake.limit};w={int(brake.window_s)}',
+                    "RateLimit": f'"token-guess";r=0;t={wait}',
+                },
+            )
+        brake.failed(client)
         raise ApiError(
             "unauthorized",
             "the access token is unknown, revoked or expired; create a new one",

@@ -84,6 +84,7 @@ async def _send(
 ) -> Response:
     hub = hub_of(request)
     sms = hub.config.sms
+    hub.accounts.check_open(account_id)
     _check_device(request, account_id, body)
     hub.accounts.admit(account_id, hub.delivery.queued_count(account_id))
 

@@ -72,8 +72,17 @@ async def create_token(request: Request) -> Response:
     body = await read_body(request, CreateTokenRequest, check)
     if body.expires_at is not None and body.expires_at.tzinfo is None:
         raise validation_error([{"field": "expires_at", "message": "needs a zone"}])
+    expires = body.expires_at
+    if principal.expires_at is not None:
+        # A token that ends cannot make one that outlives it.
+        if expires is not None and expires > principal.expires_at:
+            raise validation_error([{
+                "field": "expires_at",
+                "message": "must not be later than this token's own expiry",
+            }])  # fmt: skip
+        expires = expires or principal.expires_at
     scopes = sorted(set(body.scopes))
-    secret, row = await hub.auth.create(principal.account_id, body.name, scopes, body.expires_at)
+    secret, row = await hub.auth.create(principal.account_id, body.name, scopes, expires)
     return ok({**token_body(row), "token": secret}, status=201)
 
 
@@ -86,6 +95,17 @@ async def list_tokens(request: Request) -> Response:
 async def revoke_token(request: Request) -> Response:
     principal = await require(request, SCOPE)
     token_id = request.path_params["token_id"]
-    if not await hub_of(request).auth.revoke(principal.account_id, token_id):
+    auth = hub_of(request).auth
+    scopes = await auth.scopes_of(principal.account_id, token_id)
+    if scopes is None:
+        raise ApiError("not_found", f"no token {token_id} in this account")
+    if not scopes <= principal.scopes:
+        missing = ", ".join(sorted(scopes - principal.scopes))
+        raise ApiError(
+            "forbidden",
+            f"that token holds scopes this one does not ({missing}); revoke it with one that does",
+            extra={"missing_scope": sorted(scopes - principal.scopes)[0]},
+        )
+    if not await auth.revoke(principal.account_id, token_id):
         raise ApiError("not_found", f"no token {token_id} in this account")
     return ok({"id": token_id, "revoked": True})

@@ -32,6 +32,11 @@ def migrate(conn: sqlite3.Connection, schema: str) -> int:
     ).fetchone()
     # The first schema shipped without a version number: it is version 1.
     version = conn.execute("PRAGMA user_version").fetchone()[0] or (1 if existed else 0)
+    if version > CURRENT:
+        raise RuntimeError(
+            f"the database is at schema version {version}, newer than this hub's {CURRENT};"
+            " run the newer hub (or restore a backup made for this one)"
+        )
     conn.execute("BEGIN IMMEDIATE")
     try:
         if existed:

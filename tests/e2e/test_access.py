@@ -160,4 +160,6 @@ async def test_route_answers_another_tenant_as_if_the_id_did_not_exist(
     assert_problem(response, status, code)
     # and nothing of A's changed
     devices = (await hub_server.get("/api/v1/devices")).json()["items"]
-    assert [d["name"] for d in devices] == ["A's phone"]
+    assert [(d["name"], d["disabled"]) for d in devices] == [("A's phone", False)]
+    tokens = (await hub_server.get("/api/v1/tokens")).json()["items"]
+    assert tenants.a_token_id in [t["id"] for t in tokens]

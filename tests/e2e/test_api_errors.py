@@ -243,9 +243,14 @@ async def test_guessing_tokens_gets_429_for_the_address(tmp_path) -> None:  # ty
         for guess in ("rh_guess_000000000000001", "rh_guess_000000000000002"):
             assert_problem(await running.get("/api/v1/messages", guess), 401, "unauthorized")
 
-        braked = await running.get("/api/v1/messages")  # even the right token waits
+        braked = await running.get("/api/v1/messages", "rh_guess_000000000000003")
         assert_problem(braked, 429, "rate_limited")
         assert braked.headers["retry-after"] == "60"
+        assert braked.headers["ratelimit-policy"] == '"token-guess";q=2;w=60'
+        assert braked.headers["ratelimit"] == '"token-guess";r=0;t=60'
+        # A real token from the same address still works: only guesses are braked.
+        assert (await running.get("/api/v1/messages")).status_code == 200
 
         clock.advance(61)
-        assert (await running.get("/api/v1/messages")).status_code == 200
+        again = await running.get("/api/v1/messages", "rh_guess_000000000000004")
+        assert_problem(again, 401, "unauthorized")

@@ -102,3 +102,36 @@ async def test_token_records_when_it_was_last_used(hub_server: RunningHub) -> No
     listed = (await hub_server.get(TOKENS)).json()["items"]
     (mine,) = [t for t in listed if t["id"] == created["id"]]
     assert mine["last_used_at"] is not None
+
+
+async def test_token_with_an_expiry_cannot_make_one_that_outlives_it(tmp_path: Path) -> None:
+    clock = ManualClock()
+    async with serve_hub(hub_config(tmp_path), clock) as running:
+        ends = clock.now() + timedelta(hours=1)
+        parent = str(
+            (await make_token(running, ["tokens.manage", "sms.send"], expires_at=rfc3339(ends)))[
+                "token"
+            ]
+        )
+        later = rfc3339(ends + timedelta(days=1))
+        refused = await running.post(
+            TOKENS, {"name": "x", "scopes": ["sms.send"], "expires_at": later}, parent
+        )
+        assert_problem(refused, 422, "validation_error")
+
+        child = await running.post(TOKENS, {"name": "x", "scopes": ["sms.send"]}, parent)
+        assert child.json()["expires_at"] == rfc3339(ends)
+
+
+async def test_token_cannot_revoke_one_with_scopes_it_lacks(hub_server: RunningHub) -> None:
+    narrow = str((await make_token(hub_server, ["tokens.manage"]))["token"])
+    admin_id = next(
+        t["id"] for t in (await hub_server.get(TOKENS)).json()["items"] if "admin" in t["scopes"]
+    )
+
+    refused = await hub_server.client.delete(
+        f"{hub_server.base_url}{TOKENS}/{admin_id}", headers={"Authorization": f"Bearer {narrow}"}
+    )
+
+    assert_problem(refused, 403, "forbidden")
+    assert (await hub_server.get("/api/v1/messages")).status_code == 200  # admin still works

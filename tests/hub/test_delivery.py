@@ -308,3 +308,16 @@ async def test_delivery_never_stores_a_report_past_one_that_failed(env: Env) -> 
     row = await env.store.fetchone("SELECT last_seq FROM devices WHERE id = ?", (phone.id,))
     assert row is not None and row["last_seq"] == 0
     assert await env.state(second.id) == ("accepted", phone.id)
+
+
+async def test_delivery_refuses_hello_from_a_device_revoked_during_the_handshake(env: Env) -> None:
+    phone = await env.device("A")
+    conn = env.open(phone)  # accepted, not yet welcomed
+    await env.devices.revoke(phone)
+
+    conn.session.receive_text(f.encode(HELLO))
+    conn.session.events_received()
+    env.delivery.on_hello(conn, HELLO)
+
+    assert conn.closing and conn.session.close_code == 4403
+    assert phone.id not in env.delivery.connections

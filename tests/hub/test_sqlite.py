@@ -248,7 +248,24 @@ async def test_sqlite_store_upgrades_a_database_made_by_the_first_schema(tmp_pat
 
 
 async def test_sqlite_store_opens_a_current_database_again_without_change(tmp_path: Path) -> None:
-    for _ in range(2):
+    for name in ("first", "second"):
         store = SqliteStore(tmp_path / "again.db")
         await store.open()
+        await store.execute(ADD_ACCOUNT, (f"acc_{name}", name))
         await store.close()
+    with sqlite3.connect(tmp_path / "again.db") as db:
+        assert [r[0] for r in db.execute("SELECT id FROM accounts ORDER BY id")] == [
+            "acc_first", "acc_second",
+        ]  # fmt: skip
+
+
+async def test_sqlite_store_refuses_a_database_from_a_newer_hub(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    with sqlite3.connect(path) as newer:
+        newer.execute(V1_ACCOUNTS)
+        newer.execute(f"PRAGMA user_version = {CURRENT + 1}")
+
+    store = SqliteStore(path)
+    with pytest.raises(RuntimeError, match="newer than this hub"):
+        await store.open()
+    await store.close()

@@ -123,3 +123,19 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     created_at    TEXT NOT NULL,
     PRIMARY KEY (account_id, key)
 );
+
+-- Webhook endpoints; the signing secret only encrypted (hub/webhooks/secret_box.py).
+CREATE TABLE IF NOT EXISTS webhook_endpoints (
+    id                    TEXT PRIMARY KEY,
+    account_id            TEXT NOT NULL REFERENCES accounts(id),
+    url                   TEXT NOT NULL,
+    events                TEXT NOT NULL,        -- space-separated event types
+    description           TEXT NOT NULL DEFAULT '',
+    enabled               INTEGER NOT NULL DEFAULT 1,
+    secret_sealed         BLOB NOT NULL,
+    previous_sealed       BLOB,                 -- still signs until previous_until
+    previous_until        TEXT,
+    created_at            TEXT NOT NULL,
+    updated_at            TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_endpoints_account ON webhook_endpoints(account_id, id);

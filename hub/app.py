@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from hub.api import account, accounts, devices, health, messages, pairing, sms, tokens
+from hub.api import account, accounts, devices, health, messages, pairing, sms, tokens, webhooks
 from hub.api.errors import (
     ApiError,
     handle_api_error,
@@ -48,6 +48,14 @@ def routes() -> list[BaseRoute]:
         Route(f"{API}/tokens", tokens.create_token, methods=["POST"]),
         Route(f"{API}/tokens", tokens.list_tokens, methods=["GET"]),
         Route(f"{API}/tokens/{{token_id}}", tokens.revoke_token, methods=["DELETE"]),
+        Route(f"{API}/webhooks", webhooks.create_webhook, methods=["POST"]),
+        Route(f"{API}/webhooks", webhooks.list_webhooks, methods=["GET"]),
+        Route(f"{API}/webhooks/{{webhook_id}}", webhooks.get_webhook, methods=["GET"]),
+        Route(f"{API}/webhooks/{{webhook_id}}", webhooks.update_webhook, methods=["PATCH"]),
+        Route(f"{API}/webhooks/{{webhook_id}}", webhooks.delete_webhook, methods=["DELETE"]),
+        Route(
+            f"{API}/webhooks/{{webhook_id}}/rotate-secret", webhooks.rotate_secret, methods=["POST"]
+        ),
         Route(f"{API}/admin/accounts", accounts.create_account, methods=["POST"]),
         Route(f"{API}/admin/accounts", accounts.list_accounts, methods=["GET"]),
         Route(f"{API}/admin/accounts/{{account_id}}", accounts.update_account, methods=["PATCH"]),

@@ -57,6 +57,15 @@ class RelayConfig(_Section):
     sweep_interval_s: Annotated[float, Meta(gt=0)] = 1.0
 
 
+class WebhooksConfig(_Section):
+    allow_private_targets: bool = False
+    timeout_s: Annotated[float, Meta(gt=0)] = 15.0
+    retry_schedule_s: list[Annotated[int, Meta(ge=0)]] = msgspec.field(
+        default_factory=lambda: [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+    )
+    rotation_overlap_s: PositiveInt = 86_400
+
+
 class AuthConfig(_Section):
     max_failures: PositiveInt = 20
     failure_window_s: PositiveInt = 600
@@ -81,6 +90,7 @@ class Config(_Section):
     pairing: PairingConfig = msgspec.field(default_factory=PairingConfig)
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
+    webhooks: WebhooksConfig = msgspec.field(default_factory=WebhooksConfig)
 
     @property
     def data_path(self) -> Path:

@@ -21,6 +21,8 @@ from hub.devices import DeviceDirectory
 from hub.guessing import GuessBrake
 from hub.idempotency import IdempotencyKeys
 from hub.store.sqlite import SqliteStore
+from hub.webhooks.endpoints import WebhookEndpoints
+from hub.webhooks.secret_box import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class Hub:
     token_brake: GuessBrake
     accounts: AccountDirectory
     idempotency: IdempotencyKeys
+    webhooks: WebhookEndpoints
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -65,6 +68,12 @@ class Hub:
             token_brake=GuessBrake(clock, config.auth.max_failures, config.auth.failure_window_s),
             accounts=AccountDirectory(store, clock, config.limits),
             idempotency=IdempotencyKeys(store),
+            webhooks=WebhookEndpoints(
+                store,
+                clock,
+                SecretBox.for_data_dir(config.data_path),
+                config.webhooks.rotation_overlap_s,
+            ),
         )
 
     async def start(self, admin_token: str | None) -> None:

@@ -21,6 +21,7 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
         "ALTER TABLE accounts ADD COLUMN max_queued INTEGER",
     ),
     3: (),  # idempotency_keys: a new table, created by schema.sql
+    4: (),  # webhook_endpoints: a new table, created by schema.sql
 }
 CURRENT: Final = max(STEPS)
 

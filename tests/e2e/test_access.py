@@ -44,6 +44,8 @@ ROUTES = [
     Route("POST", "/api/v1/tokens", "tokens.manage", {"name": "t", "scopes": ["sms.send"]}),
     Route("GET", "/api/v1/tokens", "tokens.manage"),
     Route("DELETE", "/api/v1/tokens/{a_token_id}", "tokens.manage"),
+    Route("POST", "/api/v1/webhooks", "webhooks.manage", {"url": "https://93.184.216.34/h"}),
+    Route("GET", "/api/v1/webhooks", "webhooks.manage"),
     Route("POST", "/api/v1/admin/accounts", "admin", {"name": "Clinic"}),
     Route("GET", "/api/v1/admin/accounts", "admin"),
     Route("PATCH", "/api/v1/admin/accounts/acc_any", "admin", {"paused": True}),

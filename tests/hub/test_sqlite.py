@@ -24,6 +24,7 @@ SCHEMA_TABLES = {
     "message_events",
     "inbound_messages",
     "idempotency_keys",
+    "webhook_endpoints",
 }
 ADD_ACCOUNT = "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, '2026-01-01T00:00:00Z')"
 

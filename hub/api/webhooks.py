@@ -1,0 +1,128 @@
+"""``/v1/webhooks``: a customer's webhook endpoints (scope ``webhooks.manage``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.api.errors import ApiError, validation_error
+from hub.api.request import hub_of, read_body, require
+from hub.api.responses import ok, page
+from hub.webhooks.endpoints import Endpoint
+from hub.webhooks.events import EVENT_TYPES
+from hub.webhooks.targets import TargetRefused, check_target
+
+SCOPE = "webhooks.manage"
+Url = Annotated[str, Meta(min_length=8, max_length=2000)]
+Events = Annotated[list[str], Meta(min_length=1, max_length=len(EVENT_TYPES))]
+Description = Annotated[str, Meta(max_length=500)]
+
+
+class CreateWebhook(msgspec.Struct, forbid_unknown_fields=True):
+    url: Url
+    events: Events = msgspec.field(default_factory=lambda: list(EVENT_TYPES))
+    description: Description = ""
+    enabled: bool = True
+
+
+class UpdateWebhook(msgspec.Struct, forbid_unknown_fields=True):
+    url: Url | UnsetType = UNSET
+    events: Events | UnsetType = UNSET
+    description: Description | UnsetType = UNSET
+    enabled: bool | UnsetType = UNSET
+
+
+def endpoint_body(endpoint: Endpoint) -> dict[str, Any]:
+    return {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": list(endpoint.events),
+        "description": endpoint.description,
+        "enabled": endpoint.enabled,
+        "created_at": endpoint.created_at,
+        "updated_at": endpoint.updated_at,
+        "previous_secret_valid_until": endpoint.rotating_until,
+    }
+
+
+async def _validate(request: Request, url: str | None, events: list[str] | None) -> None:
+    errors = []
+    if events is not None:
+        unknown = sorted(set(events) - set(EVENT_TYPES))
+        if unknown:
+            errors.append({"field": "events", "message": f"unknown: {', '.join(unknown)};"
+                           f" choose from {', '.join(EVENT_TYPES)}"})  # fmt: skip
+    if url is not None:
+        try:
+            await check_target(url, hub_of(request).config.webhooks.allow_private_targets)
+        except TargetRefused as exc:
+            errors.append({"field": "url", "message": str(exc)})
+    if errors:
+        raise validation_error(errors)
+
+
+def _not_found(endpoint_id: str) -> ApiError:
+    return ApiError("not_found", f"no webhook endpoint {endpoint_id} in this account")
+
+
+async def create_webhook(request: Request) -> Response:
+    principal = await require(request, SCOPE)
+    body = await read_body(request, CreateWebhook)
+    await _validate(request, body.url, body.events)
+    endpoint, secret = await hub_of(request).webhooks.create(
+        principal.account_id, body.url, sorted(set(body.events)), body.description, body.enabled
+    )
+    return ok({**endpoint_body(endpoint), "secret": secret}, status=201)
+
+
+async def list_webhooks(request: Request) -> Response:
+    principal = await require(request, SCOPE)
+    endpoints = await hub_of(request).webhooks.of_account(principal.account_id)
+    return page([endpoint_body(e) for e in endpoints], None)
+
+
+async def get_webhook(request: Request) -> Response:
+    principal = await require(request, SCOPE)
+    endpoint_id = request.path_params["webhook_id"]
+    endpoint = await hub_of(request).webhooks.get(principal.account_id, endpoint_id)
+    if endpoint is None:
+        raise _not_found(endpoint_id)
+    return ok(endpoint_body(endpoint))
+
+
+async def update_webhook(request: Request) -> Response:
+    principal = await require(request, SCOPE)
+    endpoint_id = request.path_params["webhook_id"]
+    body = await read_body(request, UpdateWebhook)
+    changes = {k: v for k, v in msgspec.structs.asdict(body).items() if v is not UNSET}
+    await _validate(request, changes.get("url"), changes.get("events"))
+    if "events" in changes:
+        changes["events"] = sorted(set(changes["events"]))
+    endpoint = await hub_of(request).webhooks.update(principal.account_id, endpoint_id, **changes)
+    if endpoint is None:
+        raise _not_found(endpoint_id)
+    return ok(endpoint_body(endpoint))
+
+
+async def delete_webhook(request: Request) -> Response:
+    principal = await require(request, SCOPE)
+    endpoint_id = request.path_params["webhook_id"]
+    if not await hub_of(request).webhooks.delete(principal.account_id, endpoint_id):
+        raise _not_found(endpoint_id)
+    return ok({"id": endpoint_id, "deleted": True})
+
+
+async def rotate_secret(request: Request) -> Response:
+    principal = await require(request, SCOPE)
+    endpoint_id = request.path_params["webhook_id"]
+    hub = hub_of(request)
+    secret = await hub.webhooks.rotate(principal.account_id, endpoint_id)
+    if secret is None:
+        raise _not_found(endpoint_id)
+    endpoint = await hub.webhooks.get(principal.account_id, endpoint_id)
+    assert endpoint is not None
+    return ok({**endpoint_body(endpoint), "secret": secret})

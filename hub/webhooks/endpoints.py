@@ -1,0 +1,142 @@
+"""Webhook endpoints of each account, with their sealed signing secrets."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from hub.clock import Clock, rfc3339
+from hub.ids import new_id
+from hub.store.sqlite import SqliteStore
+from hub.webhooks import signer
+from hub.webhooks.secret_box import SecretBox
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    id: str
+    account_id: str
+    url: str
+    events: tuple[str, ...]
+    description: str
+    enabled: bool
+    created_at: str
+    updated_at: str
+    rotating_until: str | None  # the old secret still signs until then
+
+
+def _endpoint(row: sqlite3.Row) -> Endpoint:
+    return Endpoint(
+        id=row["id"],
+        account_id=row["account_id"],
+        url=row["url"],
+        events=tuple(row["events"].split()),
+        description=row["description"],
+        enabled=bool(row["enabled"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        rotating_until=row["previous_until"],
+    )
+
+
+class WebhookEndpoints:
+    def __init__(
+        self, store: SqliteStore, clock: Clock, box: SecretBox, rotation_overlap_s: int
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._box = box
+        self._overlap = timedelta(seconds=rotation_overlap_s)
+
+    async def create(
+        self, account_id: str, url: str, events: list[str], description: str, enabled: bool
+    ) -> tuple[Endpoint, str]:
+        """A new endpoint and its secret (shown once)."""
+        secret = signer.new_secret()
+        now = rfc3339(self._clock.now())
+        endpoint_id = new_id("whk", self._clock.now())
+        await self._store.execute(
+            "INSERT INTO webhook_endpoints (id, account_id, url, events, description, enabled,"
+            " secret_sealed, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (endpoint_id, account_id, url, " ".join(events), description, int(enabled),
+             self._box.seal(secret), now, now),
+        )  # fmt: skip
+        endpoint = await self.get(account_id, endpoint_id)
+        assert endpoint is not None
+        return endpoint, secret
+
+    async def get(self, account_id: str, endpoint_id: str) -> Endpoint | None:
+        row = await self._store.fetchone(
+            "SELECT * FROM webhook_endpoints WHERE id = ? AND account_id = ?",
+            (endpoint_id, account_id),
+        )
+        return _endpoint(row) if row else None
+
+    async def of_account(self, account_id: str) -> list[Endpoint]:
+        rows = await self._store.fetchall(
+            "SELECT * FROM webhook_endpoints WHERE account_id = ? ORDER BY id", (account_id,)
+        )
+        return [_endpoint(r) for r in rows]
+
+    async def update(self, account_id: str, endpoint_id: str, **changes: object) -> Endpoint | None:
+        """Change only the given fields (url, events, description, enabled)."""
+        columns: dict[str, object] = {}
+        for name, value in changes.items():
+            if isinstance(value, list):
+                columns[name] = " ".join(value)
+            elif isinstance(value, bool):
+                columns[name] = int(value)
+            else:
+                columns[name] = value
+        columns["updated_at"] = rfc3339(self._clock.now())
+        assignments = ", ".join(f"{name} = ?" for name in columns)  # names from our code
+        changed = await self._store.execute(
+            f"UPDATE webhook_endpoints SET {assignments} WHERE id = ? AND account_id = ?",
+            (*columns.values(), endpoint_id, account_id),
+        )
+        return await self.get(account_id, endpoint_id) if changed else None
+
+    async def delete(self, account_id: str, endpoint_id: str) -> bool:
+        changed = await self._store.execute(
+            "DELETE FROM webhook_endpoints WHERE id = ? AND account_id = ?",
+            (endpoint_id, account_id),
+        )
+        return changed == 1
+
+    async def rotate(self, account_id: str, endpoint_id: str) -> str | None:
+        """A new secret (shown once); the current one keeps signing for the overlap."""
+        secret = signer.new_secret()
+        now = self._clock.now()
+
+        def swap(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT secret_sealed FROM webhook_endpoints WHERE id = ? AND account_id = ?",
+                (endpoint_id, account_id),
+            ).fetchone()
+            if row is None:
+                return False
+            conn.execute(
+                "UPDATE webhook_endpoints SET secret_sealed = ?, previous_sealed = ?,"
+                " previous_until = ?, updated_at = ? WHERE id = ?",
+                (self._box.seal(secret), row["secret_sealed"], rfc3339(now + self._overlap),
+                 rfc3339(now), endpoint_id),
+            )  # fmt: skip
+            return True
+
+        return secret if await self._store.write(swap) else None
+
+    async def signing_secrets(self, endpoint_id: str) -> list[str]:
+        """Every secret that signs now: the current one, and the previous during overlap."""
+        row = await self._store.fetchone(
+            "SELECT secret_sealed, previous_sealed, previous_until FROM webhook_endpoints"
+            " WHERE id = ?",
+            (endpoint_id,),
+        )
+        if row is None:
+            return []
+        secrets: list[str] = [self._box.open(row["secret_sealed"])]
+        until = row["previous_until"]
+        if row["previous_sealed"] and until and datetime.fromisoformat(until) > self._clock.now():
+            secrets.append(self._box.open(row["previous_sealed"]))
+        return secrets

@@ -31,7 +31,6 @@ class Device:
     account_id: str
     name: str
     disabled: bool
-    last_seq: int  # as loaded at start; the live value is tracked by Delivery
     sims: tuple[int, ...]
     token_hash: bytes
 
@@ -56,7 +55,6 @@ def _device(row: sqlite3.Row) -> Device:
         row["account_id"],
         row["name"],
         bool(row["disabled"]),
-        row["last_seq"],
         sims,
         row["token_hash"],
     )
@@ -172,7 +170,7 @@ class DeviceDirectory:
                     app_version,
                 ),
             )
-            return Device(device_id, row["account_id"], name, False, 0, (), hash_secret(token))
+            return Device(device_id, row["account_id"], name, False, (), hash_secret(token))
 
         device = await self._store.write(exchange)
         if device is None:

@@ -45,7 +45,6 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
 class SqliteStore:
     def __init__(self, path: Path, *, synchronous: str = "FULL", batch_max: int = 512) -> None:
         self.path = path
-        self._synchronous = synchronous
         self.writer = GroupCommitWriter(lambda: _connect(path, synchronous), batch_max)
         self._reader: aiosqlite.Connection | None = None
 

@@ -64,7 +64,7 @@ class Env:
         conn = RelayConnection(
             None,  # type: ignore[arg-type]  (nothing here writes to a socket)
             device,
-            HubSession(stored_seq=device.last_seq),
+            HubSession(stored_seq=0),  # every device here is new
             queue_limit=100,
             now=self.clock.monotonic(),
             connected_at=self.clock.now(),

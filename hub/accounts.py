@@ -16,7 +16,7 @@ from datetime import datetime
 from hub.api.errors import ApiError
 from hub.clock import Clock, rfc3339
 from hub.config import LimitsConfig
-from hub.store.sqlite import SqliteStore
+from hub.store.sqlite import SqliteStore, set_clause
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,15 +93,10 @@ class AccountDirectory:
         """Change only the given settings; two PATCHes of different fields both stick."""
         if account_id not in self._accounts:
             return None
-        columns = {
-            name: (rfc3339(value) if isinstance(value, datetime) else value)
-            for name, value in changes.items()
-        }
-        columns = {k: int(v) if isinstance(v, bool) else v for k, v in columns.items()}
-        if columns:
-            assignments = ", ".join(f"{name} = ?" for name in columns)  # names from our code
+        if changes:
+            assignments, values = set_clause(changes)
             await self._store.execute(
-                f"UPDATE accounts SET {assignments} WHERE id = ?", (*columns.values(), account_id)
+                f"UPDATE accounts SET {assignments} WHERE id = ?", (*values, account_id)
             )
         # Apply to the copy in memory now (another PATCH may have changed it meanwhile).
         updated = dataclasses.replace(self._accounts[account_id], **changes)  # type: ignore[arg-type]

@@ -75,7 +75,7 @@ class Delivery:
         self.dispatcher = Dispatcher(config.relay.max_inflight)
         self.connections: dict[str, RelayConnection] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._rate_wakeups: set[str] = set()
+        self._wakeups: set[str] = set()
         self._closing = False
         self.rebuilding = False  # fenced after a failed write: memory is being reloaded
         self._rebuilt = asyncio.Event()
@@ -340,7 +340,7 @@ class Delivery:
         if planned:
             future = self.book.write(planned, statements_of(planned))
             future.add_done_callback(lambda fut: self._release_jobs(planned, fut))
-        self._wake_when_rate_allows(account_id)
+        self._wake_when_room_frees(account_id)
 
     def _plan(self, account_id: str) -> list[LiveMessage]:
         placed, expired = self.dispatcher.take(
@@ -370,20 +370,18 @@ class Delivery:
                 if conn is not None:
                     conn.send_job(message.send_frame())
 
-    def _wake_when_rate_allows(self, account_id: str) -> None:
-        if (
-            account_id in self._rate_wakeups
-            or next(self.dispatcher.queued(account_id), None) is None
-        ):
+    def _wake_when_room_frees(self, account_id: str) -> None:
+        """Pump again once a rate window or a retry delay lets a waiting message go."""
+        if account_id in self._wakeups or next(self.dispatcher.queued(account_id), None) is None:
             return
         delay = self.dispatcher.next_room(account_id, self._clock.monotonic())
         if delay is None:
             return
-        self._rate_wakeups.add(account_id)
+        self._wakeups.add(account_id)
 
         async def wake() -> None:
             await self._clock.sleep(delay + 0.01)
-            self._rate_wakeups.discard(account_id)
+            self._wakeups.discard(account_id)
             self.pump(account_id)
 
         self._spawn(wake())

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.accounts import Account
 from hub.api.accounts import account_body
 from hub.api.errors import ApiError
 from hub.api.request import hub_of, require
@@ -15,12 +16,17 @@ from hub.api.responses import ok
 from hub.clock import rfc3339
 
 
+def _account_of(request: Request, account_id: str) -> Account:
+    account = hub_of(request).accounts.get(account_id)
+    if account is None:
+        raise ApiError("not_found", "this token's account no longer exists")
+    return account
+
+
 async def get_account(request: Request) -> Response:
     principal = await require(request, "account.read")
     hub = hub_of(request)
-    account = hub.accounts.get(principal.account_id)
-    if account is None:
-        raise ApiError("not_found", "this token's account no longer exists")
+    account = _account_of(request, principal.account_id)
     now = hub.clock.now()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     row = await hub.store.fetchone(
@@ -44,9 +50,7 @@ async def readiness(request: Request) -> Response:
     """The go-live checklist: each check says what it saw and, if it fails, what to do."""
     principal = await require(request, "account.read")
     hub = hub_of(request)
-    account = hub.accounts.get(principal.account_id)
-    if account is None:
-        raise ApiError("not_found", "this token's account no longer exists")
+    account = _account_of(request, principal.account_id)
     now = hub.clock.now()
     expires = account.subscription_expires_at
     paired = hub.devices.count(account.id)

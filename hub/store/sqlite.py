@@ -11,11 +11,13 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
+from hub.clock import rfc3339
 from hub.store.migrations import migrate
 from hub.store.writer import GroupCommitWriter, StorageUnavailable, WriteOp
 
@@ -40,6 +42,22 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=5000")
     return conn
+
+
+def set_clause(changes: dict[str, object]) -> tuple[str, tuple[object, ...]]:
+    """``"a = ?, b = ?"`` and its values for a partial UPDATE, in storage form:
+    bool → 0/1, datetime → RFC 3339, list → space-separated. Column names come
+    from the hub's own code, never from a client."""
+    values: list[object] = []
+    for value in changes.values():
+        if isinstance(value, bool):
+            value = int(value)
+        elif isinstance(value, datetime):
+            value = rfc3339(value)
+        elif isinstance(value, list):
+            value = " ".join(value)
+        values.append(value)
+    return ", ".join(f"{name} = ?" for name in changes), tuple(values)
 
 
 class SqliteStore:

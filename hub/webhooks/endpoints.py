@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from hub.clock import Clock, rfc3339
 from hub.ids import new_id
-from hub.store.sqlite import SqliteStore
+from hub.store.sqlite import SqliteStore, set_clause
 from hub.webhooks import signer
 from hub.webhooks.secret_box import SecretBox
 
@@ -81,19 +81,10 @@ class WebhookEndpoints:
 
     async def update(self, account_id: str, endpoint_id: str, **changes: object) -> Endpoint | None:
         """Change only the given fields (url, events, description, enabled)."""
-        columns: dict[str, object] = {}
-        for name, value in changes.items():
-            if isinstance(value, list):
-                columns[name] = " ".join(value)
-            elif isinstance(value, bool):
-                columns[name] = int(value)
-            else:
-                columns[name] = value
-        columns["updated_at"] = rfc3339(self._clock.now())
-        assignments = ", ".join(f"{name} = ?" for name in columns)  # names from our code
+        assignments, values = set_clause({**changes, "updated_at": self._clock.now()})
         changed = await self._store.execute(
             f"UPDATE webhook_endpoints SET {assignments} WHERE id = ? AND account_id = ?",
-            (*columns.values(), endpoint_id, account_id),
+            (*values, endpoint_id, account_id),
         )
         return await self.get(account_id, endpoint_id) if changed else None
 

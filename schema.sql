@@ -56,7 +56,8 @@ CREATE TABLE IF NOT EXISTS devices (
     battery           INTEGER,
     charging          INTEGER,
     signal            INTEGER,
-    network           TEXT
+    network           TEXT,
+    presence          TEXT NOT NULL DEFAULT 'offline'  -- last device.online/offline event
 );
 CREATE INDEX IF NOT EXISTS devices_account ON devices(account_id, id);
 
@@ -132,6 +133,7 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
     events                TEXT NOT NULL,        -- space-separated event types
     description           TEXT NOT NULL DEFAULT '',
     enabled               INTEGER NOT NULL DEFAULT 1,
+    disabled_reason       TEXT,                 -- set when the hub disabled it (410 Gone)
     secret_sealed         BLOB NOT NULL,
     previous_sealed       BLOB,                 -- still signs until previous_until
     previous_until        TEXT,
@@ -139,3 +141,56 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
     updated_at            TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS webhook_endpoints_account ON webhook_endpoints(account_id, id);
+
+-- The event log: every webhook event, written in the same transaction as the
+-- change that caused it. It is the webhook outbox and the live stream's source
+-- (`seq` is the stream's order; AUTOINCREMENT never reuses a pruned seq).
+CREATE TABLE IF NOT EXISTS events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,           -- evt_…, the webhook-id
+    account_id  TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    body        BLOB NOT NULL                   -- the JSON sent: {type, timestamp, data}
+);
+CREATE INDEX IF NOT EXISTS events_account ON events(account_id, seq);
+
+-- How far the webhook fan-out has read the event log.
+CREATE TABLE IF NOT EXISTS outbox_cursor (
+    name  TEXT PRIMARY KEY,
+    seq   INTEGER NOT NULL
+);
+
+-- One event for one endpoint; retried until it succeeds or the schedule ends.
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    id               TEXT PRIMARY KEY,          -- dlv_…
+    account_id       TEXT NOT NULL,
+    endpoint_id      TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+    event_id         TEXT NOT NULL,
+    event_type       TEXT NOT NULL,
+    status           TEXT NOT NULL,             -- pending, succeeded, failed
+    attempt_count    INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TEXT,                      -- while pending
+    redelivery_of    TEXT,                      -- a manual redeliver: the delivery it repeats
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_account ON webhook_deliveries(account_id, id);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(next_attempt_at)
+    WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id);
+-- The fan-out makes one delivery per event and endpoint, whatever happens.
+CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_once
+    ON webhook_deliveries(event_id, endpoint_id) WHERE redelivery_of IS NULL;
+
+-- Every try of a delivery: the attempts log.
+CREATE TABLE IF NOT EXISTS webhook_attempts (
+    delivery_id       TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+    n                 INTEGER NOT NULL,
+    at                TEXT NOT NULL,
+    status_code       INTEGER,
+    latency_ms        INTEGER NOT NULL,
+    error             TEXT,
+    response_excerpt  TEXT,
+    PRIMARY KEY (delivery_id, n)
+);

@@ -11,7 +11,18 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from hub.api import account, accounts, devices, health, messages, pairing, sms, tokens, webhooks
+from hub.api import (
+    account,
+    accounts,
+    devices,
+    events,
+    health,
+    messages,
+    pairing,
+    sms,
+    tokens,
+    webhooks,
+)
 from hub.api.errors import (
     ApiError,
     handle_api_error,
@@ -41,6 +52,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{API}/sms/send", sms.send_sms, methods=["POST"]),
         Route(f"{API}/messages/status", messages.message_status, methods=["GET"]),
         Route(f"{API}/messages", messages.list_messages, methods=["GET"]),
+        Route(f"{API}/events", events.events, methods=["GET"]),
         Route(f"{API}/devices", devices.list_devices, methods=["GET"]),
         Route(f"{API}/devices/{{device_id}}", devices.get_device, methods=["GET"]),
         Route(f"{API}/devices/{{device_id}}", devices.update_device, methods=["PATCH"]),
@@ -48,6 +60,14 @@ def routes() -> list[BaseRoute]:
         Route(f"{API}/tokens", tokens.create_token, methods=["POST"]),
         Route(f"{API}/tokens", tokens.list_tokens, methods=["GET"]),
         Route(f"{API}/tokens/{{token_id}}", tokens.revoke_token, methods=["DELETE"]),
+        # Before /webhooks/{webhook_id}, which would take "deliveries" for an id.
+        Route(f"{API}/webhooks/deliveries", webhooks.list_deliveries, methods=["GET"]),
+        Route(f"{API}/webhooks/deliveries/{{delivery_id}}", webhooks.get_delivery, methods=["GET"]),
+        Route(
+            f"{API}/webhooks/deliveries/{{delivery_id}}/redeliver",
+            webhooks.redeliver,
+            methods=["POST"],
+        ),
         Route(f"{API}/webhooks", webhooks.create_webhook, methods=["POST"]),
         Route(f"{API}/webhooks", webhooks.list_webhooks, methods=["GET"]),
         Route(f"{API}/webhooks/{{webhook_id}}", webhooks.get_webhook, methods=["GET"]),

@@ -15,8 +15,9 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
-from hub.message import LiveMessage, Statement, chained_report_op, run_statements
-from hub.store.sqlite import SqliteStore
+from hub.events import carries_event
+from hub.message import LiveMessage, chained_report_op, run_statements
+from hub.store.sqlite import SqliteStore, Statement
 from protocol.lifecycle import State
 
 log = logging.getLogger(__name__)
@@ -26,10 +27,14 @@ LIVE: Final = frozenset({State.QUEUED, State.DISPATCHED, State.ACCEPTED})
 
 class Book:
     def __init__(
-        self, store: SqliteStore, on_write_failed: Callable[[BaseException], None]
+        self,
+        store: SqliteStore,
+        on_write_failed: Callable[[BaseException], None],
+        on_events: Callable[[], None],
     ) -> None:
         self._store = store
         self._on_write_failed = on_write_failed
+        self._on_events = on_events  # a write that carried events has ended
         self._messages: dict[str, LiveMessage] = {}
 
     def __len__(self) -> int:
@@ -90,6 +95,8 @@ class Book:
         op = run_statements(statements) if chain is None else chained_report_op(statements, *chain)
         future: asyncio.Future[Any] = self._store.submit(op)
         future.add_done_callback(lambda fut: self._written(messages, fut))
+        if carries_event(statements):
+            future.add_done_callback(lambda fut: self._on_events())
         return future
 
     def _written(self, messages: list[LiveMessage], future: asyncio.Future[Any]) -> None:

@@ -55,6 +55,7 @@ class RelayConfig(_Section):
     writer_queue: PositiveInt = 1024
     ping_interval_s: PositiveInt = 20
     sweep_interval_s: Annotated[float, Meta(gt=0)] = 1.0
+    offline_grace_s: Annotated[float, Meta(ge=0)] = 15.0
 
 
 class WebhooksConfig(_Section):
@@ -64,6 +65,12 @@ class WebhooksConfig(_Section):
         default_factory=lambda: [0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
     )
     rotation_overlap_s: PositiveInt = 86_400
+    concurrency_per_endpoint: PositiveInt = 4
+
+
+class EventsConfig(_Section):
+    keepalive_s: Annotated[float, Meta(gt=0)] = 15.0
+    retention_days: PositiveInt = 7
 
 
 class AuthConfig(_Section):
@@ -91,6 +98,7 @@ class Config(_Section):
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     webhooks: WebhooksConfig = msgspec.field(default_factory=WebhooksConfig)
+    events: EventsConfig = msgspec.field(default_factory=EventsConfig)
 
     @property
     def data_path(self) -> Path:

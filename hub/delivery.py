@@ -23,24 +23,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any, Final
 
 from hub.book import Book
 from hub.clock import Clock, rfc3339
 from hub.config import Config
 from hub.devices import DeviceDirectory
+from hub.events import event_statement
 from hub.ids import new_id
 from hub.message import (
     LiveMessage,
-    Statement,
     insert_statements,
     save_statements,
     statements_of,
 )
+from hub.presence import Presence
 from hub.relay.connection import RelayConnection
 from hub.relay.dispatcher import Dispatcher
-from hub.store.sqlite import SqliteStore
+from hub.store.sqlite import SqliteStore, Statement
 from hub.store.writer import StorageUnavailable
 from protocol import frames as f
 from protocol.lifecycle import HELD, Decision, Event, State, decide, report_event
@@ -64,14 +65,21 @@ RETRYABLE: Final = frozenset({Event.REJECTED_RETRYABLE, Event.FAILED_RETRYABLE})
 
 class Delivery:
     def __init__(
-        self, store: SqliteStore, clock: Clock, config: Config, devices: DeviceDirectory
+        self,
+        store: SqliteStore,
+        clock: Clock,
+        config: Config,
+        devices: DeviceDirectory,
+        presence: Presence,
+        on_events: Callable[[], None],
     ) -> None:
         self._store = store
         self._clock = clock
         self._relay = config.relay
         self._max_attempts = config.sms.max_attempts
         self._devices = devices
-        self.book = Book(store, self._write_failed)
+        self._presence = presence
+        self.book = Book(store, self._write_failed, on_events)
         self.dispatcher = Dispatcher(config.relay.max_inflight)
         self.connections: dict[str, RelayConnection] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -188,6 +196,7 @@ class Delivery:
             conn.account_id, device_id, sims, hello.limits.parts_per_minute
         )
         self._devices.record_hello(device_id, hello)
+        self._presence.connected(conn.account_id, device_id, current.name)
         # Re-send every job still dispatched to this device (same attempt). One
         # whose dispatch is not committed yet goes out when its write lands.
         deadline = self._clock.monotonic() + self._relay.ack_timeout_s
@@ -227,7 +236,7 @@ class Delivery:
         decision = None
         statements: list[Statement] = []
         if isinstance(report, f.Received):
-            statements.append(self._inbound_statement(conn, report))
+            statements += self._inbound_statements(conn, report)
         else:
             message = await self.book.find(conn.account_id, report.id)
             if message is None:
@@ -272,7 +281,12 @@ class Delivery:
             return
         del self.connections[conn.device_id]
         self.dispatcher.device_offline(conn.account_id, conn.device_id)
-        if self._closing or self.rebuilding or code == CLOSE_SERVICE_RESTART:
+        if self._closing or code == CLOSE_SERVICE_RESTART:
+            return  # after the restart, the device gets its grace again
+        device = self._devices.get(conn.account_id, conn.device_id)
+        name = device.name if device is not None else None
+        self._presence.disconnected(conn.account_id, conn.device_id, name)
+        if self.rebuilding:
             return
         requeued = [
             message
@@ -527,10 +541,21 @@ class Delivery:
         held = (self.book.get(mid) for mid in sorted(self.dispatcher.held_by(device_id)))
         return [m for m in held if m is not None and m.state is state and m.device_id == device_id]
 
-    def _inbound_statement(self, conn: RelayConnection, report: f.Received) -> Statement:
-        return (
-            "INSERT OR IGNORE INTO inbound_messages (id, account_id, device_id, seq, from_number,"
-            " text, sim_slot, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (new_id("inb", self._clock.now()), conn.account_id, conn.device_id, report.seq,
-             report.from_, report.text, report.sim_slot, rfc3339(report.at)),
-        )  # fmt: skip
+    def _inbound_statements(self, conn: RelayConnection, report: f.Received) -> list[Statement]:
+        """Store an inbound SMS and its ``message.received`` event."""
+        now = self._clock.now()
+        inbound_id = new_id("inb", now)
+        received_at = rfc3339(report.at)
+        data = {"id": inbound_id, "from": report.from_, "text": report.text,
+                "device_id": conn.device_id, "sim_slot": report.sim_slot,
+                "received_at": received_at}  # fmt: skip
+        inbound = (inbound_id, conn.account_id, conn.device_id, report.seq, report.from_,
+                   report.text, report.sim_slot, received_at)  # fmt: skip
+        return [
+            (
+                "INSERT OR IGNORE INTO inbound_messages (id, account_id, device_id, seq,"
+                " from_number, text, sim_slot, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                inbound,
+            ),
+            event_statement(conn.account_id, "message.received", data, now),
+        ]

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from hub.accounts import AccountDirectory
 from hub.auth import TokenAuthority
@@ -18,11 +19,15 @@ from hub.clock import Clock
 from hub.config import Config
 from hub.delivery import Delivery
 from hub.devices import DeviceDirectory
+from hub.event_feed import EventFeed
 from hub.guessing import GuessBrake
 from hub.idempotency import IdempotencyKeys
+from hub.presence import Presence
 from hub.store.sqlite import SqliteStore
+from hub.webhooks.deliveries import WebhookDeliveries
 from hub.webhooks.endpoints import WebhookEndpoints
 from hub.webhooks.secret_box import SecretBox
+from hub.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +48,10 @@ class Hub:
     accounts: AccountDirectory
     idempotency: IdempotencyKeys
     webhooks: WebhookEndpoints
+    feed: EventFeed
+    presence: Presence
+    sender: WebhookSender
+    deliveries: WebhookDeliveries
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -55,25 +64,32 @@ class Hub:
             batch_max=config.storage.batch_max,
         )
         devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s)
+        feed = EventFeed(store)
+        presence = Presence(store, clock, config.relay.offline_grace_s, feed.committed)
+        endpoints = WebhookEndpoints(
+            store,
+            clock,
+            SecretBox.for_data_dir(config.data_path),
+            config.webhooks.rotation_overlap_s,
+        )
         return cls(
             config=config,
             clock=clock,
             store=store,
             auth=TokenAuthority(store, clock),
             devices=devices,
-            delivery=Delivery(store, clock, config, devices),
+            delivery=Delivery(store, clock, config, devices, presence, feed.committed),
             pairing_brake=GuessBrake(
                 clock, config.pairing.max_failures, config.pairing.failure_window_s
             ),
             token_brake=GuessBrake(clock, config.auth.max_failures, config.auth.failure_window_s),
             accounts=AccountDirectory(store, clock, config.limits),
             idempotency=IdempotencyKeys(store),
-            webhooks=WebhookEndpoints(
-                store,
-                clock,
-                SecretBox.for_data_dir(config.data_path),
-                config.webhooks.rotation_overlap_s,
-            ),
+            webhooks=endpoints,
+            feed=feed,
+            presence=presence,
+            sender=WebhookSender(store, clock, feed, endpoints, config.webhooks),
+            deliveries=WebhookDeliveries(store, clock),
         )
 
     async def start(self, admin_token: str | None) -> None:
@@ -83,9 +99,11 @@ class Hub:
         self.admin_token = await self.auth.bootstrap(admin_token)
         await self.devices.load()
         await self.accounts.load()
+        await self.presence.load()
         resumed = await self.delivery.recover()
         if resumed:
             log.info("resuming %d unfinished message(s)", resumed)
+        await self.sender.start()
         self._timers.append(asyncio.create_task(self._sweep_forever(), name="sweeper"))
 
     async def _sweep_forever(self) -> None:
@@ -94,15 +112,23 @@ class Hub:
             await self.clock.sleep(self.config.relay.sweep_interval_s)
             try:
                 self.delivery.sweep()
+                self.presence.sweep()
                 if self.clock.monotonic() - pruned_at >= PRUNE_EVERY_S:
                     pruned_at = self.clock.monotonic()
-                    self.idempotency.prune(self.clock.now())
+                    self._prune()
             except Exception:  # a bug in one sweep must not stop the timers
                 log.exception("sweep failed")
             waiters, self._sweep_waiters = self._sweep_waiters, []
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(None)
+
+    def _prune(self) -> None:
+        now = self.clock.now()
+        self.idempotency.prune(now)
+        kept_since = now - timedelta(days=self.config.events.retention_days)
+        self.feed.prune(kept_since)
+        self.deliveries.prune(kept_since)
 
     async def swept(self) -> None:
         """Wait for the next sweep, then for every write made so far to commit.
@@ -115,6 +141,8 @@ class Hub:
         await self.store.write(lambda conn: None)  # writes commit in order: a barrier
 
     async def stop(self) -> None:
+        self.feed.close()
+        await self.sender.close()
         for task in self._timers:
             task.cancel()
         for task in self._timers:

@@ -21,8 +21,7 @@ import msgspec
 
 from hub.api.errors import ApiError, validation_error
 from hub.clock import rfc3339
-from hub.message import Statement
-from hub.store.sqlite import SqliteStore
+from hub.store.sqlite import SqliteStore, Statement
 
 HEADER: Final = "idempotency-key"
 KEEP: Final = timedelta(hours=24)

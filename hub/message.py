@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.clock import rfc3339
+from hub.events import event_statement
+from hub.store.sqlite import Statement
 from protocol import frames as f
 from protocol.lifecycle import Decision, State
 
@@ -26,7 +28,7 @@ _COLUMNS = (
 )  # fmt: skip
 _INSERT = f"INSERT INTO messages ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _UPDATE = f"UPDATE messages SET {', '.join(c + ' = ?' for c in _COLUMNS[1:])} WHERE id = ?"
-_EVENT = (
+_HISTORY = (
     "INSERT INTO message_events (message_id, at, state, cause, device_id, detail)"
     " VALUES (?, ?, ?, ?, ?, ?)"
 )
@@ -39,6 +41,19 @@ _STAMP = {
     State.FAILED: "failed_at",
     State.EXPIRED: "failed_at",
     State.CANCELLED: "failed_at",
+}
+# The webhook event announcing each state (expiry and cancel are failures too).
+_EVENT_TYPE = {
+    State.SENT: "message.sent",
+    State.DELIVERED: "message.delivered",
+    State.FAILED: "message.failed",
+    State.EXPIRED: "message.failed",
+    State.CANCELLED: "message.failed",
+}
+# The error an event names when the state itself is the reason.
+_STATE_ERROR = {
+    State.EXPIRED: ("expired", "no relay sent it before it expired"),
+    State.CANCELLED: ("cancelled", "it was cancelled before a relay sent it"),
 }
 
 
@@ -68,6 +83,7 @@ class LiveMessage:
     avoid_device: str | None = None  # the device that last gave it back
     not_before: float | None = None  # monotonic; that device may retry it from then
     _history: list[tuple[str, str, str, str, str | None, str | None]] = field(default_factory=list)
+    _events: list[Statement] = field(default_factory=list)
 
     def enter(
         self,
@@ -102,6 +118,26 @@ class LiveMessage:
             last = self._history[-1]
             self._history[-1] = (*last[:5], f"{error[0]}: {error[1]}")
         self.updated_at = now
+        for state in decision.path:
+            if state in _EVENT_TYPE:
+                self._events.append(self._event(state, when, now))
+
+    def _event(self, state: State, when: str, now: datetime) -> Statement:
+        error = None
+        if state in _STATE_ERROR or (state is State.FAILED and self.error_code):
+            code, text = _STATE_ERROR.get(state) or (self.error_code, self.error_message)
+            error = {"code": code, "message": text or ""}
+        data = {
+            "request_id": self.id,
+            "status": state.value,
+            "to": self.to,
+            "device_id": self.device_id,
+            "attempts": self.attempts,
+            "parts": self.parts,
+            "error": error,
+            "at": when,
+        }
+        return event_statement(self.account_id, _EVENT_TYPE[state], data, now)
 
     def note_queued(self, now: datetime) -> None:
         """Record the first state of a new message in its history."""
@@ -128,9 +164,11 @@ class LiveMessage:
             rfc3339(self.updated_at or self.queued_at),
         )  # fmt: skip
 
-    def take_history(self) -> list[tuple[str, str, str, str, str | None, str | None]]:
-        rows, self._history = self._history, []
-        return rows
+    def take_changes(self) -> list[Statement]:
+        """The history rows and events noted since the last write, as statements."""
+        statements = [(_HISTORY, h) for h in self._history] + self._events
+        self._history, self._events = [], []
+        return statements
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> LiveMessage:
@@ -156,16 +194,13 @@ class LiveMessage:
         )
 
 
-Statement = tuple[str, tuple[object, ...]]
-
-
 def insert_statements(message: LiveMessage) -> list[Statement]:
-    return [(_INSERT, message._values())] + [(_EVENT, h) for h in message.take_history()]
+    return [(_INSERT, message._values()), *message.take_changes()]
 
 
 def save_statements(message: LiveMessage) -> list[Statement]:
     values = message._values()
-    return [(_UPDATE, (*values[1:], values[0]))] + [(_EVENT, h) for h in message.take_history()]
+    return [(_UPDATE, (*values[1:], values[0])), *message.take_changes()]
 
 
 def statements_of(messages: Iterable[LiveMessage]) -> list[Statement]:

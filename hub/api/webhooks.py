@@ -1,4 +1,5 @@
-"""``/v1/webhooks``: a customer's webhook endpoints (scope ``webhooks.manage``)."""
+"""``/v1/webhooks``: a customer's webhook endpoints and their attempts log
+(scope ``webhooks.manage``)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.errors import ApiError, validation_error
-from hub.api.request import hub_of, read_body, require
+from hub.api.request import hub_of, query_int, read_body, require
 from hub.api.responses import ok, page
+from hub.events import EVENT_TYPES
+from hub.webhooks.deliveries import STATUSES
 from hub.webhooks.endpoints import Endpoint
-from hub.webhooks.events import EVENT_TYPES
 from hub.webhooks.targets import TargetRefused, check_target
 
 SCOPE = "webhooks.manage"
@@ -46,6 +48,7 @@ def endpoint_body(endpoint: Endpoint) -> dict[str, Any]:
         "created_at": endpoint.created_at,
         "updated_at": endpoint.updated_at,
         "previous_secret_valid_until": endpoint.rotating_until,
+        "disabled_reason": endpoint.disabled_reason,
     }
 
 
@@ -102,17 +105,21 @@ async def update_webhook(request: Request) -> Response:
     await _validate(request, changes.get("url"), changes.get("events"))
     if "events" in changes:
         changes["events"] = sorted(set(changes["events"]))
-    endpoint = await hub_of(request).webhooks.update(principal.account_id, endpoint_id, **changes)
+    hub = hub_of(request)
+    endpoint = await hub.webhooks.update(principal.account_id, endpoint_id, **changes)
     if endpoint is None:
         raise _not_found(endpoint_id)
+    hub.sender.endpoint_changed(endpoint_id)
     return ok(endpoint_body(endpoint))
 
 
 async def delete_webhook(request: Request) -> Response:
     principal = await require(request, SCOPE)
     endpoint_id = request.path_params["webhook_id"]
-    if not await hub_of(request).webhooks.delete(principal.account_id, endpoint_id):
+    hub = hub_of(request)
+    if not await hub.webhooks.delete(principal.account_id, endpoint_id):
         raise _not_found(endpoint_id)
+    hub.sender.endpoint_changed(endpoint_id)
     return ok({"id": endpoint_id, "deleted": True})
 
 
@@ -126,3 +133,65 @@ async def rotate_secret(request: Request) -> Response:
     endpoint = await hub.webhooks.get(principal.account_id, endpoint_id)
     assert endpoint is not None
     return ok({**endpoint_body(endpoint), "secret": secret})
+
+
+# --- the attempts log ------------------------------------------------------
+
+
+async def list_deliveries(request: Request) -> Response:
+    principal = await require(request, SCOPE)
+    params = request.query_params
+    errors = []
+    event_type, status = params.get("event_type"), params.get("status")
+    if event_type is not None and event_type not in EVENT_TYPES:
+        errors.append({"field": "event_type", "message": f"one of {', '.join(EVENT_TYPES)}"})
+    if status is not None and status not in STATUSES:
+        errors.append({"field": "status", "message": f"one of {', '.join(STATUSES)}"})
+    if errors:
+        raise validation_error(errors)
+    items, next_cursor = await hub_of(request).deliveries.page(
+        principal.account_id,
+        endpoint_id=params.get("endpoint_id"),
+        event_type=event_type,
+        status=status,
+        cursor=params.get("cursor"),
+        limit=query_int(request, "limit", 50, 1, 500),
+    )
+    return page(items, next_cursor)
+
+
+async def get_delivery(request: Request) -> Response:
+    principal = await require(request, SCOPE)
+    delivery_id = request.path_params["delivery_id"]
+    delivery = await hub_of(request).deliveries.get(principal.account_id, delivery_id)
+    if delivery is None:
+        raise ApiError("not_found", f"no webhook delivery {delivery_id} in this account")
+    return ok(delivery)
+
+
+async def redeliver(request: Request) -> Response:
+    """Send a delivery's event again, as a new delivery (same ``webhook-id``)."""
+    principal = await require(request, SCOPE)
+    delivery_id = request.path_params["delivery_id"]
+    hub = hub_of(request)
+    original = await hub.deliveries.get(principal.account_id, delivery_id)
+    if original is None:
+        raise ApiError("not_found", f"no webhook delivery {delivery_id} in this account")
+    if original["event"] is None:
+        raise ApiError(
+            "not_found",
+            f"the event of {delivery_id} is no longer kept ([events] retention_days)",
+        )
+    endpoint = await hub.webhooks.get(principal.account_id, original["endpoint_id"])
+    if endpoint is None or not endpoint.enabled:
+        raise validation_error([{"field": "endpoint_id", "message":
+            f"the endpoint {original['endpoint_id']} is disabled; enable it first with"
+            ' PATCH /api/v1/webhooks/{id} {"enabled": true}'}])  # fmt: skip
+    pending = await hub.deliveries.redeliver(principal.account_id, delivery_id)
+    if pending is None:
+        raise ApiError("not_found", f"no webhook delivery {delivery_id} in this account")
+    hub.sender.add(pending)
+    new = await hub.deliveries.get(principal.account_id, pending.id)
+    assert new is not None
+    new.pop("event")
+    return ok(new, status=202)

@@ -9,6 +9,7 @@ has shipped; a new one is appended.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from typing import Final
 
@@ -22,6 +23,12 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     ),
     3: (),  # idempotency_keys: a new table, created by schema.sql
     4: (),  # webhook_endpoints: a new table, created by schema.sql
+    # The event log, outbox cursor, deliveries and attempts are new tables
+    # created by schema.sql.
+    5: (
+        "ALTER TABLE devices ADD COLUMN presence TEXT NOT NULL DEFAULT 'offline'",
+        "ALTER TABLE webhook_endpoints ADD COLUMN disabled_reason TEXT",
+    ),
 }
 CURRENT: Final = max(STEPS)
 
@@ -43,7 +50,8 @@ def migrate(conn: sqlite3.Connection, schema: str) -> int:
         if existed:
             for step in range(version + 1, CURRENT + 1):
                 for statement in STEPS.get(step, ()):
-                    conn.execute(statement)
+                    if _table_exists(conn, statement):
+                        conn.execute(statement)
         for statement in _statements(schema):
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {CURRENT}")
@@ -52,6 +60,21 @@ def migrate(conn: sqlite3.Connection, schema: str) -> int:
         conn.execute("ROLLBACK")
         raise
     return version if existed else 0
+
+
+_ALTERED = re.compile(r"^ALTER TABLE (\w+) ")
+
+
+def _table_exists(conn: sqlite3.Connection, statement: str) -> bool:
+    """False for an ALTER of a table this database never had: schema.sql creates it whole."""
+    altered = _ALTERED.match(statement)
+    if altered is None:
+        return True
+    return bool(
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (altered[1],)
+        ).fetchone()
+    )
 
 
 def _statements(script: str) -> list[str]:

@@ -25,7 +25,11 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema.sql"
 
-__all__ = ["SqliteStore", "StorageUnavailable"]
+__all__ = ["SqliteStore", "Statement", "StorageUnavailable"]
+
+# One SQL statement and its parameters; changes are built as lists of these so
+# that several of them can share one transaction.
+Statement = tuple[str, tuple[object, ...]]
 
 
 def _log_failure(fut: asyncio.Future[Any]) -> None:

@@ -24,6 +24,7 @@ class Endpoint:
     created_at: str
     updated_at: str
     rotating_until: str | None  # the old secret still signs until then
+    disabled_reason: str | None  # why the hub disabled it (410 Gone), if it did
 
 
 def _endpoint(row: sqlite3.Row) -> Endpoint:
@@ -37,6 +38,7 @@ def _endpoint(row: sqlite3.Row) -> Endpoint:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         rotating_until=row["previous_until"],
+        disabled_reason=row["disabled_reason"],
     )
 
 
@@ -81,6 +83,8 @@ class WebhookEndpoints:
 
     async def update(self, account_id: str, endpoint_id: str, **changes: object) -> Endpoint | None:
         """Change only the given fields (url, events, description, enabled)."""
+        if changes.get("enabled") is True:
+            changes["disabled_reason"] = None  # enabled again by its owner
         assignments, values = set_clause({**changes, "updated_at": self._clock.now()})
         changed = await self._store.execute(
             f"UPDATE webhook_endpoints SET {assignments} WHERE id = ? AND account_id = ?",

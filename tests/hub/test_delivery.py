@@ -26,6 +26,7 @@ from hub.delivery import Delivery
 from hub.devices import Device, DeviceDirectory
 from hub.ids import new_id
 from hub.message import LiveMessage
+from hub.presence import Presence
 from hub.relay.connection import RelayConnection
 from hub.store.sqlite import SqliteStore, StorageUnavailable
 from protocol import frames as f
@@ -132,7 +133,8 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     row = await store.fetchone("SELECT id FROM accounts")
     assert row is not None
     devices = DeviceDirectory(store, clock, 600)
-    delivery = Delivery(store, clock, config, devices)
+    presence = Presence(store, clock, config.relay.offline_grace_s, lambda: None)
+    delivery = Delivery(store, clock, config, devices, presence, lambda: None)
     yield Env(store, clock, devices, delivery, row["id"])
     await delivery.close()
     await store.close()

@@ -25,6 +25,11 @@ SCHEMA_TABLES = {
     "inbound_messages",
     "idempotency_keys",
     "webhook_endpoints",
+    "events",
+    "outbox_cursor",
+    "webhook_deliveries",
+    "webhook_attempts",
+    "sqlite_sequence",  # kept by SQLite for the AUTOINCREMENT of events.seq
 }
 ADD_ACCOUNT = "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, '2026-01-01T00:00:00Z')"
 

@@ -1,0 +1,130 @@
+"""``GET /v1/events``: the account's events as Server-Sent Events (scope ``messages.read``).
+
+The same events the webhooks carry, each as ``id: <evt_…>``, ``event: <type>``
+and ``data: <the webhook body>``. A client that reconnects sends the last id
+it saw as ``Last-Event-ID`` and gets everything after it, so nothing is
+missed while it was away (events are kept ``[events] retention_days``). An id
+the hub no longer knows gets a ``reset`` event first: reload, then follow.
+Without one, the stream starts with the next event. ``?types=a,b`` narrows it.
+Idle streams get a keepalive comment every ``[events] keepalive_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from hub.api.errors import validation_error
+from hub.api.request import hub_of, require
+from hub.clock import Clock
+from hub.event_feed import EventFeed
+from hub.events import EVENT_TYPES
+from hub.waits import first_of
+
+RECONNECT_MS = 3000  # what EventSource waits before reconnecting
+
+
+def _frame(row: sqlite3.Row) -> bytes:
+    return b"id: %s\nevent: %s\ndata: %s\n\n" % (
+        row["id"].encode(),
+        row["type"].encode(),
+        bytes(row["body"]),
+    )
+
+
+class EventStream(Response):
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        feed: EventFeed,
+        clock: Clock,
+        account_id: str,
+        after: int,
+        types: Sequence[str],
+        keepalive_s: float,
+        reset: bool,
+    ) -> None:
+        super().__init__(
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+            media_type=self.media_type,
+        )
+        self._feed = feed
+        self._clock = clock
+        self._account_id = account_id
+        self._after = after
+        self._types = types
+        self._keepalive_s = keepalive_s
+        self._reset = reset
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gone = asyncio.Event()
+
+        async def watch_disconnect() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        async def body(chunk: bytes, more: bool = True) -> None:
+            message: Message = {"type": "http.response.body", "body": chunk, "more_body": more}
+            await send(message)
+
+        watcher = asyncio.create_task(watch_disconnect())
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        try:
+            await body(b"retry: %d\n\n" % RECONNECT_MS)
+            if self._reset:
+                await body(b'event: reset\ndata: {"reason": "last_event_id_unknown"}\n\n')
+            await self._follow(body, gone)
+            await body(b"", more=False)
+        except OSError:
+            pass  # the client went away mid-write
+        finally:
+            watcher.cancel()
+
+    async def _follow(self, body: Callable[[bytes], Awaitable[None]], gone: asyncio.Event) -> None:
+        cursor = self._after
+        while not gone.is_set() and not self._feed.closed:
+            change = self._feed.next_change()  # before reading: no commit slips between
+            rows = await self._feed.read(self._account_id, cursor, self._types)
+            if rows:
+                cursor = rows[-1]["seq"]
+                await body(b"".join(_frame(r) for r in rows))
+                continue
+            woke = await first_of(change.wait(), gone.wait(), self._clock.sleep(self._keepalive_s))
+            if woke == 2:
+                await body(b": keepalive\n\n")
+
+
+async def events(request: Request) -> Response:
+    principal = await require(request, "messages.read")
+    hub = hub_of(request)
+    types: list[str] = []
+    if raw := request.query_params.get("types"):
+        types = [t.strip() for t in raw.split(",") if t.strip()]
+        unknown = sorted(set(types) - set(EVENT_TYPES))
+        if unknown:
+            choose = ", ".join(EVENT_TYPES)
+            message = f"unknown: {', '.join(unknown)}; choose from {choose}"
+            raise validation_error([{"field": "types", "message": message}])
+    after = None
+    last_id = request.headers.get("last-event-id", "").strip()
+    if last_id:
+        after = await hub.feed.seq_of(principal.account_id, last_id)
+    reset = bool(last_id) and after is None
+    if after is None:
+        after = await hub.feed.last_seq()
+    return EventStream(
+        hub.feed,
+        hub.clock,
+        principal.account_id,
+        after,
+        types,
+        hub.config.events.keepalive_s,
+        reset,
+    )

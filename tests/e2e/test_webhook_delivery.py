@@ -1,0 +1,242 @@
+"""Webhook delivery end to end: a real hub, real relays, a real local HTTP receiver.
+
+Every delivery is verified with the ``standardwebhooks`` package from PyPI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+from hub.clock import ManualClock
+from tests.e2e.conftest import RunningHub, hub_config, serve_hub
+from tests.e2e.receiver import Call, Receiver, serve_receiver
+
+
+def webhooks(**values: Any) -> dict[str, Any]:
+    return {"allow_private_targets": True, **values}
+
+
+async def add_endpoint(hub: RunningHub, url: str, **fields: Any) -> dict[str, Any]:
+    response = await hub.post("/api/v1/webhooks", {"url": url, **fields})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def deliveries(hub: RunningHub, query: str = "") -> list[dict[str, Any]]:
+    response = await hub.get(f"/api/v1/webhooks/deliveries{query}")
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def verify(secret: str, call: Call) -> dict[str, Any]:
+    payload: dict[str, Any] = Webhook(secret).verify(call.body, call.headers)
+    return payload
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with serve_receiver() as r:
+        yield r
+
+
+async def test_a_delivered_message_reaches_the_receiver_as_signed_sent_and_delivered_events(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with serve_hub(hub_config(tmp_path / "data", webhooks=webhooks())) as hub:
+        endpoint = await add_endpoint(hub, receiver.url)
+        await hub.relay("A")
+        request_id = await hub.send(text="Salom")
+
+        await receiver.wait_until(lambda: len(receiver.events("message.delivered")) == 1)
+
+    types = [c.event["type"] for c in receiver.calls]
+    assert types.index("message.sent") < types.index("message.delivered")
+    for call in receiver.calls:
+        payload = verify(endpoint["secret"], call)
+        assert call.headers["content-type"] == "application/json"
+        assert call.webhook_id.startswith("evt_")
+        assert set(payload) == {"type", "timestamp", "data"}
+    sent, delivered = receiver.events("message.sent")[0], receiver.events("message.delivered")[0]
+    assert sent["data"]["request_id"] == delivered["data"]["request_id"] == request_id
+    assert delivered["data"]["status"] == "delivered"
+    assert delivered["data"]["to"] == "+998901234567"
+    assert delivered["data"]["error"] is None
+    assert delivered["data"]["device_id"].startswith("dev_")
+
+
+async def test_a_receiver_failing_the_first_three_tries_acknowledges_each_event_exactly_once(
+    tmp_path: Path,
+) -> None:
+    tries: Counter[str] = Counter()
+
+    async def fail_three_times(call: Call) -> tuple[int, dict[str, str]]:
+        tries[call.webhook_id] += 1
+        return (500, {}) if tries[call.webhook_id] <= 3 else (200, {})
+
+    config = hub_config(tmp_path / "data", webhooks=webhooks(retry_schedule_s=[0, 0, 0, 0, 0]))
+    async with (
+        serve_receiver(answer=fail_three_times) as receiver,
+        serve_hub(config) as hub,
+    ):
+        endpoint = await add_endpoint(hub, receiver.url, events=["message.delivered"])
+        await hub.relay("A")
+        for n in range(5):
+            await hub.send(text=f"message {n}")
+
+        await receiver.wait_until(lambda: len(receiver.succeeded()) == 5)
+        log = await _settled(hub, lambda d: d["status"] == "succeeded")
+
+    assert list(receiver.succeeded().values()) == [1] * 5
+    assert all(n == 4 for n in tries.values())
+    assert {verify(endpoint["secret"], c)["type"] for c in receiver.calls} == {"message.delivered"}
+    assert len(log) == 5
+    for delivery in log:
+        assert delivery["status"] == "succeeded"
+        assert [a["status_code"] for a in delivery["attempts"]] == [500, 500, 500, 200]
+        assert [a["n"] for a in delivery["attempts"]] == [1, 2, 3, 4]
+        assert delivery["attempts"][-1]["response_excerpt"] == "ok"
+
+
+async def test_a_slow_receiver_is_timed_out_and_the_event_retried(tmp_path: Path) -> None:
+    release = asyncio.Event()
+    first: set[str] = set()
+
+    async def hang_first_time(call: Call) -> tuple[int, dict[str, str]]:
+        if call.webhook_id not in first:
+            first.add(call.webhook_id)
+            await release.wait()  # never set while the hub waits: it must give up
+        return 200, {}
+
+    config = hub_config(
+        tmp_path / "data", webhooks=webhooks(timeout_s=0.3, retry_schedule_s=[0, 0])
+    )
+    async with (
+        serve_receiver(answer=hang_first_time) as receiver,
+        serve_hub(config) as hub,
+    ):
+        await add_endpoint(hub, receiver.url, events=["message.sent"])
+        await hub.relay("A")
+        await hub.send()
+
+        await receiver.wait_until(lambda: len(receiver.succeeded()) == 1)
+        (delivery,) = await _settled(hub, lambda d: d["status"] == "succeeded")
+        release.set()
+
+    first_try, second_try = delivery["attempts"]
+    assert first_try["status_code"] is None
+    assert first_try["error"] == "no answer within 0.3 s"
+    assert 300 <= first_try["latency_ms"] < 3000
+    assert second_try["status_code"] == 200
+    assert delivery["status"] == "succeeded"
+
+
+async def test_a_failed_attempt_is_retried_on_the_schedule_with_jitter(tmp_path: Path) -> None:
+    answers = iter([500, 200])
+
+    async def fail_once(call: Call) -> tuple[int, dict[str, str]]:
+        return next(answers), {}
+
+    clock = ManualClock()
+    config = hub_config(tmp_path / "data", webhooks=webhooks(retry_schedule_s=[0, 300]))
+    async with serve_receiver(answer=fail_once) as receiver, serve_hub(config, clock) as hub:
+        await add_endpoint(hub, receiver.url, events=["message.sent"])
+        await hub.relay("A")
+        await hub.send()
+        await receiver.wait_until(lambda: [c.status for c in receiver.calls] == [500])
+        (delivery,) = await _settled(hub, lambda d: d["attempt_count"] == 1)
+
+        due = datetime.fromisoformat(delivery["next_attempt_at"])
+        tried = datetime.fromisoformat(delivery["attempts"][0]["at"])
+        assert 240 <= (due - tried).total_seconds() <= 360  # 300 s ± 20 %
+        assert delivery["status"] == "pending"
+
+        clock.advance(361)
+        await receiver.wait_until(lambda: [c.status for c in receiver.calls] == [500, 200])
+
+
+async def test_retry_after_from_a_503_pushes_the_next_attempt_back(tmp_path: Path) -> None:
+    async def busy(call: Call) -> tuple[int, dict[str, str]]:
+        return 503, {"Retry-After": "3600"}
+
+    clock = ManualClock()
+    config = hub_config(tmp_path / "data", webhooks=webhooks(retry_schedule_s=[0, 5]))
+    async with serve_receiver(answer=busy) as receiver, serve_hub(config, clock) as hub:
+        await add_endpoint(hub, receiver.url, events=["message.sent"])
+        await hub.relay("A")
+        await hub.send()
+        (delivery,) = await _settled(hub, lambda d: d["attempt_count"] == 1)
+
+    due = datetime.fromisoformat(delivery["next_attempt_at"])
+    tried = datetime.fromisoformat(delivery["attempts"][0]["at"])
+    assert (due - tried).total_seconds() >= 3600
+    assert len(receiver.calls) == 1
+
+
+async def test_a_410_disables_the_endpoint_and_its_owner_can_enable_it_again(
+    tmp_path: Path,
+) -> None:
+    answers = iter([410])
+
+    async def gone_once(call: Call) -> tuple[int, dict[str, str]]:
+        return next(answers, 204), {}
+
+    config = hub_config(tmp_path / "data", webhooks=webhooks(retry_schedule_s=[0, 0, 0]))
+    async with serve_receiver(answer=gone_once) as receiver, serve_hub(config) as hub:
+        endpoint = await add_endpoint(hub, receiver.url, events=["message.sent"])
+        await hub.relay("A")
+        await hub.send()
+        (failed,) = await _settled(hub, lambda d: d["status"] == "failed")
+        disabled = (await hub.get(f"/api/v1/webhooks/{endpoint['id']}")).json()
+        assert disabled["enabled"] is False
+        assert disabled["disabled_reason"].startswith("the receiver answered 410 Gone")
+        assert [a["status_code"] for a in failed["attempts"]] == [410]
+
+        enable = await hub.client.patch(
+            f"{hub.base_url}/api/v1/webhooks/{endpoint['id']}",
+            json={"enabled": True},
+            headers={"Authorization": "Bearer rh_e2e_admin_token_0123456789abcdef"},
+        )
+        assert enable.status_code == 200
+        assert enable.json()["disabled_reason"] is None
+        await hub.send(text="after")
+        await receiver.wait_until(lambda: len(receiver.succeeded()) == 1)
+
+
+async def test_a_delivery_is_given_up_when_the_schedule_ends(tmp_path: Path) -> None:
+    async def always_fail(call: Call) -> tuple[int, dict[str, str]]:
+        return 500, {}
+
+    config = hub_config(tmp_path / "data", webhooks=webhooks(retry_schedule_s=[0, 0, 0]))
+    async with serve_receiver(answer=always_fail) as receiver, serve_hub(config) as hub:
+        await add_endpoint(hub, receiver.url, events=["message.sent"])
+        await hub.relay("A")
+        await hub.send()
+        (delivery,) = await _settled(hub, lambda d: d["status"] == "failed")
+
+    assert delivery["attempt_count"] == 3
+    assert delivery["next_attempt_at"] is None
+    assert len(receiver.calls) == 3
+
+
+async def _settled(hub: RunningHub, done: Any, query: str = "") -> list[dict[str, Any]]:
+    """The attempts log once every delivery in it satisfies ``done``.
+
+    Attempts are recorded after the receiver answers, so the log is read again
+    after each commit of the hub's store until it shows the outcome.
+    """
+    async with asyncio.timeout(10):
+        while True:
+            items = await deliveries(hub, query)
+            if items and all(done(d) for d in items):
+                return items
+            await hub.hub.store.write(lambda conn: None)  # one more commit has landed

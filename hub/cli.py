@@ -69,10 +69,8 @@ def _banner(config: Config) -> object:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from hub.app import create_app
-    from hub.server import uvicorn_config
+    from hub.server import HubServer, uvicorn_config
 
     try:
         config = load_serve_config(args)
@@ -84,7 +82,7 @@ def serve(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     app = create_app(config, on_started=_banner(config))  # type: ignore[arg-type]
-    uvicorn.Server(uvicorn_config(app, config)).run()
+    HubServer(uvicorn_config(app, config), app).run()
     return 0
 
 

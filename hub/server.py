@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -41,3 +42,22 @@ def bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+class HubServer(uvicorn.Server):
+    """uvicorn, telling the hub it is stopping *before* waiting for open requests.
+
+    uvicorn waits for every response to finish before the app's shutdown
+    runs, and a live event stream never finishes by itself; the hub ends its
+    streams first so a stop takes milliseconds, not the graceful timeout.
+    """
+
+    def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+        super().__init__(config)
+        self._app = app
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        hub = getattr(self._app.state, "hub", None)
+        if hub is not None:
+            hub.feed.close()
+        await super().shutdown(sockets)

@@ -50,10 +50,14 @@ class EventStream(Response):
         keepalive_s: float,
         reset: bool,
     ) -> None:
-        super().__init__(
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-            media_type=self.media_type,
-        )
+        # Not Response.__init__: it would declare a Content-Length; a stream has none.
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),  # proxies (nginx) must not buffer it
+        ]
         self._feed = feed
         self._clock = clock
         self._account_id = account_id

@@ -246,8 +246,11 @@ class WebhookSender:
             else:
                 outcome = await self._post(pending, row["url"], row["body"])
             await self._record(pending, outcome)
-        except StorageUnavailable as exc:
-            log.warning("webhook attempt %s not recorded (%s); trying again", pending.id, exc)
+        except Exception as exc:  # storage down, or a bug: the delivery must not be dropped
+            if isinstance(exc, StorageUnavailable):
+                log.warning("webhook attempt %s not recorded (%s); trying again", pending.id, exc)
+            else:
+                log.exception("webhook attempt %s failed unexpectedly; trying again", pending.id)
             pending.due = self._clock.now().timestamp() + UNRECORDED_RETRY_S
             self._push(pending)
 

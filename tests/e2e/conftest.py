@@ -19,14 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection
 
 from hub.app import create_app
 from hub.clock import Clock, ManualClock
 from hub.config import Config, load_config
 from hub.hub import Hub
-from hub.server import bind, uvicorn_config
+from hub.server import HubServer, bind, uvicorn_config
 from relay_sim.pairing import PairedDevice, pair_device
 from relay_sim.profiles import PROFILES, Profile
 from relay_sim.relay import SimRelay
@@ -94,6 +93,8 @@ class RunningHub:
         await relay.start()
         if welcomed:
             await relay.wait_welcomed()
+            # What the hello changed (its device.online event) is stored by now.
+            await self.hub.store.write(lambda conn: None)
         return relay
 
     async def send(self, to: str = "+998901234567", text: str = "Salom", **fields: Any) -> str:
@@ -129,7 +130,7 @@ async def serve_hub(
     )
     sock = bind("127.0.0.1", 0)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn_config(app, config, log_level="warning", port=port))
+    server = HubServer(uvicorn_config(app, config, log_level="warning", port=port), app)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     ready = asyncio.create_task(started.wait())
     await asyncio.wait({serving, ready}, return_when=asyncio.FIRST_COMPLETED)

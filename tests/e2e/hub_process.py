@@ -20,8 +20,11 @@ def free_port() -> int:
 
 
 class HubProcess:
-    def __init__(self, data_dir: Path, port: int, admin_token: str) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, admin_token: str, config: Path | None = None
+    ) -> None:
         self.data_dir = data_dir
+        self.config = config
         self.port = port
         self.admin_token = admin_token
         self.base_url = f"http://127.0.0.1:{port}"
@@ -32,9 +35,10 @@ class HubProcess:
     async def start(self) -> None:
         """Start ``relayhub serve`` and return once it accepts connections."""
         env = {**os.environ, "RELAYHUB_ADMIN_TOKEN": self.admin_token}
+        config = ["--config", str(self.config)] if self.config else []
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hub", "serve", "--host", "127.0.0.1",
-            "--port", str(self.port), "--data", str(self.data_dir),
+            "--port", str(self.port), "--data", str(self.data_dir), *config,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env,
         )  # fmt: skip
         assert self.process.stderr is not None

@@ -16,7 +16,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from hub.clock import ManualClock
-from tests.e2e.conftest import RunningHub, hub_config, serve_hub
+from tests.e2e.conftest import RunningHub, delivered_ids, hub_config, serve_hub
 from tests.e2e.receiver import Call, Receiver, serve_receiver
 
 
@@ -240,3 +240,98 @@ async def _settled(hub: RunningHub, done: Any, query: str = "") -> list[dict[str
             if items and all(done(d) for d in items):
                 return items
             await hub.hub.store.write(lambda conn: None)  # one more commit has landed
+
+
+async def test_the_attempts_log_filters_by_endpoint_event_type_and_status(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with serve_hub(hub_config(tmp_path / "data", webhooks=webhooks())) as hub:
+        first = await add_endpoint(hub, receiver.url, events=["message.sent"])
+        second = await add_endpoint(hub, receiver.url, events=["message.sent", "device.online"])
+        await hub.relay("A")
+        await hub.send()
+        everything = await _settled(hub, lambda d: d["status"] == "succeeded")
+
+        by_endpoint = await deliveries(hub, f"?endpoint_id={first['id']}")
+        by_type = await deliveries(hub, "?event_type=device.online")
+        pending = await deliveries(hub, "?status=pending")
+        page_one = (await hub.get("/api/v1/webhooks/deliveries?limit=2")).json()
+        page_two = await deliveries(hub, f"?limit=2&cursor={page_one['next_cursor']}")
+        bad = await hub.get("/api/v1/webhooks/deliveries?status=lost&event_type=x")
+
+    assert len(everything) == 3  # message.sent to both endpoints, device.online to one
+    assert [d["endpoint_id"] for d in by_endpoint] == [first["id"]]
+    assert [(d["endpoint_id"], d["event_type"]) for d in by_type] == [
+        (second["id"], "device.online")
+    ]
+    assert pending == []
+    assert [d["id"] for d in page_one["items"] + page_two] == [d["id"] for d in everything]
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} == {"status", "event_type"}
+
+
+async def test_redeliver_sends_the_same_event_again_with_the_same_webhook_id(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with serve_hub(hub_config(tmp_path / "data", webhooks=webhooks())) as hub:
+        endpoint = await add_endpoint(hub, receiver.url, events=["message.sent"])
+        await hub.relay("A")
+        await hub.send()
+        (original,) = await _settled(hub, lambda d: d["status"] == "succeeded")
+
+        response = await hub.post(f"/api/v1/webhooks/deliveries/{original['id']}/redeliver", {})
+        assert response.status_code == 202, response.text
+        again = response.json()
+        await receiver.wait_until(
+            lambda: len(receiver.succeeded()) == 1 and len(receiver.calls) == 2
+        )
+        detail = (await hub.get(f"/api/v1/webhooks/deliveries/{original['id']}")).json()
+        missing = await hub.post("/api/v1/webhooks/deliveries/dlv_NOPE/redeliver", {})
+
+    assert again["redelivery_of"] == original["id"]
+    assert again["id"] != original["id"]
+    assert again["status"] == "pending"
+    assert receiver.calls[0].webhook_id == receiver.calls[1].webhook_id == original["event_id"]
+    for call in receiver.calls:
+        verify(endpoint["secret"], call)
+    assert detail["event"]["type"] == "message.sent"
+    assert detail["event"] == receiver.calls[0].event
+    assert missing.status_code == 404
+
+
+async def test_another_account_sees_none_of_the_deliveries(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with serve_hub(hub_config(tmp_path / "data", webhooks=webhooks())) as hub:
+        await add_endpoint(hub, receiver.url, events=["message.sent"])
+        await hub.relay("A")
+        await hub.send()
+        (delivery,) = await _settled(hub, lambda d: d["status"] == "succeeded")
+        other = (await hub.post("/api/v1/admin/accounts", {"name": "Other"})).json()["token"]
+
+        listed = await hub.get("/api/v1/webhooks/deliveries", token=other)
+        one = await hub.get(f"/api/v1/webhooks/deliveries/{delivery['id']}", token=other)
+        again = await hub.post(
+            f"/api/v1/webhooks/deliveries/{delivery['id']}/redeliver", {}, token=other
+        )
+
+    assert listed.json()["items"] == []
+    assert one.status_code == 404
+    assert again.status_code == 404
+    assert len(receiver.calls) == 1
+
+
+async def test_an_endpoint_hears_only_events_after_it_was_created(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with serve_hub(hub_config(tmp_path / "data", webhooks=webhooks())) as hub:
+        relay = await hub.relay("A")
+        await hub.send(text="before")
+        await relay.wait_until(lambda: len(delivered_ids(relay)) == 1)
+        await hub.hub.store.write(lambda conn: None)  # its events are stored
+        await add_endpoint(hub, receiver.url, events=["message.delivered"])
+        later = await hub.send(text="after")
+        await receiver.wait_until(lambda: len(receiver.calls) >= 1)
+        await _settled(hub, lambda d: d["status"] == "succeeded")
+
+    assert [e["data"]["request_id"] for e in receiver.events()] == [later]

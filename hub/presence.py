@@ -50,12 +50,15 @@ class Presence:
     async def load(self) -> None:
         """Devices announced online before a restart get the grace to come back."""
         rows = await self._store.fetchall(
-            "SELECT d.id, d.account_id, d.name FROM devices d WHERE d.presence = 'online'"
+            "SELECT id, account_id, name, last_seen_at FROM devices WHERE presence = 'online'"
         )
         mono, now = self._clock.monotonic(), self._clock.now()
         for row in rows:
             self._online.add(row["id"])
-            self._gone[row["id"]] = _Gone(row["account_id"], row["name"], mono, now)
+            # If it never returns, it went away when it was last heard from.
+            seen = row["last_seen_at"]
+            since = datetime.fromisoformat(seen) if seen else now
+            self._gone[row["id"]] = _Gone(row["account_id"], row["name"], mono, since)
 
     def is_announced_online(self, device_id: str) -> bool:
         return device_id in self._online

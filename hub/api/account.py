@@ -42,8 +42,49 @@ async def get_account(request: Request) -> Response:
     return ok({**account_body(hub.accounts, account), "plan": "self-hosted", "usage": usage})
 
 
-def _check(name: str, passed: bool, detail: str, fix: str) -> dict[str, Any]:
-    return {"name": name, "ok": passed, "detail": detail, "fix": None if passed else fix}
+def _check(
+    name: str, passed: bool, detail: str, fix: str, optional: bool = False
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "ok": passed,
+        "optional": optional,
+        "detail": detail,
+        "fix": None if passed else fix,
+    }
+
+
+async def _webhook_check(request: Request, account_id: str) -> dict[str, Any]:
+    """An enabled endpoint whose latest delivery was answered with a 2xx."""
+    store = hub_of(request).store
+    row = await store.fetchone(
+        "SELECT COUNT(*) AS n FROM webhook_endpoints WHERE account_id = ? AND enabled = 1",
+        (account_id,),
+    )
+    endpoints = row["n"] if row else 0
+    last = await store.fetchone(
+        "SELECT a.status_code, a.error, a.at FROM webhook_deliveries d"
+        " JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled = 1"
+        " JOIN webhook_attempts a ON a.delivery_id = d.id AND a.n = d.attempt_count"
+        " WHERE d.account_id = ? AND d.attempt_count > 0 ORDER BY d.id DESC LIMIT 1",
+        (account_id,),
+    )
+    status = last["status_code"] if last is not None else None
+    passed = status is not None and 200 <= status < 300
+    if endpoints == 0:
+        detail = "no enabled webhook endpoint"
+    elif last is None:
+        detail = f"{endpoints} endpoint(s); no delivery attempted yet"
+    elif status is not None:
+        detail = f"the latest delivery was answered {status} at {last['at']}"
+    else:
+        detail = f"the latest delivery failed at {last['at']}: {last['error']}"
+    return _check(
+        "webhook_answers", passed, detail,
+        "add an endpoint with POST /api/v1/webhooks that answers 2xx;"
+        " GET /api/v1/webhooks/deliveries shows each attempt",
+        optional=True,
+    )  # fmt: skip
 
 
 async def readiness(request: Request) -> Response:
@@ -83,5 +124,7 @@ async def readiness(request: Request) -> Response:
             else "nothing delivered in the last 24 h",
             "send a test SMS with POST /api/v1/sms/send and watch its status",
         ),
+        await _webhook_check(request, account.id),
     ]  # fmt: skip
-    return ok({"ready": all(c["ok"] for c in checks), "checks": checks})
+    ready = all(c["ok"] or c["optional"] for c in checks)
+    return ok({"ready": ready, "checks": checks})

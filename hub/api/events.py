@@ -83,7 +83,7 @@ class EventStream(Response):
         try:
             await body(b"retry: %d\n\n" % RECONNECT_MS)
             if self._reset:
-                await body(b'event: reset\ndata: {"reason": "last_event_id_unknown"}\n\n')
+                await body(b'event: reset\ndata: {"reason":"last_event_id_unknown"}\n\n')
             await self._follow(body, gone)
             await body(b"", more=False)
         except OSError:
@@ -93,16 +93,22 @@ class EventStream(Response):
 
     async def _follow(self, body: Callable[[bytes], Awaitable[None]], gone: asyncio.Event) -> None:
         cursor = self._after
+        # Kept apart from wake-ups: other accounts' events wake this stream too,
+        # and must not keep postponing its keepalive.
+        keepalive_at = self._clock.monotonic() + self._keepalive_s
         while not gone.is_set() and not self._feed.closed:
+            if self._clock.monotonic() >= keepalive_at:
+                await body(b": keepalive\n\n")
+                keepalive_at = self._clock.monotonic() + self._keepalive_s
             change = self._feed.next_change()  # before reading: no commit slips between
             rows = await self._feed.read(self._account_id, cursor, self._types)
             if rows:
                 cursor = rows[-1]["seq"]
                 await body(b"".join(_frame(r) for r in rows))
+                keepalive_at = self._clock.monotonic() + self._keepalive_s
                 continue
-            woke = await first_of(change.wait(), gone.wait(), self._clock.sleep(self._keepalive_s))
-            if woke == 2:
-                await body(b": keepalive\n\n")
+            idle = keepalive_at - self._clock.monotonic()
+            await first_of(change.wait(), gone.wait(), self._clock.sleep(max(idle, 0.0)))
 
 
 async def events(request: Request) -> Response:

@@ -61,11 +61,13 @@ class Pending:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
+    at: datetime  # when the attempt started
     status_code: int | None
     latency_ms: int
     error: str | None = None
     excerpt: str | None = None
     retry_after_s: float | None = None
+    final: bool = False  # no point in trying again
 
     @property
     def succeeded(self) -> bool:
@@ -143,9 +145,6 @@ class WebhookSender:
         """An endpoint was enabled, disabled or deleted: reload its pending deliveries."""
         self._changed_endpoints.add(endpoint_id)
         self._kick.set()
-
-    def in_flight(self) -> int:
-        return len(self._attempts)
 
     # --- the loop --------------------------------------------------------------
 
@@ -242,7 +241,8 @@ class WebhookSender:
             if row is None or not row["enabled"]:
                 return  # deleted or disabled meanwhile: its deliveries wait (or are gone)
             if row["body"] is None:
-                outcome = Outcome(None, 0, "the event is no longer kept (see [events] retention)")
+                gone = "the event is no longer kept (see [events] retention_days)"
+                outcome = Outcome(self._clock.now(), None, 0, gone, final=True)
             else:
                 outcome = await self._post(pending, row["url"], row["body"])
             await self._record(pending, outcome)
@@ -256,7 +256,7 @@ class WebhookSender:
 
     async def _post(self, pending: Pending, url: str, body: bytes) -> Outcome:
         assert self._client is not None
-        started = time.perf_counter()
+        at, started = self._clock.now(), time.perf_counter()
 
         def took() -> int:
             return round((time.perf_counter() - started) * 1000)
@@ -264,7 +264,7 @@ class WebhookSender:
         try:
             await check_target(url, self._config.allow_private_targets)  # DNS may have changed
         except TargetRefused as exc:
-            return Outcome(None, 0, f"refused: {exc}")
+            return Outcome(at, None, 0, f"refused: {exc}")
         secrets = await self._endpoints.signing_secrets(pending.endpoint_id)
         timestamp = int(self._clock.now().timestamp())
         headers = {
@@ -283,13 +283,14 @@ class WebhookSender:
                     if len(excerpt) >= EXCERPT_BYTES:
                         break
         except TimeoutError:
-            return Outcome(None, took(), f"no answer within {timeout:g} s")
+            return Outcome(at, None, took(), f"no answer within {timeout:g} s")
         except httpx.HTTPError as exc:
-            return Outcome(None, took(), f"{type(exc).__name__}: {exc}"[:300])
+            return Outcome(at, None, took(), f"{type(exc).__name__}: {exc}"[:300])
         retry_after = None
         if response.status_code in HONOURS_RETRY_AFTER:
             retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
         return Outcome(
+            at,
             response.status_code,
             took(),
             None,
@@ -303,13 +304,13 @@ class WebhookSender:
         made = pending.attempt_count + 1
         gone = outcome.status_code == 410
         delay = None
-        if not outcome.succeeded and not gone:
+        if not outcome.succeeded and not gone and not outcome.final:
             delay = next_delay(
                 made, self._config.retry_schedule_s, self._rng, outcome.retry_after_s
             )
         status = "succeeded" if outcome.succeeded else "pending" if delay is not None else "failed"
         due = now + timedelta(seconds=delay) if delay is not None else None
-        stamp = rfc3339(now)
+        stamp, tried = rfc3339(now), rfc3339(outcome.at)
 
         def op(conn: sqlite3.Connection) -> bool:
             if (
@@ -322,7 +323,7 @@ class WebhookSender:
             conn.execute(
                 "INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_ms,"
                 " error, response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (pending.id, made, stamp, outcome.status_code, outcome.latency_ms,
+                (pending.id, made, tried, outcome.status_code, outcome.latency_ms,
                  outcome.error, outcome.excerpt),
             )  # fmt: skip
             conn.execute(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from tests.e2e.conftest import RunningHub, delivered_ids
+from tests.e2e.conftest import RunningHub, delivered_ids, hub_config, serve_hub
+from tests.e2e.receiver import serve_receiver
 
 
 def checks(body: dict[str, Any]) -> dict[str, bool]:
@@ -16,7 +18,7 @@ async def test_readiness_turns_green_step_by_step(hub_server: RunningHub) -> Non
     assert empty["ready"] is False
     assert checks(empty) == {
         "token": True, "subscription": True, "device_paired": False,
-        "device_online": False, "message_delivered": False,
+        "device_online": False, "message_delivered": False, "webhook_answers": False,
     }  # fmt: skip
     failing = [c for c in empty["checks"] if not c["ok"]]
     assert all(c["fix"] for c in failing)
@@ -26,8 +28,26 @@ async def test_readiness_turns_green_step_by_step(hub_server: RunningHub) -> Non
     await relay.wait_until(lambda: request_id in delivered_ids(relay) and relay.outbox_size == 0)
 
     ready = (await hub_server.get("/api/v1/launch/readiness")).json()
-    assert ready["ready"] is True
-    assert all(c["fix"] is None for c in ready["checks"])
+    assert ready["ready"] is True  # a webhook is optional
+    assert [c["name"] for c in ready["checks"] if c["fix"]] == ["webhook_answers"]
+
+
+async def test_readiness_sees_a_webhook_endpoint_that_answers(tmp_path: Path) -> None:
+    config = hub_config(tmp_path / "data", webhooks={"allow_private_targets": True})
+    async with serve_receiver() as receiver, serve_hub(config) as hub:
+        await hub.post("/api/v1/webhooks", {"url": receiver.url, "events": ["device.online"]})
+        before = (await hub.get("/api/v1/launch/readiness")).json()
+        await hub.relay("Phone")
+        await receiver.wait_until(lambda: len(receiver.calls) == 1 and receiver.calls[0].status)
+        await hub.hub.store.write(lambda conn: None)  # the attempt is recorded
+        after = (await hub.get("/api/v1/launch/readiness")).json()
+
+    (waiting,) = [c for c in before["checks"] if c["name"] == "webhook_answers"]
+    (answered,) = [c for c in after["checks"] if c["name"] == "webhook_answers"]
+    assert waiting["ok"] is False
+    assert waiting["detail"] == "1 endpoint(s); no delivery attempted yet"
+    assert answered["ok"] is True
+    assert answered["detail"].startswith("the latest delivery was answered 204")
 
 
 async def test_account_shows_limits_and_usage(hub_server: RunningHub) -> None:

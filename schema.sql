@@ -143,8 +143,8 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
 CREATE INDEX IF NOT EXISTS webhook_endpoints_account ON webhook_endpoints(account_id, id);
 
 -- The event log: every webhook event, written in the same transaction as the
--- change that caused it. It is the webhook outbox and the live stream's source
--- (`seq` is the stream's order; AUTOINCREMENT never reuses a pruned seq).
+-- change that caused it, with its deliveries (hub/events.py). It is the live
+-- stream's source (`seq` is its order; AUTOINCREMENT never reuses a pruned seq).
 CREATE TABLE IF NOT EXISTS events (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
     id          TEXT NOT NULL UNIQUE,           -- evt_…, the webhook-id
@@ -155,13 +155,8 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_account ON events(account_id, seq);
 
--- How far the webhook fan-out has read the event log.
-CREATE TABLE IF NOT EXISTS outbox_cursor (
-    name  TEXT PRIMARY KEY,
-    seq   INTEGER NOT NULL
-);
-
--- One event for one endpoint; retried until it succeeds or the schedule ends.
+-- One event for one endpoint (the webhook outbox); retried until it succeeds
+-- or the schedule ends.
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
     id               TEXT PRIMARY KEY,          -- dlv_…
     account_id       TEXT NOT NULL,
@@ -179,7 +174,8 @@ CREATE INDEX IF NOT EXISTS webhook_deliveries_account ON webhook_deliveries(acco
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(next_attempt_at)
     WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id);
--- The fan-out makes one delivery per event and endpoint, whatever happens.
+-- One delivery per event and endpoint (redelivers aside); also how the sender
+-- finds the deliveries of new events.
 CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_once
     ON webhook_deliveries(event_id, endpoint_id) WHERE redelivery_of IS NULL;
 

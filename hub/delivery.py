@@ -30,7 +30,7 @@ from hub.book import Book
 from hub.clock import Clock, rfc3339
 from hub.config import Config
 from hub.devices import DeviceDirectory
-from hub.events import event_statement
+from hub.events import event_statements
 from hub.ids import new_id
 from hub.message import (
     LiveMessage,
@@ -557,5 +557,5 @@ class Delivery:
                 " from_number, text, sim_slot, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 inbound,
             ),
-            event_statement(conn.account_id, "message.received", data, now),
+            *event_statements(conn.account_id, "message.received", data, now),
         ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.clock import rfc3339
-from hub.events import event_statement
+from hub.events import event_statements
 from hub.store.sqlite import Statement
 from protocol import frames as f
 from protocol.lifecycle import Decision, State
@@ -120,9 +120,9 @@ class LiveMessage:
         self.updated_at = now
         for state in decision.path:
             if state in _EVENT_TYPE:
-                self._events.append(self._event(state, when, now))
+                self._events += self._event(state, when, now)
 
-    def _event(self, state: State, when: str, now: datetime) -> Statement:
+    def _event(self, state: State, when: str, now: datetime) -> list[Statement]:
         error = None
         if state in _STATE_ERROR or (state is State.FAILED and self.error_code):
             code, text = _STATE_ERROR.get(state) or (self.error_code, self.error_message)
@@ -137,7 +137,7 @@ class LiveMessage:
             "error": error,
             "at": when,
         }
-        return event_statement(self.account_id, _EVENT_TYPE[state], data, now)
+        return event_statements(self.account_id, _EVENT_TYPE[state], data, now)
 
     def note_queued(self, now: datetime) -> None:
         """Record the first state of a new message in its history."""

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from hub.clock import Clock, rfc3339
-from hub.events import event_statement
+from hub.events import event_statements
 from hub.message import run_statements
 from hub.store.sqlite import SqliteStore
 
@@ -92,7 +92,7 @@ class Presence:
         data = {"device_id": device_id, "name": name, "status": status, "at": rfc3339(at)}
         statements = [
             ("UPDATE devices SET presence = ? WHERE id = ?", (status, device_id)),
-            event_statement(account_id, f"device.{status}", data, self._clock.now()),
+            *event_statements(account_id, f"device.{status}", data, self._clock.now()),
         ]
         future = self._store.submit(run_statements(statements))
         future.add_done_callback(self._written)

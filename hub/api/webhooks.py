@@ -187,11 +187,11 @@ async def redeliver(request: Request) -> Response:
         raise validation_error([{"field": "endpoint_id", "message":
             f"the endpoint {original['endpoint_id']} is disabled; enable it first with"
             ' PATCH /api/v1/webhooks/{id} {"enabled": true}'}])  # fmt: skip
-    pending = await hub.deliveries.redeliver(principal.account_id, delivery_id)
-    if pending is None:
+    row = await hub.deliveries.redeliver(principal.account_id, delivery_id)
+    if row is None:
         raise ApiError("not_found", f"no webhook delivery {delivery_id} in this account")
-    hub.sender.add(pending)
-    new = await hub.deliveries.get(principal.account_id, pending.id)
+    hub.sender.add(row)
+    new = await hub.deliveries.get(principal.account_id, row["id"])
     assert new is not None
     new.pop("event")
     return ok(new, status=202)

@@ -23,7 +23,7 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     ),
     3: (),  # idempotency_keys: a new table, created by schema.sql
     4: (),  # webhook_endpoints: a new table, created by schema.sql
-    # The event log, outbox cursor, deliveries and attempts are new tables
+    # The event log, deliveries and attempts are new tables
     # created by schema.sql.
     5: (
         "ALTER TABLE devices ADD COLUMN presence TEXT NOT NULL DEFAULT 'offline'",

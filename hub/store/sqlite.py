@@ -11,13 +11,14 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
 from hub.clock import rfc3339
+from hub.ids import new_id
 from hub.store.migrations import migrate
 from hub.store.writer import GroupCommitWriter, StorageUnavailable, WriteOp
 
@@ -45,7 +46,13 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=5000")
+    # Statements that insert rows for other rows (webhook fan-out) make their ids here.
+    conn.create_function("new_id", 1, _new_id)
     return conn
+
+
+def _new_id(prefix: str) -> str:
+    return new_id(prefix, datetime.now(UTC))
 
 
 def set_clause(changes: dict[str, object]) -> tuple[str, tuple[object, ...]]:

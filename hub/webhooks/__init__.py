@@ -1,2 +1,2 @@
-"""Webhooks: endpoints with encrypted secrets, Standard Webhooks signatures, and
-(next) the durable outbox and its delivery worker."""
+"""Webhooks: endpoints with encrypted secrets, Standard Webhooks signatures, the
+delivery worker with its retries, and the attempts log."""

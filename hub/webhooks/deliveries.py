@@ -12,7 +12,6 @@ import msgspec
 from hub.clock import Clock, rfc3339
 from hub.ids import new_id
 from hub.store.sqlite import SqliteStore
-from hub.webhooks.sender import Pending
 
 STATUSES = ("pending", "succeeded", "failed")
 
@@ -93,7 +92,7 @@ class WebhookDeliveries:
         event = msgspec.Raw(row["body"]) if row["body"] is not None else None
         return {**_delivery(row, attempts[delivery_id]), "event": event}
 
-    async def redeliver(self, account_id: str, delivery_id: str) -> Pending | None:
+    async def redeliver(self, account_id: str, delivery_id: str) -> sqlite3.Row | None:
         """A new delivery of the same event to the same endpoint, due now.
 
         It keeps the event's ``webhook-id``: receivers that already handled it
@@ -103,7 +102,7 @@ class WebhookDeliveries:
         new = new_id("dlv", now)
         stamp = rfc3339(now)
 
-        def op(conn: sqlite3.Connection) -> Pending | None:
+        def op(conn: sqlite3.Connection) -> sqlite3.Row | None:
             row = conn.execute(
                 "SELECT * FROM webhook_deliveries WHERE id = ? AND account_id = ?",
                 (delivery_id, account_id),
@@ -117,7 +116,10 @@ class WebhookDeliveries:
                 (new, account_id, row["endpoint_id"], row["event_id"], row["event_type"],
                  stamp, delivery_id, stamp, stamp),
             )  # fmt: skip
-            return Pending(new, row["endpoint_id"], row["event_id"], 0, now.timestamp())
+            found: sqlite3.Row | None = conn.execute(
+                "SELECT * FROM webhook_deliveries WHERE id = ?", (new,)
+            ).fetchone()
+            return found
 
         return await self._store.write(op)
 

@@ -1,12 +1,14 @@
-"""The webhook sender: fans new events out and delivers them, with retries.
+"""The webhook sender: delivers pending deliveries, with retries.
 
-One loop: after events commit it runs the outbox fan-out (``outbox.fan_out``),
-then starts every attempt that is due, at most ``concurrency_per_endpoint``
-per endpoint and ``MAX_IN_FLIGHT`` in all, then sleeps on the hub's clock until
-the next attempt is due or something new arrives.
+Deliveries are made with the events themselves (``hub.events``), in the
+transaction of the change they report. This loop only reads: after events
+commit it picks up their new deliveries, then starts every attempt that is
+due, at most ``concurrency_per_endpoint`` per endpoint and ``MAX_IN_FLIGHT``
+in all, then sleeps on the hub's clock until the next attempt is due or
+something new arrives.
 
 Storage is the truth; memory only holds, per endpoint, a heap of its pending
-deliveries ordered by when they are due (loaded at start, fed by the fan-out,
+deliveries ordered by when they are due (loaded at start, fed by new events,
 by redelivers and by each attempt's outcome). Each attempt's outcome and the
 delivery's next state commit together, so a SIGKILL at any point leaves every
 unfinished delivery pending, and the next start tries it again: at least once,
@@ -38,13 +40,13 @@ from hub.store.writer import StorageUnavailable
 from hub.waits import first_of
 from hub.webhooks import signer
 from hub.webhooks.endpoints import WebhookEndpoints
-from hub.webhooks.outbox import fan_out
 from hub.webhooks.schedule import HONOURS_RETRY_AFTER, first_delay, next_delay, parse_retry_after
 from hub.webhooks.targets import TargetRefused, check_target
 
 log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT: Final = 64  # attempts at once over all endpoints
+TAKE_BATCH: Final = 2000  # events read at once when picking up new deliveries
 EXCERPT_BYTES: Final = 512  # of each response body, for the attempts log
 UNRECORDED_RETRY_S: Final = 5.0  # an attempt whose outcome could not be stored
 USER_AGENT: Final = "relayhub-webhooks/1"
@@ -74,14 +76,11 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def pending_of(row: sqlite3.Row) -> Pending:
-    return Pending(
-        row["id"],
-        row["endpoint_id"],
-        row["event_id"],
-        row["attempt_count"],
-        datetime.fromisoformat(row["next_attempt_at"]).timestamp(),
-    )
+def pending_of(row: sqlite3.Row, first_delay_s: float) -> Pending:
+    due = datetime.fromisoformat(row["next_attempt_at"]).timestamp()
+    if row["attempt_count"] == 0:
+        due += first_delay_s  # a new delivery is stored due "now"; the schedule may say later
+    return Pending(row["id"], row["endpoint_id"], row["event_id"], row["attempt_count"], due)
 
 
 class WebhookSender:
@@ -102,6 +101,8 @@ class WebhookSender:
         self._config = config
         self._rng = rng or random.Random()
         self._queues: dict[str, list[tuple[float, int, Pending]]] = {}
+        self._known: set[str] = set()  # deliveries queued or in flight
+        self._seen_seq = 0  # the last event whose deliveries were picked up
         self._order = itertools.count()
         self._running: Counter[str] = Counter()  # endpoint → attempts in flight
         self._changed_endpoints: set[str] = set()
@@ -119,11 +120,12 @@ class WebhookSender:
             limits=httpx.Limits(max_connections=MAX_IN_FLIGHT),
             headers={"user-agent": USER_AGENT},
         )
+        self._seen_seq = await self._feed.last_seq()  # first: what commits later is read again
         for row in await self._store.fetchall(
             "SELECT d.* FROM webhook_deliveries d JOIN webhook_endpoints e"
             " ON e.id = d.endpoint_id WHERE d.status = 'pending' AND e.enabled = 1"
         ):
-            self._push(pending_of(row))
+            self._push(self._pending_of(row))
         self._task = asyncio.create_task(self._run(), name="webhook-sender")
 
     async def close(self) -> None:
@@ -136,9 +138,9 @@ class WebhookSender:
 
     # --- what the rest of the hub tells it -------------------------------
 
-    def add(self, pending: Pending) -> None:
+    def add(self, row: sqlite3.Row) -> None:
         """A new pending delivery (a redeliver), already stored."""
-        self._push(pending)
+        self._push(self._pending_of(row))
         self._kick.set()
 
     def endpoint_changed(self, endpoint_id: str) -> None:
@@ -154,7 +156,7 @@ class WebhookSender:
             self._kick.clear()
             delay: float | None = 1.0
             try:
-                await self._fan_out()
+                await self._take_new()
                 await self._reload_changed()
                 delay = self._start_due()
             except StorageUnavailable as exc:
@@ -163,19 +165,28 @@ class WebhookSender:
                 log.exception("webhook sender: unexpected error; retrying")
             await self._wait(change, delay)
 
-    async def _fan_out(self) -> None:
-        more = True
-        while more:
-            now = self._clock.now()
-            due = now + timedelta(seconds=first_delay(self._config.retry_schedule_s))
-            made, more = await self._store.write(fan_out(now, due))
-            for delivery_id, endpoint_id, event_id in made:
-                self._push(Pending(delivery_id, endpoint_id, event_id, 0, due.timestamp()))
+    async def _take_new(self) -> None:
+        """Queue the deliveries of every event committed since the last look."""
+        while True:
+            rows = await self._store.fetchall(
+                "SELECT v.seq, d.* FROM events v LEFT JOIN webhook_deliveries d"
+                " ON d.event_id = v.id AND d.redelivery_of IS NULL AND d.status = 'pending'"
+                " WHERE v.seq > ? ORDER BY v.seq LIMIT ?",
+                (self._seen_seq, TAKE_BATCH),
+            )
+            for row in rows:
+                if row["id"] is not None:
+                    self._push(self._pending_of(row))
+            if rows:
+                self._seen_seq = rows[-1]["seq"]
+            if len(rows) < TAKE_BATCH:
+                return
 
     async def _reload_changed(self) -> None:
         changed, self._changed_endpoints = self._changed_endpoints, set()
         for endpoint_id in changed:
-            self._queues.pop(endpoint_id, None)
+            for _, _, dropped in self._queues.pop(endpoint_id, []):
+                self._known.discard(dropped.id)
             rows = await self._store.fetchall(
                 "SELECT d.* FROM webhook_deliveries d JOIN webhook_endpoints e"
                 " ON e.id = d.endpoint_id WHERE d.endpoint_id = ? AND d.status = 'pending'"
@@ -183,9 +194,16 @@ class WebhookSender:
                 (endpoint_id,),
             )
             for row in rows:
-                self._push(pending_of(row))
+                self._push(self._pending_of(row))
 
-    def _push(self, pending: Pending) -> None:
+    def _pending_of(self, row: sqlite3.Row) -> Pending:
+        return pending_of(row, first_delay(self._config.retry_schedule_s))
+
+    def _push(self, pending: Pending, again: bool = False) -> None:
+        """Queue a delivery (``again``: one this sender already knows, to retry)."""
+        if pending.id in self._known and not again:
+            return  # read twice (at start, or a reload): queued once
+        self._known.add(pending.id)
         queue = self._queues.setdefault(pending.endpoint_id, [])
         heapq.heappush(queue, (pending.due, next(self._order), pending))
 
@@ -232,6 +250,8 @@ class WebhookSender:
     # --- one attempt -----------------------------------------------------------
 
     async def _attempt(self, pending: Pending) -> None:
+        """Try one delivery; it is queued again if it must be retried, else forgotten."""
+        retry = False
         try:
             row = await self._store.fetchone(
                 "SELECT e.url, e.enabled, v.body FROM webhook_endpoints e"
@@ -245,14 +265,18 @@ class WebhookSender:
                 outcome = Outcome(self._clock.now(), None, 0, gone, final=True)
             else:
                 outcome = await self._post(pending, row["url"], row["body"])
-            await self._record(pending, outcome)
+            retry = await self._record(pending, outcome)
         except Exception as exc:  # storage down, or a bug: the delivery must not be dropped
             if isinstance(exc, StorageUnavailable):
                 log.warning("webhook attempt %s not recorded (%s); trying again", pending.id, exc)
             else:
                 log.exception("webhook attempt %s failed unexpectedly; trying again", pending.id)
             pending.due = self._clock.now().timestamp() + UNRECORDED_RETRY_S
-            self._push(pending)
+            retry = True
+        if retry:
+            self._push(pending, again=True)
+        else:
+            self._known.discard(pending.id)
 
     async def _post(self, pending: Pending, url: str, body: bytes) -> Outcome:
         assert self._client is not None
@@ -298,8 +322,8 @@ class WebhookSender:
             retry_after,
         )
 
-    async def _record(self, pending: Pending, outcome: Outcome) -> None:
-        """Store the attempt and the delivery's next state together."""
+    async def _record(self, pending: Pending, outcome: Outcome) -> bool:
+        """Store the attempt and the delivery's next state together; True: try again."""
         now = self._clock.now()
         made = pending.attempt_count + 1
         gone = outcome.status_code == 410
@@ -340,10 +364,11 @@ class WebhookSender:
             return True
 
         if not await self._store.write(op):
-            return
+            return False
         if gone:
             log.warning("webhook endpoint %s answered 410 Gone; disabled", pending.endpoint_id)
             self.endpoint_changed(pending.endpoint_id)
-        elif due is not None:
-            pending.attempt_count, pending.due = made, due.timestamp()
-            self._push(pending)
+        if due is None:
+            return False
+        pending.attempt_count, pending.due = made, due.timestamp()
+        return True

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 from hub.event_feed import EventFeed
-from hub.events import event_statement
+from hub.events import event_statements
 from hub.message import run_statements
 from hub.store.sqlite import SqliteStore
 
@@ -36,7 +36,7 @@ async def add_event(
     store: SqliteStore, type_: str, *, account_id: str = "acc_1", at: datetime = T0
 ) -> str:
     """Commit one event; returns its id."""
-    statement = event_statement(account_id, type_, {"type": type_}, at)
+    statement = event_statements(account_id, type_, {"type": type_}, at)[0]
     await store.write(run_statements([statement]))
     event_id = statement[1][0]
     assert isinstance(event_id, str)

@@ -176,7 +176,7 @@ async def test_sqlite_store_creates_the_event_and_delivery_tables_when_upgrading
 
     with closing(sqlite3.connect(path)) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables >= {"events", "outbox_cursor", "webhook_deliveries", "webhook_attempts"}
+    assert tables >= {"events", "webhook_deliveries", "webhook_attempts"}
     assert user_version(path) == CURRENT
 
 

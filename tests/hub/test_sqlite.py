@@ -26,7 +26,6 @@ SCHEMA_TABLES = {
     "idempotency_keys",
     "webhook_endpoints",
     "events",
-    "outbox_cursor",
     "webhook_deliveries",
     "webhook_attempts",
     "sqlite_sequence",  # kept by SQLite for the AUTOINCREMENT of events.seq

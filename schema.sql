@@ -162,6 +162,7 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
     account_id       TEXT NOT NULL,
     endpoint_id      TEXT NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
     event_id         TEXT NOT NULL,
+    event_seq        INTEGER,                   -- events.seq: how the sender finds new ones
     event_type       TEXT NOT NULL,
     status           TEXT NOT NULL,             -- pending, succeeded, failed
     attempt_count    INTEGER NOT NULL DEFAULT 0,
@@ -174,10 +175,25 @@ CREATE INDEX IF NOT EXISTS webhook_deliveries_account ON webhook_deliveries(acco
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(next_attempt_at)
     WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id);
--- One delivery per event and endpoint (redelivers aside); also how the sender
--- finds the deliveries of new events.
+CREATE INDEX IF NOT EXISTS webhook_deliveries_new ON webhook_deliveries(event_seq);
+-- One delivery per event and endpoint (redelivers aside).
 CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_once
     ON webhook_deliveries(event_id, endpoint_id) WHERE redelivery_of IS NULL;
+
+-- The webhook outbox is filled by the event's own insert: one pending delivery
+-- per enabled endpoint of the account that subscribes to the event's type, in
+-- the same transaction as the event (and so as the change it reports).
+-- new_id() is the hub's id function, registered on its connections.
+CREATE TRIGGER IF NOT EXISTS events_fan_out AFTER INSERT ON events
+BEGIN
+    INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, event_seq,
+        event_type, status, next_attempt_at, created_at, updated_at)
+    SELECT new_id('dlv'), e.account_id, e.id, NEW.id, NEW.seq, NEW.type, 'pending',
+        NEW.created_at, NEW.created_at, NEW.created_at
+    FROM webhook_endpoints e
+    WHERE e.account_id = NEW.account_id AND e.enabled = 1
+        AND instr(' ' || e.events || ' ', ' ' || NEW.type || ' ') > 0;
+END;
 
 -- Every try of a delivery: the attempts log.
 CREATE TABLE IF NOT EXISTS webhook_attempts (

@@ -1,11 +1,12 @@
 """Events: what customers hear about, as webhooks and on the live stream.
 
-An event is written by statements that join the transaction of the change
-that caused it (``event_statements``): one row of the ``events`` table, and
-one pending webhook delivery for every enabled endpoint of the account that
-subscribes to its type. So a state change, its event and its deliveries
-commit together or not at all: the ``events`` table is the source of
-``GET /v1/events``, the deliveries are the webhook outbox.
+An event is written by a statement that joins the transaction of the change
+that caused it (``event_statements``): one row of the ``events`` table, whose
+insert trigger (``events_fan_out`` in schema.sql) adds one pending webhook
+delivery for every enabled endpoint of the account that subscribes to its
+type. So a state change, its event and its deliveries commit together or not
+at all: the ``events`` table is the source of ``GET /v1/events``, the
+deliveries are the webhook outbox.
 
 The body is exactly what a receiver gets: ``{"type", "timestamp", "data"}``;
 the event id (``evt_…``) travels as the ``webhook-id`` header and the SSE id.
@@ -36,32 +37,19 @@ INSERT_EVENT: Final = (
     "INSERT INTO events (id, account_id, type, created_at, body) VALUES (?, ?, ?, ?, ?)"
 )
 
-# One delivery per subscribed endpoint, in the same transaction. ``new_id`` is
-# the hub's id function, registered on the store's connections.
-FAN_OUT: Final = (
-    "INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, event_type,"
-    " status, next_attempt_at, created_at, updated_at)"
-    " SELECT new_id('dlv'), e.account_id, e.id, ?1, ?2, 'pending', ?3, ?3, ?3"
-    " FROM webhook_endpoints e WHERE e.account_id = ?4 AND e.enabled = 1"
-    " AND instr(' ' || e.events || ' ', ' ' || ?2 || ' ') > 0"
-)
-
 _encoder = msgspec.json.Encoder()
 
 
 def event_statements(
     account_id: str, type_: str, data: dict[str, Any], now: datetime
 ) -> list[Statement]:
-    """Store one event and its webhook deliveries, in the transaction of the change
-    it reports."""
+    """Store one event (and so its webhook deliveries), in the transaction of the
+    change it reports."""
     assert type_ in EVENT_TYPES, type_
     timestamp = rfc3339(now)
     event_id = new_id("evt", now)
     body = _encoder.encode({"type": type_, "timestamp": timestamp, "data": data})
-    return [
-        (INSERT_EVENT, (event_id, account_id, type_, timestamp, body)),
-        (FAN_OUT, (event_id, type_, timestamp, account_id)),
-    ]
+    return [(INSERT_EVENT, (event_id, account_id, type_, timestamp, body))]
 
 
 def carries_event(statements: list[Statement]) -> bool:

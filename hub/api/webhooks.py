@@ -76,9 +76,11 @@ async def create_webhook(request: Request) -> Response:
     principal = await require(request, SCOPE)
     body = await read_body(request, CreateWebhook)
     await _validate(request, body.url, body.events)
-    endpoint, secret = await hub_of(request).webhooks.create(
+    hub = hub_of(request)
+    endpoint, secret = await hub.webhooks.create(
         principal.account_id, body.url, sorted(set(body.events)), body.description, body.enabled
     )
+    hub.sender.endpoint_changed(endpoint.id)
     return ok({**endpoint_body(endpoint), "secret": secret}, status=201)
 
 

@@ -46,7 +46,7 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=5000")
-    # Statements that insert rows for other rows (webhook fan-out) make their ids here.
+    # The webhook fan-out trigger (schema.sql) makes its delivery ids with this.
     conn.create_function("new_id", 1, _new_id)
     return conn
 

@@ -46,7 +46,7 @@ from hub.webhooks.targets import TargetRefused, check_target
 log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT: Final = 64  # attempts at once over all endpoints
-TAKE_BATCH: Final = 2000  # events read at once when picking up new deliveries
+TAKE_BATCH: Final = 2000  # new deliveries read at once
 EXCERPT_BYTES: Final = 512  # of each response body, for the attempts log
 UNRECORDED_RETRY_S: Final = 5.0  # an attempt whose outcome could not be stored
 USER_AGENT: Final = "relayhub-webhooks/1"
@@ -103,6 +103,7 @@ class WebhookSender:
         self._queues: dict[str, list[tuple[float, int, Pending]]] = {}
         self._known: set[str] = set()  # deliveries queued or in flight
         self._seen_seq = 0  # the last event whose deliveries were picked up
+        self._listening = False  # some endpoint is enabled: new events may make deliveries
         self._order = itertools.count()
         self._running: Counter[str] = Counter()  # endpoint → attempts in flight
         self._changed_endpoints: set[str] = set()
@@ -126,6 +127,7 @@ class WebhookSender:
             " ON e.id = d.endpoint_id WHERE d.status = 'pending' AND e.enabled = 1"
         ):
             self._push(self._pending_of(row))
+        await self._count_endpoints()
         self._task = asyncio.create_task(self._run(), name="webhook-sender")
 
     async def close(self) -> None:
@@ -144,7 +146,7 @@ class WebhookSender:
         self._kick.set()
 
     def endpoint_changed(self, endpoint_id: str) -> None:
-        """An endpoint was enabled, disabled or deleted: reload its pending deliveries."""
+        """An endpoint was created, enabled, disabled or deleted: reload its deliveries."""
         self._changed_endpoints.add(endpoint_id)
         self._kick.set()
 
@@ -156,6 +158,8 @@ class WebhookSender:
             self._kick.clear()
             delay: float | None = 1.0
             try:
+                if self._changed_endpoints:
+                    await self._count_endpoints()
                 await self._take_new()
                 await self._reload_changed()
                 delay = self._start_due()
@@ -165,20 +169,27 @@ class WebhookSender:
                 log.exception("webhook sender: unexpected error; retrying")
             await self._wait(change, delay)
 
+    async def _count_endpoints(self) -> None:
+        row = await self._store.fetchone(
+            "SELECT EXISTS (SELECT 1 FROM webhook_endpoints WHERE enabled = 1)"
+        )
+        # With no enabled endpoint no event makes a delivery: committed events
+        # need not wake this loop at all (the common case on a hub without webhooks).
+        self._listening = bool(row and row[0])
+
     async def _take_new(self) -> None:
-        """Queue the deliveries of every event committed since the last look."""
+        """Queue the deliveries made by events committed since the last look."""
         while True:
             rows = await self._store.fetchall(
-                "SELECT v.seq, d.* FROM events v LEFT JOIN webhook_deliveries d"
-                " ON d.event_id = v.id AND d.redelivery_of IS NULL AND d.status = 'pending'"
-                " WHERE v.seq > ? ORDER BY v.seq LIMIT ?",
+                "SELECT * FROM webhook_deliveries WHERE event_seq > ? AND redelivery_of IS NULL"
+                " ORDER BY event_seq LIMIT ?",
                 (self._seen_seq, TAKE_BATCH),
             )
             for row in rows:
-                if row["id"] is not None:
+                if row["status"] == "pending":
                     self._push(self._pending_of(row))
             if rows:
-                self._seen_seq = rows[-1]["seq"]
+                self._seen_seq = rows[-1]["event_seq"]
             if len(rows) < TAKE_BATCH:
                 return
 
@@ -242,7 +253,9 @@ class WebhookSender:
         self._kick.set()
 
     async def _wait(self, change: asyncio.Event, delay: float | None) -> None:
-        waits: list[Coroutine[Any, Any, Any]] = [change.wait(), self._kick.wait()]
+        waits: list[Coroutine[Any, Any, Any]] = [self._kick.wait()]
+        if self._listening:
+            waits.append(change.wait())
         if delay is not None:
             waits.append(self._clock.sleep(delay))
         await first_of(*waits)

@@ -86,8 +86,12 @@ async def create_webhook(request: Request) -> Response:
 
 async def list_webhooks(request: Request) -> Response:
     principal = await require(request, SCOPE)
-    endpoints = await hub_of(request).webhooks.of_account(principal.account_id)
-    return page([endpoint_body(e) for e in endpoints], None)
+    limit = query_int(request, "limit", 100, 1, 500)
+    endpoints = await hub_of(request).webhooks.of_account(
+        principal.account_id, request.query_params.get("cursor"), limit + 1
+    )
+    next_cursor = endpoints[limit - 1].id if len(endpoints) > limit else None
+    return page([endpoint_body(e) for e in endpoints[:limit]], next_cursor)
 
 
 async def get_webhook(request: Request) -> Response:

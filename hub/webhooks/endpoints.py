@@ -27,7 +27,10 @@ class Endpoint:
     disabled_reason: str | None  # why the hub disabled it (410 Gone), if it did
 
 
-def _endpoint(row: sqlite3.Row) -> Endpoint:
+def _endpoint(row: sqlite3.Row, now: datetime) -> Endpoint:
+    until = row["previous_until"]
+    if until is not None and datetime.fromisoformat(until) <= now:
+        until = None  # the overlap is over: only the current secret signs
     return Endpoint(
         id=row["id"],
         account_id=row["account_id"],
@@ -37,7 +40,7 @@ def _endpoint(row: sqlite3.Row) -> Endpoint:
         enabled=bool(row["enabled"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
-        rotating_until=row["previous_until"],
+        rotating_until=until,
         disabled_reason=row["disabled_reason"],
     )
 
@@ -73,13 +76,18 @@ class WebhookEndpoints:
             "SELECT * FROM webhook_endpoints WHERE id = ? AND account_id = ?",
             (endpoint_id, account_id),
         )
-        return _endpoint(row) if row else None
+        return _endpoint(row, self._clock.now()) if row else None
 
-    async def of_account(self, account_id: str) -> list[Endpoint]:
+    async def of_account(
+        self, account_id: str, after: str | None = None, limit: int = 100
+    ) -> list[Endpoint]:
+        """The account's endpoints in creation order, after the id ``after``."""
         rows = await self._store.fetchall(
-            "SELECT * FROM webhook_endpoints WHERE account_id = ? ORDER BY id", (account_id,)
+            "SELECT * FROM webhook_endpoints WHERE account_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (account_id, after or "", limit),
         )
-        return [_endpoint(r) for r in rows]
+        now = self._clock.now()
+        return [_endpoint(r, now) for r in rows]
 
     async def update(self, account_id: str, endpoint_id: str, **changes: object) -> Endpoint | None:
         """Change only the given fields (url, events, description, enabled)."""

@@ -82,6 +82,8 @@ async def test_rotation_signs_with_both_secrets_until_the_overlap_ends(tmp_path:
         clock.advance(running.config.webhooks.rotation_overlap_s + 1)
         after = await running.hub.webhooks.signing_secrets(created["id"])
         assert after == [new]
+        shown = (await running.get(f"{HOOKS}/{created['id']}")).json()
+        assert shown["previous_secret_valid_until"] is None
 
 
 async def test_internal_targets_are_refused_unless_allowed(tmp_path: Path) -> None:
@@ -116,3 +118,14 @@ async def test_endpoint_can_be_changed_and_deleted(hub_server: RunningHub) -> No
 
 async def test_rotation_overlap_is_configured_in_hub_toml(hub_server: RunningHub) -> None:
     assert hub_server.config.webhooks.rotation_overlap_s == int(timedelta(days=1).total_seconds())
+
+
+async def test_endpoints_are_listed_in_pages(hub_server: RunningHub) -> None:
+    made = [(await hub_server.post(HOOKS, {"url": PUBLIC_URL})).json()["id"] for _ in range(3)]
+
+    first = (await hub_server.get(f"{HOOKS}?limit=2")).json()
+    second = (await hub_server.get(f"{HOOKS}?limit=2&cursor={first['next_cursor']}")).json()
+
+    assert [e["id"] for e in first["items"]] == made[:2]
+    assert [e["id"] for e in second["items"]] == made[2:]
+    assert second["next_cursor"] is None

@@ -16,26 +16,13 @@ import pytest
 from standardwebhooks import Webhook
 
 from hub.clock import ManualClock
-from tests.e2e.conftest import RunningHub, delivered_ids, hub_config, serve_hub
+from tests.e2e.conftest import delivered_ids, hub_config, serve_hub
 from tests.e2e.receiver import Call, Receiver, serve_receiver
+from tests.e2e.webhook_log import add_endpoint, deliveries, settled
 
 
 def webhooks(**values: Any) -> dict[str, Any]:
     return {"allow_private_targets": True, **values}
-
-
-async def add_endpoint(hub: RunningHub, url: str, **fields: Any) -> dict[str, Any]:
-    response = await hub.post("/api/v1/webhooks", {"url": url, **fields})
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def deliveries(hub: RunningHub, query: str = "") -> list[dict[str, Any]]:
-    response = await hub.get(f"/api/v1/webhooks/deliveries{query}")
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
 
 
 def verify(secret: str, call: Call) -> dict[str, Any]:
@@ -94,7 +81,7 @@ async def test_a_receiver_failing_the_first_three_tries_acknowledges_each_event_
             await hub.send(text=f"message {n}")
 
         await receiver.wait_until(lambda: len(receiver.succeeded()) == 5)
-        log = await _settled(hub, lambda d: d["status"] == "succeeded")
+        log = await settled(hub, lambda d: d["status"] == "succeeded")
 
     assert list(receiver.succeeded().values()) == [1] * 5
     assert all(n == 4 for n in tries.values())
@@ -129,7 +116,7 @@ async def test_a_slow_receiver_is_timed_out_and_the_event_retried(tmp_path: Path
         await hub.send()
 
         await receiver.wait_until(lambda: len(receiver.succeeded()) == 1)
-        (delivery,) = await _settled(hub, lambda d: d["status"] == "succeeded")
+        (delivery,) = await settled(hub, lambda d: d["status"] == "succeeded")
         release.set()
 
     first_try, second_try = delivery["attempts"]
@@ -153,7 +140,7 @@ async def test_a_failed_attempt_is_retried_on_the_schedule_with_jitter(tmp_path:
         await hub.relay("A")
         await hub.send()
         await receiver.wait_until(lambda: [c.status for c in receiver.calls] == [500])
-        (delivery,) = await _settled(hub, lambda d: d["attempt_count"] == 1)
+        (delivery,) = await settled(hub, lambda d: d["attempt_count"] == 1)
 
         due = datetime.fromisoformat(delivery["next_attempt_at"])
         tried = datetime.fromisoformat(delivery["attempts"][0]["at"])
@@ -174,7 +161,7 @@ async def test_retry_after_from_a_503_pushes_the_next_attempt_back(tmp_path: Pat
         await add_endpoint(hub, receiver.url, events=["message.sent"])
         await hub.relay("A")
         await hub.send()
-        (delivery,) = await _settled(hub, lambda d: d["attempt_count"] == 1)
+        (delivery,) = await settled(hub, lambda d: d["attempt_count"] == 1)
 
     due = datetime.fromisoformat(delivery["next_attempt_at"])
     tried = datetime.fromisoformat(delivery["attempts"][0]["at"])
@@ -195,7 +182,7 @@ async def test_a_410_disables_the_endpoint_and_its_owner_can_enable_it_again(
         endpoint = await add_endpoint(hub, receiver.url, events=["message.sent"])
         await hub.relay("A")
         await hub.send()
-        (failed,) = await _settled(hub, lambda d: d["status"] == "failed")
+        (failed,) = await settled(hub, lambda d: d["status"] == "failed")
         disabled = (await hub.get(f"/api/v1/webhooks/{endpoint['id']}")).json()
         assert disabled["enabled"] is False
         assert disabled["disabled_reason"].startswith("the receiver answered 410 Gone")
@@ -221,25 +208,11 @@ async def test_a_delivery_is_given_up_when_the_schedule_ends(tmp_path: Path) -> 
         await add_endpoint(hub, receiver.url, events=["message.sent"])
         await hub.relay("A")
         await hub.send()
-        (delivery,) = await _settled(hub, lambda d: d["status"] == "failed")
+        (delivery,) = await settled(hub, lambda d: d["status"] == "failed")
 
     assert delivery["attempt_count"] == 3
     assert delivery["next_attempt_at"] is None
     assert len(receiver.calls) == 3
-
-
-async def _settled(hub: RunningHub, done: Any, query: str = "") -> list[dict[str, Any]]:
-    """The attempts log once every delivery in it satisfies ``done``.
-
-    Attempts are recorded after the receiver answers, so the log is read again
-    after each commit of the hub's store until it shows the outcome.
-    """
-    async with asyncio.timeout(10):
-        while True:
-            items = await deliveries(hub, query)
-            if items and all(done(d) for d in items):
-                return items
-            await hub.hub.store.write(lambda conn: None)  # one more commit has landed
 
 
 async def test_the_attempts_log_filters_by_endpoint_event_type_and_status(
@@ -250,7 +223,7 @@ async def test_the_attempts_log_filters_by_endpoint_event_type_and_status(
         second = await add_endpoint(hub, receiver.url, events=["message.sent", "device.online"])
         await hub.relay("A")
         await hub.send()
-        everything = await _settled(hub, lambda d: d["status"] == "succeeded")
+        everything = await settled(hub, lambda d: d["status"] == "succeeded")
 
         by_endpoint = await deliveries(hub, f"?endpoint_id={first['id']}")
         by_type = await deliveries(hub, "?event_type=device.online")
@@ -277,7 +250,7 @@ async def test_redeliver_sends_the_same_event_again_with_the_same_webhook_id(
         endpoint = await add_endpoint(hub, receiver.url, events=["message.sent"])
         await hub.relay("A")
         await hub.send()
-        (original,) = await _settled(hub, lambda d: d["status"] == "succeeded")
+        (original,) = await settled(hub, lambda d: d["status"] == "succeeded")
 
         response = await hub.post(f"/api/v1/webhooks/deliveries/{original['id']}/redeliver", {})
         assert response.status_code == 202, response.text
@@ -306,7 +279,7 @@ async def test_another_account_sees_none_of_the_deliveries(
         await add_endpoint(hub, receiver.url, events=["message.sent"])
         await hub.relay("A")
         await hub.send()
-        (delivery,) = await _settled(hub, lambda d: d["status"] == "succeeded")
+        (delivery,) = await settled(hub, lambda d: d["status"] == "succeeded")
         other = (await hub.post("/api/v1/admin/accounts", {"name": "Other"})).json()["token"]
 
         listed = await hub.get("/api/v1/webhooks/deliveries", token=other)
@@ -332,6 +305,6 @@ async def test_an_endpoint_hears_only_events_after_it_was_created(
         await add_endpoint(hub, receiver.url, events=["message.delivered"])
         later = await hub.send(text="after")
         await receiver.wait_until(lambda: len(receiver.calls) >= 1)
-        await _settled(hub, lambda d: d["status"] == "succeeded")
+        await settled(hub, lambda d: d["status"] == "succeeded")
 
     assert [e["data"]["request_id"] for e in receiver.events()] == [later]

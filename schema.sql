@@ -174,8 +174,11 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 CREATE INDEX IF NOT EXISTS webhook_deliveries_account ON webhook_deliveries(account_id, id);
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(next_attempt_at)
     WHERE status = 'pending';
-CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id);
-CREATE INDEX IF NOT EXISTS webhook_deliveries_new ON webhook_deliveries(event_seq);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint
+    ON webhook_deliveries(endpoint_id, status);
+-- How the sender finds new deliveries, and pruning finds the events still needed.
+CREATE INDEX IF NOT EXISTS webhook_deliveries_new ON webhook_deliveries(event_seq, id);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_event ON webhook_deliveries(event_id);
 -- One delivery per event and endpoint (redelivers aside).
 CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_once
     ON webhook_deliveries(event_id, endpoint_id) WHERE redelivery_of IS NULL;
@@ -183,7 +186,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_once
 -- The webhook outbox is filled by the event's own insert: one pending delivery
 -- per enabled endpoint of the account that subscribes to the event's type, in
 -- the same transaction as the event (and so as the change it reports).
--- new_id() is the hub's id function, registered on its connections.
+-- new_id() is the hub's id function, registered on its connections. A changed
+-- trigger needs a migration step that drops this one (IF NOT EXISTS keeps it).
 CREATE TRIGGER IF NOT EXISTS events_fan_out AFTER INSERT ON events
 BEGIN
     INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, event_seq,

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
-from hub.events import carries_event
+from hub.events import accounts_with_events
 from hub.message import LiveMessage, chained_report_op, run_statements
 from hub.store.sqlite import SqliteStore, Statement
 from protocol.lifecycle import State
@@ -30,7 +30,7 @@ class Book:
         self,
         store: SqliteStore,
         on_write_failed: Callable[[BaseException], None],
-        on_events: Callable[[], None],
+        on_events: Callable[[set[str]], None],
     ) -> None:
         self._store = store
         self._on_write_failed = on_write_failed
@@ -95,8 +95,8 @@ class Book:
         op = run_statements(statements) if chain is None else chained_report_op(statements, *chain)
         future: asyncio.Future[Any] = self._store.submit(op)
         future.add_done_callback(lambda fut: self._written(messages, fut))
-        if carries_event(statements):
-            future.add_done_callback(lambda fut: self._on_events())
+        if accounts := accounts_with_events(statements):
+            future.add_done_callback(lambda fut: self._on_events(accounts))
         return future
 
     def _written(self, messages: list[LiveMessage], future: asyncio.Future[Any]) -> None:

@@ -100,15 +100,6 @@ class Config(_Section):
     webhooks: WebhooksConfig = msgspec.field(default_factory=WebhooksConfig)
     events: EventsConfig = msgspec.field(default_factory=EventsConfig)
 
-    def __post_init__(self) -> None:
-        # A pending retry needs its event; events older than the retention are pruned.
-        longest = sum(self.webhooks.retry_schedule_s) * 1.2  # with the most jitter
-        if self.events.retention_days * 86_400 <= longest:
-            raise ValueError(
-                f"[events] retention_days ({self.events.retention_days}) must outlast"
-                f" [webhooks] retry_schedule_s ({longest / 86_400:.1f} days with jitter)"
-            )
-
     @property
     def data_path(self) -> Path:
         return Path(self.server.data_dir)

@@ -71,7 +71,7 @@ class Delivery:
         config: Config,
         devices: DeviceDirectory,
         presence: Presence,
-        on_events: Callable[[], None],
+        on_events: Callable[[set[str]], None],
     ) -> None:
         self._store = store
         self._clock = clock
@@ -86,6 +86,7 @@ class Delivery:
         self._wakeups: set[str] = set()
         self._closing = False
         self.rebuilding = False  # fenced after a failed write: memory is being reloaded
+        self.server_stopping = False  # the server is closing every socket (1012) to stop
         self._rebuilt = asyncio.Event()
         self._rebuilt.set()
         self._max_inflight = config.relay.max_inflight
@@ -281,7 +282,7 @@ class Delivery:
             return
         del self.connections[conn.device_id]
         self.dispatcher.device_offline(conn.account_id, conn.device_id)
-        if self._closing or code == CLOSE_SERVICE_RESTART:
+        if self._closing or (self.server_stopping and code == CLOSE_SERVICE_RESTART):
             return  # after the restart, the device gets its grace again
         device = self._devices.get(conn.account_id, conn.device_id)
         name = device.name if device is not None else None
@@ -501,6 +502,10 @@ class Delivery:
         if self.rebuilding:
             return
         self.rebuilding = True
+        for conn in self.connections.values():
+            device = self._devices.get(conn.account_id, conn.device_id)
+            name = device.name if device is not None else None
+            self._presence.disconnected(conn.account_id, conn.device_id, name)
         for conn in [*self.connections.values(), *self.pending]:
             conn.close(CLOSE_INTERNAL, "storage unavailable; reconnect shortly")
         self.connections.clear()

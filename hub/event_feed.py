@@ -1,19 +1,21 @@
 """The event feed: who is told when new events have been committed, and reading them.
 
-Writers call ``committed()`` after a write that carried events has ended; the
-webhook sender and every live stream wait on ``next_change()``. A waiter takes
-the change *before* it reads, so an event committed between its read and its
-wait still wakes it: no event is missed, at worst one read finds nothing new.
+Writers call ``committed(accounts)`` after a write that carried events of
+those accounts has ended. The webhook sender waits on ``next_change()`` (any
+account), a live stream on ``next_change(account)`` (its own only, so a busy
+account does not make every other stream read). A waiter takes the change
+*before* it reads, so an event committed between its read and its wait still
+wakes it: no event is missed, at worst one read finds nothing new.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from hub.clock import rfc3339
+from hub.ids import floor_id
 from hub.store.sqlite import SqliteStore
 
 
@@ -21,20 +23,27 @@ class EventFeed:
     def __init__(self, store: SqliteStore) -> None:
         self._store = store
         self._changed = asyncio.Event()
+        self._changed_for: dict[str, asyncio.Event] = {}
         self.closed = False
 
-    def committed(self) -> None:
+    def committed(self, accounts: Iterable[str]) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+        for account_id in accounts:
+            if (waiting := self._changed_for.pop(account_id, None)) is not None:
+                waiting.set()
 
-    def next_change(self) -> asyncio.Event:
-        """Set once events commit after this call (or the feed closes)."""
-        return self._changed
+    def next_change(self, account_id: str | None = None) -> asyncio.Event:
+        """Set once events (of ``account_id``, if given) commit after this call,
+        or the feed closes."""
+        if account_id is None:
+            return self._changed
+        return self._changed_for.setdefault(account_id, asyncio.Event())
 
     def close(self) -> None:
         """The hub is stopping: end every live stream."""
         self.closed = True
-        self.committed()
+        self.committed(list(self._changed_for))
 
     async def last_seq(self) -> int:
         row = await self._store.fetchone("SELECT COALESCE(MAX(seq), 0) FROM events")
@@ -61,8 +70,14 @@ class EventFeed:
         )
 
     def prune(self, before: datetime) -> None:
-        """Forget events older than ``before`` (in the background)."""
-        cutoff = rfc3339(before)
+        """Forget events made before ``before`` (in the background), except those a
+        pending webhook delivery still has to carry."""
+        # By id, not created_at: ids sort by creation time and are indexed.
+        below = floor_id("evt", before)
         self._store.write_later(
-            lambda conn: conn.execute("DELETE FROM events WHERE created_at < ?", (cutoff,))
+            lambda conn: conn.execute(
+                "DELETE FROM events WHERE id < ? AND NOT EXISTS (SELECT 1 FROM webhook_deliveries"
+                " d WHERE d.event_id = events.id AND d.status = 'pending')",
+                (below,),
+            )
         )

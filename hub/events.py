@@ -52,5 +52,6 @@ def event_statements(
     return [(INSERT_EVENT, (event_id, account_id, type_, timestamp, body))]
 
 
-def carries_event(statements: list[Statement]) -> bool:
-    return any(sql is INSERT_EVENT for sql, _ in statements)
+def accounts_with_events(statements: list[Statement]) -> set[str]:
+    """The accounts whose events these statements store (empty: no event)."""
+    return {str(params[1]) for sql, params in statements if sql is INSERT_EVENT}

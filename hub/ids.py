@@ -16,11 +16,22 @@ _random = random.Random()  # seeded from os.urandom
 
 
 def new_id(prefix: str, now: datetime) -> str:
-    # Integer arithmetic: float seconds times 1000 can round down to the previous ms.
-    millis = (now - _EPOCH) // _MS
     # Ids are not secrets (every lookup is scoped by account), so a fast PRNG
     # seeded from the OS is enough; secrets.randbits costs a syscall each.
-    value = (millis << 80) | _random.getrandbits(80)
+    return _encode(prefix, (_millis(now) << 80) | _random.getrandbits(80))
+
+
+def floor_id(prefix: str, moment: datetime) -> str:
+    """The smallest id of that prefix made at ``moment``: ids made before it sort lower."""
+    return _encode(prefix, _millis(moment) << 80)
+
+
+def _millis(moment: datetime) -> int:
+    # Integer arithmetic: float seconds times 1000 can round down to the previous ms.
+    return (moment - _EPOCH) // _MS
+
+
+def _encode(prefix: str, value: int) -> str:
     chars = []
     for _ in range(26):
         chars.append(_ALPHABET[value & 31])

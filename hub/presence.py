@@ -38,7 +38,11 @@ class _Gone:
 
 class Presence:
     def __init__(
-        self, store: SqliteStore, clock: Clock, grace_s: float, on_events: Callable[[], None]
+        self,
+        store: SqliteStore,
+        clock: Clock,
+        grace_s: float,
+        on_events: Callable[[set[str]], None],
     ) -> None:
         self._store = store
         self._clock = clock
@@ -84,10 +88,16 @@ class Presence:
             if mono - gone.since_mono >= self._grace_s:
                 del self._gone[device_id]
                 self._online.discard(device_id)
-                self._announce(gone.account_id, device_id, gone.name, "offline", gone.since)
+                self._announce(gone.account_id, device_id, gone.name, "offline", gone.since, gone)
 
     def _announce(
-        self, account_id: str, device_id: str, name: str | None, status: str, at: datetime
+        self,
+        account_id: str,
+        device_id: str,
+        name: str | None,
+        status: str,
+        at: datetime,
+        gone: _Gone | None = None,
     ) -> None:
         data = {"device_id": device_id, "name": name, "status": status, "at": rfc3339(at)}
         statements = [
@@ -95,10 +105,18 @@ class Presence:
             *event_statements(account_id, f"device.{status}", data, self._clock.now()),
         ]
         future = self._store.submit(run_statements(statements))
-        future.add_done_callback(self._written)
+        future.add_done_callback(lambda fut: self._written(fut, account_id, device_id, gone))
 
-    def _written(self, future: asyncio.Future[Any]) -> None:
+    def _written(
+        self, future: asyncio.Future[Any], account_id: str, device_id: str, gone: _Gone | None
+    ) -> None:
         if not future.cancelled() and (error := future.exception()) is not None:
-            # Storage keeps the previous announcement; the next change or restart repairs it.
-            log.warning("a presence event could not be stored: %s", error)
-        self._on_events()
+            # Not stored: memory goes back to what storage says, so the
+            # announcement is made again (next hello, or next sweep).
+            log.warning("a presence event could not be stored (%s); will retry", error)
+            if gone is None:
+                self._online.discard(device_id)
+            elif device_id not in self._online:
+                self._online.add(device_id)
+                self._gone.setdefault(device_id, gone)
+        self._on_events({account_id})

@@ -60,4 +60,6 @@ class HubServer(uvicorn.Server):
         hub = getattr(self._app.state, "hub", None)
         if hub is not None:
             hub.feed.close()
+            # The 1012 closes that follow are the hub's own: jobs stay dispatched.
+            hub.delivery.server_stopping = True
         await super().shutdown(sockets)

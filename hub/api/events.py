@@ -27,6 +27,7 @@ from hub.events import EVENT_TYPES
 from hub.waits import first_of
 
 RECONNECT_MS = 3000  # what EventSource waits before reconnecting
+SCOPE = "messages.read"
 
 
 def _frame(row: sqlite3.Row) -> bytes:
@@ -49,6 +50,7 @@ class EventStream(Response):
         types: Sequence[str],
         keepalive_s: float,
         reset: bool,
+        allowed: Callable[[], Awaitable[bool]],
     ) -> None:
         # Not Response.__init__: it would declare a Content-Length; a stream has none.
         self.status_code = 200
@@ -65,6 +67,7 @@ class EventStream(Response):
         self._types = types
         self._keepalive_s = keepalive_s
         self._reset = reset
+        self._allowed = allowed  # is the token still valid? (it may be revoked mid-stream)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gone = asyncio.Event()
@@ -93,26 +96,27 @@ class EventStream(Response):
 
     async def _follow(self, body: Callable[[bytes], Awaitable[None]], gone: asyncio.Event) -> None:
         cursor = self._after
-        # Kept apart from wake-ups: other accounts' events wake this stream too,
-        # and must not keep postponing its keepalive.
         keepalive_at = self._clock.monotonic() + self._keepalive_s
-        while not gone.is_set() and not self._feed.closed:
+        while not gone.is_set() and not self._feed.closed and await self._allowed():
             if self._clock.monotonic() >= keepalive_at:
                 await body(b": keepalive\n\n")
                 keepalive_at = self._clock.monotonic() + self._keepalive_s
-            change = self._feed.next_change()  # before reading: no commit slips between
-            rows = await self._feed.read(self._account_id, cursor, self._types)
+            change = self._feed.next_change(self._account_id)  # before reading: none slips by
+            rows = await self._feed.read(self._account_id, cursor)
             if rows:
+                # Past every event read, also those the types filter leaves out.
                 cursor = rows[-1]["seq"]
-                await body(b"".join(_frame(r) for r in rows))
-                keepalive_at = self._clock.monotonic() + self._keepalive_s
+                wanted = [r for r in rows if not self._types or r["type"] in self._types]
+                if wanted:
+                    await body(b"".join(_frame(r) for r in wanted))
+                    keepalive_at = self._clock.monotonic() + self._keepalive_s
                 continue
             idle = keepalive_at - self._clock.monotonic()
             await first_of(change.wait(), gone.wait(), self._clock.sleep(max(idle, 0.0)))
 
 
 async def events(request: Request) -> Response:
-    principal = await require(request, "messages.read")
+    principal = await require(request, SCOPE)
     hub = hub_of(request)
     types: list[str] = []
     if raw := request.query_params.get("types"):
@@ -129,6 +133,12 @@ async def events(request: Request) -> Response:
     reset = bool(last_id) and after is None
     if after is None:
         after = await hub.feed.last_seq()
+    secret = request.headers["authorization"].partition(" ")[2].strip()
+
+    async def allowed() -> bool:
+        current = await hub.auth.authenticate(secret)  # cached: no read per check
+        return current is not None and current.allows(SCOPE)
+
     return EventStream(
         hub.feed,
         hub.clock,
@@ -137,4 +147,5 @@ async def events(request: Request) -> Response:
         types,
         hub.config.events.keepalive_s,
         reset,
+        allowed,
     )

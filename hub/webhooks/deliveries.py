@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 
 from hub.clock import Clock, rfc3339
-from hub.ids import new_id
+from hub.ids import floor_id, new_id
 from hub.store.sqlite import SqliteStore
 
 STATUSES = ("pending", "succeeded", "failed")
@@ -104,11 +104,12 @@ class WebhookDeliveries:
 
         def op(conn: sqlite3.Connection) -> sqlite3.Row | None:
             row = conn.execute(
-                "SELECT * FROM webhook_deliveries WHERE id = ? AND account_id = ?",
+                "SELECT d.* FROM webhook_deliveries d JOIN webhook_endpoints e"
+                " ON e.id = d.endpoint_id WHERE d.id = ? AND d.account_id = ?",
                 (delivery_id, account_id),
             ).fetchone()
             if row is None:
-                return None
+                return None  # no such delivery, or its endpoint was just deleted
             conn.execute(
                 "INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id,"
                 " event_type, status, next_attempt_at, redelivery_of, created_at, updated_at)"
@@ -124,12 +125,11 @@ class WebhookDeliveries:
         return await self._store.write(op)
 
     def prune(self, before: datetime) -> None:
-        """Forget finished deliveries (and their attempts) last changed before ``before``."""
-        cutoff = rfc3339(before)
+        """Forget finished deliveries (and their attempts) made before ``before``."""
+        below = floor_id("dlv", before)  # by id: ids sort by creation time and are indexed
         self._store.write_later(
             lambda conn: conn.execute(
-                "DELETE FROM webhook_deliveries WHERE status != 'pending' AND updated_at < ?",
-                (cutoff,),
+                "DELETE FROM webhook_deliveries WHERE id < ? AND status != 'pending'", (below,)
             )
         )
 

@@ -102,7 +102,7 @@ class WebhookSender:
         self._rng = rng or random.Random()
         self._queues: dict[str, list[tuple[float, int, Pending]]] = {}
         self._known: set[str] = set()  # deliveries queued or in flight
-        self._seen_seq = 0  # the last event whose deliveries were picked up
+        self._seen: tuple[int, str] = (0, "")  # (event seq, id) of the last delivery read
         self._listening = False  # some endpoint is enabled: new events may make deliveries
         self._order = itertools.count()
         self._running: Counter[str] = Counter()  # endpoint → attempts in flight
@@ -121,7 +121,8 @@ class WebhookSender:
             limits=httpx.Limits(max_connections=MAX_IN_FLIGHT),
             headers={"user-agent": USER_AGENT},
         )
-        self._seen_seq = await self._feed.last_seq()  # first: what commits later is read again
+        # First, so that what commits while the pending ones load is read again.
+        self._seen = (await self._feed.last_seq(), "\uffff")
         for row in await self._store.fetchall(
             "SELECT d.* FROM webhook_deliveries d JOIN webhook_endpoints e"
             " ON e.id = d.endpoint_id WHERE d.status = 'pending' AND e.enabled = 1"
@@ -158,10 +159,12 @@ class WebhookSender:
             self._kick.clear()
             delay: float | None = 1.0
             try:
-                if self._changed_endpoints:
+                # Endpoint changes first: they decide whether events must wake us.
+                changed, self._changed_endpoints = self._changed_endpoints, set()
+                if changed:
                     await self._count_endpoints()
+                    await self._reload(changed)
                 await self._take_new()
-                await self._reload_changed()
                 delay = self._start_due()
             except StorageUnavailable as exc:
                 log.warning("webhook sender: storage unavailable (%s); retrying", exc)
@@ -180,22 +183,26 @@ class WebhookSender:
     async def _take_new(self) -> None:
         """Queue the deliveries made by events committed since the last look."""
         while True:
+            # One event makes a delivery per endpoint: page on (event seq, id) so
+            # a page that ends inside one event's deliveries loses none of them.
+            seq, last_id = self._seen
             rows = await self._store.fetchall(
-                "SELECT * FROM webhook_deliveries WHERE event_seq > ? AND redelivery_of IS NULL"
-                " ORDER BY event_seq LIMIT ?",
-                (self._seen_seq, TAKE_BATCH),
+                "SELECT * FROM webhook_deliveries WHERE redelivery_of IS NULL"
+                " AND (event_seq > ? OR (event_seq = ? AND id > ?))"
+                " ORDER BY event_seq, id LIMIT ?",
+                (seq, seq, last_id, TAKE_BATCH),
             )
             for row in rows:
                 if row["status"] == "pending":
                     self._push(self._pending_of(row))
             if rows:
-                self._seen_seq = rows[-1]["event_seq"]
+                self._seen = (rows[-1]["event_seq"], rows[-1]["id"])
             if len(rows) < TAKE_BATCH:
                 return
 
-    async def _reload_changed(self) -> None:
-        changed, self._changed_endpoints = self._changed_endpoints, set()
-        for endpoint_id in changed:
+    async def _reload(self, endpoint_ids: set[str]) -> None:
+        """Queue the pending deliveries of these endpoints again, as storage has them."""
+        for endpoint_id in endpoint_ids:
             for _, _, dropped in self._queues.pop(endpoint_id, []):
                 self._known.discard(dropped.id)
             rows = await self._store.fetchall(
@@ -205,7 +212,7 @@ class WebhookSender:
                 (endpoint_id,),
             )
             for row in rows:
-                self._push(self._pending_of(row))
+                self._push(self._pending_of(row))  # one in flight stays known: not twice
 
     def _pending_of(self, row: sqlite3.Row) -> Pending:
         return pending_of(row, first_delay(self._config.retry_schedule_s))
@@ -264,21 +271,8 @@ class WebhookSender:
 
     async def _attempt(self, pending: Pending) -> None:
         """Try one delivery; it is queued again if it must be retried, else forgotten."""
-        retry = False
         try:
-            row = await self._store.fetchone(
-                "SELECT e.url, e.enabled, v.body FROM webhook_endpoints e"
-                " LEFT JOIN events v ON v.id = ? WHERE e.id = ?",
-                (pending.event_id, pending.endpoint_id),
-            )
-            if row is None or not row["enabled"]:
-                return  # deleted or disabled meanwhile: its deliveries wait (or are gone)
-            if row["body"] is None:
-                gone = "the event is no longer kept (see [events] retention_days)"
-                outcome = Outcome(self._clock.now(), None, 0, gone, final=True)
-            else:
-                outcome = await self._post(pending, row["url"], row["body"])
-            retry = await self._record(pending, outcome)
+            retry = await self._try(pending)
         except Exception as exc:  # storage down, or a bug: the delivery must not be dropped
             if isinstance(exc, StorageUnavailable):
                 log.warning("webhook attempt %s not recorded (%s); trying again", pending.id, exc)
@@ -291,6 +285,28 @@ class WebhookSender:
         else:
             self._known.discard(pending.id)
 
+    async def _try(self, pending: Pending) -> bool:
+        """POST the event and record the outcome; True if it must be tried again."""
+        row = await self._store.fetchone(
+            "SELECT e.url, e.enabled, d.status, d.attempt_count, v.body"
+            " FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
+            " LEFT JOIN events v ON v.id = d.event_id WHERE d.id = ?",
+            (pending.id,),
+        )
+        if (
+            row is None  # its endpoint was deleted
+            or not row["enabled"]  # disabled: it waits, and is reloaded when enabled
+            or row["status"] != "pending"
+            or row["attempt_count"] != pending.attempt_count  # a stale copy
+        ):
+            return False
+        if row["body"] is None:
+            gone = "the event is no longer kept (see [events] retention_days)"
+            outcome = Outcome(self._clock.now(), None, 0, gone, final=True)
+        else:
+            outcome = await self._post(pending, row["url"], row["body"])
+        return await self._record(pending, outcome)
+
     async def _post(self, pending: Pending, url: str, body: bytes) -> Outcome:
         assert self._client is not None
         at, started = self._clock.now(), time.perf_counter()
@@ -299,20 +315,28 @@ class WebhookSender:
             return round((time.perf_counter() - started) * 1000)
 
         try:
-            await check_target(url, self._config.allow_private_targets)  # DNS may have changed
+            # Checked again now (DNS may have changed), and the request goes to
+            # the address that was checked.
+            target = await check_target(url, self._config.allow_private_targets)
         except TargetRefused as exc:
             return Outcome(at, None, 0, f"refused: {exc}")
         secrets = await self._endpoints.signing_secrets(pending.endpoint_id)
+        if not secrets:
+            return Outcome(at, None, 0, "the endpoint was deleted", final=True)
         timestamp = int(self._clock.now().timestamp())
         headers = {
             **signer.headers(secrets, pending.event_id, timestamp, body),
             "content-type": "application/json",
+            "host": target.host_header,
         }
+        extensions = {"sni_hostname": target.server_name} if target.address else {}
         timeout = self._config.timeout_s
         try:
             async with (
                 asyncio.timeout(timeout),
-                self._client.stream("POST", url, content=body, headers=headers) as response,
+                self._client.stream(
+                    "POST", target.pinned_url, content=body, headers=headers, extensions=extensions
+                ) as response,
             ):
                 excerpt = b""
                 async for chunk in response.aiter_raw():
@@ -350,24 +374,20 @@ class WebhookSender:
         stamp, tried = rfc3339(now), rfc3339(outcome.at)
 
         def op(conn: sqlite3.Connection) -> bool:
-            if (
-                conn.execute(
-                    "SELECT 1 FROM webhook_deliveries WHERE id = ?", (pending.id,)
-                ).fetchone()
-                is None
-            ):
-                return False  # its endpoint was deleted meanwhile
+            moved = conn.execute(
+                "UPDATE webhook_deliveries SET status = ?, attempt_count = ?,"
+                " next_attempt_at = ?, updated_at = ?"
+                " WHERE id = ? AND status = 'pending' AND attempt_count = ?",
+                (status, made, due and rfc3339(due), stamp, pending.id, pending.attempt_count),
+            ).rowcount
+            if not moved:
+                return False  # deleted with its endpoint, or recorded by another copy
             conn.execute(
                 "INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_ms,"
                 " error, response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (pending.id, made, tried, outcome.status_code, outcome.latency_ms,
                  outcome.error, outcome.excerpt),
             )  # fmt: skip
-            conn.execute(
-                "UPDATE webhook_deliveries SET status = ?, attempt_count = ?,"
-                " next_attempt_at = ?, updated_at = ? WHERE id = ?",
-                (status, made, due and rfc3339(due), stamp, pending.id),
-            )
             if gone:
                 conn.execute(
                     "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?,"

@@ -1,10 +1,16 @@
 """The SSRF guard: webhook URLs may not point into the hub's own network.
 
-A URL whose host is, or resolves to, a loopback, private, link-local,
-multicast, reserved or unspecified address is refused unless
-``[webhooks] allow_private_targets`` is on (for local development). Every
-address a name resolves to is checked, so one public record cannot smuggle a
-private one in.
+A URL whose host is, or resolves to, an address that is not globally
+routable (loopback, private, shared, link-local, multicast, reserved,
+unspecified, or a public-looking IPv6 form that embeds such an IPv4 address)
+is refused unless ``[webhooks] allow_private_targets`` is on (for local
+development). Every address a name resolves to is checked, so one public
+record cannot smuggle a private one in.
+
+At delivery time the name is resolved and checked again, and the request goes
+to that checked address (``Target.pinned_url``, with the original ``Host`` and
+TLS server name), so a DNS answer that changes between the check and the
+connection (DNS rebinding) cannot point a delivery inside.
 """
 
 from __future__ import annotations
@@ -13,22 +19,41 @@ import asyncio
 import ipaddress
 import socket
 import urllib.parse
+from dataclasses import dataclass
 
 
 class TargetRefused(ValueError):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    url: str
+    host_header: str  # what the Host header must say
+    server_name: str  # the TLS server name (SNI) and the name the certificate must match
+    address: str | None  # the checked address to connect to; None: resolve as usual
+
+    @property
+    def pinned_url(self) -> str:
+        if self.address is None:
+            return self.url
+        parts = urllib.parse.urlsplit(self.url)
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return urllib.parse.urlunsplit(parts._replace(netloc=f"{host}:{port}"))
+
+
 def _is_internal(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%")[0])
-    return bool(
-        ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_multicast
-        or ip.is_reserved or ip.is_unspecified
-    )  # fmt: skip
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None and _is_internal(str(embedded)):
+            return True
+    return not ip.is_global or ip.is_multicast
 
 
-async def check_target(url: str, allow_private: bool) -> None:
-    """Raise ``TargetRefused`` with a reason fit for the client, or return."""
+async def check_target(url: str, allow_private: bool) -> Target:
+    """The target to connect to; raises ``TargetRefused`` with a reason fit for the client."""
     try:
         parts = urllib.parse.urlsplit(url)
         port = parts.port
@@ -38,8 +63,9 @@ async def check_target(url: str, allow_private: bool) -> None:
         raise TargetRefused("must be an http:// or https:// URL with a host")
     if parts.username or parts.password:
         raise TargetRefused("must not carry a user name or password")
+    netloc = parts.netloc.rsplit("@", 1)[-1]
     if allow_private:
-        return
+        return Target(url, netloc, parts.hostname, None)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(
             parts.hostname, port or (443 if parts.scheme == "https" else 80),
@@ -53,3 +79,4 @@ async def check_target(url: str, allow_private: bool) -> None:
                 f"{parts.hostname} points to an internal address ({sockaddr[0]}); "
                 "set [webhooks] allow_private_targets = true for local development"
             )
+    return Target(url, netloc, parts.hostname, str(infos[0][4][0]).split("%")[0])

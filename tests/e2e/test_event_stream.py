@@ -134,3 +134,25 @@ async def test_stopping_the_hub_ends_open_streams_cleanly(tmp_path: Path) -> Non
         with pytest.raises(EOFError):
             await stream.next()
         await stream_cm.__aexit__(None, None, None)
+
+
+async def test_a_stream_ends_when_its_token_is_revoked(hub_server: RunningHub) -> None:
+    created = (
+        await hub_server.post("/api/v1/tokens", {"name": "dash", "scopes": ["messages.read"]})
+    ).json()
+    await hub_server.relay("A")
+    async with open_stream(hub_server, token=created["token"]) as stream:
+        await hub_server.send(text="seen")
+        assert (await stream.next()).event == "message.sent"
+        revoked = await hub_server.client.delete(
+            f"{hub_server.base_url}/api/v1/tokens/{created['id']}",
+            headers={"Authorization": "Bearer rh_e2e_admin_token_0123456789abcdef"},
+        )
+        assert revoked.status_code == 200
+        unseen = await hub_server.send(text="not for a revoked token")
+
+        after: list[str] = []
+        with pytest.raises(EOFError):  # the stream ends
+            while True:
+                after.append((await stream.next()).body["data"]["request_id"])
+    assert unseen not in after

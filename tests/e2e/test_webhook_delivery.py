@@ -308,3 +308,56 @@ async def test_an_endpoint_hears_only_events_after_it_was_created(
         await settled(hub, lambda d: d["status"] == "succeeded")
 
     assert [e["data"]["request_id"] for e in receiver.events()] == [later]
+
+
+async def test_every_delivery_of_an_event_is_sent_when_a_read_page_ends_inside_it(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("hub.webhooks.sender.TAKE_BATCH", 2)  # 3 endpoints: 3 rows an event
+    async with serve_hub(hub_config(tmp_path / "data", webhooks=webhooks())) as hub:
+        for _ in range(3):
+            await add_endpoint(hub, receiver.url, events=["message.sent", "message.delivered"])
+        await hub.relay("A")
+        await hub.send()
+        log = await settled(hub, lambda d: d["status"] == "succeeded")
+
+    assert len(log) == 6
+    assert sorted(receiver.succeeded().values()) == [3, 3]  # each event, once per endpoint
+
+
+async def test_a_finished_delivery_queued_again_is_not_sent_again(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with serve_hub(hub_config(tmp_path / "data", webhooks=webhooks())) as hub:
+        await add_endpoint(hub, receiver.url, events=["message.sent"])
+        await hub.relay("A")
+        await hub.send()
+        (done,) = await settled(hub, lambda d: d["status"] == "succeeded")
+        # A stale copy, as a reload racing the attempt that finished it would read.
+        stale = {**done, "status": "pending", "attempt_count": 0,
+                 "next_attempt_at": done["created_at"]}  # fmt: skip
+        hub.hub.sender.add(stale)  # type: ignore[arg-type]
+        await hub.send(text="a later one")  # its delivery goes after the stale copy's turn
+        await receiver.wait_until(lambda: len(receiver.calls) == 2)
+        await settled(hub, lambda d: d["status"] == "succeeded")
+
+    assert list(receiver.succeeded().values()) == [1, 1]
+
+
+async def test_an_endpoint_disabled_and_enabled_again_gets_new_events(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    async with serve_hub(hub_config(tmp_path / "data", webhooks=webhooks())) as hub:
+        endpoint = await add_endpoint(hub, receiver.url, events=["message.sent"])
+        await hub.relay("A")
+        for enabled in (False, True):
+            response = await hub.client.patch(
+                f"{hub.base_url}/api/v1/webhooks/{endpoint['id']}",
+                json={"enabled": enabled},
+                headers={"Authorization": "Bearer rh_e2e_admin_token_0123456789abcdef"},
+            )
+            assert response.status_code == 200
+        request_id = await hub.send()
+        await receiver.wait_until(lambda: len(receiver.succeeded()) == 1)
+
+    assert receiver.events()[0]["data"]["request_id"] == request_id

@@ -155,8 +155,3 @@ def test_hub_toml_parses_as_toml_when_read_with_the_stdlib() -> None:
             "webhooks",
             "events",
         }
-
-
-def test_an_event_retention_shorter_than_the_retry_schedule_is_refused() -> None:
-    with pytest.raises(ConfigError, match="retention_days"):
-        load_config(overrides={"events": {"retention_days": 3}})

@@ -133,8 +133,8 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     row = await store.fetchone("SELECT id FROM accounts")
     assert row is not None
     devices = DeviceDirectory(store, clock, 600)
-    presence = Presence(store, clock, config.relay.offline_grace_s, lambda: None)
-    delivery = Delivery(store, clock, config, devices, presence, lambda: None)
+    presence = Presence(store, clock, config.relay.offline_grace_s, lambda accounts: None)
+    delivery = Delivery(store, clock, config, devices, presence, lambda accounts: None)
     yield Env(store, clock, devices, delivery, row["id"])
     await delivery.close()
     await store.close()
@@ -175,10 +175,22 @@ async def test_delivery_keeps_jobs_dispatched_when_the_server_restarts_the_socke
     conn = env.connect(phone)
     message = await env.send()
 
+    env.delivery.server_stopping = True  # HubServer says so before uvicorn closes sockets
     env.delivery.on_disconnect(conn, 1012)  # uvicorn closing every socket on shutdown
     await env.settled()
 
     assert await env.state(message.id) == ("dispatched", phone.id)
+
+
+async def test_delivery_requeues_when_a_relay_itself_closes_with_1012(env: Env) -> None:
+    phone = await env.device("A")
+    conn = env.connect(phone)
+    message = await env.send()
+
+    env.delivery.on_disconnect(conn, 1012)  # sent by the relay, not by a stopping hub
+    await env.settled()
+
+    assert (await env.state(message.id))[0] == "queued"
 
 
 async def test_delivery_closes_a_socket_that_never_says_hello(env: Env) -> None:

@@ -160,7 +160,7 @@ async def test_event_feed_last_seq_is_the_newest_seq_over_every_account(
 def test_event_feed_sets_a_change_taken_before_committed(feed: EventFeed) -> None:
     before = feed.next_change()
 
-    feed.committed()
+    feed.committed([])
     after = feed.next_change()
 
     assert before.is_set()
@@ -168,10 +168,10 @@ def test_event_feed_sets_a_change_taken_before_committed(feed: EventFeed) -> Non
 
 
 def test_event_feed_sets_a_change_once_more_when_committed_again(feed: EventFeed) -> None:
-    feed.committed()
+    feed.committed([])
     second = feed.next_change()
 
-    feed.committed()
+    feed.committed([])
 
     assert second.is_set()
     assert not feed.next_change().is_set()
@@ -186,7 +186,7 @@ async def test_event_feed_wakes_a_waiter_when_committed(feed: EventFeed) -> None
     await asyncio.sleep(0)  # let the waiter start waiting (a turn of the loop, not a delay)
     assert not waiter.done()
 
-    feed.committed()
+    feed.committed([])
 
     await asyncio.wait_for(waiter, WAKE_WAIT_S)
     assert not feed.closed
@@ -229,3 +229,24 @@ async def test_event_feed_keeps_the_seq_of_later_events_when_older_are_pruned(
 
     assert await feed.seq_of("acc_1", kept) == 2
     assert await feed.seq_of("acc_1", added) == 3  # AUTOINCREMENT never reuses a seq
+
+
+def test_an_accounts_change_is_set_only_by_its_own_events(feed: EventFeed) -> None:
+    mine, other = feed.next_change("acc_1"), feed.next_change("acc_2")
+    any_account = feed.next_change()
+
+    feed.committed(["acc_1"])
+
+    assert mine.is_set()
+    assert not other.is_set()
+    assert any_account.is_set()
+    assert not feed.next_change("acc_1").is_set()  # a new one for the next commit
+
+
+def test_closing_the_feed_sets_every_accounts_change(feed: EventFeed) -> None:
+    mine = feed.next_change("acc_1")
+
+    feed.close()
+
+    assert mine.is_set()
+    assert feed.closed

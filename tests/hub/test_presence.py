@@ -46,7 +46,7 @@ class Env:
         self.presence = Presence(self.store, self.clock, GRACE_S, self.on_events)
         return self.presence
 
-    def on_events(self) -> None:
+    def on_events(self, accounts: set[str]) -> None:
         # Reads the store's file directly: a callback cannot await the reader.
         with closing(sqlite3.connect(self.store.path)) as conn:
             self.announced.append(conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])

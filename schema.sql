@@ -82,7 +82,11 @@ CREATE TABLE IF NOT EXISTS messages (
     sent_at              TEXT,
     delivered_at         TEXT,
     failed_at            TEXT,
-    updated_at           TEXT NOT NULL
+    updated_at           TEXT NOT NULL,
+    kind                 TEXT NOT NULL DEFAULT 'sms',  -- sms or otp: the queue's priority
+    -- An OTP's text (it holds the code) only encrypted, and only until a relay
+    -- has accepted it; `text` is then empty (hub/otp.py).
+    text_sealed          BLOB
 );
 CREATE INDEX IF NOT EXISTS messages_account ON messages(account_id, id);
 -- Restart recovery reads only the messages still moving.
@@ -210,3 +214,31 @@ CREATE TABLE IF NOT EXISTS webhook_attempts (
     response_excerpt  TEXT,
     PRIMARY KEY (delivery_id, n)
 );
+
+-- One-time passwords. The code only as a keyed HMAC; its SMS is a message.
+CREATE TABLE IF NOT EXISTS otps (
+    id           TEXT PRIMARY KEY,             -- otp_…
+    account_id   TEXT NOT NULL REFERENCES accounts(id),
+    message_id   TEXT NOT NULL,                -- the SMS carrying it (req_…)
+    to_number    TEXT NOT NULL,
+    purpose      TEXT NOT NULL,
+    locale       TEXT NOT NULL,
+    code_hash    BLOB NOT NULL,                -- HMAC-SHA256(otp key, id + code)
+    status       TEXT NOT NULL,                -- pending, verified, superseded, max_attempts
+    wrong_tries  INTEGER NOT NULL DEFAULT 0,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL,
+    verified_at  TEXT
+);
+-- Resend limits and supersede look up the number's recent OTPs of a purpose.
+CREATE INDEX IF NOT EXISTS otps_recipient ON otps(account_id, to_number, purpose, created_at);
+
+-- Every verify call, whatever it found: the audit trail (and every call
+-- writes the same, so no answer is faster than another).
+CREATE TABLE IF NOT EXISTS otp_checks (
+    otp_id      TEXT NOT NULL,
+    account_id  TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    result      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS otp_checks_otp ON otp_checks(otp_id);

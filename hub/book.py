@@ -31,8 +31,10 @@ class Book:
         store: SqliteStore,
         on_write_failed: Callable[[BaseException], None],
         on_events: Callable[[set[str]], None],
+        unseal: Callable[[bytes], str],
     ) -> None:
         self._store = store
+        self._unseal = unseal  # opens a sealed (OTP) text read back from storage
         self._on_write_failed = on_write_failed
         self._on_events = on_events  # a write that carried events has ended
         self._messages: dict[str, LiveMessage] = {}
@@ -61,7 +63,7 @@ class Book:
         rows = await self._store.fetchall(
             "SELECT * FROM messages WHERE state IN ('queued', 'dispatched', 'accepted') ORDER BY id"
         )
-        loaded = [LiveMessage.from_row(row) for row in rows]
+        loaded = [LiveMessage.from_row(row, self._unseal) for row in rows]
         for message in loaded:
             self.add(message)
         return iter(loaded)
@@ -76,7 +78,8 @@ class Book:
             if row is None:
                 return None
             # Another report may have loaded it while we waited.
-            message = self._messages.setdefault(message_id, LiveMessage.from_row(row))
+            found = LiveMessage.from_row(row, self._unseal)
+            message = self._messages.setdefault(message_id, found)
         return message if message.account_id == account_id else None
 
     def write(

@@ -8,6 +8,7 @@ never goes unnoticed.
 
 from __future__ import annotations
 
+import string
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -73,6 +74,43 @@ class EventsConfig(_Section):
     retention_days: PositiveInt = 7
 
 
+TEMPLATE_FIELDS = frozenset({"app", "purpose", "code", "minutes"})
+
+
+class OtpConfig(_Section):
+    app_name: Annotated[str, Meta(min_length=1, max_length=40)] = "relayhub"
+    # Adds "@domain #code" as the last line, so browsers can fill the code in
+    # (WebOTP). Empty: no such line.
+    autofill_domain: str = ""
+    default_ttl_s: Annotated[int, Meta(ge=30, le=900)] = 300
+    default_length: Annotated[int, Meta(ge=4, le=8)] = 6
+    max_wrong_tries: PositiveInt = 5
+    resend_cooldown_s: Annotated[int, Meta(ge=0)] = 30
+    max_per_hour: PositiveInt = 5
+    # The SMS per locale; placeholders {app}, {purpose}, {code}, {minutes}. Plain
+    # GSM-7 letters keep a code in one 160-character SMS; Cyrillic makes it UCS-2.
+    template_uz: str = (
+        "{app}: {purpose} uchun tasdiqlash kodi: {code}. {minutes} daqiqa amal qiladi."
+        " Kodni hech kimga bermang."
+    )
+    template_ru: str = (
+        "{app}: код {code} для {purpose}. Действует {minutes} мин. Никому не сообщайте."
+    )
+    template_en: str = (
+        "{app}: your {purpose} code is {code}. It expires in {minutes} min. Do not share it."
+    )
+
+    def __post_init__(self) -> None:
+        for locale in ("uz", "ru", "en"):
+            template = getattr(self, f"template_{locale}")
+            names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+            if "code" not in names or not names <= TEMPLATE_FIELDS:
+                allowed = ", ".join("{" + f + "}" for f in sorted(TEMPLATE_FIELDS))
+                raise ValueError(
+                    f"[otp] template_{locale} must contain {{code}} and may use only {allowed}"
+                )
+
+
 class AuthConfig(_Section):
     max_failures: PositiveInt = 20
     failure_window_s: PositiveInt = 600
@@ -99,6 +137,7 @@ class Config(_Section):
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     webhooks: WebhooksConfig = msgspec.field(default_factory=WebhooksConfig)
     events: EventsConfig = msgspec.field(default_factory=EventsConfig)
+    otp: OtpConfig = msgspec.field(default_factory=OtpConfig)
 
     @property
     def data_path(self) -> Path:

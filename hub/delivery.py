@@ -72,6 +72,7 @@ class Delivery:
         devices: DeviceDirectory,
         presence: Presence,
         on_events: Callable[[set[str]], None],
+        unseal: Callable[[bytes], str],
     ) -> None:
         self._store = store
         self._clock = clock
@@ -79,7 +80,7 @@ class Delivery:
         self._max_attempts = config.sms.max_attempts
         self._devices = devices
         self._presence = presence
-        self.book = Book(store, self._write_failed, on_events)
+        self.book = Book(store, self._write_failed, on_events, unseal)
         self.dispatcher = Dispatcher(config.relay.max_inflight)
         self.connections: dict[str, RelayConnection] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -156,6 +157,25 @@ class Delivery:
         future = self.book.write([message, *others], statements)
         future.add_done_callback(lambda fut: self._release_jobs(planned, fut))
         await future
+
+    def cancel_queued(self, message_ids: Iterable[str], cause: str) -> list[str]:
+        """Cancel those of these messages no relay has been handed yet; their ids.
+
+        Used when a message became pointless before it went out (a superseded
+        OTP). Its ``message.failed`` event says ``cancelled``.
+        """
+        cancelled = [
+            message
+            for message in (self.book.get(mid) for mid in message_ids)
+            if message is not None
+            and message.state is State.QUEUED
+            and self._move(message, Event.CANCEL, cause, None)
+        ]
+        if cancelled:
+            self.book.write(cancelled, statements_of(cancelled))
+            for message in cancelled:
+                self.book.forget_if_done(message)
+        return [m.id for m in cancelled]
 
     # --- frames from relays ------------------------------------------------
 

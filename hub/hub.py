@@ -22,11 +22,12 @@ from hub.devices import DeviceDirectory
 from hub.event_feed import EventFeed
 from hub.guessing import GuessBrake
 from hub.idempotency import IdempotencyKeys
+from hub.otp import Otps
 from hub.presence import Presence
+from hub.secret_box import SecretBox
 from hub.store.sqlite import SqliteStore
 from hub.webhooks.deliveries import WebhookDeliveries
 from hub.webhooks.endpoints import WebhookEndpoints
-from hub.webhooks.secret_box import SecretBox
 from hub.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Hub:
     presence: Presence
     sender: WebhookSender
     deliveries: WebhookDeliveries
+    otps: Otps
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -66,6 +68,13 @@ class Hub:
         devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s)
         feed = EventFeed(store)
         presence = Presence(store, clock, config.relay.offline_grace_s, feed.committed)
+        otps = Otps(
+            store,
+            clock,
+            config.otp,
+            SecretBox.for_data_dir(config.data_path, "otp.key", "RELAYHUB_OTP_KEY"),
+            feed.committed,
+        )
         endpoints = WebhookEndpoints(
             store,
             clock,
@@ -78,7 +87,7 @@ class Hub:
             store=store,
             auth=TokenAuthority(store, clock),
             devices=devices,
-            delivery=Delivery(store, clock, config, devices, presence, feed.committed),
+            delivery=Delivery(store, clock, config, devices, presence, feed.committed, otps.unseal),
             pairing_brake=GuessBrake(
                 clock, config.pairing.max_failures, config.pairing.failure_window_s
             ),
@@ -90,6 +99,7 @@ class Hub:
             presence=presence,
             sender=WebhookSender(store, clock, feed, endpoints, config.webhooks),
             deliveries=WebhookDeliveries(store, clock),
+            otps=otps,
         )
 
     async def start(self, admin_token: str | None) -> None:

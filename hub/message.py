@@ -24,8 +24,13 @@ _COLUMNS = (
     "id", "account_id", "to_number", "text", "parts", "encoding", "requested_device_id",
     "sim_slot", "state", "device_id", "attempts", "error_code", "error_message", "queued_at",
     "expires_at", "dispatched_at", "accepted_at", "sent_at", "delivered_at", "failed_at",
-    "updated_at",
+    "updated_at", "kind", "text_sealed",
 )  # fmt: skip
+# Queue order between kinds: a login code never waits behind a bulk send.
+PRIORITY = {"otp": 0, "sms": 1}
+# While a message is in these states its sealed text stays stored; from the
+# relay's acceptance on, storage keeps no copy of it at all.
+_SEALED_WHILE = frozenset({State.QUEUED, State.DISPATCHED})
 _INSERT = f"INSERT INTO messages ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _UPDATE = f"UPDATE messages SET {', '.join(c + ' = ?' for c in _COLUMNS[1:])} WHERE id = ?"
 _HISTORY = (
@@ -76,6 +81,8 @@ class LiveMessage:
     error_message: str | None = None
     stamps: dict[str, str] = field(default_factory=dict)  # column → RFC 3339
     updated_at: datetime | None = None
+    kind: str = "sms"
+    text_sealed: bytes | None = None  # set for a secret text (an OTP): what storage holds
     # Not stored:
     ack_deadline: float | None = None  # monotonic; while dispatched
     writes_in_flight: int = 0
@@ -153,15 +160,21 @@ class LiveMessage:
             sim_slot=self.sim_slot,
         )
 
+    @property
+    def priority(self) -> int:
+        return PRIORITY.get(self.kind, 1)
+
     def _values(self) -> tuple[object, ...]:
         s = self.stamps
+        secret = self.text_sealed is not None
+        sealed = self.text_sealed if self.state in _SEALED_WHILE else None
         return (
-            self.id, self.account_id, self.to, self.text, self.parts, self.encoding,
-            self.requested_device_id, self.sim_slot, self.state.value, self.device_id,
-            self.attempts, self.error_code, self.error_message, rfc3339(self.queued_at),
-            rfc3339(self.expires_at), s.get("dispatched_at"), s.get("accepted_at"),
-            s.get("sent_at"), s.get("delivered_at"), s.get("failed_at"),
-            rfc3339(self.updated_at or self.queued_at),
+            self.id, self.account_id, self.to, "" if secret else self.text, self.parts,
+            self.encoding, self.requested_device_id, self.sim_slot, self.state.value,
+            self.device_id, self.attempts, self.error_code, self.error_message,
+            rfc3339(self.queued_at), rfc3339(self.expires_at), s.get("dispatched_at"),
+            s.get("accepted_at"), s.get("sent_at"), s.get("delivered_at"), s.get("failed_at"),
+            rfc3339(self.updated_at or self.queued_at), self.kind, sealed,
         )  # fmt: skip
 
     def take_changes(self) -> list[Statement]:
@@ -171,13 +184,15 @@ class LiveMessage:
         return statements
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> LiveMessage:
+    def from_row(cls, row: sqlite3.Row, unseal: Callable[[bytes], str]) -> LiveMessage:
+        """The message a row stores; ``unseal`` opens a sealed (OTP) text."""
         stamps = {c: row[c] for c in _STAMP.values() if row[c]}
+        sealed = row["text_sealed"]
         return cls(
             id=row["id"],
             account_id=row["account_id"],
             to=row["to_number"],
-            text=row["text"],
+            text=unseal(sealed) if sealed is not None else row["text"],
             parts=row["parts"],
             encoding=row["encoding"],
             requested_device_id=row["requested_device_id"],
@@ -191,6 +206,8 @@ class LiveMessage:
             error_message=row["error_message"],
             stamps=stamps,
             updated_at=datetime.fromisoformat(row["updated_at"]),
+            kind=row["kind"],
+            text_sealed=sealed,
         )
 
 

@@ -25,6 +25,7 @@ def message_body(row: sqlite3.Row) -> dict[str, Any]:
     terminal_failure = row["state"] in ("failed", "expired", "cancelled")
     return {
         "request_id": row["id"],
+        "kind": row["kind"],
         "status": row["state"],
         "to": row["to_number"],
         "device_id": row["device_id"],

@@ -85,7 +85,7 @@ async def _send(
     hub = hub_of(request)
     sms = hub.config.sms
     hub.accounts.check_open(account_id)
-    _check_device(request, account_id, body)
+    check_device(request, account_id, body.device_id, body.sim_slot)
     hub.accounts.admit(account_id, hub.delivery.queued_count(account_id))
 
     now = hub.clock.now()
@@ -111,10 +111,12 @@ async def _send(
     return Response(answer, 202, media_type="application/json")
 
 
-def _check_device(request: Request, account_id: str, body: SendSmsRequest) -> None:
+def check_device(
+    request: Request, account_id: str, device_id: str | None, sim_slot: int | None
+) -> None:
     """``invalid_device`` unless a device of this account can take the message."""
     devices = hub_of(request).devices
-    if body.device_id is None:
+    if device_id is None:
         if devices.count(account_id) == 0:
             raise ApiError(
                 "invalid_device",
@@ -122,28 +124,28 @@ def _check_device(request: Request, account_id: str, body: SendSmsRequest) -> No
                 extra={"field": "device_id"},
             )
         slots = devices.slots(account_id)
-        if body.sim_slot is not None and slots and body.sim_slot not in slots:
+        if sim_slot is not None and slots and sim_slot not in slots:
             known = ", ".join(map(str, sorted(slots)))
             raise ApiError(
                 "invalid_device",
-                f"no device of this account has a SIM in slot {body.sim_slot} (slots: {known})",
+                f"no device of this account has a SIM in slot {sim_slot} (slots: {known})",
                 extra={"field": "sim_slot"},
             )
         return
-    device = devices.get(account_id, body.device_id)
+    device = devices.get(account_id, device_id)
     if device is None:
         raise ApiError(
-            "invalid_device", f"no device {body.device_id} in this account",
+            "invalid_device", f"no device {device_id} in this account",
             extra={"field": "device_id"},
         )  # fmt: skip
     if device.disabled:
         raise ApiError(
-            "invalid_device", f"device {body.device_id} is disabled; enable it or pick another",
+            "invalid_device", f"device {device_id} is disabled; enable it or pick another",
             extra={"field": "device_id"},
         )  # fmt: skip
-    if body.sim_slot is not None and device.sims and body.sim_slot not in device.sims:
+    if sim_slot is not None and device.sims and sim_slot not in device.sims:
         has = ", ".join(map(str, device.sims))
         raise ApiError(
-            "invalid_device", f"device {body.device_id} has no SIM in slot {body.sim_slot}"
+            "invalid_device", f"device {device_id} has no SIM in slot {sim_slot}"
             f" (it has {has})", extra={"field": "sim_slot"},
         )  # fmt: skip

@@ -1,7 +1,10 @@
 """Routing and flow control: which online relay gets which queued message, and when.
 
 The dispatcher only decides; the delivery service applies its choices. Queues
-are per account (auto relay mode) and per device (manual mode), oldest first.
+are per account and SIM slot (auto relay mode) and per device (manual mode),
+oldest first, and each has a lane per priority (``LiveMessage.priority``): a
+lane is only drained once every more urgent lane has nothing that can go, so
+an OTP never waits behind bulk sends.
 A relay gets a message while it holds fewer than ``max_inflight`` jobs and its
 ``parts_per_minute`` window has room; in auto mode the online relay with the
 most free capacity wins. Load (held jobs, the rate window) belongs to the
@@ -69,10 +72,11 @@ class OnlineRelay:
 class Dispatcher:
     def __init__(self, max_inflight: int) -> None:
         self.max_inflight = max_inflight
-        self._auto: dict[tuple[str, int | None], deque[LiveMessage]] = {}
-        self._slots: dict[str, set[int | None]] = {}  # account → slots with an auto queue
+        # (account, SIM slot, priority) → queue; account → its (slot, priority) keys.
+        self._auto: dict[tuple[str, int | None, int], deque[LiveMessage]] = {}
+        self._slots: dict[str, set[tuple[int | None, int]]] = {}
         self._retry_at: dict[str, float] = {}  # account → earliest not_before held back
-        self._manual: dict[str, deque[LiveMessage]] = {}
+        self._manual: dict[tuple[str, int], deque[LiveMessage]] = {}  # (device, priority)
         self._loads: dict[str, DeviceLoad] = {}
         self._online: dict[str, dict[str, OnlineRelay]] = {}  # account → device → relay
         # Queued messages by expiry, so the sweep never scans the whole queue.
@@ -120,10 +124,11 @@ class Dispatcher:
     def _queue_for(self, message: LiveMessage) -> deque[LiveMessage]:
         # Manual sends wait per device; auto sends per account and SIM slot, so
         # a message for a slot no online relay has only holds up its own kind.
+        priority = message.priority
         if message.requested_device_id:
-            return self._manual.setdefault(message.requested_device_id, deque())
-        self._slots.setdefault(message.account_id, set()).add(message.sim_slot)
-        return self._auto.setdefault((message.account_id, message.sim_slot), deque())
+            return self._manual.setdefault((message.requested_device_id, priority), deque())
+        self._slots.setdefault(message.account_id, set()).add((message.sim_slot, priority))
+        return self._auto.setdefault((message.account_id, message.sim_slot, priority), deque())
 
     def enqueue(self, message: LiveMessage, *, front: bool = False) -> None:
         """Queue a message; ``front`` for one coming back, so it keeps its turn.
@@ -186,15 +191,24 @@ class Dispatcher:
                 else:
                     del by_key[key]
 
-    def _auto_queues(self, account_id: str) -> list[deque[LiveMessage]]:
-        keys = ((account_id, slot) for slot in self._slots.get(account_id, ()))
+    def _auto_queues(self, account_id: str, priority: int) -> list[deque[LiveMessage]]:
+        keys = (
+            (account_id, slot, p) for slot, p in self._slots.get(account_id, ()) if p == priority
+        )
         return [q for q in (self._auto.get(k) for k in keys) if q]
 
+    def _priorities(self, account_id: str) -> list[int]:
+        """The account's lanes that may have messages, most urgent first."""
+        lanes = {p for _, p in self._slots.get(account_id, ())}
+        lanes |= {p for (device, p) in self._manual if device in self._online.get(account_id, {})}
+        return sorted(lanes)
+
     def queued(self, account_id: str) -> Iterator[LiveMessage]:
-        for queue in self._auto_queues(account_id):
-            yield from queue
-        for relay in self._online.get(account_id, {}).values():
-            yield from self._manual.get(relay.load.device_id, ())
+        for priority in self._priorities(account_id):
+            for queue in self._auto_queues(account_id, priority):
+                yield from queue
+            for relay in self._online.get(account_id, {}).values():
+                yield from self._manual.get((relay.load.device_id, priority), ())
 
     def take(
         self, account_id: str, now: float, wall: datetime
@@ -213,12 +227,13 @@ class Dispatcher:
             return placed, expired
         for relay in online.values():
             relay.load.trim(now)
-        for device_id, relay in online.items():
-            queue = self._manual.get(device_id)
-            if queue:
-                self._drain(account_id, queue, [relay], now, wall, placed, expired)
-        for queue in self._auto_queues(account_id):
-            self._drain(account_id, queue, list(online.values()), now, wall, placed, expired)
+        for priority in self._priorities(account_id):
+            for device_id, relay in online.items():
+                queue = self._manual.get((device_id, priority))
+                if queue:
+                    self._drain(account_id, queue, [relay], now, wall, placed, expired)
+            for queue in self._auto_queues(account_id, priority):
+                self._drain(account_id, queue, list(online.values()), now, wall, placed, expired)
         return placed, expired
 
     def _drain(

@@ -29,6 +29,11 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
         "ALTER TABLE devices ADD COLUMN presence TEXT NOT NULL DEFAULT 'offline'",
         "ALTER TABLE webhook_endpoints ADD COLUMN disabled_reason TEXT",
     ),
+    # otps and otp_checks are new tables created by schema.sql.
+    6: (
+        "ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'sms'",
+        "ALTER TABLE messages ADD COLUMN text_sealed BLOB",
+    ),
 }
 CURRENT: Final = max(STEPS)
 

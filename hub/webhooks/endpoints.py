@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from hub.clock import Clock, rfc3339
 from hub.ids import new_id
+from hub.secret_box import SecretBox
 from hub.store.sqlite import SqliteStore, set_clause
 from hub.webhooks import signer
-from hub.webhooks.secret_box import SecretBox
 
 
 @dataclass(frozen=True, slots=True)

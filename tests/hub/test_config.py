@@ -154,4 +154,5 @@ def test_hub_toml_parses_as_toml_when_read_with_the_stdlib() -> None:
             "auth",
             "webhooks",
             "events",
+            "otp",
         }

@@ -134,7 +134,9 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     assert row is not None
     devices = DeviceDirectory(store, clock, 600)
     presence = Presence(store, clock, config.relay.offline_grace_s, lambda accounts: None)
-    delivery = Delivery(store, clock, config, devices, presence, lambda accounts: None)
+    delivery = Delivery(
+        store, clock, config, devices, presence, lambda accounts: None, lambda sealed: ""
+    )
     yield Env(store, clock, devices, delivery, row["id"])
     await delivery.close()
     await store.close()

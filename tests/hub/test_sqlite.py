@@ -28,6 +28,8 @@ SCHEMA_TABLES = {
     "events",
     "webhook_deliveries",
     "webhook_attempts",
+    "otps",
+    "otp_checks",
     "sqlite_sequence",  # kept by SQLite for the AUTOINCREMENT of events.seq
 }
 ADD_ACCOUNT = "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, '2026-01-01T00:00:00Z')"

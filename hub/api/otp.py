@@ -1,0 +1,108 @@
+"""``POST /v1/otp/send`` and ``POST /v1/otp/verify``: verification codes over the relays."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.api.errors import ApiError
+from hub.api.request import Check, hub_of, read_body, require
+from hub.api.responses import ok
+from hub.api.sms import check_device
+from hub.ids import new_id
+from hub.message import LiveMessage
+from hub.otp import TooSoon
+from hub.phone import InvalidNumber, to_e164
+from hub.sms_text import measure
+
+Purpose = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[^\r\n{}]+$")]
+
+
+class SendOtpRequest(msgspec.Struct, forbid_unknown_fields=True):
+    to: Annotated[str, Meta(min_length=1, max_length=32)]
+    purpose: Purpose
+    locale: Literal["uz", "ru", "en"] = "uz"
+    ttl_seconds: Annotated[int, Meta(ge=30, le=900)] | None = None
+    length: Annotated[int, Meta(ge=4, le=8)] | None = None
+    device_id: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+
+
+class VerifyOtpRequest(msgspec.Struct, forbid_unknown_fields=True):
+    otp_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    code: Annotated[str, Meta(pattern=r"^[0-9]{4,8}$")]
+
+
+def _number_check(region: str) -> Check:
+    def check(body: dict[str, Any]) -> list[dict[str, str]]:
+        if "to" in body:
+            try:
+                to_e164(body["to"], region)
+            except InvalidNumber as exc:
+                return [{"field": "to", "message": str(exc)}]
+        return []
+
+    return check
+
+
+async def send_otp(request: Request) -> Response:
+    principal = await require(request, "otp.send")
+    hub = hub_of(request)
+    config = hub.config.otp
+    body = await read_body(request, SendOtpRequest, _number_check(hub.config.sms.default_region))
+    account_id = principal.account_id
+    to = to_e164(body.to, hub.config.sms.default_region)
+    ttl = body.ttl_seconds or config.default_ttl_s
+    hub.accounts.check_open(account_id)
+    check_device(request, account_id, body.device_id, None)
+    async with hub.otps.recipient(account_id, to, body.purpose):
+        try:
+            await hub.otps.check_limits(account_id, to, body.purpose)
+        except TooSoon as exc:
+            raise ApiError(
+                "rate_limited", exc.detail, headers={"Retry-After": str(exc.retry_after)}
+            ) from None
+        hub.accounts.admit(account_id, hub.delivery.queued_count(account_id))
+        now = hub.clock.now()
+        message_id = new_id("req", now)
+        length = body.length or config.default_length
+        otp = hub.otps.create(account_id, message_id, to, body.purpose, body.locale, ttl, length)
+        size = measure(otp.text)
+        message = LiveMessage(
+            id=message_id,
+            account_id=account_id,
+            to=to,
+            text=otp.text,
+            parts=size.parts,
+            encoding=size.encoding,
+            requested_device_id=body.device_id,
+            sim_slot=None,
+            queued_at=now,
+            expires_at=now + timedelta(seconds=ttl),  # the SMS is useless once the code is
+            kind="otp",
+            text_sealed=hub.otps.seal(otp.text),
+        )
+        superseded = await hub.otps.pending_messages(account_id, to, body.purpose)
+        await hub.delivery.submit(message, also=otp.statements)
+        # An old code's SMS still waiting for a relay would only confuse: it goes no further.
+        hub.delivery.cancel_queued(superseded, "superseded")
+    return ok({"otp_id": otp.otp_id, "status": "sent", "expires_in_seconds": ttl,
+               "request_id": message_id})  # fmt: skip
+
+
+async def verify_otp(request: Request) -> Response:
+    principal = await require(request, "otp.verify")
+    hub = hub_of(request)
+    body = await read_body(request, VerifyOtpRequest)
+    result = await hub.otps.verify(principal.account_id, body.otp_id, body.code)
+    if result.status == "unknown":
+        raise ApiError("not_found", f"no OTP {body.otp_id} in this account")
+    answer: dict[str, Any] = {"otp_id": body.otp_id, "status": result.status,
+                              "attempts_left": result.attempts_left}  # fmt: skip
+    if result.reason is not None:
+        answer["reason"] = result.reason
+    return ok(answer)

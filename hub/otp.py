@@ -1,0 +1,261 @@
+"""One-time passwords: a code sent over the relay fleet, verified once.
+
+The code comes from ``secrets`` and is stored only as an HMAC keyed with a key
+derived from ``otp.key`` (``hub.secret_box``); its SMS is an ordinary message
+of kind ``otp`` (so it shows in message status and webhooks) whose text is
+stored only encrypted, and only until a relay accepts it. It goes ahead of
+other sends in the queue and expires with the code.
+
+Per number and purpose a new code waits ``resend_cooldown_s`` after the last
+one, at most ``max_per_hour`` are sent in an hour, and a new code supersedes
+the previous one. A code allows ``max_wrong_tries`` wrong guesses.
+
+Verification runs as one write: it reads the OTP, decides, and records the
+check (``otp_checks``) in one transaction, so two concurrent guesses cannot
+both spend the same try, and every answer (unknown, wrong, expired, right)
+costs the same work: one HMAC, one constant-time comparison, one commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import math
+import secrets
+import sqlite3
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from hub.clock import Clock, rfc3339
+from hub.config import OtpConfig
+from hub.events import event_statements
+from hub.ids import new_id
+from hub.secret_box import SecretBox
+from hub.store.sqlite import SqliteStore, Statement
+
+LOCALES: Final = ("uz", "ru", "en")
+HOUR: Final = timedelta(hours=1)
+_NO_SUCH_CODE: Final = bytes(32)  # compared against when the OTP is unknown: same work
+
+
+class TooSoon(Exception):
+    """A resend limit: ``retry_after`` seconds until the next code may go."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class NewOtp:
+    otp_id: str
+    code: str
+    text: str
+    statements: list[Statement]  # to commit with the OTP's message
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    status: str  # verified, failed, expired, max_attempts; "unknown": no such OTP
+    attempts_left: int
+    reason: str | None = None  # why it expired: timed_out, used, superseded
+
+
+def new_code(length: int) -> str:
+    return f"{secrets.randbelow(10**length):0{length}d}"
+
+
+def render(config: OtpConfig, locale: str, purpose: str, code: str, ttl_s: int) -> str:
+    """The SMS text of a code, from the locale's template in ``hub.toml``."""
+    template = getattr(config, f"template_{locale}")
+    text: str = template.format(
+        app=config.app_name, purpose=purpose, code=code, minutes=math.ceil(ttl_s / 60)
+    )
+    if config.autofill_domain:
+        text += f"\n\n@{config.autofill_domain} #{code}"  # WebOTP: browsers offer to fill it
+    return text
+
+
+class Otps:
+    def __init__(
+        self,
+        store: SqliteStore,
+        clock: Clock,
+        config: OtpConfig,
+        box: SecretBox,
+        on_events: Callable[[set[str]], None],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._config = config
+        self._box = box
+        self._key = box.derive("relayhub otp code")
+        self._on_events = on_events
+        self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
+        self._users: Counter[tuple[str, str, str]] = Counter()
+
+    def seal(self, text: str) -> bytes:
+        return self._box.seal(text)
+
+    def unseal(self, sealed: bytes) -> str:
+        return self._box.open(sealed)
+
+    def _digest(self, otp_id: str, code: str) -> bytes:
+        return hmac.new(self._key, f"{otp_id}:{code}".encode(), hashlib.sha256).digest()
+
+    @asynccontextmanager
+    async def recipient(self, account_id: str, to: str, purpose: str) -> AsyncIterator[None]:
+        """One send at a time per number and purpose: the limits are read, then kept."""
+        key = (account_id, to, purpose)
+        self._users[key] += 1
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
+
+    async def pending_messages(self, account_id: str, to: str, purpose: str) -> list[str]:
+        """The SMS of the codes a new one for this number and purpose supersedes."""
+        rows = await self._store.fetchall(
+            "SELECT message_id FROM otps WHERE account_id = ? AND to_number = ? AND purpose = ?"
+            " AND status = 'pending'",
+            (account_id, to, purpose),
+        )
+        return [r["message_id"] for r in rows]
+
+    async def check_limits(self, account_id: str, to: str, purpose: str) -> None:
+        """Raise ``TooSoon`` if this number may not get another code of this purpose yet."""
+        now = self._clock.now()
+        rows = await self._store.fetchall(
+            "SELECT created_at FROM otps WHERE account_id = ? AND to_number = ? AND purpose = ?"
+            " AND created_at > ? ORDER BY created_at",
+            (account_id, to, purpose, rfc3339(now - HOUR)),
+        )
+        sent = [datetime.fromisoformat(r["created_at"]) for r in rows]
+        cooldown = timedelta(seconds=self._config.resend_cooldown_s)
+        if sent and now < sent[-1] + cooldown:
+            wait = math.ceil((sent[-1] + cooldown - now).total_seconds())
+            raise TooSoon(f"a code was sent to this number for '{purpose}' just now;"
+                          f" wait {wait} s before sending another", wait)  # fmt: skip
+        limit = self._config.max_per_hour
+        if len(sent) >= limit:
+            wait = math.ceil((sent[-limit] + HOUR - now).total_seconds())
+            raise TooSoon(f"{limit} codes an hour may go to one number for one purpose;"
+                          f" retry in {wait} s", wait)  # fmt: skip
+
+    def create(
+        self,
+        account_id: str,
+        message_id: str,
+        to: str,
+        purpose: str,
+        locale: str,
+        ttl_s: int,
+        length: int,
+    ) -> NewOtp:
+        """A new OTP, and the statements that store it (and supersede the last one)."""
+        now = self._clock.now()
+        otp_id = new_id("otp", now)
+        code = new_code(length)
+        digest = self._digest(otp_id, code)
+        expires = rfc3339(now + timedelta(seconds=ttl_s))
+        statements: list[Statement] = [
+            (
+                "UPDATE otps SET status = 'superseded' WHERE account_id = ? AND to_number = ?"
+                " AND purpose = ? AND status = 'pending'",
+                (account_id, to, purpose),
+            ),
+            (
+                "INSERT INTO otps (id, account_id, message_id, to_number, purpose, locale,"
+                " code_hash, status, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                (
+                    otp_id,
+                    account_id,
+                    message_id,
+                    to,
+                    purpose,
+                    locale,
+                    digest,
+                    rfc3339(now),
+                    expires,
+                ),
+            ),
+        ]
+        text = render(self._config, locale, purpose, code, ttl_s)
+        return NewOtp(otp_id, code, text, statements)
+
+    async def verify(self, account_id: str, otp_id: str, code: str) -> Verification:
+        digest = self._digest(otp_id, code)
+        now = self._clock.now()
+        stamp = rfc3339(now)
+        max_tries = self._config.max_wrong_tries
+
+        def op(conn: sqlite3.Connection) -> Verification:
+            row = conn.execute(
+                "SELECT * FROM otps WHERE id = ? AND account_id = ?", (otp_id, account_id)
+            ).fetchone()
+            right = hmac.compare_digest(digest, row["code_hash"] if row else _NO_SUCH_CODE)
+            result = _decide(row, right, now, max_tries)
+            conn.execute(
+                "INSERT INTO otp_checks (otp_id, account_id, at, result) VALUES (?, ?, ?, ?)",
+                (otp_id, account_id, stamp, result.reason or result.status),
+            )
+            if row is None:
+                return result
+            if result.status == "verified":
+                conn.execute(
+                    "UPDATE otps SET status = 'verified', verified_at = ? WHERE id = ?",
+                    (stamp, otp_id),
+                )
+                data = {
+                    "otp_id": otp_id,
+                    "request_id": row["message_id"],
+                    "to": row["to_number"],
+                    "purpose": row["purpose"],
+                    "verified_at": stamp,
+                }
+                for sql, params in event_statements(account_id, "otp.verified", data, now):
+                    conn.execute(sql, params)
+            elif result.status in ("failed", "max_attempts") and row["status"] == "pending":
+                conn.execute(
+                    "UPDATE otps SET wrong_tries = wrong_tries + 1,"
+                    " status = CASE WHEN wrong_tries + 1 >= ? THEN 'max_attempts' ELSE status END"
+                    " WHERE id = ?",
+                    (max_tries, otp_id),
+                )
+            return result
+
+        result = await self._store.write(op)
+        if result.status == "verified":
+            self._on_events({account_id})
+        return result
+
+
+def _decide(row: sqlite3.Row | None, right: bool, now: datetime, max_tries: int) -> Verification:
+    """What a check of ``row`` with a right or wrong code answers."""
+    if row is None:
+        return Verification("unknown", 0)
+    left = max(max_tries - row["wrong_tries"], 0)
+    if row["status"] == "max_attempts":
+        return Verification("max_attempts", 0)
+    if row["status"] == "verified":
+        return Verification("expired", 0, "used")
+    if row["status"] == "superseded":
+        return Verification("expired", 0, "superseded")
+    if now >= datetime.fromisoformat(row["expires_at"]):
+        return Verification("expired", 0, "timed_out")
+    if right:
+        return Verification("verified", left)
+    if left - 1 <= 0:
+        return Verification("max_attempts", 0)
+    return Verification("failed", left - 1)

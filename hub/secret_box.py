@@ -1,0 +1,52 @@
+"""Secrets at rest: encrypted with Fernet (``cryptography``).
+
+Each use has its own key: webhook signing secrets (``webhook.key``, or
+``RELAYHUB_WEBHOOK_KEY``) and OTP texts and code hashes (``otp.key``, or
+``RELAYHUB_OTP_KEY``). A key comes from the environment or from its file in
+the data folder, created on first use with owner-only permissions, so a copy
+of the database alone reveals no secret.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+KEY_FILE = "webhook.key"
+ENV_KEY = "RELAYHUB_WEBHOOK_KEY"
+
+
+class SecretBox:
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+        self._fernet = Fernet(key)
+
+    def derive(self, purpose: str) -> bytes:
+        """A 32-byte key for another use (an HMAC), derived from this one with HKDF."""
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode())
+        return hkdf.derive(self._key)
+
+    @classmethod
+    def for_data_dir(
+        cls, data_dir: Path, key_file: str = KEY_FILE, env_key: str = ENV_KEY
+    ) -> SecretBox:
+        from_env = os.environ.get(env_key)
+        if from_env:
+            return cls(from_env.encode())
+        path = data_dir / key_file
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(Fernet.generate_key())
+        return cls(path.read_bytes().strip())
+
+    def seal(self, secret: str) -> bytes:
+        return self._fernet.encrypt(secret.encode())
+
+    def open(self, sealed: bytes) -> str:
+        return self._fernet.decrypt(sealed).decode()

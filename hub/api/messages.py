@@ -11,6 +11,7 @@ from starlette.responses import Response
 from hub.api.errors import ApiError, validation_error
 from hub.api.request import hub_of, query_int, require
 from hub.api.responses import ok, page
+from hub.message import PRIORITY
 from protocol.lifecycle import State
 
 _SELECT = (
@@ -81,6 +82,11 @@ async def list_messages(request: Request) -> Response:
             raise validation_error([{"field": "status", "message": f"one of {allowed}"}])
         where.append("m.state = ?")
         args.append(status)
+    if kind := params.get("kind"):
+        if kind not in PRIORITY:
+            raise validation_error([{"field": "kind", "message": f"one of {', '.join(PRIORITY)}"}])
+        where.append("m.kind = ?")
+        args.append(kind)
     if device_id := params.get("device_id"):
         where.append("m.device_id = ?")
         args.append(device_id)

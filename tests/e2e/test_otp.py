@@ -361,3 +361,17 @@ async def test_a_superseded_codes_sms_still_queued_is_cancelled(tmp_path: Path) 
     assert old_status["status"] == "cancelled"
     assert old_status["history"][-1]["cause"] == "superseded"
     assert [j.id for j in relay.jobs_received] == [new["request_id"]]
+
+
+async def test_messages_can_be_listed_by_kind(hub_server: RunningHub) -> None:
+    await hub_server.relay("A")
+    otp = await sent_otp(hub_server)
+    sms = await hub_server.send()
+
+    otps = (await hub_server.get("/api/v1/messages?kind=otp")).json()["items"]
+    plain = (await hub_server.get("/api/v1/messages?kind=sms")).json()["items"]
+    bad = await hub_server.get("/api/v1/messages?kind=fax")
+
+    assert [m["request_id"] for m in otps] == [otp["request_id"]]
+    assert [m["request_id"] for m in plain] == [sms]
+    assert bad.status_code == 422

@@ -30,6 +30,7 @@ class ServerConfig(_Section):
     public_url: str = ""
     data_dir: str = "data"
     max_body_bytes: PositiveInt = 64 * 1024
+    max_import_bytes: PositiveInt = 10 * 1024 * 1024
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
 
@@ -85,7 +86,7 @@ class OtpConfig(_Section):
     default_ttl_s: Annotated[int, Meta(ge=30, le=900)] = 300
     default_length: Annotated[int, Meta(ge=4, le=8)] = 6
     max_wrong_tries: PositiveInt = 5
-    resend_cooldown_s: Annotated[int, Meta(ge=0)] = 30
+    resend_cooldown_s: Annotated[int, Meta(ge=0, le=3600)] = 30
     max_per_hour: PositiveInt = 5
     # The SMS per locale; placeholders {app}, {purpose}, {code}, {minutes}. Plain
     # GSM-7 letters keep a code in one 160-character SMS; Cyrillic makes it UCS-2.
@@ -101,14 +102,19 @@ class OtpConfig(_Section):
     )
 
     def __post_init__(self) -> None:
+        sample = {"app": self.app_name, "purpose": "login", "code": "123456", "minutes": 5}
         for locale in ("uz", "ru", "en"):
             template = getattr(self, f"template_{locale}")
-            names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+            allowed = ", ".join("{" + f + "}" for f in sorted(TEMPLATE_FIELDS))
+            problem = f"[otp] template_{locale} must contain {{code}} and may use only {allowed}"
+            try:
+                names = {name for _, name, _, _ in string.Formatter().parse(template)}
+                template.format(**sample)  # what send will do: fail now, not on each send
+            except (ValueError, KeyError, IndexError, AttributeError) as exc:
+                raise ValueError(f"{problem} ({exc})") from None
+            names.discard(None)
             if "code" not in names or not names <= TEMPLATE_FIELDS:
-                allowed = ", ".join("{" + f + "}" for f in sorted(TEMPLATE_FIELDS))
-                raise ValueError(
-                    f"[otp] template_{locale} must contain {{code}} and may use only {allowed}"
-                )
+                raise ValueError(problem)
 
 
 class AuthConfig(_Section):

@@ -83,12 +83,14 @@ CREATE TABLE IF NOT EXISTS messages (
     delivered_at         TEXT,
     failed_at            TEXT,
     updated_at           TEXT NOT NULL,
-    kind                 TEXT NOT NULL DEFAULT 'sms',  -- sms or otp: the queue's priority
+    kind                 TEXT NOT NULL DEFAULT 'sms',  -- sms, otp or list: the queue's priority
+    batch_id             TEXT,                   -- a list send (bat_…)
     -- An OTP's text (it holds the code) only encrypted, and only until a relay
     -- has accepted it; `text` is then empty (hub/otp.py).
     text_sealed          BLOB
 );
 CREATE INDEX IF NOT EXISTS messages_account ON messages(account_id, id);
+CREATE INDEX IF NOT EXISTS messages_batch ON messages(batch_id, state) WHERE batch_id IS NOT NULL;
 -- Restart recovery reads only the messages still moving.
 CREATE INDEX IF NOT EXISTS messages_live ON messages(state)
     WHERE state IN ('queued', 'dispatched', 'accepted', 'sent');
@@ -242,3 +244,64 @@ CREATE TABLE IF NOT EXISTS otp_checks (
     result      TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS otp_checks_otp ON otp_checks(otp_id);
+
+-- Saved recipients. `search` is what the name and number are found by
+-- (hub/search_text.py); recipients_fts indexes it as trigrams, so any
+-- fragment of three characters or more is found through the index.
+CREATE TABLE IF NOT EXISTS recipients (
+    id          TEXT PRIMARY KEY,              -- rcp_…
+    account_id  TEXT NOT NULL REFERENCES accounts(id),
+    name        TEXT NOT NULL DEFAULT '',
+    phone       TEXT NOT NULL,                 -- E.164
+    tags        TEXT NOT NULL DEFAULT '[]',    -- JSON array of strings
+    metadata    TEXT NOT NULL DEFAULT '{}',    -- JSON object of strings and numbers
+    search      TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    UNIQUE (account_id, phone)
+);
+CREATE INDEX IF NOT EXISTS recipients_account ON recipients(account_id, id);
+CREATE VIRTUAL TABLE IF NOT EXISTS recipients_fts USING fts5(
+    search, content = 'recipients', content_rowid = 'rowid', tokenize = 'trigram'
+);
+CREATE TRIGGER IF NOT EXISTS recipients_fts_insert AFTER INSERT ON recipients BEGIN
+    INSERT INTO recipients_fts (rowid, search) VALUES (NEW.rowid, NEW.search);
+END;
+CREATE TRIGGER IF NOT EXISTS recipients_fts_delete AFTER DELETE ON recipients BEGIN
+    INSERT INTO recipients_fts (recipients_fts, rowid, search)
+        VALUES ('delete', OLD.rowid, OLD.search);
+END;
+CREATE TRIGGER IF NOT EXISTS recipients_fts_update AFTER UPDATE OF search ON recipients BEGIN
+    INSERT INTO recipients_fts (recipients_fts, rowid, search)
+        VALUES ('delete', OLD.rowid, OLD.search);
+    INSERT INTO recipients_fts (rowid, search) VALUES (NEW.rowid, NEW.search);
+END;
+
+-- Named lists of recipients.
+CREATE TABLE IF NOT EXISTS recipient_lists (
+    id          TEXT PRIMARY KEY,              -- lst_…
+    account_id  TEXT NOT NULL REFERENCES accounts(id),
+    name        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS recipient_lists_account ON recipient_lists(account_id, id);
+CREATE TABLE IF NOT EXISTS list_members (
+    list_id       TEXT NOT NULL REFERENCES recipient_lists(id) ON DELETE CASCADE,
+    recipient_id  TEXT NOT NULL REFERENCES recipients(id) ON DELETE CASCADE,
+    added_at      TEXT NOT NULL,
+    PRIMARY KEY (list_id, recipient_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS list_members_recipient ON list_members(recipient_id);
+
+-- A list send: one message per number, each with batch_id set.
+CREATE TABLE IF NOT EXISTS batches (
+    id          TEXT PRIMARY KEY,              -- bat_…
+    account_id  TEXT NOT NULL REFERENCES accounts(id),
+    list_id     TEXT NOT NULL,
+    text        TEXT NOT NULL,                 -- the template as sent
+    total       INTEGER NOT NULL,              -- messages queued
+    skipped     INTEGER NOT NULL,
+    created_at  TEXT NOT NULL,
+    cancelled_at TEXT
+);

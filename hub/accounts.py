@@ -119,8 +119,9 @@ class AccountDirectory:
         if account.paused:
             raise ApiError("queue_blocked", "this account's queue is paused by the operator")
 
-    def admit(self, account_id: str, queued: int) -> None:
-        """409 if the queue is full, 429 past the send rate; else count this send.
+    def admit(self, account_id: str, queued: int, adding: int = 1) -> None:
+        """409 if ``adding`` more messages would overfill the queue, 429 past the
+        send rate; else count this send (a list send counts once).
 
         Call ``check_open`` first; a send is counted only when all else allows it.
         """
@@ -128,10 +129,11 @@ class AccountDirectory:
         if account is None:
             return
         per_minute, max_queued = self.limits(account)
-        if queued >= max_queued:
+        if queued + adding > max_queued:
             raise ApiError(
                 "queue_blocked",
-                f"{queued} messages are waiting (at most {max_queued}); retry once relays drain it",
+                f"{queued} messages are waiting and {adding} more would pass the limit of"
+                f" {max_queued}; retry once relays drain it",
             )
         mono = self._clock.monotonic()
         bucket = self._buckets.get(account_id)

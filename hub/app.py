@@ -17,9 +17,11 @@ from hub.api import (
     devices,
     events,
     health,
+    lists,
     messages,
     otp,
     pairing,
+    recipients,
     sms,
     tokens,
     webhooks,
@@ -56,6 +58,29 @@ def routes() -> list[BaseRoute]:
         Route(f"{API}/messages/status", messages.message_status, methods=["GET"]),
         Route(f"{API}/messages", messages.list_messages, methods=["GET"]),
         Route(f"{API}/events", events.events, methods=["GET"]),
+        Route(f"{API}/recipients/import", recipients.import_recipients, methods=["POST"]),
+        Route(f"{API}/recipients", recipients.create_recipient, methods=["POST"]),
+        Route(f"{API}/recipients", recipients.list_recipients, methods=["GET"]),
+        Route(f"{API}/recipients/{{recipient_id}}", recipients.get_recipient, methods=["GET"]),
+        Route(f"{API}/recipients/{{recipient_id}}", recipients.update_recipient, methods=["PATCH"]),
+        Route(
+            f"{API}/recipients/{{recipient_id}}", recipients.delete_recipient, methods=["DELETE"]
+        ),
+        Route(f"{API}/recipient-lists/queue", lists.queue_list, methods=["POST"]),
+        Route(f"{API}/recipient-lists", lists.create_list, methods=["POST"]),
+        Route(f"{API}/recipient-lists", lists.list_lists, methods=["GET"]),
+        Route(f"{API}/recipient-lists/{{list_id}}", lists.get_list, methods=["GET"]),
+        Route(f"{API}/recipient-lists/{{list_id}}", lists.rename_list, methods=["PATCH"]),
+        Route(f"{API}/recipient-lists/{{list_id}}", lists.delete_list, methods=["DELETE"]),
+        Route(f"{API}/recipient-lists/{{list_id}}/members", lists.list_members, methods=["GET"]),
+        Route(f"{API}/recipient-lists/{{list_id}}/members", lists.add_members, methods=["POST"]),
+        Route(
+            f"{API}/recipient-lists/{{list_id}}/members/remove",
+            lists.remove_members,
+            methods=["POST"],
+        ),
+        Route(f"{API}/batches/{{batch_id}}", lists.get_batch, methods=["GET"]),
+        Route(f"{API}/batches/{{batch_id}}/cancel", lists.cancel_batch, methods=["POST"]),
         Route(f"{API}/devices", devices.list_devices, methods=["GET"]),
         Route(f"{API}/devices/{{device_id}}", devices.get_device, methods=["GET"]),
         Route(f"{API}/devices/{{device_id}}", devices.update_device, methods=["PATCH"]),
@@ -114,7 +139,13 @@ def create_app(
 
     return Starlette(
         routes=routes(),
-        middleware=[Middleware(RequestMiddleware, max_body_bytes=config.server.max_body_bytes)],
+        middleware=[
+            Middleware(
+                RequestMiddleware,
+                max_body_bytes=config.server.max_body_bytes,
+                larger={f"{API}/recipients/import": config.server.max_import_bytes},
+            )
+        ],
         exception_handlers={
             ApiError: handle_api_error,
             HTTPException: handle_http_exception,

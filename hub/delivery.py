@@ -21,6 +21,7 @@ reconnect and replay what was not receipted.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable
@@ -143,20 +144,41 @@ class Delivery:
         Raises ``StorageUnavailable`` if it could not be stored; then the hub
         fences and rebuilds from storage, so nothing about it reaches a relay.
         """
+        await self.submit_many([message], also)
+
+    async def submit_many(
+        self, messages: list[LiveMessage], also: list[Statement] | None = None, chunk: int = 500
+    ) -> None:
+        """Queue new messages of one account, ``chunk`` to a transaction (``also``
+        joins the first); returns once all are durable.
+
+        Each chunk is committed before the next is queued, so a long list lets
+        other writes (an OTP) through between chunks, and relays start on the
+        first chunk while the rest is written.
+        """
         if self.rebuilding:
             raise StorageUnavailable("the hub is reloading its state from storage")
-        self.book.add(message)
-        self._queued[message.account_id] += 1
-        message.note_queued(self._clock.now())
-        self.dispatcher.enqueue(message)
-        planned = self._plan(message.account_id)
-        others = [m for m in planned if m is not message]
-        statements = insert_statements(message) + (also or [])
-        for other in others:
-            statements += save_statements(other)
-        future = self.book.write([message, *others], statements)
-        future.add_done_callback(lambda fut: self._release_jobs(planned, fut))
-        await future
+        for start in range(0, len(messages), chunk):
+            part = messages[start : start + chunk]
+            now = self._clock.now()
+            for message in part:
+                self.book.add(message)
+                self._queued[message.account_id] += 1
+                message.note_queued(now)
+                self.dispatcher.enqueue(message)
+            planned = self._plan(part[0].account_id)
+            new = {m.id for m in part}
+            others = [m for m in planned if m.id not in new]
+            statements: list[Statement] = []
+            for message in part:
+                statements += insert_statements(message)
+            if start == 0:
+                statements += also or []
+            for other in others:
+                statements += save_statements(other)
+            future = self.book.write([*part, *others], statements)
+            future.add_done_callback(functools.partial(self._release_jobs, planned))
+            await future
 
     def cancel_queued(self, message_ids: Iterable[str], cause: str) -> list[str]:
         """Cancel those of these messages no relay has been handed yet; their ids.

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from hub.accounts import AccountDirectory
 from hub.auth import TokenAuthority
+from hub.batches import Batches
 from hub.clock import Clock
 from hub.config import Config
 from hub.delivery import Delivery
@@ -24,6 +25,8 @@ from hub.guessing import GuessBrake
 from hub.idempotency import IdempotencyKeys
 from hub.otp import Otps
 from hub.presence import Presence
+from hub.recipient_lists import RecipientLists
+from hub.recipients import Recipients
 from hub.secret_box import SecretBox
 from hub.store.sqlite import SqliteStore
 from hub.webhooks.deliveries import WebhookDeliveries
@@ -54,6 +57,9 @@ class Hub:
     sender: WebhookSender
     deliveries: WebhookDeliveries
     otps: Otps
+    recipients: Recipients
+    lists: RecipientLists
+    batches: Batches
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -75,6 +81,8 @@ class Hub:
             SecretBox.for_data_dir(config.data_path, "otp.key", "RELAYHUB_OTP_KEY"),
             feed.committed,
         )
+        delivery = Delivery(store, clock, config, devices, presence, feed.committed, otps.unseal)
+        lists = RecipientLists(store, clock)
         endpoints = WebhookEndpoints(
             store,
             clock,
@@ -100,6 +108,9 @@ class Hub:
             sender=WebhookSender(store, clock, feed, endpoints, config.webhooks),
             deliveries=WebhookDeliveries(store, clock),
             otps=otps,
+            recipients=Recipients(store, clock),
+            lists=lists,
+            batches=Batches(store, clock, lists, delivery, config.sms.max_parts),
         )
 
     async def start(self, admin_token: str | None) -> None:

@@ -24,10 +24,10 @@ _COLUMNS = (
     "id", "account_id", "to_number", "text", "parts", "encoding", "requested_device_id",
     "sim_slot", "state", "device_id", "attempts", "error_code", "error_message", "queued_at",
     "expires_at", "dispatched_at", "accepted_at", "sent_at", "delivered_at", "failed_at",
-    "updated_at", "kind", "text_sealed",
+    "updated_at", "kind", "text_sealed", "batch_id",
 )  # fmt: skip
 # Queue order between kinds: a login code never waits behind a bulk send.
-PRIORITY = {"otp": 0, "sms": 1}
+PRIORITY = {"otp": 0, "sms": 1, "list": 2}
 # While a message is in these states its sealed text stays stored; from the
 # relay's acceptance on, storage keeps no copy of it at all.
 _SEALED_WHILE = frozenset({State.QUEUED, State.DISPATCHED})
@@ -83,6 +83,7 @@ class LiveMessage:
     updated_at: datetime | None = None
     kind: str = "sms"
     text_sealed: bytes | None = None  # set for a secret text (an OTP): what storage holds
+    batch_id: str | None = None  # one message of a list send
     # Not stored:
     ack_deadline: float | None = None  # monotonic; while dispatched
     writes_in_flight: int = 0
@@ -174,7 +175,7 @@ class LiveMessage:
             self.device_id, self.attempts, self.error_code, self.error_message,
             rfc3339(self.queued_at), rfc3339(self.expires_at), s.get("dispatched_at"),
             s.get("accepted_at"), s.get("sent_at"), s.get("delivered_at"), s.get("failed_at"),
-            rfc3339(self.updated_at or self.queued_at), self.kind, sealed,
+            rfc3339(self.updated_at or self.queued_at), self.kind, sealed, self.batch_id,
         )  # fmt: skip
 
     def take_changes(self) -> list[Statement]:
@@ -208,6 +209,7 @@ class LiveMessage:
             updated_at=datetime.fromisoformat(row["updated_at"]),
             kind=row["kind"],
             text_sealed=sealed,
+            batch_id=row["batch_id"],
         )
 
 

@@ -27,9 +27,12 @@ _SECURITY_HEADERS = [
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, larger: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.larger = larger or {}  # path → its own limit (a CSV import)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,8 +54,9 @@ class RequestMiddleware:
                 message["headers"] = [*message.get("headers", []), header, *_SECURITY_HEADERS]
             await send(message)
 
-        if declared_length is not None and declared_length > self.max_body_bytes:
-            error = ApiError("payload_too_large", f"the body is over {self.max_body_bytes} bytes")
+        limit = self.larger.get(scope["path"], self.max_body_bytes)
+        if declared_length is not None and declared_length > limit:
+            error = ApiError("payload_too_large", f"the body is over {limit} bytes")
             await problem(request_id, error)(scope, receive, send_with_headers)
             return
         await self.app(scope, receive, send_with_headers)

@@ -34,6 +34,9 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
         "ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'sms'",
         "ALTER TABLE messages ADD COLUMN text_sealed BLOB",
     ),
+    # recipients (and their search index), lists, members and batches are new
+    # tables created by schema.sql.
+    7: ("ALTER TABLE messages ADD COLUMN batch_id TEXT",),
 }
 CURRENT: Final = max(STEPS)
 

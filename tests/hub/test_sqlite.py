@@ -30,6 +30,16 @@ SCHEMA_TABLES = {
     "webhook_attempts",
     "otps",
     "otp_checks",
+    "recipients",
+    "recipient_lists",
+    "list_members",
+    "batches",
+    # recipients_fts and the tables FTS5 keeps for it
+    "recipients_fts",
+    "recipients_fts_data",
+    "recipients_fts_idx",
+    "recipients_fts_docsize",
+    "recipients_fts_config",
     "sqlite_sequence",  # kept by SQLite for the AUTOINCREMENT of events.seq
 }
 ADD_ACCOUNT = "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, '2026-01-01T00:00:00Z')"

@@ -1,0 +1,143 @@
+"""``/v1/recipients``: saved recipients, search, and CSV import."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.api.errors import ApiError, validation_error
+from hub.api.request import Check, hub_of, query_int, read_body, read_raw_body, require
+from hub.api.responses import ok, page
+from hub.phone import InvalidNumber, to_e164
+from hub.recipient_import import BadCsv, parse
+from hub.recipients import DuplicatePhone
+
+Name = Annotated[str, Meta(max_length=200)]
+Phone = Annotated[str, Meta(min_length=1, max_length=32)]
+Tags = Annotated[list[Annotated[str, Meta(min_length=1, max_length=50)]], Meta(max_length=50)]
+Metadata = Annotated[
+    dict[Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")], str | int | float],
+    Meta(max_length=50),
+]
+
+
+class CreateRecipient(msgspec.Struct, forbid_unknown_fields=True):
+    phone: Phone
+    name: Name = ""
+    tags: Tags = msgspec.field(default_factory=list)
+    metadata: Metadata = msgspec.field(default_factory=dict)
+
+
+class UpdateRecipient(msgspec.Struct, forbid_unknown_fields=True):
+    phone: Phone | UnsetType = UNSET
+    name: Name | UnsetType = UNSET
+    tags: Tags | UnsetType = UNSET
+    metadata: Metadata | UnsetType = UNSET
+
+
+def _phone_check(region: str) -> Check:
+    def check(body: dict[str, Any]) -> list[dict[str, str]]:
+        if "phone" in body:
+            try:
+                to_e164(body["phone"], region)
+            except InvalidNumber as exc:
+                return [{"field": "phone", "message": str(exc)}]
+        return []
+
+    return check
+
+
+def _duplicate(exc: DuplicatePhone) -> ApiError:
+    message = f"this account has the number already ({exc.recipient_id})"
+    return validation_error([{"field": "phone", "message": message}])
+
+
+def _not_found(recipient_id: str) -> ApiError:
+    return ApiError("not_found", f"no recipient {recipient_id} in this account")
+
+
+async def create_recipient(request: Request) -> Response:
+    principal = await require(request, "recipients.write")
+    hub = hub_of(request)
+    region = hub.config.sms.default_region
+    body = await read_body(request, CreateRecipient, _phone_check(region))
+    try:
+        recipient = await hub.recipients.create(
+            principal.account_id, body.name.strip(), to_e164(body.phone, region), body.tags,
+            body.metadata,
+        )  # fmt: skip
+    except DuplicatePhone as exc:
+        raise _duplicate(exc) from None
+    return ok(recipient.body(), status=201)
+
+
+async def list_recipients(request: Request) -> Response:
+    principal = await require(request, "recipients.read")
+    params = request.query_params
+    query = params.get("q")
+    if query is not None and len(query) > 100:
+        raise validation_error([{"field": "q", "message": "at most 100 characters"}])
+    found, cursor = await hub_of(request).recipients.page(
+        principal.account_id,
+        query,
+        params.get("tag"),
+        params.get("cursor"),
+        query_int(request, "limit", 50, 1, 500),
+    )
+    return page([r.body() for r in found], cursor)
+
+
+async def get_recipient(request: Request) -> Response:
+    principal = await require(request, "recipients.read")
+    recipient_id = request.path_params["recipient_id"]
+    recipient = await hub_of(request).recipients.get(principal.account_id, recipient_id)
+    if recipient is None:
+        raise _not_found(recipient_id)
+    return ok(recipient.body())
+
+
+async def update_recipient(request: Request) -> Response:
+    principal = await require(request, "recipients.write")
+    hub = hub_of(request)
+    region = hub.config.sms.default_region
+    recipient_id = request.path_params["recipient_id"]
+    body = await read_body(request, UpdateRecipient, _phone_check(region))
+    changes = {k: v for k, v in msgspec.structs.asdict(body).items() if v is not UNSET}
+    if "phone" in changes:
+        changes["phone"] = to_e164(changes["phone"], region)
+    try:
+        recipient = await hub.recipients.update(principal.account_id, recipient_id, changes)
+    except DuplicatePhone as exc:
+        raise _duplicate(exc) from None
+    if recipient is None:
+        raise _not_found(recipient_id)
+    return ok(recipient.body())
+
+
+async def delete_recipient(request: Request) -> Response:
+    principal = await require(request, "recipients.write")
+    recipient_id = request.path_params["recipient_id"]
+    if not await hub_of(request).recipients.delete(principal.account_id, recipient_id):
+        raise _not_found(recipient_id)
+    return ok({"id": recipient_id, "deleted": True})
+
+
+async def import_recipients(request: Request) -> Response:
+    """CSV in the body (``text/csv``); good rows saved, bad ones reported by line."""
+    principal = await require(request, "recipients.write")
+    hub = hub_of(request)
+    raw = await read_raw_body(request, hub.config.server.max_import_bytes)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise validation_error([{"field": "body", "message": "the CSV must be UTF-8"}]) from None
+    try:
+        rows, errors = parse(text, hub.config.sms.default_region)
+    except BadCsv as exc:
+        raise validation_error([{"field": "body", "message": str(exc)}]) from None
+    created, updated = await hub.recipients.upsert_many(principal.account_id, rows)
+    return ok({"created": created, "updated": updated, "rejected": len(errors), "errors": errors})

@@ -1,0 +1,179 @@
+"""List sends: one text to every number of a list, each its own message.
+
+The text may name ``{name}`` and any metadata key (``{city}``); each message
+gets its own copy. A recipient whose text cannot be made (a placeholder its
+metadata lacks, a text over the part limit) or whose number came up already is
+skipped and reported, never half-sent. The messages are of kind ``list``: they
+wait behind OTPs and single sends in the queue, and auto relay mode spreads
+them over the account's online relays like any other send.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import string
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Final
+
+from hub.clock import Clock, rfc3339
+from hub.delivery import Delivery
+from hub.ids import new_id
+from hub.message import LiveMessage
+from hub.recipient_lists import RecipientLists
+from hub.recipients import Recipient
+from hub.sms_text import measure
+from hub.store.sqlite import SqliteStore
+from protocol.lifecycle import State
+
+COUNTED: Final = tuple(s.value for s in State)
+
+
+class BadTemplate(ValueError):
+    pass
+
+
+def placeholders(template: str) -> set[str]:
+    """The names a text template uses; ``BadTemplate`` if it does not parse."""
+    try:
+        names = {
+            name for _, name, spec, conv in string.Formatter().parse(template) if name is not None
+        }
+    except ValueError as exc:
+        raise BadTemplate(f"{exc}; write {{{{ and }}}} for literal braces") from None
+    for name in names:
+        if not name.isidentifier():
+            raise BadTemplate(
+                f"'{{{name}}}' is not a placeholder; use {{name}} or {{a_metadata_key}}"
+            )
+    return names
+
+
+def personalise(template: str, recipient: Recipient) -> str | None:
+    """The recipient's copy of the text; None if it uses a field they lack."""
+    values: dict[str, Any] = {**{k: str(v) for k, v in recipient.metadata.items()}}
+    values["name"] = recipient.name
+    if not placeholders(template) <= {k for k, v in values.items() if v != ""}:
+        return None
+    return template.format_map(values)
+
+
+@dataclass
+class Plan:
+    messages: list[LiveMessage] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+
+
+class Batches:
+    def __init__(
+        self,
+        store: SqliteStore,
+        clock: Clock,
+        lists: RecipientLists,
+        delivery: Delivery,
+        max_parts: int,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._lists = lists
+        self._delivery = delivery
+        self._max_parts = max_parts
+
+    def plan(
+        self,
+        account_id: str,
+        batch_id: str,
+        members: list[Recipient],
+        template: str,
+        device_id: str | None,
+        ttl_s: int,
+    ) -> Plan:
+        now = self._clock.now()
+        plan = Plan()
+        seen: set[str] = set()
+        for recipient in members:
+            skip = {"recipient_id": recipient.id, "phone": recipient.phone}
+            if recipient.phone in seen:
+                plan.skipped.append({**skip, "reason": "duplicate number in this send"})
+                continue
+            seen.add(recipient.phone)
+            text = personalise(template, recipient)
+            if text is None:
+                missing = placeholders(template) - {"name", *recipient.metadata}
+                plan.skipped.append({**skip, "reason": "no value for "
+                                     + ", ".join(sorted(missing or {"name"}))})  # fmt: skip
+                continue
+            size = measure(text)
+            if size.parts > self._max_parts:
+                plan.skipped.append({**skip, "reason": f"takes {size.parts} SMS parts"
+                                     f" (at most {self._max_parts})"})  # fmt: skip
+                continue
+            plan.messages.append(
+                LiveMessage(
+                    id=new_id("req", now),
+                    account_id=account_id,
+                    to=recipient.phone,
+                    text=text,
+                    parts=size.parts,
+                    encoding=size.encoding,
+                    requested_device_id=device_id,
+                    sim_slot=None,
+                    queued_at=now,
+                    expires_at=now + timedelta(seconds=ttl_s),
+                    kind="list",
+                    batch_id=batch_id,
+                )
+            )
+        return plan
+
+    async def queue(
+        self, account_id: str, batch_id: str, list_id: str, template: str, plan: Plan
+    ) -> None:
+        """Store the batch and its messages (in chunks); returns once all are durable."""
+        record = (
+            "INSERT INTO batches (id, account_id, list_id, text, total, skipped, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (batch_id, account_id, list_id, template, len(plan.messages), len(plan.skipped),
+             rfc3339(self._clock.now())),
+        )  # fmt: skip
+        if plan.messages:
+            await self._delivery.submit_many(plan.messages, also=[record])
+        else:
+            await self._store.execute(*record)
+
+    async def get(self, account_id: str, batch_id: str) -> dict[str, Any] | None:
+        row = await self._store.fetchone(
+            "SELECT * FROM batches WHERE id = ? AND account_id = ?", (batch_id, account_id)
+        )
+        if row is None:
+            return None
+        counts = dict.fromkeys(COUNTED, 0)
+        for state in await self._store.fetchall(
+            "SELECT state, COUNT(*) AS n FROM messages WHERE batch_id = ? GROUP BY state",
+            (batch_id,),
+        ):
+            counts[state["state"]] = state["n"]
+        return {
+            "id": row["id"], "list_id": row["list_id"], "text": row["text"],
+            "total": row["total"], "skipped": row["skipped"], "counts": counts,
+            "created_at": row["created_at"], "cancelled_at": row["cancelled_at"],
+        }  # fmt: skip
+
+    async def cancel(self, account_id: str, batch_id: str) -> int | None:
+        """Cancel the batch's messages no relay has been handed yet; how many."""
+        if await self.get(account_id, batch_id) is None:
+            return None
+        await self._store.write(_barrier)  # every message of the batch is stored
+        rows = await self._store.fetchall(
+            "SELECT id FROM messages WHERE batch_id = ? AND state = 'queued'", (batch_id,)
+        )
+        cancelled = self._delivery.cancel_queued([r["id"] for r in rows], "batch_cancelled")
+        await self._store.execute(
+            "UPDATE batches SET cancelled_at = COALESCE(cancelled_at, ?) WHERE id = ?",
+            (rfc3339(self._clock.now()), batch_id),
+        )
+        return len(cancelled)
+
+
+def _barrier(conn: sqlite3.Connection) -> None:
+    return None

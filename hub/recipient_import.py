@@ -1,0 +1,74 @@
+"""Reading recipients from CSV: every good row kept, every bad row reported with why.
+
+The first line names the columns. ``phone`` (or ``number``) is required;
+``name`` and ``tags`` (separated by ``;`` or ``|``) are optional; every other
+column becomes a metadata key of that row (empty cells are left out). Lines
+are counted as a spreadsheet shows them: the header is line 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Final
+
+from hub.phone import InvalidNumber, to_e164
+from hub.recipients import ImportRow
+
+MAX_ROWS: Final = 100_000
+NAME_MAX: Final = 200
+_TAG_SPLIT: Final = re.compile(r"[;|]")
+_KEY: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
+
+
+class BadCsv(ValueError):
+    pass
+
+
+def parse(text: str, region: str) -> tuple[list[ImportRow], list[dict[str, object]]]:
+    """The good rows, and ``{line, reason}`` for each bad one."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise BadCsv("the file is empty; the first line must name the columns") from None
+    phone_column = next((c for c in ("phone", "number") if c in header), None)
+    if phone_column is None:
+        raise BadCsv("no 'phone' column; the first line must name the columns")
+    bad_keys = [h for h in header if h not in ("name", "tags", phone_column) and not _KEY.match(h)]
+    if bad_keys:
+        raise BadCsv(f"column names must be letters, digits and _: {', '.join(bad_keys)}")
+    rows: list[ImportRow] = []
+    errors: list[dict[str, object]] = []
+    first_line: dict[str, int] = {}
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue  # blank line
+        if len(rows) + len(errors) >= MAX_ROWS:
+            raise BadCsv(f"more than {MAX_ROWS} rows; split the file")
+        if len(cells) != len(header):
+            errors.append({"line": line, "reason": f"{len(cells)} cells, the header has"
+                           f" {len(header)}"})  # fmt: skip
+            continue
+        values = {h: c.strip() for h, c in zip(header, cells, strict=True)}
+        try:
+            phone = to_e164(values[phone_column], region)
+        except InvalidNumber as exc:
+            errors.append({"line": line, "reason": f"{phone_column}: {exc}"})
+            continue
+        if phone in first_line:
+            errors.append({"line": line, "reason": f"the same number as line {first_line[phone]}"})
+            continue
+        name = values.get("name", "")
+        if len(name) > NAME_MAX:
+            errors.append({"line": line, "reason": f"name: longer than {NAME_MAX} characters"})
+            continue
+        first_line[phone] = line
+        tags = [t.strip() for t in _TAG_SPLIT.split(values.get("tags", "")) if t.strip()]
+        metadata: dict[str, str | int | float] = {
+            h: v for h, v in values.items() if h not in ("name", "tags", phone_column) and v
+        }
+        rows.append(ImportRow(line, name, phone, tags, metadata))
+    return rows, errors

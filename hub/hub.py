@@ -95,7 +95,7 @@ class Hub:
             store=store,
             auth=TokenAuthority(store, clock),
             devices=devices,
-            delivery=Delivery(store, clock, config, devices, presence, feed.committed, otps.unseal),
+            delivery=delivery,
             pairing_brake=GuessBrake(
                 clock, config.pairing.max_failures, config.pairing.failure_window_s
             ),

@@ -32,9 +32,10 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## bench: the spine's latency and throughput figures (not part of `make test`)
+## bench: the spine's latency and throughput figures, and recipients at scale (not part of `make test`)
 bench: install
 	$(BIN)/python -m bench.spine
+	$(BIN)/python -m bench.recipients
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -161,13 +161,15 @@ class Recipients:
     ) -> tuple[list[Recipient], str | None]:
         """Newest first; ``query`` a fragment of the name or number, ``tag`` exact."""
         where, args = ["r.account_id = ?"], [account_id]
-        source = "recipients r"
         forms = query_forms(query) if query else []
         if query and not forms:
             return [], None
         if forms and all(len(f) >= TRIGRAM for f in forms):
-            source = "recipients_fts f JOIN recipients r ON r.rowid = f.rowid"
-            where.append("recipients_fts MATCH ?")
+            # The index finds the matches first; a join would let the planner walk
+            # the account's recipients and test each against the index instead.
+            where.append(
+                "r.rowid IN (SELECT rowid FROM recipients_fts WHERE recipients_fts MATCH ?)"
+            )
             args.append(" OR ".join(_fts_phrase(f) for f in forms))
         elif forms:  # too short for the index: a scan of this account's recipients
             where.append("(" + " OR ".join("r.search LIKE ?" for _ in forms) + ")")
@@ -179,7 +181,7 @@ class Recipients:
             where.append("r.id < ?")
             args.append(cursor)
         rows = await self._store.fetchall(
-            f"SELECT r.* FROM {source} WHERE {' AND '.join(where)} ORDER BY r.id DESC LIMIT ?",
+            f"SELECT r.* FROM recipients r WHERE {' AND '.join(where)} ORDER BY r.id DESC LIMIT ?",
             (*args, limit + 1),
         )
         found = [recipient_of(r) for r in rows[:limit]]

@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator, Callable
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from hub.api import (
     account,
     accounts,
+    dashboard,
     devices,
     events,
     health,
@@ -23,6 +24,7 @@ from hub.api import (
     pairing,
     recipients,
     sms,
+    stats,
     tokens,
     webhooks,
 )
@@ -58,6 +60,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{API}/messages/status", messages.message_status, methods=["GET"]),
         Route(f"{API}/messages", messages.list_messages, methods=["GET"]),
         Route(f"{API}/events", events.events, methods=["GET"]),
+        Route(f"{API}/stats", stats.stats, methods=["GET"]),
         Route(f"{API}/recipients/import", recipients.import_recipients, methods=["POST"]),
         Route(f"{API}/recipients", recipients.create_recipient, methods=["POST"]),
         Route(f"{API}/recipients", recipients.list_recipients, methods=["GET"]),
@@ -104,6 +107,9 @@ def routes() -> list[BaseRoute]:
         Route(
             f"{API}/webhooks/{{webhook_id}}/rotate-secret", webhooks.rotate_secret, methods=["POST"]
         ),
+        Route("/dashboard", dashboard.page, methods=["GET"]),
+        Route("/dashboard/", dashboard.page, methods=["GET"]),
+        Mount("/dashboard/assets", app=dashboard.assets, name="dashboard-assets"),
         Route(f"{API}/admin/accounts", accounts.create_account, methods=["POST"]),
         Route(f"{API}/admin/accounts", accounts.list_accounts, methods=["GET"]),
         Route(f"{API}/admin/accounts/{{account_id}}", accounts.update_account, methods=["PATCH"]),

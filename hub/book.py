@@ -45,6 +45,10 @@ class Book:
     def __getitem__(self, message_id: str) -> LiveMessage:
         return self._messages[message_id]
 
+    def messages(self) -> list[LiveMessage]:
+        """Every message in the book now (those still moving)."""
+        return list(self._messages.values())
+
     def get(self, message_id: str) -> LiveMessage | None:
         return self._messages.get(message_id)
 

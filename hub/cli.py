@@ -50,6 +50,8 @@ def _banner(config: Config) -> object:
                 "First start: the admin token is shown only this once. Keep it:",
                 f"    {token}",
                 "",
+                f"Dashboard (signs you in): {origin}/dashboard/#token={token}",
+                "",
                 "Next, in another terminal:",
                 f"  1. three simulated phones:  .venv/bin/relayhub sim --hub {origin}"
                 f" --token {token} --relays 3",
@@ -62,7 +64,8 @@ def _banner(config: Config) -> object:
                 f" -H 'Authorization: Bearer {token}'",
             ]
         else:
-            lines.append("The admin token was printed on the first start of this data folder.")
+            lines.append(f"Dashboard: {origin}/dashboard/ (sign in with your access token;")
+            lines.append("the admin token was printed on the first start of this data folder)")
         print("\n".join(lines), flush=True)
 
     return on_started

@@ -199,6 +199,9 @@ class DeviceDirectory:
         """SIM slots reported by any device of the account."""
         return {s for d in self._by_account.get(account_id, {}).values() for s in d.sims}
 
+    def of_account(self, account_id: str) -> list[Device]:
+        return sorted(self._by_account.get(account_id, {}).values(), key=lambda d: d.id)
+
     def count(self, account_id: str) -> int:
         return len(self._by_account.get(account_id, ()))
 

@@ -24,6 +24,14 @@ _SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 ]
+# The pages (dashboard, docs) load nothing from elsewhere and run no inline script.
+_PAGE_POLICY = (
+    b"content-security-policy",
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    b" connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
+    b" frame-ancestors 'none'",
+)
+_PAGES = ("/dashboard", "/docs")
 
 
 class RequestMiddleware:
@@ -47,11 +55,13 @@ class RequestMiddleware:
                 declared_length = int(value)
         request_id = request_id or f"{_PREFIX}{next(_counter):08x}"
         scope.setdefault("state", {})["request_id"] = request_id
-        header = (b"x-request-id", request_id.encode())
+        added = [(b"x-request-id", request_id.encode()), *_SECURITY_HEADERS]
+        if scope["path"].startswith(_PAGES):
+            added.append(_PAGE_POLICY)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), header, *_SECURITY_HEADERS]
+                message["headers"] = [*message.get("headers", []), *added]
             await send(message)
 
         limit = self.larger.get(scope["path"], self.max_body_bytes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -16,6 +17,7 @@ from hub.api.request import hub_of, read_body, require
 from hub.api.responses import ok, page
 from hub.clock import rfc3339
 from hub.devices import Device
+from hub.ids import floor_id
 from protocol.session import CLOSE_REVOKED
 
 
@@ -35,7 +37,8 @@ def _device_or_404(request: Request, account_id: str) -> Device:
 async def get_device(request: Request) -> Response:
     principal = await require(request, "devices.read")
     device = _device_or_404(request, principal.account_id)
-    return ok(_device_body(request, await hub_of(request).devices.row(device.id)))
+    sent = await _sent_today(request, principal.account_id)
+    return ok(_device_body(request, await hub_of(request).devices.row(device.id), sent))
 
 
 async def update_device(request: Request) -> Response:
@@ -47,7 +50,8 @@ async def update_device(request: Request) -> Response:
     updated = await hub.devices.update(device, name=body.name, disabled=body.disabled)
     if updated.disabled:
         hub.delivery.disconnect(device.id, CLOSE_REVOKED, "the device was disabled")
-    return ok(_device_body(request, await hub.devices.row(device.id)))
+    sent = await _sent_today(request, principal.account_id)
+    return ok(_device_body(request, await hub.devices.row(device.id), sent))
 
 
 async def revoke_device(request: Request) -> Response:
@@ -62,10 +66,26 @@ async def revoke_device(request: Request) -> Response:
 async def list_devices(request: Request) -> Response:
     principal = await require(request, "devices.read")
     rows = await hub_of(request).devices.list_rows(principal.account_id)
-    return page([_device_body(request, row) for row in rows], None)
+    sent = await _sent_today(request, principal.account_id)
+    return page([_device_body(request, row, sent) for row in rows], None)
 
 
-def _device_body(request: Request, row: sqlite3.Row) -> dict[str, Any]:
+async def _sent_today(request: Request, account_id: str) -> dict[str, int]:
+    """Messages each device of the account handed to its carrier since midnight (UTC)."""
+    hub = hub_of(request)
+    midnight = hub.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    # Ids sort by queue time and are indexed: only messages queued since the
+    # longest TTL before midnight are read, not the account's whole history.
+    since = floor_id("req", midnight - timedelta(seconds=hub.config.sms.max_ttl_s))
+    rows = await hub.store.fetchall(
+        "SELECT device_id, COUNT(*) AS n FROM messages WHERE account_id = ? AND id >= ?"
+        " AND sent_at >= ? GROUP BY device_id",
+        (account_id, since, rfc3339(midnight)),
+    )
+    return {r["device_id"]: r["n"] for r in rows}
+
+
+def _device_body(request: Request, row: sqlite3.Row, sent_today: dict[str, int]) -> dict[str, Any]:
     """A device as stored, with its live state from the socket if it is online."""
     hub = hub_of(request)
     conn = hub.delivery.connections.get(row["id"])
@@ -81,6 +101,7 @@ def _device_body(request: Request, row: sqlite3.Row) -> dict[str, Any]:
         "sims": json.loads(row["sims"]),
         "parts_per_minute": row["parts_per_minute"],
         "in_flight": len(hub.delivery.dispatcher.held_by(row["id"])),
+        "sent_today": sent_today.get(row["id"], 0),
         "connected_at": rfc3339(conn.connected_at) if conn else None,
         "last_heartbeat_at": rfc3339(conn.heartbeat_at) if conn and conn.heartbeat_at else None,
         "last_seen_at": row["last_seen_at"],

@@ -23,29 +23,44 @@ from hub.message import LiveMessage
 from hub.recipient_lists import RecipientLists
 from hub.recipients import Recipient
 from hub.sms_text import measure
-from hub.store.sqlite import SqliteStore
+from hub.store.sqlite import SqliteStore, StorageUnavailable
 from protocol.lifecycle import State
 
 COUNTED: Final = tuple(s.value for s in State)
+MAX_TEXT: Final = 5000  # characters of one personalised text, as for a single send
 
 
 class BadTemplate(ValueError):
     pass
 
 
+class PartlyQueued(Exception):
+    """Storage failed in the middle of a list send; the chunks before it are queued."""
+
+    def __init__(self, batch_id: str) -> None:
+        super().__init__(batch_id)
+        self.batch_id = batch_id
+
+
 def placeholders(template: str) -> set[str]:
-    """The names a text template uses; ``BadTemplate`` if it does not parse."""
+    """The names a text template uses; ``BadTemplate`` if it does not parse or asks
+    for more than a plain value (a format spec or conversion could make a huge
+    text or fail on a value)."""
     try:
-        names = {
-            name for _, name, spec, conv in string.Formatter().parse(template) if name is not None
-        }
+        fields = [(n, spec, conv) for _, n, spec, conv in string.Formatter().parse(template)]
     except ValueError as exc:
         raise BadTemplate(f"{exc}; write {{{{ and }}}} for literal braces") from None
-    for name in names:
-        if not name.isidentifier():
+    names = set()
+    for name, spec, conv in fields:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conv:
+            written = name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "")
             raise BadTemplate(
-                f"'{{{name}}}' is not a placeholder; use {{name}} or {{a_metadata_key}}"
+                f"'{{{written}}}' is not a placeholder; use {{name}} or {{a_metadata_key}},"
+                " nothing more"
             )
+        names.add(name)
     return names
 
 
@@ -78,6 +93,7 @@ class Batches:
         self._lists = lists
         self._delivery = delivery
         self._max_parts = max_parts
+        self._cancelled: set[str] = set()  # batches cancelled (their queueing stops)
 
     def plan(
         self,
@@ -102,6 +118,9 @@ class Batches:
                 missing = placeholders(template) - {"name", *recipient.metadata}
                 plan.skipped.append({**skip, "reason": "no value for "
                                      + ", ".join(sorted(missing or {"name"}))})  # fmt: skip
+                continue
+            if len(text) > MAX_TEXT:
+                plan.skipped.append({**skip, "reason": f"longer than {MAX_TEXT} characters"})
                 continue
             size = measure(text)
             if size.parts > self._max_parts:
@@ -128,18 +147,34 @@ class Batches:
 
     async def queue(
         self, account_id: str, batch_id: str, list_id: str, template: str, plan: Plan
-    ) -> None:
-        """Store the batch and its messages (in chunks); returns once all are durable."""
+    ) -> int:
+        """Store the batch and its messages, in chunks; how many were queued (fewer
+        than planned if it was cancelled meanwhile).
+
+        ``PartlyQueued`` if storage failed after some chunks were stored: those
+        go out, so the caller must not queue the same list again blindly.
+        """
         record = (
             "INSERT INTO batches (id, account_id, list_id, text, total, skipped, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (batch_id, account_id, list_id, template, len(plan.messages), len(plan.skipped),
              rfc3339(self._clock.now())),
         )  # fmt: skip
-        if plan.messages:
-            await self._delivery.submit_many(plan.messages, also=[record])
-        else:
+        if not plan.messages:
             await self._store.execute(*record)
+            return 0
+        stored = [0]
+
+        def stop() -> bool:
+            stored[0] += 1  # called once before every chunk after the first
+            return batch_id in self._cancelled
+
+        try:
+            return await self._delivery.submit_many(plan.messages, also=[record], stop=stop)
+        except StorageUnavailable:
+            if stored[0]:
+                raise PartlyQueued(batch_id) from None
+            raise
 
     async def get(self, account_id: str, batch_id: str) -> dict[str, Any] | None:
         row = await self._store.fetchone(
@@ -155,14 +190,17 @@ class Batches:
             counts[state["state"]] = state["n"]
         return {
             "id": row["id"], "list_id": row["list_id"], "text": row["text"],
-            "total": row["total"], "skipped": row["skipped"], "counts": counts,
+            "total": row["total"], "queued": sum(counts.values()), "skipped": row["skipped"],
+            "counts": counts,
             "created_at": row["created_at"], "cancelled_at": row["cancelled_at"],
         }  # fmt: skip
 
     async def cancel(self, account_id: str, batch_id: str) -> int | None:
-        """Cancel the batch's messages no relay has been handed yet; how many."""
+        """Cancel the batch's messages no relay has been handed yet; how many.
+        Chunks of it still to be written are not written at all."""
         if await self.get(account_id, batch_id) is None:
             return None
+        self._cancelled.add(batch_id)
         await self._store.write(_barrier)  # every message of the batch is stored
         rows = await self._store.fetchall(
             "SELECT id FROM messages WHERE batch_id = ? AND state = 'queued'", (batch_id,)

@@ -147,18 +147,26 @@ class Delivery:
         await self.submit_many([message], also)
 
     async def submit_many(
-        self, messages: list[LiveMessage], also: list[Statement] | None = None, chunk: int = 500
-    ) -> None:
+        self,
+        messages: list[LiveMessage],
+        also: list[Statement] | None = None,
+        chunk: int = 500,
+        stop: Callable[[], bool] = lambda: False,
+    ) -> int:
         """Queue new messages of one account, ``chunk`` to a transaction (``also``
-        joins the first); returns once all are durable.
+        joins the first); returns how many are durable: all, unless ``stop()``
+        turned true between chunks.
 
         Each chunk is committed before the next is queued, so a long list lets
         other writes (an OTP) through between chunks, and relays start on the
-        first chunk while the rest is written.
+        first chunk while the rest is written. A failure raises
+        ``StorageUnavailable``; the chunks before it are stored and moving.
         """
-        if self.rebuilding:
-            raise StorageUnavailable("the hub is reloading its state from storage")
         for start in range(0, len(messages), chunk):
+            if start and stop():
+                return start
+            if self.rebuilding:  # checked for each chunk: a reload may start between them
+                raise StorageUnavailable("the hub is reloading its state from storage")
             part = messages[start : start + chunk]
             now = self._clock.now()
             for message in part:
@@ -179,6 +187,7 @@ class Delivery:
             future = self.book.write([*part, *others], statements)
             future.add_done_callback(functools.partial(self._release_jobs, planned))
             await future
+        return len(messages)
 
     def cancel_queued(self, message_ids: Iterable[str], cause: str) -> list[str]:
         """Cancel those of these messages no relay has been handed yet; their ids.

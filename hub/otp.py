@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import math
 import secrets
 import sqlite3
@@ -31,12 +32,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from cryptography.fernet import InvalidToken
+
 from hub.clock import Clock, rfc3339
 from hub.config import OtpConfig
 from hub.events import event_statements
 from hub.ids import new_id
 from hub.secret_box import SecretBox
 from hub.store.sqlite import SqliteStore, Statement
+
+log = logging.getLogger(__name__)
 
 LOCALES: Final = ("uz", "ru", "en")
 HOUR: Final = timedelta(hours=1)
@@ -104,7 +109,12 @@ class Otps:
         return self._box.seal(text)
 
     def unseal(self, sealed: bytes) -> str:
-        return self._box.open(sealed)
+        """The text of a stored OTP; empty (so it expires) if this key cannot open it."""
+        try:
+            return self._box.open(sealed)
+        except InvalidToken:
+            log.error("an OTP text does not open with this otp.key (was the key replaced?)")
+            return ""
 
     def _digest(self, otp_id: str, code: str) -> bytes:
         return hmac.new(self._key, f"{otp_id}:{code}".encode(), hashlib.sha256).digest()
@@ -142,15 +152,17 @@ class Otps:
         )
         sent = [datetime.fromisoformat(r["created_at"]) for r in rows]
         cooldown = timedelta(seconds=self._config.resend_cooldown_s)
+        limit = self._config.max_per_hour
+        # When both limits apply, the later of the two is when a code may go.
+        hourly = sent[-limit] + HOUR if len(sent) >= limit else None
+        if hourly is not None and hourly > now:
+            wait = math.ceil((hourly - now).total_seconds())
+            raise TooSoon(f"{limit} codes an hour may go to one number for one purpose;"
+                          f" retry in {wait} s", wait)  # fmt: skip
         if sent and now < sent[-1] + cooldown:
             wait = math.ceil((sent[-1] + cooldown - now).total_seconds())
             raise TooSoon(f"a code was sent to this number for '{purpose}' just now;"
                           f" wait {wait} s before sending another", wait)  # fmt: skip
-        limit = self._config.max_per_hour
-        if len(sent) >= limit:
-            wait = math.ceil((sent[-limit] + HOUR - now).total_seconds())
-            raise TooSoon(f"{limit} codes an hour may go to one number for one purpose;"
-                          f" retry in {wait} s", wait)  # fmt: skip
 
     def create(
         self,

@@ -18,6 +18,9 @@ from hub.recipients import ImportRow
 
 MAX_ROWS: Final = 100_000
 NAME_MAX: Final = 200
+MAX_TAGS: Final = 50
+MAX_COLUMNS: Final = 50
+VALUE_MAX: Final = 500
 _TAG_SPLIT: Final = re.compile(r"[;|]")
 _KEY: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
 
@@ -26,13 +29,22 @@ class BadCsv(ValueError):
     pass
 
 
-def parse(text: str, region: str) -> tuple[list[ImportRow], list[dict[str, object]]]:
-    """The good rows, and ``{line, reason}`` for each bad one."""
+def parse(text: str, region: str) -> tuple[list[str], list[ImportRow], list[dict[str, object]]]:
+    """The columns, the good rows, and ``{line, reason}`` for each bad one."""
+    try:
+        return _parse(text, region)
+    except csv.Error as exc:  # e.g. a cell over the csv module's field limit
+        raise BadCsv(f"not readable as CSV: {exc}") from None
+
+
+def _parse(text: str, region: str) -> tuple[list[str], list[ImportRow], list[dict[str, object]]]:
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
         raise BadCsv("the file is empty; the first line must name the columns") from None
+    if len(header) > MAX_COLUMNS:
+        raise BadCsv(f"more than {MAX_COLUMNS} columns")
     phone_column = next((c for c in ("phone", "number") if c in header), None)
     if phone_column is None:
         raise BadCsv("no 'phone' column; the first line must name the columns")
@@ -65,10 +77,16 @@ def parse(text: str, region: str) -> tuple[list[ImportRow], list[dict[str, objec
         if len(name) > NAME_MAX:
             errors.append({"line": line, "reason": f"name: longer than {NAME_MAX} characters"})
             continue
-        first_line[phone] = line
         tags = [t.strip() for t in _TAG_SPLIT.split(values.get("tags", "")) if t.strip()]
+        if len(tags) > MAX_TAGS or any(len(t) > 50 for t in tags):
+            errors.append({"line": line, "reason": f"tags: at most {MAX_TAGS}, each up to 50"})
+            continue
         metadata: dict[str, str | int | float] = {
             h: v for h, v in values.items() if h not in ("name", "tags", phone_column) and v
         }
+        if any(len(str(v)) > VALUE_MAX for v in metadata.values()):
+            errors.append({"line": line, "reason": f"a cell is longer than {VALUE_MAX} characters"})
+            continue
+        first_line[phone] = line
         rows.append(ImportRow(line, name, phone, tags, metadata))
-    return rows, errors
+    return header, rows, errors

@@ -9,7 +9,9 @@ a shorter one is matched by a scan of the account's recipients.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -172,8 +174,8 @@ class Recipients:
             )
             args.append(" OR ".join(_fts_phrase(f) for f in forms))
         elif forms:  # too short for the index: a scan of this account's recipients
-            where.append("(" + " OR ".join("r.search LIKE ?" for _ in forms) + ")")
-            args += [f"%{f}%" for f in forms]
+            where.append("(" + " OR ".join("r.search LIKE ? ESCAPE '\\'" for _ in forms) + ")")
+            args += ["%" + re.sub(r"([\\%_])", r"\\\1", f) + "%" for f in forms]
         if tag:
             where.append("EXISTS (SELECT 1 FROM json_each(r.tags) WHERE value = ?)")
             args.append(tag)
@@ -187,32 +189,54 @@ class Recipients:
         found = [recipient_of(r) for r in rows[:limit]]
         return found, (found[-1].id if len(rows) > limit else None)
 
-    async def upsert_many(self, account_id: str, rows: list[ImportRow]) -> tuple[int, int]:
-        """Save imported rows (one transaction); a known number is updated.
+    async def upsert_many(
+        self, account_id: str, rows: list[ImportRow], columns: set[str], chunk: int = 1000
+    ) -> tuple[int, int]:
+        """Save imported rows, ``chunk`` to a transaction so other writes go between;
+        a known number gets only the CSV's columns (metadata keys are merged).
         Returns (created, updated)."""
+        created = updated = 0
+        for start in range(0, len(rows), chunk):
+            made, changed = await self._store.write(
+                self._upsert_op(account_id, rows[start : start + chunk], columns)
+            )
+            created, updated = created + made, updated + changed
+        return created, updated
+
+    def _upsert_op(
+        self, account_id: str, rows: list[ImportRow], columns: set[str]
+    ) -> Callable[[sqlite3.Connection], tuple[int, int]]:
         now = self._clock.now()
         stamp = rfc3339(now)
 
         def op(conn: sqlite3.Connection) -> tuple[int, int]:
             created = updated = 0
             for row in rows:
-                tags, metadata = json.dumps(row.tags), json.dumps(row.metadata, ensure_ascii=False)
-                terms = search_terms(row.name, row.phone)
-                changed = conn.execute(
-                    "UPDATE recipients SET name = ?, tags = ?, metadata = ?, search = ?,"
-                    " updated_at = ? WHERE account_id = ? AND phone = ?",
-                    (row.name, tags, metadata, terms, stamp, account_id, row.phone),
-                ).rowcount
-                if changed:
+                found = conn.execute(
+                    "SELECT * FROM recipients WHERE account_id = ? AND phone = ?",
+                    (account_id, row.phone),
+                ).fetchone()
+                if found is not None:
+                    current = recipient_of(found)
+                    name = row.name if "name" in columns else current.name
+                    tags = row.tags if "tags" in columns else current.tags
+                    metadata = {**current.metadata, **row.metadata}
+                    conn.execute(
+                        "UPDATE recipients SET name = ?, tags = ?, metadata = ?, search = ?,"
+                        " updated_at = ? WHERE id = ?",
+                        (name, json.dumps(tags), json.dumps(metadata, ensure_ascii=False),
+                         search_terms(name, row.phone), stamp, current.id),
+                    )  # fmt: skip
                     updated += 1
                     continue
                 conn.execute(
                     "INSERT INTO recipients (id, account_id, name, phone, tags, metadata, search,"
                     " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (new_id("rcp", now), account_id, row.name, row.phone, tags, metadata, terms,
-                     stamp, stamp),
+                    (new_id("rcp", now), account_id, row.name, row.phone, json.dumps(row.tags),
+                     json.dumps(row.metadata, ensure_ascii=False),
+                     search_terms(row.name, row.phone), stamp, stamp),
                 )  # fmt: skip
                 created += 1
             return created, updated
 
-        return await self._store.write(op)
+        return op

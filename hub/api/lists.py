@@ -13,7 +13,7 @@ from hub.api.errors import ApiError, validation_error
 from hub.api.request import hub_of, query_int, read_body, require
 from hub.api.responses import ok, page
 from hub.api.sms import check_device
-from hub.batches import BadTemplate, placeholders
+from hub.batches import BadTemplate, PartlyQueued, placeholders
 from hub.ids import new_id
 from hub.recipient_lists import UnknownRecipients
 
@@ -165,9 +165,16 @@ async def queue_list(request: Request) -> Response:
     batch_id = new_id("bat", hub.clock.now())
     plan = hub.batches.plan(account_id, batch_id, members, body.text, body.device_id, ttl)
     hub.accounts.admit(account_id, hub.delivery.queued_count(account_id), len(plan.messages))
-    await hub.batches.queue(account_id, batch_id, body.list_id, body.text, plan)
-    answer: dict[str, Any] = {"batch_id": batch_id, "queued": len(plan.messages),
-                              "skipped": plan.skipped}  # fmt: skip
+    try:
+        queued = await hub.batches.queue(account_id, batch_id, body.list_id, body.text, plan)
+    except PartlyQueued:
+        raise ApiError(
+            "storage_unavailable",
+            f"storage failed part way: some messages of batch {batch_id} are queued and will"
+            f" go out; see GET /api/v1/batches/{batch_id} before sending the list again",
+            extra={"batch_id": batch_id},
+        ) from None
+    answer: dict[str, Any] = {"batch_id": batch_id, "queued": queued, "skipped": plan.skipped}
     return ok(answer, status=202)
 
 

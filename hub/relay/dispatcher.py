@@ -254,7 +254,9 @@ class Dispatcher:
             message.in_queue = False
             if message.state is not State.QUEUED:
                 continue  # dispatched or finished elsewhere since it was queued
-            if message.expires_at <= wall:
+            if message.expires_at <= wall or not message.text:
+                # No text: an OTP whose text was removed once a relay accepted it,
+                # given back after a restart. It cannot go out again.
                 expired.append(message)
                 continue
             relay = self._best(message, relays, now)

@@ -37,6 +37,9 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     # recipients (and their search index), lists, members and batches are new
     # tables created by schema.sql.
     7: ("ALTER TABLE messages ADD COLUMN batch_id TEXT",),
+    # A version-5 database made while webhook deliveries were first written
+    # lacks the column the sender now finds new deliveries by.
+    8: ("ALTER TABLE webhook_deliveries ADD COLUMN event_seq INTEGER",),
 }
 CURRENT: Final = max(STEPS)
 
@@ -58,7 +61,7 @@ def migrate(conn: sqlite3.Connection, schema: str) -> int:
         if existed:
             for step in range(version + 1, CURRENT + 1):
                 for statement in STEPS.get(step, ()):
-                    if _table_exists(conn, statement):
+                    if _applies(conn, statement):
                         conn.execute(statement)
         for statement in _statements(schema):
             conn.execute(statement)
@@ -70,19 +73,18 @@ def migrate(conn: sqlite3.Connection, schema: str) -> int:
     return version if existed else 0
 
 
-_ALTERED = re.compile(r"^ALTER TABLE (\w+) ")
+_ADD_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (\w+) ")
 
 
-def _table_exists(conn: sqlite3.Connection, statement: str) -> bool:
-    """False for an ALTER of a table this database never had: schema.sql creates it whole."""
-    altered = _ALTERED.match(statement)
-    if altered is None:
+def _applies(conn: sqlite3.Connection, statement: str) -> bool:
+    """False for a column added to a table this database never had (schema.sql
+    creates it whole) or already has (it came with the table)."""
+    added = _ADD_COLUMN.match(statement)
+    if added is None:
         return True
-    return bool(
-        conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (altered[1],)
-        ).fetchone()
-    )
+    table, column = added.groups()
+    columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    return bool(columns) and column not in columns
 
 
 def _statements(script: str) -> list[str]:

@@ -190,3 +190,20 @@ async def _settled_batch(hub: RunningHub, batch_id: str, done: Any) -> dict[str,
         while not done(found := await batch(hub, batch_id)):
             await hub.hub.store.write(lambda conn: None)  # one more commit has landed
     return found
+
+
+async def test_a_template_with_a_format_spec_is_refused_before_anything_is_queued(
+    hub_server: RunningHub,
+) -> None:
+    await hub_server.pair("A")
+    rid = await add_recipient(hub_server, "+998901000001", "Aziza", city="Xiva")
+    made = await make_list(hub_server, "Clients", [rid])
+
+    answers = [
+        await hub_server.post(f"{LISTS}/queue", {"list_id": made["id"], "text": text})
+        for text in ("{name:>10000000}", "{name:d}", "{name:{city}}", "{name!r}")
+    ]
+
+    assert [a.status_code for a in answers] == [422] * 4
+    assert all(a.json()["errors"][0]["field"] == "text" for a in answers)
+    assert (await hub_server.get("/api/v1/messages")).json()["items"] == []

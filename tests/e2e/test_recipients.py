@@ -171,3 +171,37 @@ async def test_a_csv_without_a_phone_column_changes_nothing(hub_server: RunningH
     assert response.status_code == 422
     assert "phone" in response.json()["detail"]
     assert (await hub_server.get(RECIPIENTS)).json()["items"] == []
+
+
+async def test_a_reimport_changes_only_the_columns_the_csv_has(hub_server: RunningHub) -> None:
+    await add(hub_server, "+998901000001", "Ali", tags=["vip"], metadata={"city": "Xiva"})
+    response = await hub_server.client.post(
+        hub_server.base_url + f"{RECIPIENTS}/import", content=b"phone,shop\n+998901000001,A1\n",
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "text/csv"},
+    )  # fmt: skip
+    (saved,) = (await hub_server.get(RECIPIENTS)).json()["items"]
+
+    assert response.json()["updated"] == 1
+    assert (saved["name"], saved["tags"]) == ("Ali", ["vip"])
+    assert saved["metadata"] == {"city": "Xiva", "shop": "A1"}
+
+
+async def test_an_unreadable_csv_is_a_validation_error(hub_server: RunningHub) -> None:
+    huge_cell = b"phone,note\n+998901000001,\"" + b"x" * 200_000 + b"\"\n"
+    response = await hub_server.client.post(
+        hub_server.base_url + f"{RECIPIENTS}/import", content=huge_cell,
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "text/csv"},
+    )  # fmt: skip
+
+    assert response.status_code == 422
+    assert "CSV" in response.json()["detail"]
+
+
+async def test_like_wildcards_in_a_short_query_match_only_themselves(
+    hub_server: RunningHub,
+) -> None:
+    await add(hub_server, "+998901000001", "Ali")
+    await add(hub_server, "+998901000002", "50% off")
+
+    assert await search(hub_server, "%") == ["50% off"]
+    assert await search(hub_server, "_") == []

@@ -558,3 +558,15 @@ def test_dispatcher_compacts_expiry_index_when_stale_entries_pile_up() -> None:
 
     assert dispatcher.due_to_expire(WALL + timedelta(days=1)) == [waiting]
     assert len(dispatcher._expiry) == 0
+
+
+def test_dispatcher_expires_a_message_without_text_instead_of_placing_it() -> None:
+    # An OTP whose text storage dropped once a relay accepted it, given back after
+    # a restart: it has nothing left to send.
+    dispatcher = Dispatcher(max_inflight=8)
+    dispatcher.device_online(ACCOUNT, "dev_a", SIMS, PPM)
+    textless, fine = message(), message()
+    textless.text = ""
+    queue_all(dispatcher, textless, fine)
+
+    assert take(dispatcher) == ([(fine.id, "dev_a")], [textless.id])

@@ -187,7 +187,7 @@ async def test_a_reimport_changes_only_the_columns_the_csv_has(hub_server: Runni
 
 
 async def test_an_unreadable_csv_is_a_validation_error(hub_server: RunningHub) -> None:
-    huge_cell = b"phone,note\n+998901000001,\"" + b"x" * 200_000 + b"\"\n"
+    huge_cell = b'phone,note\n+998901000001,"' + b"x" * 200_000 + b'"\n'
     response = await hub_server.client.post(
         hub_server.base_url + f"{RECIPIENTS}/import", content=huge_cell,
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}", "Content-Type": "text/csv"},

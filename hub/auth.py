@@ -11,7 +11,7 @@ import hashlib
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from hub.clock import Clock, rfc3339
@@ -32,6 +32,7 @@ SCOPES: Final = (
     "account.read",
 )
 ADMIN_SCOPE: Final = "admin"
+DASHBOARD_TOKEN_NAME: Final = "dashboard sign-in link"
 ACCESS_TOKEN_PREFIX: Final = "rh_"
 LAST_USED_RESOLUTION_S: Final = 60.0
 _TOKEN_COLUMNS: Final = "SELECT id, name, scopes, created_at, expires_at, last_used_at FROM tokens"
@@ -158,6 +159,20 @@ class TokenAuthority:
             return None
         expires = datetime.fromisoformat(row["expires_at"]) if row["expires_at"] else None
         return Principal(row["account_id"], row["id"], frozenset(row["scopes"].split()), expires)
+
+    async def dashboard_sign_in(self, valid_for: timedelta) -> str:
+        """A fresh token for the first account's dashboard link (every scope but
+        ``admin``, expiring); earlier ones made this way are revoked."""
+        first = await self._store.fetchone("SELECT id FROM accounts ORDER BY id LIMIT 1")
+        assert first is not None, "bootstrap makes the first account"
+        account_id = first["id"]
+        for row in await self.list(account_id):
+            if row["name"] == DASHBOARD_TOKEN_NAME:
+                await self.revoke(account_id, row["id"])
+        secret, _ = await self.create(
+            account_id, DASHBOARD_TOKEN_NAME, list(SCOPES), self._clock.now() + valid_for
+        )
+        return secret
 
     async def bootstrap(self, admin_secret: str | None) -> str | None:
         """On an empty store, create the default account and its admin token.

@@ -50,8 +50,6 @@ def _banner(config: Config) -> object:
                 "First start: the admin token is shown only this once. Keep it:",
                 f"    {token}",
                 "",
-                f"Dashboard (signs you in): {origin}/dashboard/#token={token}",
-                "",
                 "Next, in another terminal:",
                 f"  1. three simulated phones:  .venv/bin/relayhub sim --hub {origin}"
                 f" --token {token} --relays 3",
@@ -64,8 +62,10 @@ def _banner(config: Config) -> object:
                 f" -H 'Authorization: Bearer {token}'",
             ]
         else:
-            lines.append(f"Dashboard: {origin}/dashboard/ (sign in with your access token;")
-            lines.append("the admin token was printed on the first start of this data folder)")
+            lines.append("The admin token was printed on the first start of this data folder.")
+        if hub.dashboard_token is not None:
+            lines += ["", "Dashboard (this link signs you in for 12 hours):",
+                      f"    {origin}/dashboard/#token={hub.dashboard_token}"]  # fmt: skip
         print("\n".join(lines), flush=True)
 
     return on_started
@@ -84,7 +84,7 @@ def serve(args: argparse.Namespace) -> int:
         level=config.server.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    app = create_app(config, on_started=_banner(config))  # type: ignore[arg-type]
+    app = create_app(config, on_started=_banner(config), dashboard_link=True)  # type: ignore[arg-type]
     HubServer(uvicorn_config(app, config), app).run()
     return 0
 

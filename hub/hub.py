@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 DB_FILE = "relayhub.db"
 PRUNE_EVERY_S = 3600.0
+DASHBOARD_LINK_VALID = timedelta(hours=12)
 
 
 @dataclass
@@ -61,6 +62,7 @@ class Hub:
     lists: RecipientLists
     batches: Batches
     admin_token: str | None = None  # set only on the first start, to show it once
+    dashboard_token: str | None = None  # for the sign-in link `relayhub serve` prints
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
@@ -113,11 +115,13 @@ class Hub:
             batches=Batches(store, clock, lists, delivery, config.sms.max_parts),
         )
 
-    async def start(self, admin_token: str | None) -> None:
+    async def start(self, admin_token: str | None, dashboard_link: bool = False) -> None:
         if admin_token is not None and len(admin_token) < 16:
             raise ValueError("RELAYHUB_ADMIN_TOKEN must be at least 16 characters")
         await self.store.open()
         self.admin_token = await self.auth.bootstrap(admin_token)
+        if dashboard_link:
+            self.dashboard_token = await self.auth.dashboard_sign_in(DASHBOARD_LINK_VALID)
         await self.devices.load()
         await self.accounts.load()
         await self.presence.load()

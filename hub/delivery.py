@@ -115,6 +115,11 @@ class Delivery:
                     message.ack_deadline = deadline
         return count
 
+    def is_online(self, device_id: str) -> bool:
+        """The device has a registered socket that is not closing."""
+        conn = self.connections.get(device_id)
+        return conn is not None and not conn.closing
+
     def queued_count(self, account_id: str) -> int:
         """Messages of the account waiting in the queue now."""
         return self._queued[account_id]

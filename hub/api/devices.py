@@ -93,7 +93,7 @@ def _device_body(request: Request, row: sqlite3.Row, sent_today: dict[str, int])
     return {
         "id": row["id"],
         "name": row["name"],
-        "online": conn is not None and not conn.closing,
+        "online": hub.delivery.is_online(row["id"]),
         "disabled": bool(row["disabled"]),
         "model": row["model"],
         "app_version": row["app_version"],

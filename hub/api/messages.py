@@ -12,6 +12,7 @@ from hub.api.errors import ApiError, validation_error
 from hub.api.request import hub_of, query_int, require
 from hub.api.responses import ok, page
 from hub.message import PRIORITY
+from hub.phone import InvalidNumber, to_e164
 from protocol.lifecycle import State
 
 _SELECT = (
@@ -91,6 +92,10 @@ async def list_messages(request: Request) -> Response:
         where.append("m.device_id = ?")
         args.append(device_id)
     if to := params.get("to"):
+        try:  # written any way a client writes it: matched as E.164, like the send stored it
+            to = to_e164(to, hub_of(request).config.sms.default_region)
+        except InvalidNumber as exc:
+            raise validation_error([{"field": "to", "message": str(exc)}]) from None
         where.append("m.to_number = ?")
         args.append(to)
     if since := params.get("since"):

@@ -80,7 +80,7 @@ async def stats(request: Request) -> Response:
                 bucket["failed"] += 1
     last_minute = minutes[_minute(now)]
     devices = [
-        {"id": d.id, "name": d.name, "online": d.id in hub.delivery.connections,
+        {"id": d.id, "name": d.name, "online": hub.delivery.is_online(d.id),
          "in_flight": len(hub.delivery.dispatcher.held_by(d.id))}
         for d in hub.devices.of_account(account_id)
     ]  # fmt: skip

@@ -89,7 +89,8 @@ async def create_token(request: Request) -> Response:
 async def list_tokens(request: Request) -> Response:
     principal = await require(request, SCOPE)
     rows = await hub_of(request).auth.list(principal.account_id)
-    return page([token_body(r) for r in rows], None)
+    # "current": the token this request came with (revoking it signs the caller out).
+    return page([{**token_body(r), "current": r["id"] == principal.token_id} for r in rows], None)
 
 
 async def revoke_token(request: Request) -> Response:

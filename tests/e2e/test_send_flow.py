@@ -89,3 +89,14 @@ async def test_hub_lists_messages_newest_first_with_cursor(hub_server: RunningHu
     assert second["next_cursor"] is None
     queued = (await hub_server.get("/api/v1/messages?status=queued")).json()["items"]
     assert len(queued) == 5
+
+
+async def test_messages_are_found_by_a_number_written_any_way(hub_server) -> None:  # type: ignore[no-untyped-def]
+    await hub_server.relay("A")
+    request_id = await hub_server.send(to="+998901234567")
+
+    local = (await hub_server.get("/api/v1/messages?to=90%20123%2045%2067")).json()["items"]
+    bad = await hub_server.get("/api/v1/messages?to=12")
+
+    assert [m["request_id"] for m in local] == [request_id]
+    assert bad.status_code == 422

@@ -135,3 +135,12 @@ async def test_token_cannot_revoke_one_with_scopes_it_lacks(hub_server: RunningH
 
     assert_problem(refused, 403, "forbidden")
     assert (await hub_server.get("/api/v1/messages")).status_code == 200  # admin still works
+
+
+async def test_the_token_list_marks_the_callers_own_token(hub_server) -> None:  # type: ignore[no-untyped-def]
+    created = (
+        await hub_server.post("/api/v1/tokens", {"name": "ops", "scopes": ["tokens.manage"]})
+    ).json()
+    seen_by_ops = (await hub_server.get("/api/v1/tokens", token=created["token"])).json()["items"]
+
+    assert [t["name"] for t in seen_by_ops if t["current"]] == ["ops"]

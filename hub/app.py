@@ -20,6 +20,7 @@ from hub.api import (
     health,
     lists,
     messages,
+    openapi,
     otp,
     pairing,
     recipients,
@@ -49,6 +50,7 @@ def routes() -> list[BaseRoute]:
     """The route table; the OpenAPI document is generated from it."""
     return [
         Route(f"{API}/health", health.health, methods=["GET"]),
+        Route(f"{API}/openapi.json", openapi.openapi_json, methods=["GET"]),
         Route(f"{API}/launch/readiness", account.readiness, methods=["GET"]),
         Route(f"{API}/account", account.get_account, methods=["GET"]),
         Route(f"{API}/relay/pairing-codes", pairing.create_pairing_code, methods=["POST"]),

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from hub.api.errors import ApiError
 from hub.api.request import Check, hub_of, read_body, require
-from hub.api.responses import ok
+from hub.api.schemas import OtpSent, OtpVerification
 from hub.api.sms import check_device
 from hub.ids import new_id
 from hub.message import LiveMessage
@@ -90,8 +90,8 @@ async def send_otp(request: Request) -> Response:
         await hub.delivery.submit(message, also=otp.statements)
         # An old code's SMS still waiting for a relay would only confuse: it goes no further.
         hub.delivery.cancel_queued(superseded, "superseded")
-    return ok({"otp_id": otp.otp_id, "status": "sent", "expires_in_seconds": ttl,
-               "request_id": message_id})  # fmt: skip
+    sent = OtpSent(otp_id=otp.otp_id, expires_in_seconds=ttl, request_id=message_id)
+    return Response(msgspec.json.encode(sent), media_type="application/json")
 
 
 async def verify_otp(request: Request) -> Response:
@@ -101,8 +101,10 @@ async def verify_otp(request: Request) -> Response:
     result = await hub.otps.verify(principal.account_id, body.otp_id, body.code)
     if result.status == "unknown":
         raise ApiError("not_found", f"no OTP {body.otp_id} in this account")
-    answer: dict[str, Any] = {"otp_id": body.otp_id, "status": result.status,
-                              "attempts_left": result.attempts_left}  # fmt: skip
-    if result.reason is not None:
-        answer["reason"] = result.reason
-    return ok(answer)
+    answer = OtpVerification(
+        otp_id=body.otp_id,
+        status=result.status,  # type: ignore[arg-type]  # "unknown" answered 404 above
+        attempts_left=result.attempts_left,
+        reason=result.reason if result.reason is not None else msgspec.UNSET,  # type: ignore[arg-type]
+    )
+    return Response(msgspec.json.encode(answer), media_type="application/json")

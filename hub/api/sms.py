@@ -13,7 +13,7 @@ from starlette.responses import Response
 from hub import idempotency
 from hub.api.errors import ApiError
 from hub.api.request import Check, hub_of, read_body, require
-from hub.api.responses import ok_bytes
+from hub.api.schemas import SmsQueued
 from hub.clock import rfc3339
 from hub.config import SmsConfig
 from hub.ids import new_id
@@ -103,7 +103,7 @@ async def _send(
         queued_at=now,
         expires_at=now + timedelta(seconds=ttl),
     )
-    answer = ok_bytes({"request_id": message.id, "status": "queued", "queued_at": rfc3339(now)})
+    answer = msgspec.json.encode(SmsQueued(request_id=message.id, queued_at=rfc3339(now)))
     also = []
     if key is not None:
         also.append(hub.idempotency.statement(account_id, key[0], key[1], 202, answer, now))

@@ -294,9 +294,14 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
         ok_object = {"type": "object", "properties": {"ok": {"const": True}}, "required": ["ok"]}
         success["content"] = {"application/json": {"schema": ok_object}}
     responses: dict[str, Any] = {str(op.status): success}
-    codes = ["validation_error", "not_found", *op.errors]
-    if op.scope is not None:
+    # Any call may meet these: a bad input, a missing resource, a guessing brake
+    # (429), storage trouble (503) or a bug (500, never with a stack trace).
+    codes = ["validation_error", "not_found", *op.errors, "rate_limited", "storage_unavailable",
+             "internal_error"]  # fmt: skip
+    if op.scope is not None or route.endpoint is pairing.pair:
         codes += ["unauthorized", "forbidden"]
+    if op.body is not None or op.body_media != "application/json":
+        codes += ["payload_too_large", "unsupported_media_type"]
     for code in dict.fromkeys(codes):
         status = str(ERRORS[code][0])
         responses.setdefault(status, {
@@ -357,4 +362,4 @@ def _document(server_url: str) -> bytes:
 async def openapi_json(request: Request) -> Response:
     hub = request.app.state.hub
     origin = hub.config.server.public_url or str(request.base_url).rstrip("/")
-    return Response(_document(origin + "/api/v1"), media_type="application/json")
+    return Response(_document(origin), media_type="application/json")

@@ -1,0 +1,10 @@
+#!/bin/sh
+# relayhub: Check the code the user typed (POST /api/v1/otp/verify).
+# Run: RELAYHUB_TOKEN=rh_... OTP_ID=otp_... OTP_CODE=123456 sh verify_otp.sh
+set -eu
+RELAYHUB_URL="${RELAYHUB_URL:-http://127.0.0.1:8080}"
+
+curl -sS -w '\n' "$RELAYHUB_URL/api/v1/otp/verify" \
+  -H "Authorization: Bearer $RELAYHUB_TOKEN" \
+  -H 'Content-Type: application/json' \
+  -d "{\"otp_id\": \"$OTP_ID\", \"code\": \"$OTP_CODE\"}"

@@ -210,7 +210,13 @@ OPERATIONS: Final[dict[Endpoint, Operation]] = {
 }  # fmt: skip
 
 # Routes that are not part of the REST API (pages, the relay socket, static files).
-NOT_API: Final = ("/dashboard", "/api/v1/relay/ws", "/api/v1/openapi.json")
+NOT_API: Final = (
+    "/dashboard",
+    "/docs",
+    "/api/v1/relay/ws",
+    "/api/v1/openapi.json",
+    "/api/v1/postman.json",
+)
 
 
 def documented(route: BaseRoute) -> bool:
@@ -352,7 +358,7 @@ def _webhooks() -> dict[str, Any]:
     }
 
 
-@functools.cache
+@functools.lru_cache(maxsize=16)  # keyed by origin, which comes from the Host header
 def _document(server_url: str) -> bytes:
     from hub.app import routes
 

@@ -1,0 +1,585 @@
+"""``/docs`` (English) and ``/docs/uz`` (Uzbek): the developer page, and
+``GET /v1/postman.json``: the Postman collection.
+
+The page is rendered here from the hub's own tables, so it cannot drift from
+the hub it runs on: the OpenAPI document (one card per operation), ``ERRORS``
+(one entry per error code) and ``EVENT_TYPES``. Its words are in
+``web/docs/text.toml`` (one table per language, the same keys in each) and its
+sample answers in ``web/docs/samples.json``; its CSS and JavaScript (example
+tabs, copy buttons) are static files under ``/docs/assets``, because the page's
+Content-Security-Policy allows no inline script or style. Without JavaScript
+every example is simply shown in turn.
+
+Code examples in 13 languages come from ``hub.docs_examples.examples_for``
+where it has them; every other card gets a cURL command made here.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import importlib
+import json
+import logging
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Final
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from hub import __version__, postman
+from hub.api.errors import ERRORS
+from hub.api.openapi import build
+from hub.events import EVENT_TYPES
+
+log = logging.getLogger(__name__)
+
+ROOT: Final = Path(__file__).resolve().parents[1] / "web" / "docs"
+LANGUAGES: Final = ("en", "uz")
+PAGE_PATHS: Final = {"en": "/docs", "uz": "/docs/uz"}
+API_PATH: Final = "/api/v1"
+SECTIONS: Final = (
+    "quick-start", "basics", "health", "responses", "reference", "webhooks", "errors", "faq",
+    "tools",
+)  # fmt: skip
+SAMPLES: Final[dict[str, dict[str, Any]]] = json.loads((ROOT / "samples.json").read_bytes())
+
+assets = StaticFiles(directory=ROOT / "assets")
+
+
+# --- routes -----------------------------------------------------------------
+
+
+async def page_en(request: Request) -> Response:
+    return _page(request, "en")
+
+
+async def page_uz(request: Request) -> Response:
+    return _page(request, "uz")
+
+
+async def errors(request: Request) -> Response:
+    """Where a problem body's ``type`` points (``/docs/errors#code``): the browser
+    keeps the fragment through the redirect and lands on that code's entry."""
+    return RedirectResponse(_root(request) + PAGE_PATHS["en"], status_code=308)
+
+
+async def postman_json(request: Request) -> Response:
+    return Response(
+        _collection(_origin(request)),
+        media_type="application/json",
+        headers={"Content-Disposition": 'inline; filename="relayhub.postman_collection.json"'},
+    )
+
+
+def _page(request: Request, lang: str) -> Response:
+    body = render(lang, _origin(request), _root(request))
+    return HTMLResponse(body, headers={"Cache-Control": "no-cache", "Content-Language": lang})
+
+
+def _origin(request: Request) -> str:
+    """The hub's public origin: ``[server] public_url``, else the request's own."""
+    configured: str = request.app.state.hub.config.server.public_url.rstrip("/")
+    return configured or str(request.base_url).rstrip("/")
+
+
+def _root(request: Request) -> str:
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+# --- sources ----------------------------------------------------------------
+
+
+@functools.cache
+def text() -> dict[str, dict[str, Any]]:
+    """The page's words: language → nested tables of strings."""
+    with (ROOT / "text.toml").open("rb") as file:
+        return tomllib.load(file)
+
+
+def document(origin: str) -> dict[str, Any]:
+    """The OpenAPI document as ``GET /api/v1/openapi.json`` serves it at ``origin``."""
+    from hub.app import routes
+
+    return build(routes(), origin)
+
+
+@functools.lru_cache(maxsize=16)
+def _collection(origin: str) -> bytes:
+    made = postman.collection(document(origin), origin + API_PATH, text()["en"]["tags"])
+    return msgspec.json.encode(made)
+
+
+@functools.cache
+def _examples_module() -> ModuleType | None:
+    try:
+        return importlib.import_module("hub.docs_examples")
+    except ImportError:
+        log.info("hub.docs_examples is not there: /docs shows cURL commands only")
+        return None
+
+
+def examples(operation_id: str, origin: str) -> dict[str, str]:
+    """Language name → code from ``hub.docs_examples``; {} where it has none.
+
+    Its examples default to a local hub's URL; here they get this hub's origin.
+    """
+    module = _examples_module()
+    if module is None:
+        return {}
+    try:
+        found = module.examples_for(operation_id)
+    except KeyError:
+        return {}  # an operation it does not cover
+    except Exception:
+        log.warning("hub.docs_examples failed for %s", operation_id, exc_info=True)
+        return {}
+    names = {lang.id: lang.name for lang in getattr(module, "LANGUAGES", ())}
+    local = getattr(module, "DEFAULT_URL", "http://127.0.0.1:8080")
+    return {
+        names.get(key, key): code.replace(local, origin)
+        for key, code in found.items()
+        if isinstance(code, str) and code.strip()
+    }
+
+
+# --- text to HTML -----------------------------------------------------------
+
+_INLINE: Final = re.compile(r"`([^`]+)`|\[([^\]]+)\]\(([^)\s]+)\)")
+_PLACEHOLDER: Final = re.compile(r"\{(base_url|origin)\}")
+_e = html.escape
+
+
+def _slug(value: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", value.lower().replace("#", "sharp")).strip("-")
+
+
+class _Writer:
+    """The strings of one language as safe HTML: `code` and [links](/x) become
+    tags, {base_url} and {origin} this hub's address; everything is escaped."""
+
+    def __init__(self, lang: str, origin: str, root: str) -> None:
+        self.lang = lang
+        self.t = text()[lang]
+        self.root = root
+        self.origin = origin
+        self.base = origin + API_PATH
+        self.values = {"origin": _e(origin), "base_url": _e(self.base)}
+
+    def __call__(self, dotted: str) -> str:
+        """The string at ``dotted`` (``"quick.step1_title"``) as HTML."""
+        node: Any = self.t
+        for part in dotted.split("."):
+            node = node[part]
+        return self.inline(str(node))
+
+    def inline(self, raw: str) -> str:
+        out, last = [], 0
+        for match in _INLINE.finditer(raw):
+            out.append(self._plain(raw[last : match.start()]))
+            code, label, href = match.groups()
+            if code is not None:
+                out.append(f"<code>{self._plain(code)}</code>")
+            else:
+                out.append(f'<a href="{_e(self.href(href))}">{self._plain(label)}</a>')
+            last = match.end()
+        out.append(self._plain(raw[last:]))
+        return "".join(out)
+
+    def href(self, href: str) -> str:
+        return self.root + href if href.startswith("/") else href
+
+    def _plain(self, raw: str) -> str:
+        return _PLACEHOLDER.sub(lambda m: self.values[m.group(1)], _e(raw, quote=False))
+
+
+def _code(source: str, label: str = "") -> str:
+    named = f' data-label="{_e(label)}"' if label else ""
+    return f'<pre class="code" tabindex="0"{named}><code>{_e(source)}</code></pre>'
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def curl(
+    method: str, url: str, token: str | None = "RELAYHUB_TOKEN", body: Any = None,
+    media: str = "application/json",
+) -> str:  # fmt: skip
+    """A cURL command, one option per line; ``body`` as compact JSON."""
+    sends = body is not None or media == "text/csv"
+    verb = "" if method == "GET" or (method == "POST" and sends) else f" -X {method}"
+    quoted = f'"{url}"' if re.search(r"[?&$]", url) else url
+    lines = [f"curl {'-N' if url.endswith('/events') else '-s'}{verb} {quoted}"]
+    if token:
+        lines.append(f'-H "Authorization: Bearer ${token}"')
+    if media == "text/csv":
+        lines.append("-H 'Content-Type: text/csv' --data-binary @recipients.csv")
+    elif body is not None:
+        lines.append("-H 'Content-Type: application/json'")
+        lines.append(f"-d '{json.dumps(body, ensure_ascii=False)}'")
+    return " \\\n  ".join(lines)
+
+
+def _url(w: _Writer, path: str, operation: dict[str, Any]) -> str:
+    """``path`` on this hub, ids as shell variables, required query parameters filled."""
+    url = w.origin + re.sub(r"\{([a-z_]+)\}", lambda m: "$" + m.group(1).upper(), path)
+    required = [p["name"] for p in operation["parameters"] if p.get("required")
+                and p.get("in") == "query"]  # fmt: skip
+    return url + "".join(f"{'&' if i else '?'}{n}=${n.upper()}" for i, n in enumerate(required))
+
+
+# --- the page ---------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=32)
+def render(lang: str, origin: str, root: str = "") -> str:
+    """The whole page in ``lang`` for a hub served at ``origin`` (under ``root``)."""
+    w = _Writer(lang, origin, root)
+    spec = document(origin)
+    bodies = {
+        "quick-start": _quick_start(w),
+        "basics": _basics(w),
+        "health": _health(w, spec),
+        "responses": _responses(w),
+        "reference": _reference(w, spec),
+        "webhooks": _webhooks(w),
+        "errors": _errors(w),
+        "faq": _faq(w),
+        "tools": _tools(w),
+    }
+    main = "".join(
+        f'<section id="{key}" class="section" aria-labelledby="{key}-title">'
+        f'<h2 id="{key}-title">{w("toc." + key)}</h2>{bodies[key]}</section>'
+        for key in SECTIONS
+    )
+    return _layout(w, main)
+
+
+def _layout(w: _Writer, main: str) -> str:
+    t, lang, asset = w.t, w.lang, f"{w.root}/docs/assets"
+    current = {lang: ' aria-current="page"'}
+    switch = "".join(
+        f'<li><a href="{w.root}{PAGE_PATHS[other]}" hreflang="{other}" lang="{other}"'
+        f" data-lang-link{current.get(other, '')}>{_e(text()[other]['lang_name'])}</a></li>"
+        for other in LANGUAGES
+    )
+    alternates = "".join(
+        f'<link rel="alternate" hreflang="{other}" href="{w.root}{PAGE_PATHS[other]}">'
+        for other in LANGUAGES
+    )
+    toc = "".join(f'<li><a href="#{key}">{w("toc." + key)}</a></li>' for key in SECTIONS)
+    data = " ".join(
+        f'data-{name.replace("_", "-")}="{_e(t[name])}"'
+        for name in ("copy", "copied", "copy_failed", "example_picker")
+    )
+    return f"""<!doctype html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="description" content="{_e(t["description"])}">
+<title>{_e(t["page_title"])}</title>
+<link rel="icon" href="{asset}/icon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="{asset}/docs.css">
+{alternates}
+<script type="module" src="{asset}/docs.js"></script>
+</head>
+<body {data}>
+<a class="skip-link" href="#main">{w("skip")}</a>
+<header class="topbar">
+<div class="topbar-inner">
+<p class="brand"><img src="{asset}/icon.svg" alt="" width="24" height="24"><span>relayhub</span>
+<span class="brand-sub">docs</span></p>
+<nav class="lang-switch" aria-label="{_e(t["language_nav"])}"><ul>{switch}</ul></nav>
+</div>
+</header>
+<div class="layout">
+<nav class="toc" aria-label="{_e(t["toc_nav"])}"><ul>{toc}</ul></nav>
+<main id="main" class="main" tabindex="-1">
+<div class="hero">
+<h1>{w("h1")}</h1>
+<p class="lead">{w("lead")}</p>
+<p class="hero-base"><span>{w("basics.base_url")}</span>
+<code class="base-url">{w.values["base_url"]}</code></p>
+</div>
+{main}
+</main>
+</div>
+<footer class="footer"><p>{w("footer")}</p><p>relayhub {_e(__version__)}</p></footer>
+<div id="docs-status" class="toast" role="status" aria-live="polite" aria-atomic="true"></div>
+</body>
+</html>
+"""
+
+
+def _quick_start(w: _Writer) -> str:
+    base, bodies, admin = w.base, postman.EXAMPLE_BODIES, "RELAYHUB_ADMIN_TOKEN"
+    app_token = {"name": "shop backend",
+                 "scopes": ["sms.send", "otp.send", "otp.verify", "messages.read"]}  # fmt: skip
+    verify = {"otp_id": "otp_…", "code": "482913"}
+    steps = [
+        [curl("POST", f"{base}/tokens", admin, app_token)
+         + '\n# {"ok":true,"id":"tok_…","token":"rh_…","scopes":[…],…}'
+         + "\nexport RELAYHUB_TOKEN='rh_…'"],
+        [curl("POST", f"{base}/relay/pairing-codes", admin)
+         + '\n# {"ok":true,"pairing_code":"483-921","qr_payload":"…","qr_svg":"<svg…>",…}',
+         curl("GET", f"{base}/devices", admin)
+         + '\n# {"ok":true,"items":[{"id":"dev_…","name":"Shop phone","online":true,…}],…}'],
+        [curl("POST", f"{base}/sms/send", body=bodies["send_sms"])
+         + '\n# {"ok":true,"request_id":"req_…","status":"queued","queued_at":"…"}',
+         curl("POST", f"{base}/otp/send", body=bodies["send_otp"])
+         + '\n# {"ok":true,"otp_id":"otp_…","status":"sent","expires_in_seconds":300,…}\n'
+         + curl("POST", f"{base}/otp/verify", body=verify)
+         + '\n# {"ok":true,"otp_id":"otp_…","status":"verified","attempts_left":5}'],
+        [curl("POST", f"{base}/webhooks", admin, bodies["create_webhook"])
+         + '\n# {"ok":true,"id":"whk_…","secret":"whsec_…",…}',
+         curl("GET", f"{base}/webhooks/deliveries?limit=20", admin)],
+    ]  # fmt: skip
+    status = curl("GET", f"{base}/messages/status?request_id=$REQUEST_ID")
+    extra = {4: f"<p>{w('quick.step4_watch')}</p>{_code(status)}"}
+    items = "".join(
+        f'<li class="step" id="step-{n}"><h3><span class="step-n" aria-hidden="true">{n}</span>'
+        f"{w(f'quick.step{n}_title')}</h3><p>{w(f'quick.step{n}_body')}</p>"
+        f"{''.join(_code(c) for c in codes)}{extra.get(n, '')}</li>"
+        for n, codes in enumerate(steps, 1)
+    )
+    return f'<p>{w("quick.intro")}</p><ol class="steps">{items}</ol>'
+
+
+def _basics(w: _Writer) -> str:
+    rows = [
+        ("base_url", f'<code class="base-url">{_e(w.base)}</code>'),
+        ("auth", "<code>Authorization: Bearer YOUR_ACCESS_TOKEN</code>"),
+        ("content_type", "<code>Content-Type: application/json</code>"),
+        ("relay_mode", "<code>auto</code> · <code>manual</code> (<code>device_id</code>)"),
+        ("idempotency", "<code>Idempotency-Key: &lt;your-unique-key&gt;</code>"),
+        ("request_id", "<code>X-Request-Id</code>"),
+        ("formats", "<code>+998901234567</code> · <code>2026-03-14T12:30:00Z</code>"),
+    ]
+    items = "".join(
+        f'<div class="basic" id="basics-{key.replace("_", "-")}"><dt>{w("basics." + key)}</dt>'
+        f'<dd><p class="basic-value">{value}</p><p>{w(f"basics.{key}_note")}</p></dd></div>'
+        for key, value in rows
+    )
+    return f'<p>{w("basics.intro")}</p><dl class="basics">{items}</dl>'
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, path, operation) of every operation, in the document's order."""
+    return [(m, p, op) for p, item in spec["paths"].items() for m, op in item.items()]
+
+
+def _method(method: str) -> str:
+    return f'<span class="method method-{method}">{method.upper()}</span>'
+
+
+def _health(w: _Writer, spec: dict[str, Any]) -> str:
+    found = {op["operationId"]: (m, p) for m, p, op in operations(spec)}
+    items = "".join(
+        f'<li><p class="endpoint-line">{_method(found[k][0])} <a href="#op-{k}">'
+        f"<code>{_e(found[k][1])}</code></a></p><p>{w('health.' + k)}</p></li>"
+        for k in ("health", "readiness", "pair")
+        if k in found
+    )
+    sample = _figure(w("responses.health"), _json(SAMPLES["health"]))
+    return f'<p>{w("health.intro")}</p><ul class="endpoint-list">{items}</ul>{sample}'
+
+
+def _figure(caption: str, source: str) -> str:
+    return f'<figure class="sample"><figcaption>{caption}</figcaption>{_code(source)}</figure>'
+
+
+def _responses(w: _Writer) -> str:
+    keys = ("sms_queued", "otp_sent", "otp_verified", "message_status", "problem")
+    samples = "".join(_figure(w("responses." + k), _json(SAMPLES[k])) for k in keys)
+    return f'<p>{w("responses.intro")}</p><div class="samples">{samples}</div>'
+
+
+_SCOPE: Final = re.compile(r"^Scope: `([^`]+)`\.\s*")
+
+
+def _schema_name(content: Mapping[str, Any]) -> str:
+    for media, value in content.items():
+        ref = value.get("schema", {}).get("$ref", "")
+        name = ref.rsplit("/", 1)[-1] if ref else ""
+        return f"<code>{_e(name)}</code> ({_e(media)})" if name else f"<code>{_e(media)}</code>"
+    return ""
+
+
+def _error_codes(operation: dict[str, Any]) -> list[str]:
+    """The error codes an operation documents (a response's description is the title)."""
+    by_answer = {(str(status), title): code for code, (status, title) in ERRORS.items()}
+    return [
+        by_answer[(status, answer.get("description"))]
+        for status, answer in operation["responses"].items()
+        if (status, answer.get("description")) in by_answer
+    ]
+
+
+def _card(w: _Writer, method: str, path: str, operation: dict[str, Any]) -> str:
+    t, op_id = w.t, operation["operationId"]
+    description = operation.get("description", "")
+    scope = _SCOPE.match(description)
+    notes = _SCOPE.sub("", description).strip()
+    success = next(s for s in operation["responses"] if s.startswith("2"))
+    facts = [(
+        "scope",
+        f"<code>{_e(scope.group(1))}</code>" if scope
+        else w("reference.pairing_scope" if "requestBody" in operation else "reference.no_scope"),
+    )]  # fmt: skip
+    if "requestBody" in operation:
+        facts.append(("request_body", _schema_name(operation["requestBody"]["content"])))
+    answer = _schema_name(operation["responses"][success].get("content", {}))
+    facts.append(("response", f'<span class="status">{success}</span> {answer}'))
+    links = " ".join(f'<a href="#{c}"><code>{c}</code></a>' for c in _error_codes(operation))
+    facts.append(("errors", links or w("reference.none")))
+    found = examples(op_id, w.origin) or {"cURL": _card_curl(w, method, path, operation)}
+    return (
+        f'<article class="card endpoint" id="op-{op_id}" aria-labelledby="op-{op_id}-title">'
+        f'<h4 id="op-{op_id}-title" class="endpoint-title">{_method(method)}'
+        f' <code class="path">{_e(path)}</code></h4>'
+        f'<p class="summary">{_e(t["summaries"].get(op_id, operation["summary"]))}</p>'
+        + '<dl class="facts">'
+        + "".join(f'<div><dt>{w("reference." + k)}</dt><dd>{v}</dd></div>' for k, v in facts)
+        + "</dl>"
+        + (f'<p class="notes">{w.inline(t["phrases"].get(notes, notes))}</p>' if notes else "")
+        + _parameters(w, operation)
+        + _examples(w, op_id, found)
+        + "</article>"
+    )  # fmt: skip
+
+
+def _card_curl(w: _Writer, method: str, path: str, operation: dict[str, Any]) -> str:
+    content = operation.get("requestBody", {}).get("content", {})
+    token = None if operation.get("security") == [] else "RELAYHUB_TOKEN"
+    media = next(iter(content), "application/json")
+    body = postman.example_body(operation["operationId"]) if content else None
+    return curl(method.upper(), _url(w, path, operation), token, body, media)
+
+
+def _parameters(w: _Writer, operation: dict[str, Any]) -> str:
+    rows = []
+    for p in operation["parameters"]:
+        if "$ref" in p:  # the Idempotency-Key header
+            rows.append(("Idempotency-Key", "header", False, w("reference.idempotent")))
+            continue
+        english = p.get("description", "")
+        described = (_e(w.t["phrases"].get(english, english)) if english
+                     else w("reference.path_param") if p["in"] == "path" else "")  # fmt: skip
+        rows.append((p["name"], p["in"], p["required"], described))
+    if not rows:
+        return ""
+    head = "".join(
+        f'<th scope="col">{w("reference." + k)}</th>' for k in ("param_name", "param_description")
+    )
+    body = "".join(
+        f'<tr><th scope="row"><code>{_e(name)}</code> <span class="param-meta">{where}, '
+        f"{w('reference.required' if required else 'reference.optional')}</span></th>"
+        f"<td>{described}</td></tr>"
+        for name, where, required, described in rows
+    )
+    return (
+        f'<div class="table-wrap" tabindex="0"><table class="params">'
+        f"<caption>{w('reference.parameters')}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _examples(w: _Writer, key: str, found: Mapping[str, str]) -> str:
+    """Examples one after another, each with its language (docs.js makes them tabs)."""
+    figures = "".join(
+        f'<div class="example" id="ex-{key}-{_slug(name)}" data-lang="{_slug(name)}"'
+        f' data-label="{_e(name)}"><p class="example-lang">{_e(name)}</p>{_code(code, name)}</div>'
+        for name, code in found.items()
+    )
+    return (
+        f'<div class="examples" data-examples><p class="examples-title">'
+        f"{w('reference.examples')}</p>{figures}</div>"
+    )
+
+
+def _reference(w: _Writer, spec: dict[str, Any]) -> str:
+    groups: dict[str, list[str]] = {}
+    for method, path, operation in operations(spec):
+        groups.setdefault(operation["tags"][0], []).append(_card(w, method, path, operation))
+    sections = "".join(
+        f'<section class="tag" id="tag-{tag}" aria-labelledby="tag-{tag}-title">'
+        f'<h3 id="tag-{tag}-title">{_e(w.t["tags"].get(tag, tag))}</h3>{"".join(cards)}</section>'
+        for tag, cards in groups.items()
+    )
+    return f"<p>{w('reference.intro')}</p>{sections}"
+
+
+_VERIFY: Final = """\
+import base64, hashlib, hmac, time
+
+def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
+    mine = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    fresh = abs(time.time() - int(headers["webhook-timestamp"])) <= 300
+    return fresh and any(
+        hmac.compare_digest(mine, value.removeprefix("v1,"))
+        for value in headers["webhook-signature"].split()
+        if value.startswith("v1,")
+    )"""
+
+
+def _webhooks(w: _Writer) -> str:
+    events = w.t["webhooks"]["events"]
+    rows = "".join(
+        f'<tr><th scope="row"><code>{event}</code></th><td>{w.inline(events[event])}</td></tr>'
+        for event in EVENT_TYPES
+    )
+    steps = "".join(f"<li>{w(f'webhooks.sig{n}')}</li>" for n in range(1, 5))
+    found = examples("verify_webhook", w.origin) or {"Python": _VERIFY}
+    return (
+        f"<p>{w('webhooks.intro')}</p>"
+        f'<div class="table-wrap" tabindex="0"><table class="events"><thead><tr>'
+        f'<th scope="col">{w("webhooks.event")}</th><th scope="col">{w("webhooks.when")}</th>'
+        f"</tr></thead><tbody>{rows}</tbody></table></div>"
+        f'<h3 id="webhook-signatures">{w("webhooks.signature_title")}</h3>'
+        f'<p>{w("webhooks.signature_intro")}</p><ol class="sig-steps">{steps}</ol>'
+        f"{_examples(w, 'verify_webhook', found)}<p>{w('webhooks.sig_library')}</p>"
+        f"<p>{w('webhooks.retries')}</p><p>{w('webhooks.more')}</p>"
+    )
+
+
+def _errors(w: _Writer) -> str:
+    fixes = w.t["errors"]["fixes"]
+    items = "".join(
+        f'<li class="error" id="{code}"><h3><code>{code}</code></h3>'
+        f'<p class="error-meta"><span class="status">{status}</span> {_e(title)}</p>'
+        f"<p>{w.inline(fixes.get(code, ''))}</p></li>"
+        for code, (status, title) in ERRORS.items()
+    )
+    return f'<p>{w("errors.intro")}</p><ul class="errors">{items}</ul>'
+
+
+def _faq(w: _Writer) -> str:
+    return "".join(
+        f'<details class="faq-item"><summary>{w.inline(e["q"])}</summary>'
+        f"<p>{w.inline(e['a'])}</p></details>"
+        for e in w.t["faq"]
+    )
+
+
+def _tools(w: _Writer) -> str:
+    links = [
+        (f"{API_PATH}/openapi.json", "openapi.json", "tools.openapi"),
+        (f"{API_PATH}/postman.json", "postman.json", "tools.postman"),
+        ("/dashboard/", "/dashboard", "tools.dashboard"),
+    ]
+    items = "".join(
+        f'<li><a href="{_e(w.href(href))}"><code>{label}</code></a> <span>{w(key)}</span></li>'
+        for href, label, key in links
+    )
+    return f'<p>{w("tools.intro")}</p><ul class="tools">{items}</ul>'

@@ -1,0 +1,185 @@
+"""/docs in Debian's Chromium (Playwright): no console error and no CSP
+violation in either language, the example tabs, the copy buttons and the
+language switch working, and readable on a phone. Screenshots land in
+test-artifacts/docs/."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright, expect
+
+from hub.api import docs
+from tests.browser.conftest import _CSP_PROBE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, WAIT_MS
+from tests.e2e.conftest import RunningHub
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "docs"
+
+if not CHROMIUM.exists():
+    REASON = f"{CHROMIUM} not found: the docs page's browser tests need Debian's chromium package"
+    if os.environ.get("RELAYHUB_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{REASON} (RELAYHUB_REQUIRE_BROWSER=1)", pytrace=False)
+    print(f"skipping browser tests: {REASON}")
+    pytest.skip(REASON, allow_module_level=True)
+
+
+@dataclass
+class Tab:
+    page: Page
+    errors: list[str] = field(default_factory=list)
+
+    async def assert_clean(self) -> None:
+        assert await self.page.evaluate("window.__cspViolations") == []
+        assert self.errors == []
+
+    async def screenshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await self.page.screenshot(
+            path=str(ARTIFACTS / f"{name}.png"), full_page=True, animations="disabled"
+        )
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+OpenDocs = Callable[..., Awaitable[Tab]]
+
+
+@pytest.fixture
+async def open_docs(browser: Browser, hub: RunningHub) -> AsyncIterator[OpenDocs]:
+    """``await open_docs("/docs/uz", viewport=PHONE)`` → a Tab on a fresh context."""
+    contexts = []
+
+    async def open_one(path: str, viewport: dict[str, int] = DESKTOP, **options: Any) -> Tab:
+        context = await browser.new_context(viewport=viewport, **options)  # type: ignore[arg-type]
+        contexts.append(context)
+        await context.add_init_script(_CSP_PROBE)
+        page = await context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        tab = Tab(page)
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type in ("error", "warning"):
+                tab.errors.append(f"{message.type}: {message.text}")
+
+        def on_page_error(error: Error) -> None:
+            tab.errors.append(f"uncaught: {error}")
+
+        page.on("console", on_console)
+        page.on("pageerror", on_page_error)
+        response = await page.goto(hub.base_url + path)
+        assert response is not None and response.status == 200
+        return tab
+
+    expect.set_options(timeout=WAIT_MS)
+    try:
+        yield open_one
+    finally:
+        for context in contexts:
+            await context.close()
+
+
+@pytest.mark.parametrize(("lang", "path"), [("en", "/docs"), ("uz", "/docs/uz")])
+async def test_docs_renders_in_chromium_with_no_console_error_or_csp_violation(
+    open_docs: OpenDocs, hub: RunningHub, lang: str, path: str
+) -> None:
+    tab = await open_docs(path)
+    page = tab.page
+
+    await expect(page.locator("html")).to_have_attribute("lang", lang)
+    await expect(page.get_by_role("heading", level=1)).to_be_visible()
+    await expect(page.get_by_role("main")).to_be_visible()
+    await expect(page.locator(".base-url").first).to_have_text(f"{hub.base_url}/api/v1")
+    # The stylesheet and the script loaded under the CSP: styled, and buttons added.
+    assert await page.locator(".topbar").evaluate("e => getComputedStyle(e).backgroundColor") == (
+        "rgb(15, 27, 51)"
+    )
+    await expect(page.locator("button.copy").first).to_be_visible()
+    await tab.screenshot(f"docs-{lang}")
+    await tab.assert_clean()
+
+
+async def test_docs_fits_a_phone_screen_in_uzbek(open_docs: OpenDocs) -> None:
+    tab = await open_docs("/docs/uz", viewport=PHONE)
+    page = tab.page
+
+    await expect(page.get_by_role("heading", name="Tez boshlash", level=2)).to_be_visible()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], "the page scrolls sideways on a phone"
+    await tab.screenshot("docs-uz-phone")
+    await tab.assert_clean()
+
+
+async def test_docs_language_switch_keeps_the_section_being_read(open_docs: OpenDocs) -> None:
+    tab = await open_docs("/docs#errors")
+    page = tab.page
+
+    uzbek = docs.text()["uz"]["lang_name"]
+    await page.get_by_role("navigation", name="Language").get_by_role("link", name=uzbek).click()
+    await expect(page).to_have_url(f"{page.url.split('/docs')[0]}/docs/uz#errors")
+    await expect(page.locator("html")).to_have_attribute("lang", "uz")
+    await page.get_by_role("navigation", name="Til").get_by_role("link", name="English").click()
+    await expect(page).to_have_url(f"{page.url.split('/docs')[0]}/docs#errors")
+    await tab.assert_clean()
+
+
+async def test_docs_copy_button_puts_the_code_on_the_clipboard(open_docs: OpenDocs) -> None:
+    clipboard = ["clipboard-read", "clipboard-write"]
+    tab = await open_docs("/docs#op-list_devices", permissions=clipboard)
+    page = tab.page
+    card = page.get_by_role("article", name="GET /api/v1/devices")
+    code = card.locator("pre.code").first
+
+    await card.get_by_role("button", name="Copy").first.click()
+
+    await expect(card.get_by_role("button", name="Copied")).to_be_visible()
+    await expect(page.get_by_role("status")).to_have_text("Copied")
+    assert await page.evaluate("navigator.clipboard.readText()") == await code.text_content()
+    await tab.assert_clean()
+
+
+async def test_docs_example_tabs_switch_every_card_to_the_chosen_language(
+    open_docs: OpenDocs,
+) -> None:
+    examples = pytest.importorskip("hub.docs_examples")
+    languages = len(examples.examples_for("send_sms"))
+    tab = await open_docs("/docs#op-send_sms")
+    page = tab.page
+    card = page.get_by_role("article", name="POST /api/v1/sms/send")
+    other = page.get_by_role("article", name="POST /api/v1/otp/send")
+    tabs = card.get_by_role("tab")
+    second = tabs.nth(1)
+
+    await expect(tabs).to_have_count(languages)
+    await expect(card.get_by_role("tabpanel")).to_have_count(1)  # the others are hidden
+    await expect(tabs.nth(0)).to_have_attribute("aria-selected", "true")
+    await second.click()
+
+    name = await second.inner_text()
+    await expect(second).to_have_attribute("aria-selected", "true")
+    await expect(card.get_by_role("tabpanel")).to_have_attribute("data-label", name)
+    await expect(other.get_by_role("tab", selected=True)).to_have_text(name)  # every card
+    await second.press("ArrowRight")  # the keyboard moves to the next language
+    third = await tabs.nth(2).inner_text()
+    await expect(other.get_by_role("tab", selected=True)).to_have_text(third)
+    await expect(tabs.nth(2)).to_be_focused()
+    await page.reload()
+    selected = page.get_by_role("article", name="POST /api/v1/sms/send").get_by_role(
+        "tab", selected=True
+    )
+    await expect(selected).to_have_text(third)  # remembered
+    await tab.assert_clean()

@@ -88,7 +88,8 @@ OPERATIONS: Final[dict[Endpoint, Operation]] = {
     sms.send_sms: Operation(
         "Queue one SMS", "sms.send", "sms", body=sms.SendSmsRequest, status=202,
         answer=SmsQueued, idempotent=True,
-        errors=("invalid_device", "rate_limited", "queue_blocked", "subscription_expired"),
+        errors=("invalid_device", "rate_limited", "queue_blocked", "subscription_expired",
+                "idempotency_conflict"),
     ),
     otp.send_otp: Operation(
         "Send a one-time code", "otp.send", "otp", body=otp.SendOtpRequest, answer=OtpSent,
@@ -308,11 +309,16 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
         codes += ["unauthorized", "forbidden"]
     if op.body is not None or op.body_media != "application/json":
         codes += ["payload_too_large", "unsupported_media_type"]
-    for code in dict.fromkeys(codes):
-        status = str(ERRORS[code][0])
+    by_status: dict[str, list[str]] = {}
+    for code in dict.fromkeys(codes):  # several codes share a status (422, 409): name them all
+        by_status.setdefault(str(ERRORS[code][0]), []).append(code)
+    for status, named in by_status.items():
         responses.setdefault(status, {
-            "description": ERRORS[code][1],
-            "content": {"application/problem+json": {"schema": _ref("Problem")}},
+            "description": " or ".join(f"`{c}`" for c in named),
+            "content": {"application/problem+json": {"schema": {
+                "allOf": [_ref("Problem")],
+                "properties": {"code": {"enum": named}},
+            }}},
         })  # fmt: skip
     operation: dict[str, Any] = {
         "operationId": name,

@@ -47,11 +47,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="where paired devices are kept between runs",
     )
     parser.add_argument("--seed", type=int, help="seed for reproducible fault injection")
+    parser.add_argument(
+        "--show-texts",
+        action="store_true",
+        help="print every SMS a relay is handed (to see an OTP's code while testing)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    status = SummaryLine(sys.stdout)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     fleet = Fleet(
         hub_url=args.hub,
@@ -60,8 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         profile=PROFILES[args.profile],
         state_file=args.state,
         seed=args.seed,
+        on_job=(lambda relay, send: status.note(f"{relay} → {send.to}: {send.text}"))
+        if args.show_texts
+        else None,
     )
-    status = SummaryLine(sys.stdout)
     try:
         asyncio.run(fleet.run(status.show))
     except KeyboardInterrupt:
@@ -95,6 +103,14 @@ class SummaryLine:
             self._width = len(line)
         else:
             self._stream.write(line + "\n")
+        self._stream.flush()
+
+    def note(self, line: str) -> None:
+        """A line of its own, above the summary (which is shown again on its next update)."""
+        if self._in_place and self._width:
+            self._stream.write("\r" + " " * self._width + "\r")
+            self._width = 0
+        self._stream.write(line + "\n")
         self._stream.flush()
 
     def end(self) -> None:

@@ -43,6 +43,7 @@ class Fleet:
         *,
         summary_interval_s: float = 1.0,
         http: httpx.AsyncClient | None = None,
+        on_job: Callable[[str, f.Send], None] | None = None,
     ) -> None:
         if count < 1:
             raise ValueError(f"a fleet needs at least one relay, not {count}")
@@ -54,13 +55,19 @@ class Fleet:
         self.seed = seed
         self.summary_interval_s = summary_interval_s
         self._http = http  # for pairing; by default one is made when needed
+        self.on_job = on_job  # handed to every relay: told of each job it gets
         self.relays: list[SimRelay] = []
 
     async def run(self, summary: Callable[[str], None] | None) -> None:
         """Pair what is missing, start every relay and report until cancelled."""
         devices = await self._paired_devices()
         self.relays = [
-            SimRelay(device, self.profile, seed=None if self.seed is None else self.seed + index)
+            SimRelay(
+                device,
+                self.profile,
+                seed=None if self.seed is None else self.seed + index,
+                on_job=self.on_job,
+            )
             for index, device in enumerate(devices)
         ]
         try:

@@ -83,8 +83,10 @@ class SimRelay:
         seed: int | None = None,
         sims: int = 1,
         parts_per_minute: int = 600,
+        on_job: Callable[[str, f.Send], None] | None = None,
     ) -> None:
         self.device = device
+        self._on_job_seen = on_job  # told of every new job (relay name, send frame)
         self.device_id = device.device_id
         self.name = device.name
         self.profile = profile
@@ -286,6 +288,8 @@ class SimRelay:
             del self.ledger.jobs[send.id]
             link.abort_after_writes()
             return
+        if self._on_job_seen is not None:
+            self._on_job_seen(self.name, send)
         plan = self.profile.plan(self._rng)
         job = _PhoneJob(send, plan, offered_on=link.session, offered_at=_monotonic())
         self._jobs[send.id] = job

@@ -375,3 +375,18 @@ async def test_messages_can_be_listed_by_kind(hub_server: RunningHub) -> None:
     assert [m["request_id"] for m in otps] == [otp["request_id"]]
     assert [m["request_id"] for m in plain] == [sms]
     assert bad.status_code == 422
+
+
+async def test_a_simulated_relay_tells_who_asks_of_every_job_it_gets(
+    hub_server: RunningHub,
+) -> None:
+    """What `relayhub sim --show-texts` prints: a tester sees the OTP's code."""
+    seen: list[tuple[str, str]] = []
+    relay = await hub_server.relay("A", on_job=lambda name, send: seen.append((name, send.text)))
+    otp = await sent_otp(hub_server, locale="en")
+    await relay.wait_until(lambda: otp["request_id"] in delivered_ids(relay))
+
+    ((name, text),) = seen
+    assert name == "A"
+    assert "your login code is" in text
+    assert re.search(r"\b\d{6}\b", text)

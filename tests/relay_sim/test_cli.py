@@ -95,3 +95,22 @@ async def test_cli_exits_cleanly_on_ctrl_c(hub: StubHub, tmp_path: Path) -> None
     assert first_line.startswith(b"relays ")
     assert process.returncode == 0, stderr.decode()
     assert stderr == b""
+
+
+def test_summary_line_puts_a_note_on_its_own_line_above_the_summary() -> None:
+    stream = Terminal()
+    line = SummaryLine(stream)
+
+    line.show("relays 1/1 online")
+    line.note("Sim relay 1 → +998901234567: code 482913")
+    line.show("relays 1/1 online")
+
+    assert stream.getvalue() == (
+        "\rrelays 1/1 online\r                 \rSim relay 1 → +998901234567: code 482913\n"
+        "\rrelays 1/1 online"
+    )
+
+
+def test_cli_takes_show_texts() -> None:
+    assert build_parser().parse_args(["--show-texts"]).show_texts is True
+    assert build_parser().parse_args([]).show_texts is False

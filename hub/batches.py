@@ -10,20 +10,19 @@ them over the account's online relays like any other send.
 
 from __future__ import annotations
 
-import sqlite3
 import string
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
 from hub.clock import Clock, rfc3339
-from hub.delivery import Delivery
+from hub.delivery import Delivery, PartlyStored
 from hub.ids import new_id
 from hub.message import LiveMessage
 from hub.recipient_lists import RecipientLists
 from hub.recipients import Recipient
 from hub.sms_text import measure
-from hub.store.sqlite import SqliteStore, StorageUnavailable
+from hub.store.sqlite import SqliteStore
 from protocol.lifecycle import State
 
 COUNTED: Final = tuple(s.value for s in State)
@@ -163,18 +162,12 @@ class Batches:
         if not plan.messages:
             await self._store.execute(*record)
             return 0
-        stored = [0]
-
-        def stop() -> bool:
-            stored[0] += 1  # called once before every chunk after the first
-            return batch_id in self._cancelled
-
         try:
-            return await self._delivery.submit_many(plan.messages, also=[record], stop=stop)
-        except StorageUnavailable:
-            if stored[0]:
-                raise PartlyQueued(batch_id) from None
-            raise
+            return await self._delivery.submit_many(
+                plan.messages, also=[record], stop=lambda: batch_id in self._cancelled
+            )
+        except PartlyStored:
+            raise PartlyQueued(batch_id) from None
 
     async def get(self, account_id: str, batch_id: str) -> dict[str, Any] | None:
         row = await self._store.fetchone(
@@ -201,7 +194,7 @@ class Batches:
         if await self.get(account_id, batch_id) is None:
             return None
         self._cancelled.add(batch_id)
-        await self._store.write(_barrier)  # every message of the batch is stored
+        await self._store.barrier()  # every message of the batch is stored
         rows = await self._store.fetchall(
             "SELECT id FROM messages WHERE batch_id = ? AND state = 'queued'", (batch_id,)
         )
@@ -211,7 +204,3 @@ class Batches:
             (rfc3339(self._clock.now()), batch_id),
         )
         return len(cancelled)
-
-
-def _barrier(conn: sqlite3.Connection) -> None:
-    return None

@@ -64,6 +64,14 @@ RETRY_BACKOFF_MAX_S: Final = 60.0
 RETRYABLE: Final = frozenset({Event.REJECTED_RETRYABLE, Event.FAILED_RETRYABLE})
 
 
+class PartlyStored(StorageUnavailable):
+    """A multi-chunk submit failed after ``stored`` messages were committed."""
+
+    def __init__(self, stored: int) -> None:
+        super().__init__(f"storage failed after {stored} messages were stored")
+        self.stored = stored
+
+
 class Delivery:
     def __init__(
         self,
@@ -164,8 +172,9 @@ class Delivery:
 
         Each chunk is committed before the next is queued, so a long list lets
         other writes (an OTP) through between chunks, and relays start on the
-        first chunk while the rest is written. A failure raises
-        ``StorageUnavailable``; the chunks before it are stored and moving.
+        first chunk while the rest is written. A failure of the first chunk
+        raises ``StorageUnavailable`` (nothing stored); of a later one,
+        ``PartlyStored`` with how many are stored and moving.
         """
         for start in range(0, len(messages), chunk):
             if start and stop():
@@ -191,7 +200,12 @@ class Delivery:
                 statements += save_statements(other)
             future = self.book.write([*part, *others], statements)
             future.add_done_callback(functools.partial(self._release_jobs, planned))
-            await future
+            try:
+                await future
+            except StorageUnavailable:
+                if start:
+                    raise PartlyStored(start) from None
+                raise
         return len(messages)
 
     def cancel_queued(self, message_ids: Iterable[str], cause: str) -> list[str]:
@@ -577,7 +591,7 @@ class Delivery:
         delay = 0.1
         while True:
             try:
-                await self._store.write(lambda conn: None)  # every earlier write has ended
+                await self._store.barrier()
                 self.book.clear()
                 self._queued.clear()
                 self.dispatcher = Dispatcher(self._max_inflight)

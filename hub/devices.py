@@ -191,7 +191,7 @@ class DeviceDirectory:
 
     async def stored_seq(self, device_id: str) -> int:
         """The device's highest stored report seq, once every queued write has landed."""
-        await self._store.write(lambda conn: None)  # writes commit in order: a barrier
+        await self._store.barrier()
         row = await self._store.fetchone("SELECT last_seq FROM devices WHERE id = ?", (device_id,))
         return int(row["last_seq"]) if row else 0
 

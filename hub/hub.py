@@ -163,7 +163,7 @@ class Hub:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sweep_waiters.append(waiter)
         await waiter
-        await self.store.write(lambda conn: None)  # writes commit in order: a barrier
+        await self.store.barrier()
 
     async def stop(self) -> None:
         self.feed.close()

@@ -55,6 +55,10 @@ def _new_id(prefix: str) -> str:
     return new_id(prefix, datetime.now(UTC))
 
 
+def _nothing(conn: sqlite3.Connection) -> None:
+    return None
+
+
 def set_clause(changes: dict[str, object]) -> tuple[str, tuple[object, ...]]:
     """``"a = ?, b = ?"`` and its values for a partial UPDATE, in storage form:
     bool → 0/1, datetime → RFC 3339, list → space-separated. Column names come
@@ -100,6 +104,10 @@ class SqliteStore:
 
     async def write(self, op: WriteOp[T]) -> T:
         return await self.writer.write(op)
+
+    async def barrier(self) -> None:
+        """Return once every write submitted before this call has ended (they run in order)."""
+        await self.write(_nothing)
 
     def write_later(self, op: WriteOp[T]) -> None:
         """Queue a write nobody waits for (telemetry); a failure is only logged."""

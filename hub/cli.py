@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from hub import __version__
+from hub import __version__, redaction
 from hub.config import Config, ConfigError, load_config
 from hub.hub import Hub
 
@@ -85,7 +85,9 @@ def serve(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     app = create_app(config, on_started=_banner(config), dashboard_link=True)  # type: ignore[arg-type]
-    HubServer(uvicorn_config(app, config), app).run()
+    server = HubServer(uvicorn_config(app, config), app)
+    redaction.install()  # after uvicorn_config: it installs uvicorn's own handlers
+    server.run()
     return 0
 
 

@@ -5,14 +5,31 @@ within a code's lifetime and pair a phone into someone else's account. Each
 client address may fail ``limit`` times per ``window_s``; past that it gets
 ``rate_limited`` until its oldest failure ages out. The injected clock decides
 the time, so tests move time instead of waiting.
+
+An IPv6 client is counted by its /64: one host is usually handed a whole /64,
+and could otherwise take a fresh address for every guess.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections import deque
 
 from hub.clock import Clock
+
+
+def client_key(address: str) -> str:
+    """Whose failures ``address`` adds to: itself, or for IPv6 its /64."""
+    if ":" not in address:
+        return address
+    try:
+        ip = ipaddress.IPv6Address(address.split("%")[0])
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:  # an IPv4 client of a dual-stack socket
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))
 
 
 class GuessBrake:
@@ -29,13 +46,22 @@ class GuessBrake:
             return 0
         return max(1, math.ceil(failures[0] + self.window_s - self._clock.monotonic()))
 
+    def refusal_headers(self, policy: str, wait: int) -> dict[str, str]:
+        """The headers of a 429 that waits ``wait`` s: ``Retry-After`` and the IETF
+        ``RateLimit`` pair, naming this brake ``policy``."""
+        return {
+            "Retry-After": str(wait),
+            "RateLimit-Policy": f'"{policy}";q={self.limit};w={int(self.window_s)}',
+            "RateLimit": f'"{policy}";r=0;t={wait}',
+        }
+
     def failed(self, client: str) -> None:
         self._recent(client).append(self._clock.monotonic())
         if len(self._failures) > 100_000:  # bound memory under a wide scan
             self._failures.clear()
 
     def _recent(self, client: str) -> deque[float]:
-        failures = self._failures.setdefault(client, deque())
+        failures = self._failures.setdefault(client_key(client), deque())
         horizon = self._clock.monotonic() - self.window_s
         while failures and failures[0] <= horizon:
             failures.popleft()

@@ -1,7 +1,8 @@
 """Pure ASGI middleware (no per-request task, unlike BaseHTTPMiddleware).
 
 Every HTTP response gets an ``X-Request-Id`` (the client's own, if it sent a
-sane one) and a few security headers; a declared body over the limit is
+sane one) and a few security headers (API answers: ``Cache-Control: no-store``,
+pages: a strict Content-Security-Policy); a declared body over the limit is
 refused before it is read.
 """
 
@@ -13,7 +14,7 @@ import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.api.errors import ApiError, problem
+from hub.api.errors import payload_too_large, problem
 
 # Request ids: a random prefix per process and a counter; unique, and cheap.
 _PREFIX = "rq_" + secrets.token_hex(5)
@@ -32,6 +33,10 @@ _PAGE_POLICY = (
     b" frame-ancestors 'none'",
 )
 _PAGES = ("/dashboard", "/docs")
+# API answers carry secrets (a new token, a device token, a webhook secret) and
+# account data: no cache, shared or private, may keep them.
+_NO_STORE = (b"cache-control", b"no-store")
+_API = "/api/"
 
 
 class RequestMiddleware:
@@ -58,15 +63,19 @@ class RequestMiddleware:
         added = [(b"x-request-id", request_id.encode()), *_SECURITY_HEADERS]
         if scope["path"].startswith(_PAGES):
             added.append(_PAGE_POLICY)
+        no_store = scope["path"].startswith(_API)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *added]
+                headers = message.get("headers", [])
+                # An answer that chose its own caching (the event stream) keeps it.
+                if no_store and all(name != b"cache-control" for name, _ in headers):
+                    headers = [*headers, _NO_STORE]
+                message["headers"] = [*headers, *added]
             await send(message)
 
         limit = self.larger.get(scope["path"], self.max_body_bytes)
         if declared_length is not None and declared_length > limit:
-            error = ApiError("payload_too_large", f"the body is over {limit} bytes")
-            await problem(request_id, error)(scope, receive, send_with_headers)
+            await problem(request_id, payload_too_large(limit))(scope, receive, send_with_headers)
             return
         await self.app(scope, receive, send_with_headers)

@@ -29,8 +29,10 @@ class HubProcess:
         self.admin_token = admin_token
         self.base_url = f"http://127.0.0.1:{port}"
         self.process: asyncio.subprocess.Process | None = None
-        self.log: list[str] = []
+        self.log: list[str] = []  # stderr: the log
+        self.output: list[str] = []  # stdout: the start-up banner
         self._drain: asyncio.Task[None] | None = None
+        self._drain_out: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start ``relayhub serve`` and return once it accepts connections."""
@@ -39,9 +41,10 @@ class HubProcess:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hub", "serve", "--host", "127.0.0.1",
             "--port", str(self.port), "--data", str(self.data_dir), *config,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
         )  # fmt: skip
         assert self.process.stderr is not None
+        self._drain_out = asyncio.create_task(self._drain_stdout())
         async with asyncio.timeout(20):
             while True:
                 line = (await self.process.stderr.readline()).decode()
@@ -57,13 +60,22 @@ class HubProcess:
         while line := await self.process.stderr.readline():
             self.log.append(line.decode())
 
+    async def _drain_stdout(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        while line := await self.process.stdout.readline():
+            self.output.append(line.decode())
+
+    async def _drained(self) -> None:
+        for task in (self._drain, self._drain_out):
+            if task is not None:
+                await task
+
     async def kill(self) -> None:
         """SIGKILL: no shutdown code runs, exactly like a crash or a power cut of the process."""
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
-        if self._drain is not None:
-            await self._drain
+        await self._drained()
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -73,5 +85,4 @@ class HubProcess:
                     await self.process.wait()
             except TimeoutError:
                 await self.kill()
-        if self._drain is not None:
-            await self._drain
+        await self._drained()

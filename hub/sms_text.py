@@ -26,6 +26,10 @@ class TextSize:
 
 
 def _encoding(text: str) -> tuple[str, int]:
+    if "\x1b" in text:
+        # The codec maps a bare ESC to the escape septet, but Android's GSM
+        # alphabet cannot encode it on its own and sends such a text as UCS-2.
+        return "ucs2", len(text.encode("utf-16-le")) // 2
     try:
         return "gsm7", len(text.encode("gsm03.38"))
     except UnicodeEncodeError:

@@ -24,8 +24,10 @@ Id = Annotated[str, Meta(min_length=1, max_length=64)]
 Seq = Annotated[int, Meta(ge=1)]
 Slot = Annotated[int, Meta(ge=0, le=7)]
 Timestamp = Annotated[datetime, Meta(tz=True)]
-Code = Annotated[str, Meta(min_length=1, max_length=64)]
-ShortText = Annotated[str, Meta(max_length=1024)]
+CODE_MAX: Final = 64
+SHORT_TEXT_MAX: Final = 1024
+Code = Annotated[str, Meta(min_length=1, max_length=CODE_MAX)]
+ShortText = Annotated[str, Meta(max_length=SHORT_TEXT_MAX)]
 # \Z, not $: msgspec searches the pattern, and $ would let a trailing newline in.
 Phone = Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{6,14}\Z")]
 SmsText = Annotated[str, Meta(min_length=1, max_length=10_000)]
@@ -163,6 +165,7 @@ class _Envelope(msgspec.Struct):
 
 
 _envelope_decoder = msgspec.json.Decoder(_Envelope)
+_QUOTED_TYPE_MAX: Final = 40
 
 
 def encode(frame: Frame) -> bytes:
@@ -188,16 +191,23 @@ def _decode(
 ) -> object:
     try:
         return decoder.decode(data)
-    except UnicodeDecodeError as exc:  # invalid UTF-8 inside a JSON string
+    except (UnicodeDecodeError, UnicodeEncodeError) as exc:
+        # Invalid UTF-8 inside a JSON string, or a str holding lone surrogates.
         raise FrameError(f"frame is not valid UTF-8: {exc.reason}") from None
+    except RecursionError:  # msgspec nests as deep as the JSON does, skipped fields too
+        raise FrameError("frame is nested too deeply") from None
     except msgspec.DecodeError as exc:
         # Tell an unknown type apart from a broken frame of a known type.
         try:
             envelope = _envelope_decoder.decode(data)
         except msgspec.DecodeError:
             raise FrameError(str(exc)) from None
+        except RecursionError:
+            raise FrameError("frame is nested too deeply") from None
         if isinstance(envelope.type, str) and envelope.type not in known:
-            raise FrameError(f"unknown frame type {envelope.type!r}", unknown_type=True) from None
+            # The type is the peer's own text: quote only its start.
+            name = envelope.type[:_QUOTED_TYPE_MAX]
+            raise FrameError(f"unknown frame type {name!r}", unknown_type=True) from None
         raise FrameError(str(exc)) from None
 
 

@@ -38,6 +38,16 @@ CLOSE_REVOKED: Final = 4403
 CLOSE_REPLACED: Final = 4409
 
 
+# A close frame carries at most 125 bytes: the 2-byte code and a UTF-8 reason.
+CLOSE_REASON_MAX_BYTES: Final = 123
+
+
+def _clip_utf8(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, never inside a character."""
+    data = text.encode("utf-8", "replace")  # a lone surrogate becomes "?"
+    return data[:limit].decode("utf-8", "ignore")
+
+
 class InvalidState(Exception):
     """The driver used a session in a way the protocol does not allow."""
 
@@ -81,10 +91,11 @@ class _Session:
             return
         self.phase = Phase.CLOSED
         self.close_code = code
-        self.close_reason = reason[:120]  # close reasons must fit a control frame
+        self.close_reason = _clip_utf8(reason, CLOSE_REASON_MAX_BYTES)
 
     def _too_big(self, data: bytes | str) -> bool:
-        size = len(data) if isinstance(data, bytes) else len(data.encode())
+        # surrogatepass: a str with lone surrogates is measured here and refused by the decoder.
+        size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
         if size > self.max_frame_bytes:
             self.fail(CLOSE_TOO_BIG, f"frame of {size} bytes is over {self.max_frame_bytes}")
             return True
@@ -155,7 +166,8 @@ class HubSession(_Session):
                 # Say what was wrong: a relay developer sees only the close reason.
                 self.fail(CLOSE_POLICY, f"the first frame must be hello: {exc}")
             elif exc.unknown_type:
-                self._emit(f.Error(code="unknown_type", message=str(exc)))
+                message = str(exc)[: f.SHORT_TEXT_MAX]  # the relay's decoder checks it too
+                self._emit(f.Error(code="unknown_type", message=message))
             else:
                 self.fail(CLOSE_INVALID_DATA, str(exc))
             return

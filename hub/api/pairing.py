@@ -16,7 +16,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.errors import ApiError, validation_error
-from hub.api.request import hub_of, parse_body, read_body, read_raw_body, require
+from hub.api.request import (
+    hub_of,
+    parse_body,
+    read_body,
+    read_raw_body,
+    require,
+    require_json,
+)
 from hub.api.responses import ok
 from hub.clock import rfc3339
 
@@ -53,7 +60,10 @@ async def create_pairing_code(request: Request) -> Response:
     principal = await require(request, "devices.manage")
     hub = hub_of(request)
     raw = await read_raw_body(request, hub.config.server.max_body_bytes)
-    body = parse_body(raw, PairingCodeRequest) if raw.strip() else PairingCodeRequest()
+    body = PairingCodeRequest()
+    if raw.strip():  # the body is optional; one that is there must be JSON
+        require_json(request)
+        body = parse_body(raw, PairingCodeRequest)
     code = await hub.devices.create_pairing_code(
         principal.account_id, body.device_name, public_origin(request)
     )
@@ -72,11 +82,11 @@ async def pair(request: Request) -> Response:
     hub = hub_of(request)
     client = request.client.host if request.client else "unknown"
     wait = hub.pairing_brake.retry_after(client)
-    if wait:
+    if wait:  # even the right code: it could be the millionth guess
         raise ApiError(
             "rate_limited",
             f"too many wrong pairing codes from this address; retry in {wait} s",
-            headers={"Retry-After": str(wait)},
+            headers=hub.pairing_brake.refusal_headers("pairing-guess", wait),
         )
     body = await read_body(request, PairRequest)
     if (body.pairing_code is None) == (body.qr_payload is None):

@@ -127,10 +127,22 @@ async def delete_recipient(request: Request) -> Response:
     return ok({"id": recipient_id, "deleted": True})
 
 
+# What a CSV file is declared as: the standard type, and what spreadsheet
+# programs and browsers on Windows label it.
+_CSV_MEDIA = frozenset({"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel"})
+
+
 async def import_recipients(request: Request) -> Response:
     """CSV in the body (``text/csv``); good rows saved, bad ones reported by line."""
     principal = await require(request, "recipients.write")
     hub = hub_of(request)
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media and media not in _CSV_MEDIA:
+        raise ApiError(
+            "unsupported_media_type",
+            f"the body must be CSV: send it with 'Content-Type: text/csv', not {media[:80]!r}",
+            errors=[{"field": "content-type", "message": "must be text/csv"}],
+        )
     raw = await read_raw_body(request, hub.config.server.max_import_bytes)
     try:
         text = raw.decode("utf-8")

@@ -12,15 +12,16 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
-from hub.api.errors import ApiError, validation_error
+from hub.api.errors import ApiError, payload_too_large, validation_error
 from hub.auth import Principal
 from hub.hub import Hub
 
 T = TypeVar("T", bound=msgspec.Struct)
 
 _PATH_IN_MESSAGE = re.compile(r" - at `\$(.*)`$")
+_JSON_MEDIA = re.compile(r"application/(?:[\w.-]+\+)?json")  # application/json, …/merge-patch+json
 
 
 def hub_of(request: Request) -> Hub:
@@ -50,11 +51,7 @@ async def require(request: Request, scope: str | None) -> Principal:
             raise ApiError(
                 "rate_limited",
                 f"too many unknown tokens from this address; retry in {wait} s",
-                headers={
-                    "Retry-After": str(wait),
-                    "RateLimit-Policy": f'"token-guess";q={brake.limit};w={int(brake.window_s)}',
-                    "RateLimit": f'"token-guess";r=0;t={wait}',
-                },
+                headers=brake.refusal_headers("token-guess", wait),
             )
         brake.failed(client)
         raise ApiError(
@@ -72,13 +69,22 @@ async def require(request: Request, scope: str | None) -> Principal:
 
 
 async def read_raw_body(request: Request, limit: int) -> bytes:
+    # The ASGI messages are read here rather than through request.stream(): an
+    # async generator is registered with the event loop on first use, which
+    # cost more than decoding the body.
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    more = True
+    while more:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise ApiError("payload_too_large", f"the body is over {limit} bytes")
+            raise payload_too_large(limit)
         chunks.append(chunk)
+        more = message.get("more_body", False)
     return b"".join(chunks)
 
 
@@ -109,10 +115,20 @@ def parse_body(raw: bytes, model: type[T], check: Check | None = None) -> T:
     """
     if not raw.strip():
         raise validation_error([{"field": "body", "message": "a JSON object is required"}])
+    try:  # the common case, a good body, in one typed decode
+        body = msgspec.json.decode(raw, type=model)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        pass  # the slow path below names every problem
+    else:
+        if check is None or not check(_given(body)):
+            return body
     try:
         data: Any = msgspec.json.decode(raw)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise validation_error([{"field": "body", "message": f"not valid JSON: {exc}"}]) from None
+    except RecursionError:  # msgspec nests as deep as the JSON does
+        message = "nested too deeply: a body is an object of fields, a few levels deep"
+        raise validation_error([{"field": "body", "message": message}]) from None
     if not isinstance(data, dict):
         raise validation_error([{"field": "body", "message": "must be a JSON object"}])
     errors = []
@@ -136,7 +152,30 @@ def parse_body(raw: bytes, model: type[T], check: Check | None = None) -> T:
         raise validation_error([_field_error("body", exc)]) from None
 
 
+def _given(body: msgspec.Struct) -> dict[str, Any]:
+    """A decoded body's fields as a check sees them: those with a value."""
+    return {
+        name: value
+        for name, value in msgspec.structs.asdict(body).items()
+        if value is not None and value is not msgspec.UNSET
+    }
+
+
+def require_json(request: Request) -> None:
+    """Refuse (415) a body declared as anything but JSON; an undeclared one is read as JSON."""
+    declared = request.headers.get("content-type", "")
+    media = declared.partition(";")[0].strip().lower()
+    if not media or _JSON_MEDIA.fullmatch(media):
+        return
+    raise ApiError(
+        "unsupported_media_type",
+        f"the body must be JSON: send it with 'Content-Type: application/json', not {media[:80]!r}",
+        errors=[{"field": "content-type", "message": "must be application/json"}],
+    )
+
+
 async def read_body(request: Request, model: type[T], check: Check | None = None) -> T:
+    require_json(request)
     raw = await read_raw_body(request, hub_of(request).config.server.max_body_bytes)
     return parse_body(raw, model, check)
 

@@ -86,3 +86,8 @@ class Problem(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     detail: str
     request_id: str
     errors: list[dict[str, str]] | msgspec.UnsetType = msgspec.UNSET
+    # Set by some codes: the one field at fault (invalid_device), the scope the
+    # token lacks (forbidden), the batch a failed write left part-queued.
+    field: str | msgspec.UnsetType = msgspec.UNSET
+    missing_scope: str | msgspec.UnsetType = msgspec.UNSET
+    batch_id: str | msgspec.UnsetType = msgspec.UNSET

@@ -149,3 +149,22 @@ def test_parse_body_summarises_the_first_problem_and_the_count_when_several() ->
         parse_body(b"{}", Body)
 
     assert caught.value.detail == "to: is required (and 1 more)"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[" * 50_000,  # never closed
+        b'{"to": "+998901234567", "text": "x", "extra": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+        b'{"sims": ' + b"[" * 30_000 + b"]" * 30_000 + b"}",
+    ],
+    ids=["open_brackets", "deep_unknown_field", "deep_known_field"],
+)
+def test_parse_body_says_nested_too_deeply_when_the_json_nests_past_the_decoder(raw: bytes) -> None:
+    # A RecursionError used to escape: a 500 internal_error instead of a 422.
+    assert problems(raw) == [
+        {
+            "field": "body",
+            "message": "nested too deeply: a body is an object of fields, a few levels deep",
+        }
+    ]

@@ -471,10 +471,18 @@ def test_hub_keeps_first_close_code_when_failed_twice() -> None:
     assert (hub.close_code, hub.close_reason) == (CLOSE_TOO_BIG, "first")
 
 
-def test_hub_truncates_close_reason_when_longer_than_120_characters() -> None:
+def test_hub_truncates_close_reason_to_123_bytes_when_longer() -> None:
     hub = open_hub()
     hub.fail(CLOSE_POLICY, "x" * 500)
-    assert hub.close_reason == "x" * 120
+    assert hub.close_reason == "x" * 123
+
+
+def test_hub_truncates_close_reason_between_characters_when_it_is_not_ascii() -> None:
+    # 120 Cyrillic letters are 240 bytes: a close frame holds 123 after its code.
+    hub = open_hub()
+    hub.fail(CLOSE_POLICY, "\u0436" * 120)
+    assert hub.close_reason == "\u0436" * 61
+    assert len(hub.close_reason.encode()) <= 123
 
 
 # --- sending jobs ----------------------------------------------------------------------------

@@ -72,6 +72,7 @@ class Hub:
             config.data_path / DB_FILE,
             synchronous=config.storage.synchronous,
             batch_max=config.storage.batch_max,
+            busy_timeout_ms=config.storage.busy_timeout_ms,
         )
         devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s)
         feed = EventFeed(store)

@@ -67,6 +67,14 @@ def validation_error(errors: list[dict[str, str]]) -> ApiError:
     )
 
 
+def payload_too_large(limit: int) -> ApiError:
+    return ApiError(
+        "payload_too_large",
+        f"the body is over {limit} bytes; send a smaller one, or split it into several calls",
+        errors=[{"field": "body", "message": f"is over {limit} bytes"}],
+    )
+
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -115,12 +123,24 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return problem(request_id_of(request), error)
 
 
+# What a client reads for each cause of StorageUnavailable (hub/store/writer.py).
+# The SQLite message itself goes to the log only.
+STORAGE_DETAILS: Final = {
+    "busy": "the hub's database is locked by another process",
+    "disk": "the hub cannot write to its disk (it is full or failing)",
+    "unavailable": "the hub could not reach its storage",
+}
+
+
 async def handle_storage_unavailable(request: Request, exc: Exception) -> Response:
     request_id = request_id_of(request)
     log.error("request %s: storage unavailable: %s", request_id, exc)
+    cause = getattr(exc, "cause", "unavailable")
+    reason = STORAGE_DETAILS.get(cause, STORAGE_DETAILS["unavailable"])
     error = ApiError(
         "storage_unavailable",
-        "the hub could not reach its storage; nothing was changed, retry shortly",
+        f"{reason}; nothing was changed: retry after Retry-After seconds (with the same"
+        " Idempotency-Key, if the request had one), and tell the hub's operator if it lasts",
         headers={"Retry-After": "5"},
     )
     return problem(request_id, error)

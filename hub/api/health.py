@@ -15,6 +15,14 @@ from hub.store.writer import StorageUnavailable
 
 async def health(request: Request) -> Response:
     hub = hub_of(request)
+    if hub.delivery.rebuilding:
+        # A write failed (locked database, full disk): the hub refuses writes and
+        # relays until storage takes a write again, so it is not healthy.
+        raise ApiError(
+            "storage_unavailable",
+            "the database refuses writes; the hub resumes by itself once it takes them again",
+            headers={"Retry-After": "5"},
+        )
     try:
         await hub.store.fetchone("SELECT 1")
     except StorageUnavailable:

@@ -38,14 +38,14 @@ def _log_failure(fut: asyncio.Future[Any]) -> None:
         log.warning("background write failed: %s", fut.exception())
 
 
-def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+def _connect(path: Path, synchronous: str, busy_timeout_ms: int) -> sqlite3.Connection:
     # isolation_level=None: transactions are opened explicitly by the writer.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     # The webhook fan-out trigger (schema.sql) makes its delivery ids with this.
     conn.create_function("new_id", 1, _new_id)
     return conn
@@ -57,6 +57,13 @@ def _new_id(prefix: str) -> str:
 
 def _nothing(conn: sqlite3.Connection) -> None:
     return None
+
+
+def _rewrite_user_version(conn: sqlite3.Connection) -> None:
+    # Setting the schema version to what it is changes nothing, yet dirties the
+    # database header page, so the commit must write a page to the WAL.
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    conn.execute(f"PRAGMA user_version = {version}")
 
 
 def set_clause(changes: dict[str, object]) -> tuple[str, tuple[object, ...]]:
@@ -76,9 +83,21 @@ def set_clause(changes: dict[str, object]) -> tuple[str, tuple[object, ...]]:
 
 
 class SqliteStore:
-    def __init__(self, path: Path, *, synchronous: str = "FULL", batch_max: int = 512) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        synchronous: str = "FULL",
+        batch_max: int = 512,
+        busy_timeout_ms: int = 5000,
+    ) -> None:
+        """``busy_timeout_ms``: how long a write (or read) waits for another
+        process's lock on the file before it fails with ``StorageUnavailable``."""
         self.path = path
-        self.writer = GroupCommitWriter(lambda: _connect(path, synchronous), batch_max)
+        self.busy_timeout_ms = busy_timeout_ms
+        self.writer = GroupCommitWriter(
+            lambda: _connect(path, synchronous, busy_timeout_ms), batch_max
+        )
         self._reader: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
@@ -88,7 +107,7 @@ class SqliteStore:
         await self.writer.run_in_thread(lambda conn: migrate(conn, schema))
         self._reader = await aiosqlite.connect(self.path, isolation_level=None)
         self._reader.row_factory = sqlite3.Row
-        await self._reader.execute("PRAGMA busy_timeout=5000")
+        await self._reader.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
 
     async def close(self) -> None:
         if self._reader is not None:
@@ -109,6 +128,16 @@ class SqliteStore:
         """Return once every write submitted before this call has ended (they run in order)."""
         await self.write(_nothing)
 
+    async def probe(self) -> None:
+        """Commit a real (tiny) change: raises ``StorageUnavailable`` unless the file
+        can be written now.
+
+        Unlike ``barrier()``, whose empty transaction commits even on a full
+        disk, this writes a page, so after a failed write the hub waits on it
+        before it lets relays and sends touch storage again.
+        """
+        await self.write(_rewrite_user_version)
+
     def write_later(self, op: WriteOp[T]) -> None:
         """Queue a write nobody waits for (telemetry); a failure is only logged."""
         self.writer.submit(op).add_done_callback(_log_failure)
@@ -126,7 +155,7 @@ class SqliteStore:
             async with reader.execute(sql, tuple(params)) as cursor:
                 row = await cursor.fetchone()
         except sqlite3.Error as exc:
-            raise StorageUnavailable(str(exc)) from exc
+            raise StorageUnavailable.of(exc) from exc
         return row
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
@@ -135,7 +164,7 @@ class SqliteStore:
             async with reader.execute(sql, tuple(params)) as cursor:
                 rows = await cursor.fetchall()
         except sqlite3.Error as exc:
-            raise StorageUnavailable(str(exc)) from exc
+            raise StorageUnavailable.of(exc) from exc
         return list(rows)
 
     def _require_reader(self) -> aiosqlite.Connection:

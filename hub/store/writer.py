@@ -16,7 +16,7 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,41 @@ T = TypeVar("T")
 WriteOp = Callable[[sqlite3.Connection], T]
 
 
+# Primary SQLite result codes (an extended code keeps its primary in the low byte).
+_SQLITE_BUSY: Final = 5
+_SQLITE_LOCKED: Final = 6
+_SQLITE_IOERR: Final = 10
+_SQLITE_FULL: Final = 13
+
+
 class StorageUnavailable(Exception):
-    """The database could not commit (locked, full, broken); nothing was written."""
+    """The database could not commit (locked, full, broken); nothing was written.
+
+    ``cause`` says which, for the client's hint: ``"busy"`` (another process
+    holds the database's lock longer than the busy timeout), ``"disk"`` (the
+    disk is full or failing) or ``"unavailable"`` (anything else, such as the
+    hub closing or reloading its state).
+    """
+
+    def __init__(self, message: str, cause: str = "unavailable") -> None:
+        super().__init__(message)
+        self.cause = cause
+
+    @classmethod
+    def of(cls, exc: BaseException) -> StorageUnavailable:
+        """What a failed SQLite call means for callers (``exc`` itself if it already is one)."""
+        if isinstance(exc, StorageUnavailable):
+            return exc
+        code = getattr(exc, "sqlite_errorcode", None)
+        primary = code & 0xFF if isinstance(code, int) else None
+        if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            cause = "busy"
+        elif primary in (_SQLITE_FULL, _SQLITE_IOERR):
+            # A write past a file size limit is an I/O error, past free space a full disk.
+            cause = "disk"
+        else:
+            cause = "unavailable"
+        return cls(str(exc), cause)
 
 
 class GroupCommitWriter:
@@ -99,7 +132,7 @@ class GroupCommitWriter:
                     outcomes = await loop.run_in_executor(self._executor, self._commit, batch)
                 except Exception as exc:  # the commit itself failed: nobody's write is durable
                     log.error("group commit failed: %s", exc)
-                    outcomes = [StorageUnavailable(str(exc))] * len(batch)
+                    outcomes = [StorageUnavailable.of(exc)] * len(batch)
                 for (_, fut), outcome in zip(batch, outcomes, strict=True):
                     if fut.done():
                         continue
@@ -120,11 +153,16 @@ class GroupCommitWriter:
                     outcomes.append(op(conn))
                     conn.execute("RELEASE op")
                 except Exception as exc:
-                    conn.execute("ROLLBACK TO op")
-                    conn.execute("RELEASE op")
                     # Locked, full or failing storage is the storage's fault, not the op's.
                     if isinstance(exc, sqlite3.OperationalError):
-                        exc = StorageUnavailable(str(exc))
+                        exc = StorageUnavailable.of(exc)
+                    if not conn.in_transaction:
+                        # SQLite rolled the whole transaction back (it may, on a full
+                        # disk or an I/O error): the ops before this one are undone
+                        # too, so the whole batch fails, with this op's cause.
+                        raise exc from None
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
                     outcomes.append(exc)
             conn.execute("COMMIT")
         except BaseException:

@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import gc
 import itertools
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+import socket
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,17 +122,25 @@ class RunningHub:
 
 @contextlib.asynccontextmanager
 async def serve_hub(
-    config: Config, clock: Clock | None = None, client: httpx.AsyncClient | None = None
+    config: Config,
+    clock: Clock | None = None,
+    client: httpx.AsyncClient | None = None,
+    listen: Sequence[socket.socket] = (),
 ) -> AsyncIterator[RunningHub]:
-    """Serve a hub until the block ends; relays started through it are stopped first."""
+    """Serve a hub until the block ends; relays started through it are stopped first.
+
+    ``listen``: listening sockets of the test's making, served together (the
+    first gives ``base_url``); a socket the hub accepts inherits its listener's
+    options, such as a small ``SO_SNDBUF``. They are closed when the block ends.
+    """
     started = asyncio.Event()
     app = create_app(
         config, clock=clock, admin_token=ADMIN_TOKEN, on_started=lambda _: started.set()
     )
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
+    socks = list(listen) or [bind("127.0.0.1", 0)]
+    port = socks[0].getsockname()[1]
     server = HubServer(uvicorn_config(app, config, log_level="warning", port=port), app)
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    serving = asyncio.create_task(server.serve(sockets=socks))
     ready = asyncio.create_task(started.wait())
     await asyncio.wait({serving, ready}, return_when=asyncio.FIRST_COMPLETED)
     if serving.done():
@@ -152,7 +161,8 @@ async def serve_hub(
             await http.aclose()
         server.should_exit = True
         await serving
-        sock.close()
+        for sock in socks:
+            sock.close()
 
 
 @pytest.fixture

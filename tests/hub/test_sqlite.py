@@ -286,3 +286,43 @@ async def test_sqlite_store_refuses_a_database_from_a_newer_hub(tmp_path: Path) 
     with pytest.raises(RuntimeError, match="newer than this hub"):
         await store.open()
     await store.close()
+
+
+async def test_sqlite_store_probe_commits_a_page_where_a_barrier_commits_nothing(
+    store: SqliteStore,
+) -> None:
+    # data_version changes for a connection when another one commits a change.
+    with sqlite3.connect(store.path, isolation_level=None) as watcher:
+
+        def version() -> int:
+            return int(watcher.execute("PRAGMA data_version").fetchone()[0])
+
+        before = version()
+        await store.barrier()
+        after_barrier = version()
+        await store.probe()
+        after_probe = version()
+        schema = watcher.execute("PRAGMA user_version").fetchone()[0]
+
+    assert after_barrier == before  # an empty commit succeeds even on a full disk
+    assert after_probe != after_barrier  # the probe needed room to write
+    assert schema == CURRENT  # and changed nothing
+
+
+async def test_sqlite_store_probe_says_the_database_is_busy_when_another_process_holds_it(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "busy.db", busy_timeout_ms=50)
+    await store.open()
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StorageUnavailable) as failed:
+            await store.probe()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    await store.probe()  # and works again once the lock is gone
+    await store.close()
+
+    assert failed.value.cause == "busy"

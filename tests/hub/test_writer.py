@@ -225,3 +225,50 @@ async def test_writer_resolves_the_batch_in_flight_when_closed_during_its_commit
     finally:
         if not in_flight.done():
             in_flight.cancel()
+
+
+async def test_writer_says_the_database_is_busy_when_another_connection_holds_the_lock(
+    writer: GroupCommitWriter, db: Path
+) -> None:
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StorageUnavailable) as failed:
+            await writer.write(insert("locked out"))
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+
+    assert failed.value.cause == "busy"
+    assert committed(db) == []
+
+
+async def test_writer_says_the_disk_is_full_when_a_write_needs_a_page_it_cannot_have(
+    writer: GroupCommitWriter, db: Path
+) -> None:
+    # max_page_count makes SQLite answer SQLITE_FULL as a full disk would.
+    pages = await writer.run_in_thread(lambda c: c.execute("PRAGMA page_count").fetchone()[0])
+    await writer.run_in_thread(lambda c: c.execute(f"PRAGMA max_page_count = {pages}"))
+
+    def big(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO items (v) VALUES (?)", ("x" * 100_000,))
+
+    results = await asyncio.gather(
+        writer.write(insert("small")), writer.write(big), return_exceptions=True
+    )
+    await writer.run_in_thread(lambda c: c.execute("PRAGMA max_page_count = 1000000"))
+    await writer.write(insert("after"))
+
+    # SQLite rolled the whole transaction back: every op of the batch failed,
+    # each told the real cause (not "no such savepoint"), and nothing of it stayed.
+    assert [type(r) for r in results] == [StorageUnavailable, StorageUnavailable]
+    assert all(isinstance(r, StorageUnavailable) and r.cause == "disk" for r in results)
+    assert "full" in str(results[1])
+    assert committed(db) == ["after"]
+
+
+def test_storage_unavailable_keeps_the_cause_of_one_that_already_is_one() -> None:
+    original = StorageUnavailable("the hub is shutting down", "unavailable")
+
+    assert StorageUnavailable.of(original) is original
+    assert StorageUnavailable.of(ValueError("not SQLite")).cause == "unavailable"

@@ -61,7 +61,7 @@ async def send_otp(request: Request) -> Response:
     check_device(request, account_id, body.device_id, None)
     async with hub.otps.recipient(account_id, to, body.purpose):
         try:
-            await hub.otps.check_limits(account_id, to, body.purpose)
+            superseded = await hub.otps.check_limits(account_id, to, body.purpose)
         except TooSoon as exc:
             raise ApiError(
                 "rate_limited", exc.detail, headers={"Retry-After": str(exc.retry_after)}
@@ -86,7 +86,6 @@ async def send_otp(request: Request) -> Response:
             kind="otp",
             text_sealed=hub.otps.seal(otp.text),
         )
-        superseded = await hub.otps.pending_messages(account_id, to, body.purpose)
         await hub.delivery.submit(message, also=otp.statements)
         # An old code's SMS still waiting for a relay would only confuse: it goes no further.
         hub.delivery.cancel_queued(superseded, "superseded")

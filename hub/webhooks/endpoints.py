@@ -5,12 +5,17 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from hub.clock import Clock, rfc3339
 from hub.ids import new_id
 from hub.secret_box import SecretBox
 from hub.store.sqlite import SqliteStore, set_clause
 from hub.webhooks import signer
+
+# The columns ``secrets_of`` reads, for queries that also fetch other things.
+SECRET_COLUMNS: Final = "secret_sealed, previous_sealed, previous_until"
+OPENED_MAX: Final = 1024  # opened secrets kept (two per endpoint at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,7 @@ class WebhookEndpoints:
         self._clock = clock
         self._box = box
         self._overlap = timedelta(seconds=rotation_overlap_s)
+        self._opened: dict[bytes, str] = {}  # sealed secret → secret
 
     async def create(
         self, account_id: str, url: str, events: list[str], description: str, enabled: bool
@@ -132,14 +138,25 @@ class WebhookEndpoints:
     async def signing_secrets(self, endpoint_id: str) -> list[str]:
         """Every secret that signs now: the current one, and the previous during overlap."""
         row = await self._store.fetchone(
-            "SELECT secret_sealed, previous_sealed, previous_until FROM webhook_endpoints"
-            " WHERE id = ?",
-            (endpoint_id,),
+            f"SELECT {SECRET_COLUMNS} FROM webhook_endpoints WHERE id = ?", (endpoint_id,)
         )
-        if row is None:
-            return []
-        secrets: list[str] = [self._box.open(row["secret_sealed"])]
+        return self.secrets_of(row) if row is not None else []
+
+    def secrets_of(self, row: sqlite3.Row) -> list[str]:
+        """``signing_secrets`` from a row that has the ``SECRET_COLUMNS`` (of a wider query)."""
+        secrets = [self._open(row["secret_sealed"])]
         until = row["previous_until"]
         if row["previous_sealed"] and until and datetime.fromisoformat(until) > self._clock.now():
-            secrets.append(self._box.open(row["previous_sealed"]))
+            secrets.append(self._open(row["previous_sealed"]))
         return secrets
+
+    def _open(self, sealed: bytes) -> str:
+        # Every attempt signs, and Fernet checks and decrypts each time: keep what
+        # was opened. The key is the sealed text itself, so a rotation (a new
+        # sealed secret) can never be answered with the old plaintext.
+        secret = self._opened.get(sealed)
+        if secret is None:
+            if len(self._opened) >= OPENED_MAX:
+                self._opened.clear()
+            secret = self._opened[sealed] = self._box.open(sealed)
+        return secret

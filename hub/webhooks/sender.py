@@ -2,10 +2,12 @@
 
 Deliveries are made with the events themselves (``hub.events``), in the
 transaction of the change they report. This loop only reads: after events
-commit it picks up their new deliveries, then starts every attempt that is
-due, at most ``concurrency_per_endpoint`` per endpoint and ``MAX_IN_FLIGHT``
-in all, then sleeps on the hub's clock until the next attempt is due or
-something new arrives.
+commit it picks up their new deliveries, then starts workers for the
+endpoints that have attempts due, at most ``concurrency_per_endpoint`` per
+endpoint and ``MAX_IN_FLIGHT`` in all, then sleeps on the hub's clock until
+the next attempt is due or something new arrives. A worker reads a batch of
+due deliveries in one query and makes their attempts one after another, each
+outcome committing in the background, until its endpoint has nothing due.
 
 Storage is the truth; memory only holds, per endpoint, a heap of its pending
 deliveries ordered by when they are due (loaded at start, fed by new events,
@@ -30,8 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-import httpx
-
 from hub.clock import Clock, rfc3339
 from hub.config import WebhooksConfig
 from hub.event_feed import EventFeed
@@ -39,13 +39,16 @@ from hub.store.sqlite import SqliteStore
 from hub.store.writer import StorageUnavailable
 from hub.waits import first_of
 from hub.webhooks import signer
-from hub.webhooks.endpoints import WebhookEndpoints
+from hub.webhooks.endpoints import SECRET_COLUMNS, WebhookEndpoints
+from hub.webhooks.http import Pool, RequestFailed
 from hub.webhooks.schedule import HONOURS_RETRY_AFTER, first_delay, next_delay, parse_retry_after
 from hub.webhooks.targets import TargetRefused, check_target
 
 log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT: Final = 64  # attempts at once over all endpoints
+READ_BATCH: Final = 16  # deliveries a worker reads at once
+READ_FRESH_S: Final = 1.0  # how long what a worker read is trusted
 TAKE_BATCH: Final = 2000  # new deliveries read at once
 EXCERPT_BYTES: Final = 512  # of each response body, for the attempts log
 UNRECORDED_RETRY_S: Final = 5.0  # an attempt whose outcome could not be stored
@@ -105,22 +108,18 @@ class WebhookSender:
         self._seen: tuple[int, str] = (0, "")  # (event seq, id) of the last delivery read
         self._listening = False  # some endpoint is enabled: new events may make deliveries
         self._order = itertools.count()
-        self._running: Counter[str] = Counter()  # endpoint → attempts in flight
+        self._workers: Counter[str] = Counter()  # endpoint → its workers (attempts at once)
+        self._generations: Counter[str] = Counter()  # endpoint → changes seen so far
         self._changed_endpoints: set[str] = set()
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._attempts: set[asyncio.Task[None]] = set()
-        self._client: httpx.AsyncClient | None = None
+        self._tasks: set[asyncio.Task[None]] = set()  # workers, and outcomes being recorded
+        # Never follows redirects: one could lead past the SSRF guard.
+        self._pool = Pool(USER_AGENT)
 
     # --- start and stop ----------------------------------------------------
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(
-            follow_redirects=False,  # a redirect could lead past the SSRF guard
-            trust_env=False,
-            limits=httpx.Limits(max_connections=MAX_IN_FLIGHT),
-            headers={"user-agent": USER_AGENT},
-        )
         # First, so that what commits while the pending ones load is read again.
         self._seen = (await self._feed.last_seq(), "\uffff")
         for row in await self._store.fetchall(
@@ -132,12 +131,11 @@ class WebhookSender:
         self._task = asyncio.create_task(self._run(), name="webhook-sender")
 
     async def close(self) -> None:
-        tasks = [t for t in (self._task, *self._attempts) if t is not None]
+        tasks = [t for t in (self._task, *self._tasks) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._client is not None:
-            await self._client.aclose()
+        await self._pool.close()
 
     # --- what the rest of the hub tells it -------------------------------
 
@@ -149,11 +147,13 @@ class WebhookSender:
     def endpoint_changed(self, endpoint_id: str) -> None:
         """An endpoint was created, enabled, disabled or deleted: reload its deliveries."""
         self._changed_endpoints.add(endpoint_id)
+        self._generations[endpoint_id] += 1
         self._kick.set()
 
     # --- the loop --------------------------------------------------------------
 
     async def _run(self) -> None:
+        read_up_to: asyncio.Event | None = None  # the feed's change the last read covered
         while True:
             change = self._feed.next_change()  # taken before reading: no wake-up is lost
             self._kick.clear()
@@ -164,7 +164,12 @@ class WebhookSender:
                 if changed:
                     await self._count_endpoints()
                     await self._reload(changed)
-                await self._take_new()
+                # The feed hands out a new change once events commit: the same one
+                # means nothing committed since the last read, only an attempt
+                # ended. Reading anyway would put a query before every next attempt.
+                if change is not read_up_to:
+                    await self._take_new()
+                    read_up_to = change
                 delay = self._start_due()
             except StorageUnavailable as exc:
                 log.warning("webhook sender: storage unavailable (%s); retrying", exc)
@@ -226,38 +231,33 @@ class WebhookSender:
         heapq.heappush(queue, (pending.due, next(self._order), pending))
 
     def _start_due(self) -> float | None:
-        """Start what is due and has room; seconds until the next one is due."""
+        """Start workers where attempts are due; seconds until the next one is due."""
         now = self._clock.now().timestamp()
         soonest: float | None = None
         for endpoint_id, queue in list(self._queues.items()):
-            while (
-                queue
-                and queue[0][0] <= now
-                and self._running[endpoint_id] < self._config.concurrency_per_endpoint
-                and len(self._attempts) < MAX_IN_FLIGHT
-            ):
-                _, _, pending = heapq.heappop(queue)
-                self._start(pending)
             if not queue:
                 del self._queues[endpoint_id]
-            elif queue[0][0] > now:
+                continue
+            if queue[0][0] > now:
                 wait = queue[0][0] - now
                 soonest = wait if soonest is None else min(soonest, wait)
-            # else: due but no room; an attempt that ends wakes the loop
+                continue
+            # One worker per due delivery, up to the endpoint's concurrency; a
+            # worker that finds nothing left ends at once. The overall cap never
+            # takes an endpoint's first worker: hung endpoints (one tenant's)
+            # must not hold up everyone else's deliveries.
+            while self._workers[endpoint_id] < min(
+                len(queue), self._config.concurrency_per_endpoint
+            ) and (sum(self._workers.values()) < MAX_IN_FLIGHT or not self._workers[endpoint_id]):
+                self._workers[endpoint_id] += 1
+                self._spawn(self._work(endpoint_id))
+            # else: due but no room; a worker that ends wakes the loop
         return soonest
 
-    def _start(self, pending: Pending) -> None:
-        self._running[pending.endpoint_id] += 1
-        task = asyncio.create_task(self._attempt(pending))
-        self._attempts.add(task)
-        task.add_done_callback(lambda t: self._ended(t, pending.endpoint_id))
-
-    def _ended(self, task: asyncio.Task[None], endpoint_id: str) -> None:
-        self._attempts.discard(task)
-        self._running[endpoint_id] -= 1
-        if self._running[endpoint_id] <= 0:
-            del self._running[endpoint_id]
-        self._kick.set()
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _wait(self, change: asyncio.Event, delay: float | None) -> None:
         waits: list[Coroutine[Any, Any, Any]] = [self._kick.wait()]
@@ -267,48 +267,119 @@ class WebhookSender:
             waits.append(self._clock.sleep(delay))
         await first_of(*waits)
 
-    # --- one attempt -----------------------------------------------------------
+    # --- the attempts ----------------------------------------------------------
 
-    async def _attempt(self, pending: Pending) -> None:
-        """Try one delivery; it is queued again if it must be retried, else forgotten."""
+    # An endpoint's attempts are made by its workers (one HTTP exchange each at
+    # a time), not by a task per attempt started from the loop: under load the
+    # loop gets few turns, and an endpoint would wait for one before each attempt.
+
+    async def _work(self, endpoint_id: str) -> None:
+        """Make the endpoint's due attempts, a batch at a time, until none is due."""
         try:
-            retry = await self._try(pending)
-        except Exception as exc:  # storage down, or a bug: the delivery must not be dropped
-            if isinstance(exc, StorageUnavailable):
-                log.warning("webhook attempt %s not recorded (%s); trying again", pending.id, exc)
-            else:
-                log.exception("webhook attempt %s failed unexpectedly; trying again", pending.id)
-            pending.due = self._clock.now().timestamp() + UNRECORDED_RETRY_S
-            retry = True
-        if retry:
-            self._push(pending, again=True)
-        else:
-            self._known.discard(pending.id)
+            while batch := self._take_due(endpoint_id):
+                await self._attempt_batch(endpoint_id, batch)
+        finally:
+            self._workers[endpoint_id] -= 1
+            if self._workers[endpoint_id] <= 0:
+                del self._workers[endpoint_id]
+            self._kick.set()
 
-    async def _try(self, pending: Pending) -> bool:
-        """POST the event and record the outcome; True if it must be tried again."""
-        row = await self._store.fetchone(
-            "SELECT e.url, e.enabled, d.status, d.attempt_count, v.body"
+    def _take_due(self, endpoint_id: str) -> list[Pending]:
+        """Due deliveries of the endpoint: a fair share of them for this worker."""
+        queue = self._queues.get(endpoint_id)
+        if not queue:
+            return []
+        now = self._clock.now().timestamp()
+        share = max(1, min(READ_BATCH, len(queue) // self._config.concurrency_per_endpoint))
+        batch: list[Pending] = []
+        while queue and queue[0][0] <= now and len(batch) < share:
+            batch.append(heapq.heappop(queue)[2])
+        return batch
+
+    async def _attempt_batch(self, endpoint_id: str, batch: list[Pending]) -> None:
+        """Read what the batch's attempts need in one query, then make them in turn."""
+        generation = self._generations[endpoint_id]
+        read_at = self._clock.monotonic()
+        try:
+            rows = await self._rows_of([p.id for p in batch])
+        except Exception as exc:  # storage down, or a bug: no delivery may be dropped
+            for pending in batch:
+                self._not_recorded(pending, exc)
+            return
+        for n, pending in enumerate(batch):
+            # What was read is trusted for a moment only, and not across a change
+            # of the endpoint (disabled, deleted, its URL changed): the rest go
+            # back to the queue and are read again.
+            if (
+                self._generations[endpoint_id] != generation
+                or self._clock.monotonic() - read_at > READ_FRESH_S
+            ):
+                for later in batch[n:]:
+                    self._push(later, again=True)
+                return
+            await self._attempt(pending, rows.get(pending.id))
+
+    async def _rows_of(self, delivery_ids: list[str]) -> dict[str, sqlite3.Row]:
+        """Each delivery as storage has it, with its event and its endpoint's secrets."""
+        rows = await self._store.fetchall(
+            f"SELECT d.id, e.url, e.enabled, {SECRET_COLUMNS}, d.status, d.attempt_count, v.body"
             " FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
-            " LEFT JOIN events v ON v.id = d.event_id WHERE d.id = ?",
-            (pending.id,),
+            " LEFT JOIN events v ON v.id = d.event_id"
+            f" WHERE d.id IN ({', '.join('?' * len(delivery_ids))})",
+            delivery_ids,
         )
+        return {row["id"]: row for row in rows}
+
+    async def _attempt(self, pending: Pending, row: sqlite3.Row | None) -> None:
+        """POST one delivery; its outcome is recorded in the background."""
         if (
             row is None  # its endpoint was deleted
             or not row["enabled"]  # disabled: it waits, and is reloaded when enabled
             or row["status"] != "pending"
             or row["attempt_count"] != pending.attempt_count  # a stale copy
         ):
-            return False
-        if row["body"] is None:
-            gone = "the event is no longer kept (see [events] retention_days)"
-            outcome = Outcome(self._clock.now(), None, 0, gone, final=True)
-        else:
-            outcome = await self._post(pending, row["url"], row["body"])
-        return await self._record(pending, outcome)
+            self._known.discard(pending.id)
+            return
+        try:
+            if row["body"] is None:
+                gone = "the event is no longer kept (see [events] retention_days)"
+                outcome = Outcome(self._clock.now(), None, 0, gone, final=True)
+            else:
+                secrets = self._endpoints.secrets_of(row)
+                outcome = await self._post(pending, row["url"], row["body"], secrets)
+        except Exception as exc:  # a bug: the delivery must not be dropped
+            self._not_recorded(pending, exc)
+            return
+        # The receiver has answered: the worker goes on while the outcome
+        # commits, or an endpoint could not have more attempts a second than
+        # its workers can wait for commits.
+        self._spawn(self._finish(pending, outcome))
 
-    async def _post(self, pending: Pending, url: str, body: bytes) -> Outcome:
-        assert self._client is not None
+    async def _finish(self, pending: Pending, outcome: Outcome) -> None:
+        """Record an attempt; queue the delivery again if it must be retried, else forget it."""
+        try:
+            retry = await self._record(pending, outcome)
+        except Exception as exc:  # storage down, or a bug: the delivery must not be dropped
+            self._not_recorded(pending, exc)
+            return
+        if retry:
+            self._push(pending, again=True)
+            self._kick.set()  # it may be due at once, and no worker may be left to see it
+        else:
+            self._known.discard(pending.id)
+
+    def _not_recorded(self, pending: Pending, exc: Exception) -> None:
+        if isinstance(exc, StorageUnavailable):
+            log.warning("webhook attempt %s not recorded (%s); trying again", pending.id, exc)
+        else:
+            log.error(
+                "webhook attempt %s failed unexpectedly; trying again", pending.id, exc_info=exc
+            )
+        pending.due = self._clock.now().timestamp() + UNRECORDED_RETRY_S
+        self._push(pending, again=True)
+        self._kick.set()
+
+    async def _post(self, pending: Pending, url: str, body: bytes, secrets: list[str]) -> Outcome:
         at, started = self._clock.now(), time.perf_counter()
 
         def took() -> int:
@@ -320,42 +391,32 @@ class WebhookSender:
             target = await check_target(url, self._config.allow_private_targets)
         except TargetRefused as exc:
             return Outcome(at, None, 0, f"refused: {exc}")
-        secrets = await self._endpoints.signing_secrets(pending.endpoint_id)
-        if not secrets:
-            return Outcome(at, None, 0, "the endpoint was deleted", final=True)
         timestamp = int(self._clock.now().timestamp())
         headers = {
             **signer.headers(secrets, pending.event_id, timestamp, body),
             "content-type": "application/json",
-            "host": target.host_header,
         }
-        extensions = {"sni_hostname": target.server_name} if target.address else {}
         timeout = self._config.timeout_s
         try:
-            async with (
-                asyncio.timeout(timeout),
-                self._client.stream(
-                    "POST", target.pinned_url, content=body, headers=headers, extensions=extensions
-                ) as response,
-            ):
-                excerpt = b""
-                async for chunk in response.aiter_raw():
-                    excerpt += chunk
-                    if len(excerpt) >= EXCERPT_BYTES:
-                        break
+            async with asyncio.timeout(timeout):
+                answer = await self._pool.post(
+                    target.pinned_url, host_header=target.host_header,
+                    server_name=target.server_name, headers=headers, body=body,
+                    excerpt_bytes=EXCERPT_BYTES,
+                )  # fmt: skip
         except TimeoutError:
             return Outcome(at, None, took(), f"no answer within {timeout:g} s")
-        except httpx.HTTPError as exc:
-            return Outcome(at, None, took(), f"{type(exc).__name__}: {exc}"[:300])
+        except RequestFailed as exc:
+            return Outcome(at, None, took(), str(exc))
         retry_after = None
-        if response.status_code in HONOURS_RETRY_AFTER:
-            retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock.now())
+        if answer.status in HONOURS_RETRY_AFTER:
+            retry_after = parse_retry_after(answer.headers.get("retry-after"), self._clock.now())
         return Outcome(
             at,
-            response.status_code,
+            answer.status,
             took(),
             None,
-            excerpt[:EXCERPT_BYTES].decode("utf-8", "replace"),
+            answer.excerpt.decode("utf-8", "replace"),
             retry_after,
         )
 

@@ -24,9 +24,10 @@ async def deliveries(hub: RunningHub, query: str = "") -> list[dict[str, Any]]:
 
 
 async def settled(
-    hub: RunningHub, done: Callable[[dict[str, Any]], bool], query: str = ""
+    hub: RunningHub, done: Callable[[dict[str, Any]], bool], query: str = "", count: int = 1
 ) -> list[dict[str, Any]]:
-    """The attempts log once every delivery in it satisfies ``done``.
+    """The attempts log once it holds ``count`` deliveries or more and every one
+    satisfies ``done``.
 
     Attempts are recorded after the receiver answers, so the log is read again
     after each commit of the hub's store until it shows the outcome.
@@ -34,6 +35,6 @@ async def settled(
     async with asyncio.timeout(10):
         while True:
             items = await deliveries(hub, query)
-            if items and all(done(d) for d in items):
+            if len(items) >= count and all(done(d) for d in items):
                 return items
             await hub.hub.store.write(lambda conn: None)  # one more commit has landed

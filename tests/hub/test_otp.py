@@ -323,17 +323,21 @@ async def test_otps_create_supersedes_the_pending_code_of_the_same_number_and_pu
     )
 
 
-async def test_otps_pending_messages_names_the_sms_a_new_code_would_supersede(
-    otps: Otps, store: SqliteStore
+async def test_otps_check_limits_names_the_sms_a_new_code_would_supersede(
+    store: SqliteStore, clock: ManualClock, box: SecretBox
 ) -> None:
+    otps = Otps(store, clock, OtpConfig(resend_cooldown_s=0), box, lambda _: None)
+    assert await otps.check_limits(ACCOUNT, TO, PURPOSE) == []
     first = await send(otps, store)
     await send(otps, store, purpose="reset")
     first_message = (await otp_row(store, first.otp_id))["message_id"]
 
-    assert await otps.pending_messages(ACCOUNT, TO, PURPOSE) == [first_message]
+    assert await otps.check_limits(ACCOUNT, TO, PURPOSE) == [first_message]
     second = await send(otps, store)
     second_message = (await otp_row(store, second.otp_id))["message_id"]
-    assert await otps.pending_messages(ACCOUNT, TO, PURPOSE) == [second_message]
+    assert await otps.check_limits(ACCOUNT, TO, PURPOSE) == [second_message]
+    clock.advance(2 * 3600)  # an hour-old code no longer counts, but is still superseded
+    assert await otps.check_limits(ACCOUNT, TO, PURPOSE) == [second_message]
 
 
 # --- Otps.verify

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint format bench clean
+.PHONY: run test install lint format bench chaos clean
 
 ## run: install if needed, then start the hub on http://127.0.0.1:8080 (SQLite in ./data)
 run: install
@@ -32,10 +32,15 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## bench: the spine's latency and throughput figures, and recipients at scale (not part of `make test`)
+## bench: every scenario beside its floor, written to bench/results.json and BENCHMARKS.md (not part of `make test`)
 bench: install
-	$(BIN)/python -m bench.spine
+	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.recipients
+
+## chaos: the SIGKILL soak: 30 kill cycles, 6 flapping relays, 200 sends a cycle (not part of `make test`)
+chaos: install
+	RELAYHUB_CHAOS_CYCLES=30 RELAYHUB_CHAOS_RELAYS=6 RELAYHUB_CHAOS_SENDS=200 \
+		$(BIN)/pytest tests/e2e/test_chaos.py -s -q
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -38,6 +38,7 @@ class ServerConfig(_Section):
 class StorageConfig(_Section):
     synchronous: Literal["FULL", "NORMAL"] = "FULL"
     batch_max: PositiveInt = 512
+    busy_timeout_ms: Annotated[int, Meta(ge=0)] = 5000
 
 
 class SmsConfig(_Section):
@@ -58,6 +59,10 @@ class RelayConfig(_Section):
     ping_interval_s: PositiveInt = 20
     sweep_interval_s: Annotated[float, Meta(gt=0)] = 1.0
     offline_grace_s: Annotated[float, Meta(ge=0)] = 15.0
+    # A socket that closes may have carried an `accepted` that never arrived:
+    # its unanswered jobs stay the device's this long, so a phone that comes
+    # back claims them again instead of a second phone sending them too.
+    requeue_grace_s: Annotated[float, Meta(ge=0)] = 10.0
 
 
 class WebhooksConfig(_Section):

@@ -32,7 +32,13 @@ PRIORITY = {"otp": 0, "sms": 1, "list": 2}
 # relay's acceptance on, storage keeps no copy of it at all.
 _SEALED_WHILE = frozenset({State.QUEUED, State.DISPATCHED})
 _INSERT = f"INSERT INTO messages ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-_UPDATE = f"UPDATE messages SET {', '.join(c + ' = ?' for c in _COLUMNS[1:])} WHERE id = ?"
+# What a message's later writes change. Leaving the fixed columns (account,
+# number, kind …) out of the UPDATE spares SQLite rewriting their index entries.
+_CHANGING = (
+    "text", "state", "device_id", "attempts", "error_code", "error_message", "dispatched_at",
+    "accepted_at", "sent_at", "delivered_at", "failed_at", "updated_at", "text_sealed",
+)  # fmt: skip
+_UPDATE = f"UPDATE messages SET {', '.join(c + ' = ?' for c in _CHANGING)} WHERE id = ?"
 _HISTORY = (
     "INSERT INTO message_events (message_id, at, state, cause, device_id, detail)"
     " VALUES (?, ?, ?, ?, ?, ?)"
@@ -86,6 +92,7 @@ class LiveMessage:
     batch_id: str | None = None  # one message of a list send
     # Not stored:
     ack_deadline: float | None = None  # monotonic; while dispatched
+    socket_lost: bool = False  # dispatched on a socket that closed before an answer
     writes_in_flight: int = 0
     in_queue: bool = False  # has an entry in a dispatcher queue
     avoid_device: str | None = None  # the device that last gave it back
@@ -178,6 +185,18 @@ class LiveMessage:
             rfc3339(self.updated_at or self.queued_at), self.kind, sealed, self.batch_id,
         )  # fmt: skip
 
+    def _changing_values(self) -> tuple[object, ...]:
+        """``_values`` of the ``_CHANGING`` columns only, in their order."""
+        s = self.stamps
+        secret = self.text_sealed is not None
+        sealed = self.text_sealed if self.state in _SEALED_WHILE else None
+        return (
+            "" if secret else self.text, self.state.value, self.device_id, self.attempts,
+            self.error_code, self.error_message, s.get("dispatched_at"), s.get("accepted_at"),
+            s.get("sent_at"), s.get("delivered_at"), s.get("failed_at"),
+            rfc3339(self.updated_at or self.queued_at), sealed,
+        )  # fmt: skip
+
     def take_changes(self) -> list[Statement]:
         """The history rows and events noted since the last write, as statements."""
         statements = [(_HISTORY, h) for h in self._history] + self._events
@@ -218,8 +237,7 @@ def insert_statements(message: LiveMessage) -> list[Statement]:
 
 
 def save_statements(message: LiveMessage) -> list[Statement]:
-    values = message._values()
-    return [(_UPDATE, (*values[1:], values[0])), *message.take_changes()]
+    return [(_UPDATE, (*message._changing_values(), message.id)), *message.take_changes()]
 
 
 def statements_of(messages: Iterable[LiveMessage]) -> list[Statement]:

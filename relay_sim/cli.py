@@ -1,10 +1,12 @@
 """``relayhub sim``: run simulated relays against a hub until Ctrl-C.
 
-    relayhub sim --hub URL --token TOKEN --relays N [--profile ideal|realistic|flaky]
-                 [--state FILE] [--seed S]
+    relayhub sim --hub URL --token TOKEN --relays N [--profile ideal|realistic|flaky|stalled]
+                 [--state FILE] [--seed S] [--summary-interval SECONDS]
 
 The hub's own CLI calls ``main`` with the arguments after ``sim``;
-``python -m relay_sim`` does the same.
+``python -m relay_sim`` does the same. ``SIGUSR1`` drops every relay's socket
+at once and lets them all reconnect with no backoff delay (a reconnect storm,
+for benchmarks); a ``dropped N socket(s)`` line says it happened.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -48,6 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, help="seed for reproducible fault injection")
     parser.add_argument(
+        "--summary-interval",
+        type=_positive_float,
+        default=1.0,
+        metavar="SECONDS",
+        help="how often the summary line is shown",
+    )
+    parser.add_argument(
         "--show-texts",
         action="store_true",
         help="print every SMS a relay is handed (to see an OTP's code while testing)",
@@ -66,12 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         profile=PROFILES[args.profile],
         state_file=args.state,
         seed=args.seed,
+        summary_interval_s=args.summary_interval,
         on_job=(lambda relay, send: status.note(f"{relay} → {send.to}: {send.text}"))
         if args.show_texts
         else None,
     )
     try:
-        asyncio.run(fleet.run(status.show))
+        asyncio.run(_run(fleet, status))
     except KeyboardInterrupt:
         return 0  # the relays were stopped while asyncio.run unwound
     except (FleetError, PairingError, StateFileError) as exc:
@@ -86,6 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         status.end()
     return 0
+
+
+async def _run(fleet: Fleet, status: SummaryLine) -> None:
+    def storm() -> None:
+        status.note(f"dropped {fleet.drop_all()} socket(s), reconnecting at once")
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, storm)
+    await fleet.run(status.show)
 
 
 class SummaryLine:
@@ -125,4 +144,11 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
     return value

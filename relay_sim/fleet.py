@@ -86,19 +86,31 @@ class Fleet:
                     logger.error("a relay did not stop cleanly", exc_info=result)
 
     def summary_line(self) -> str:
-        """E.g. ``relays 3/3 online · jobs 120 · sent 118 · failed 2 · delivered 110 · outbox 4``.
+        """E.g. ``relays 3/3 online · jobs 120 · repeats 2 · sent 118 · failed 2 · delivered 110
+        · outbox 4``.
 
-        ``jobs`` counts distinct jobs received; the report counts exclude duplicates.
+        ``jobs`` counts distinct jobs received, ``repeats`` the ``send`` frames
+        for a job the relay already had (offered again after a reconnect or an
+        ack timeout); the report counts exclude duplicates.
         """
         reports = Counter(type(report) for relay in self.relays for report in relay.reports)
         online = sum(relay.online for relay in self.relays)
+        frames = sum(len(relay.jobs_received) for relay in self.relays)
         jobs = sum(len({job.id for job in relay.jobs_received}) for relay in self.relays)
         outbox = sum(relay.outbox_size for relay in self.relays)
         return (
-            f"relays {online}/{len(self.relays)} online · jobs {jobs} · "
+            f"relays {online}/{len(self.relays)} online · jobs {jobs} · repeats {frames - jobs} · "
             f"sent {reports[f.Sent]} · failed {reports[f.Failed]} · "
             f"delivered {reports[f.Delivered]} · outbox {outbox}"
         )
+
+    def drop_all(self) -> int:
+        """Abort every relay's socket at once; each reconnects with no backoff delay.
+
+        A reconnect storm, as when a cell tower or the hub's network blips.
+        Returns how many sockets were dropped.
+        """
+        return sum(relay.drop() for relay in self.relays)
 
     async def _paired_devices(self) -> list[PairedDevice]:
         devices = load_devices(self.state_file) if self.state_file is not None else []

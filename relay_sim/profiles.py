@@ -92,5 +92,8 @@ PROFILES: Final[dict[str, Profile]] = {
             out_of_order_rate=0.1,
             disconnect_rate=0.05,
         ),
+        # An app that stalled on its jobs but still heartbeats: the hub keeps
+        # them dispatched and offers them again after every reconnect.
+        Profile("stalled", ack_delay_s=(86_400, 86_400)),
     )
 }

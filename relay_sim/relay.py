@@ -105,6 +105,7 @@ class SimRelay:
         self._rng = random.Random(seed)
         self._phone = SimulatedPhone(self._rng, sims)
         self._backoff = Backoff(self._rng)
+        self._reconnect_at_once = False  # set by drop(): skip the next backoff delay
         self._session = _closed_session(self.ledger)
         self._link: Link | None = None
         self._jobs: dict[str, _PhoneJob] = {}
@@ -148,6 +149,21 @@ class SimRelay:
             return
         link.abort_after_writes()
         await link.ended.wait()
+
+    def drop(self) -> bool:
+        """Abort the socket now and reconnect at once, with no backoff delay.
+
+        As when a phone changes networks: no close frame, and the relay counts
+        as offline from this call on. Returns False if there was no socket.
+        """
+        link = self._link
+        if link is None or link.aborting:
+            return False
+        link.abort_after_writes()
+        self.online = False
+        self._reconnect_at_once = True
+        self._changed()
+        return True
 
     def receive_sms(self, sender: str, text: str, sim_slot: int = 0) -> f.Received:
         """An inbound SMS arrives: report it now, or after the next welcome if offline."""
@@ -195,6 +211,9 @@ class SimRelay:
                 logger.debug("%s: cannot connect: %s", self.name, exc)
             else:
                 await self._serve(ws)
+            if self._reconnect_at_once:
+                self._reconnect_at_once = False
+                continue
             await asyncio.sleep(self._backoff.next_delay())
 
     async def _serve(self, ws: ClientConnection) -> None:

@@ -21,7 +21,7 @@ import pytest
 
 from hub.auth import TokenAuthority
 from hub.clock import ManualClock
-from hub.config import load_config
+from hub.config import Config, load_config
 from hub.delivery import Delivery
 from hub.devices import Device, DeviceDirectory
 from hub.ids import new_id
@@ -99,7 +99,9 @@ class Env:
         return message
 
     async def settled(self) -> None:
-        """Every write submitted so far has ended (writes run in order)."""
+        """Every write submitted so far has ended (writes run in order), with the
+        pumps that reports and answers left for the end of the turn."""
+        self.delivery.pump_due_now()
         # A barrier that shared a batch with a write a test made fail fails too.
         with contextlib.suppress(StorageUnavailable):
             await self.store.write(lambda conn: None)
@@ -126,6 +128,12 @@ def jobs(conn: RelayConnection) -> list[str]:
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
     config = load_config(overrides={"server": {"data_dir": str(tmp_path)}})
+    async with _env(tmp_path, config) as env:
+        yield env
+
+
+@contextlib.asynccontextmanager
+async def _env(tmp_path: Path, config: Config) -> AsyncIterator[Env]:
     store = SqliteStore(tmp_path / "hub.db")
     await store.open()
     clock = ManualClock()
@@ -156,18 +164,94 @@ async def test_delivery_keeps_jobs_when_a_socket_closes_without_hello(env: Env) 
     assert await env.state(message.id) == ("dispatched", phone.id)
 
 
-async def test_delivery_requeues_jobs_when_the_registered_socket_closes(env: Env) -> None:
+async def test_delivery_requeues_jobs_once_the_grace_after_the_socket_closes_ends(
+    env: Env,
+) -> None:
+    a, b = await env.device("A"), await env.device("B")
+    conn_a = env.connect(a)
+    message = await env.send()
+    assert jobs(conn_a) == [message.id]
+    grace = env.delivery._relay.requeue_grace_s
+
+    env.delivery.on_disconnect(conn_a, 1006)
+    conn_b = env.connect(b)
+    env.clock.advance(grace - 0.5)
+    env.delivery.sweep()
+    await env.settled()
+    still_a = await env.state(message.id)
+    env.clock.advance(0.5)
+    env.delivery.sweep()
+    await env.settled()
+
+    assert still_a == ("dispatched", a.id)
+    assert jobs(conn_b) == [message.id]
+    assert await env.state(message.id) == ("dispatched", b.id)
+    causes = await env.store.fetchall(
+        "SELECT cause FROM message_events WHERE message_id = ? ORDER BY rowid", (message.id,)
+    )
+    assert [r["cause"] for r in causes] == ["api", "dispatch", "disconnect", "dispatch"]
+
+
+async def test_delivery_gives_unanswered_jobs_back_to_a_relay_that_returns_within_the_grace(
+    env: Env,
+) -> None:
+    """Its `accepted` may have been lost with the socket: the job is re-sent to it,
+    not to another phone, and its answer on the new socket counts."""
     a, b = await env.device("A"), await env.device("B")
     conn_a = env.connect(a)
     message = await env.send()
     assert jobs(conn_a) == [message.id]
 
-    env.delivery.on_disconnect(conn_a, 1006)
+    env.delivery.on_disconnect(conn_a, None)
     conn_b = env.connect(b)
+    env.clock.advance(1)
+    again = env.connect(a)
+    resent = jobs(again)
+    await env.delivery.on_ack(again, f.Accepted(id=message.id))
+    env.clock.advance(env.delivery._relay.requeue_grace_s)
+    env.delivery.sweep()
     await env.settled()
 
-    assert jobs(conn_b) == [message.id]
-    assert await env.state(message.id) == ("dispatched", b.id)
+    assert resent == [message.id]
+    assert jobs(conn_b) == []
+    assert await env.state(message.id) == ("accepted", a.id)
+    attempts = await env.store.fetchone("SELECT attempts FROM messages WHERE id = ?", (message.id,))
+    assert attempts is not None and attempts["attempts"] == 1
+
+
+async def test_delivery_counts_an_accepted_that_arrives_on_a_socket_being_closed(
+    env: Env,
+) -> None:
+    a, b = await env.device("A"), await env.device("B")
+    conn_a = env.connect(a)
+    message = await env.send()
+    assert jobs(conn_a) == [message.id]
+
+    conn_a.close(1013, "too slow")
+    await env.delivery.on_ack(conn_a, f.Accepted(id=message.id))
+    env.delivery.on_disconnect(conn_a, 1013)
+    conn_b = env.connect(b)
+    env.clock.advance(env.delivery._relay.requeue_grace_s + 1)
+    env.delivery.sweep()
+    await env.settled()
+
+    assert jobs(conn_b) == []
+    assert await env.state(message.id) == ("accepted", a.id)
+
+
+async def test_delivery_requeues_at_once_when_the_grace_is_zero(tmp_path: Path) -> None:
+    config = load_config(
+        overrides={"server": {"data_dir": str(tmp_path)}, "relay": {"requeue_grace_s": 0}}
+    )
+    async with _env(tmp_path, config) as env:
+        phone = await env.device("A")
+        conn = env.connect(phone)
+        message = await env.send()
+
+        env.delivery.on_disconnect(conn, 1006)
+        await env.settled()
+
+        assert (await env.state(message.id))[0] == "queued"
 
 
 async def test_delivery_keeps_jobs_dispatched_when_the_server_restarts_the_socket(
@@ -190,6 +274,8 @@ async def test_delivery_requeues_when_a_relay_itself_closes_with_1012(env: Env) 
     message = await env.send()
 
     env.delivery.on_disconnect(conn, 1012)  # sent by the relay, not by a stopping hub
+    env.clock.advance(env.delivery._relay.requeue_grace_s)
+    env.delivery.sweep()
     await env.settled()
 
     assert (await env.state(message.id))[0] == "queued"
@@ -337,3 +423,27 @@ async def test_delivery_refuses_hello_from_a_device_revoked_during_the_handshake
 
     assert conn.closing and conn.session.close_code == 4403
     assert phone.id not in env.delivery.connections
+
+
+@pytest.mark.parametrize("state", [State.DISPATCHED, State.SENT, State.FAILED])
+@pytest.mark.parametrize("sealed", [None, b"sealed"])
+def test_a_save_writes_the_changing_columns_as_the_full_row_has_them(
+    state: State, sealed: bytes | None
+) -> None:
+    """The narrow UPDATE of a later write and the full INSERT agree on every
+    column they share, whatever the state and however the text is kept."""
+    from hub.message import _CHANGING, _COLUMNS
+
+    now = ManualClock().now()
+    message = LiveMessage(
+        id="req_1", account_id="acc_1", to="+998901234567", text="hi", parts=1,
+        encoding="gsm7", requested_device_id=None, sim_slot=0, queued_at=now,
+        expires_at=now + timedelta(hours=1), state=state, device_id="dev_1", attempts=2,
+        error_code="generic_failure", error_message="radio off",
+        stamps={"dispatched_at": "2026-01-01T00:00:00.000Z", "sent_at": "2026-01-01T00:00:01.000Z"},
+        updated_at=now + timedelta(seconds=3), text_sealed=sealed,
+    )  # fmt: skip
+    full = dict(zip(_COLUMNS, message._values(), strict=True))
+
+    assert message._changing_values() == tuple(full[c] for c in _CHANGING)
+    assert set(_CHANGING) <= set(_COLUMNS)

@@ -23,9 +23,12 @@ def test_cli_defaults() -> None:
     assert args.hub == "http://127.0.0.1:8080"
     assert (args.relays, args.profile, args.seed) == (1, "ideal", None)
     assert args.state == Path(".relay_sim.json")
+    assert args.summary_interval == 1.0
 
 
-@pytest.mark.parametrize("argv", [["--relays", "0"], ["--profile", "perfect"]])
+@pytest.mark.parametrize(
+    "argv", [["--relays", "0"], ["--profile", "perfect"], ["--summary-interval", "0"]]
+)
 def test_cli_refuses_bad_arguments(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         build_parser().parse_args(argv)
@@ -95,6 +98,38 @@ async def test_cli_exits_cleanly_on_ctrl_c(hub: StubHub, tmp_path: Path) -> None
     assert first_line.startswith(b"relays ")
     assert process.returncode == 0, stderr.decode()
     assert stderr == b""
+
+
+async def test_cli_drops_every_socket_on_sigusr1_and_reconnects(
+    hub: StubHub, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    save_devices(state, [hub.device()])
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "relay_sim", "--state", str(state), "--summary-interval", "0.05",
+        cwd=PROJECT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None
+    try:
+        await _line_with(process.stdout, b"relays 1/1 online")
+
+        process.send_signal(signal.SIGUSR1)
+        dropped = await _line_with(process.stdout, b"dropped")
+        await _line_with(process.stdout, b"relays 1/1 online")
+        await hub.wait_until(lambda: len(hub.hellos) == 2, timeout=10)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(process.communicate(), 10)
+
+    assert dropped == b"dropped 1 socket(s), reconnecting at once\n"
+    assert process.returncode == 0, stderr.decode()
+
+
+async def _line_with(stream: asyncio.StreamReader, part: bytes) -> bytes:
+    async with asyncio.timeout(10):
+        while part not in (line := await stream.readline()):
+            assert line, "the simulator exited"
+    return line
 
 
 def test_summary_line_puts_a_note_on_its_own_line_above_the_summary() -> None:

@@ -49,9 +49,38 @@ async def test_fleet_runs_saved_devices_and_summarises_them(hub: StubHub, tmp_pa
     with pytest.raises(asyncio.CancelledError):
         await running
 
-    assert line == "relays 1/1 online · jobs 1 · sent 1 · failed 0 · delivered 1 · outbox 0"
+    assert line == (
+        "relays 1/1 online · jobs 1 · repeats 0 · sent 1 · failed 0 · delivered 1 · outbox 0"
+    )
     assert [relay.device_id for relay in fleet.relays] == [hub.device().device_id]
     assert fleet.relays[0].close_codes == [1001]
+
+
+async def test_fleet_drop_all_reconnects_every_relay_and_counts_repeated_jobs(
+    hub: StubHub, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    save_devices(state, [hub.device()])
+    fleet = Fleet(hub.ws_url, None, 1, PROFILES["stalled"], state, summary_interval_s=0.01)
+    summary = SummaryLines()
+    running = asyncio.create_task(fleet.run(summary))
+    await summary.wait_for("relays 1/1 online")
+    await hub.send_job(job("req_1"))
+    await summary.wait_for("jobs 1 · repeats 0")
+
+    dropped = fleet.drop_all()
+    assert fleet.summary_line().startswith("relays 0/1 online")
+    await hub.wait_until(lambda: len(hub.hellos) == 2)
+    await hub.send_job(job("req_1"))  # what the hub does for a job still dispatched
+    line = await summary.wait_for("repeats 1")
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+    assert dropped == 1
+    assert line.startswith("relays 1/1 online · jobs 1 · repeats 1")
+    assert fleet.relays[0].close_codes[0] is None  # aborted: no close frame
+    assert not hub.acks  # a stalled relay holds its job unanswered
 
 
 async def test_fleet_pairs_missing_devices_and_saves_them(hub: StubHub, tmp_path: Path) -> None:

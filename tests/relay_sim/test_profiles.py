@@ -11,7 +11,7 @@ from relay_sim.profiles import PROFILES, Profile
 
 
 def test_profiles_are_keyed_by_their_names() -> None:
-    assert set(PROFILES) == {"ideal", "realistic", "flaky"}
+    assert set(PROFILES) == {"ideal", "realistic", "flaky", "stalled"}
     assert all(profile.name == name for name, profile in PROFILES.items())
 
 
@@ -97,3 +97,9 @@ def test_plan_is_reproducible_from_a_seed() -> None:
     again = [flaky.plan(rng) for rng in [random.Random(42)] for _ in range(20)]
 
     assert first == again
+
+
+def test_stalled_profile_answers_no_job_within_a_day() -> None:
+    plan = PROFILES["stalled"].plan(random.Random(1))
+
+    assert plan.ack_delay_s >= 86_400

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 
 import relay_sim
 from protocol import frames as f
-from relay_sim.profiles import Profile
+from relay_sim.backoff import Backoff
+from relay_sim.profiles import PROFILES, Profile
 from relay_sim.relay import SimRelay
 from tests.relay_sim.conftest import MakeRelay
 from tests.relay_sim.stub_hub import DEVICE_ID, StubHub, job
@@ -256,6 +258,30 @@ async def test_relay_forgets_a_job_it_did_not_answer_within_ack_timeout_s() -> N
 
     assert not hub.acks
     assert not relay.sms_sent
+
+
+async def test_relay_drop_reconnects_at_once_and_keeps_a_job_it_has_not_answered(
+    hub: StubHub, make_relay: MakeRelay
+) -> None:
+    relay = await started(make_relay(PROFILES["stalled"]))
+    # A backoff delay would outlast the test: only skipping it lets the relay back.
+    relay._backoff = Backoff(random.Random(1), first=3600, maximum=3600)
+    await hub.send_job(job("req_1"))
+    await relay.wait_until(lambda: bool(relay.jobs_received))
+
+    assert relay.drop()
+    assert not relay.online
+    await relay.wait_until(lambda: relay.close_codes == [None] and relay.online)
+    await hub.send_job(job("req_1"))
+    await relay.wait_until(lambda: len(relay.jobs_received) == 2)
+
+    assert len(hub.hellos) == 2
+    assert not hub.acks
+    assert "req_1" in relay.ledger.jobs
+
+
+async def test_relay_drop_without_a_socket_does_nothing(make_relay: MakeRelay) -> None:
+    assert not make_relay().drop()
 
 
 async def test_relay_reconnects_after_the_hub_closes_the_socket(

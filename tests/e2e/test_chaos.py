@@ -1,0 +1,216 @@
+"""Chaos: the hub SIGKILLed again and again under load while relays flap.
+
+Three relays with a hostile profile (duplicate and out-of-order reports,
+sockets dropped right after `accepted`, carrier failures) take sends from
+eight clients; in each cycle random relays drop their sockets, and once the
+cycle's sends are acknowledged the hub is SIGKILLed mid-stream and started
+again on the same data. Afterwards:
+
+- every message that got a 202 reached a terminal state (storage and events);
+- no SMS went to a carrier twice, and no message was dispatched again after
+  a relay accepted it (storage's own history of every message says so);
+- every terminal state reached the webhook receiver, as one event per
+  message and type (a redelivery keeps its ``webhook-id``).
+
+``make chaos`` runs the same test as a soak with more cycles, relays and sends
+(``RELAYHUB_CHAOS_CYCLES``, ``…_RELAYS``, ``…_SENDS``) and prints the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from hub.hub import DB_FILE
+from relay_sim.pairing import pair_device
+from relay_sim.profiles import Profile
+from relay_sim.relay import SimRelay
+from tests.e2e.conftest import ADMIN_TOKEN, sent_ids, wait_any
+from tests.e2e.hub_process import HubProcess, free_port
+from tests.e2e.receiver import Receiver, serve_receiver
+
+CYCLES = int(os.environ.get("RELAYHUB_CHAOS_CYCLES", "4"))
+RELAYS = int(os.environ.get("RELAYHUB_CHAOS_RELAYS", "3"))
+SENDS_PER_CYCLE = int(os.environ.get("RELAYHUB_CHAOS_SENDS", "60"))
+CLIENTS = 8
+SEED = int(os.environ.get("RELAYHUB_CHAOS_SEED", "20261127"))
+
+# Every fault the simulator has, except a delivery report that never comes:
+# then a message would rightly stay `sent` for good, which is not terminal.
+HOSTILE = Profile(
+    "hostile",
+    ack_delay_s=(0, 0.03),
+    send_latency_s=(0, 0.03),
+    send_failure_rate=0.05,
+    delivery_delay_s=(0, 0.05),
+    duplicate_report_rate=0.2,
+    out_of_order_rate=0.2,
+    disconnect_rate=0.1,
+)
+CONFIG = """
+[sms]
+max_attempts = 1000
+[relay]
+ack_timeout_s = 5
+[webhooks]
+allow_private_targets = true
+retry_schedule_s = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+"""
+TERMINAL_EVENTS = {"message.delivered", "message.failed"}
+TERMINAL_STATES = {"delivered", "failed", "expired", "cancelled"}
+
+
+async def test_sigkill_cycles_with_flapping_relays_lose_and_duplicate_nothing(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(SEED)
+    (tmp_path / "hub.toml").write_text(CONFIG)
+    hub = HubProcess(tmp_path / "data", free_port(), ADMIN_TOKEN, config=tmp_path / "hub.toml")
+    relays: list[SimRelay] = []
+    acknowledged: set[str] = set()
+    async with serve_receiver() as receiver, httpx.AsyncClient(timeout=10) as client:
+        await hub.start()
+        try:
+            answer = await client.post(
+                f"{hub.base_url}/api/v1/webhooks",
+                json={"url": receiver.url, "events": sorted(TERMINAL_EVENTS)},
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            )
+            assert answer.status_code == 201, answer.text
+            for n in range(RELAYS):
+                device = await pair_device(client, hub.base_url, ADMIN_TOKEN, f"Relay {n}")
+                relay = SimRelay(device, HOSTILE, seed=SEED + n, parts_per_minute=10_000)
+                relays.append(relay)
+                await relay.start()
+                await relay.wait_welcomed()
+
+            for cycle in range(CYCLES):
+                acknowledged |= await _load_flap_and_kill(client, hub, relays, rng, cycle)
+                await hub.start()  # same data and port: the relays reconnect by themselves
+
+            def every_end_announced() -> bool:
+                return acknowledged <= _terminal_ids(receiver)
+
+            await receiver.wait_until(every_end_announced, timeout=60)
+            await wait_any(relays, lambda: all(r.outbox_size == 0 for r in relays), timeout=30)
+        finally:
+            for relay in relays:
+                with contextlib.suppress(Exception):
+                    await relay.stop()
+            await hub.stop()
+
+    with sqlite3.connect(tmp_path / "data" / DB_FILE) as db:
+        states = dict(db.execute("SELECT id, state FROM messages").fetchall())
+        history = db.execute(
+            "SELECT message_id, state FROM message_events ORDER BY rowid"
+        ).fetchall()
+
+    lost = {i for i in acknowledged if states.get(i) not in TERMINAL_STATES}
+    carried = Counter(sent_ids(relays))
+    sent_twice = {i: n for i, n in carried.items() if n > 1}
+    redispatched = _dispatched_after_acceptance(history)
+    events = Counter((e["data"]["request_id"], e["type"]) for e in _first_deliveries(receiver))
+    missing_events = acknowledged - _terminal_ids(receiver)
+    twice_announced = {key: n for key, n in events.items() if n > 1}
+    print(
+        f"\nchaos: {CYCLES} SIGKILL cycles survived, {RELAYS} relays, "
+        f"{len(acknowledged)} messages acknowledged, {len(lost)} lost, "
+        f"{len(sent_twice)} sent twice, {len(redispatched)} re-dispatched after acceptance, "
+        f"{sum(events.values())} terminal events, {len(missing_events)} missing, "
+        f"{sum(receiver.succeeded().values()) - len(receiver.succeeded())} redelivered "
+        f"(same webhook-id), states {dict(Counter(states[i] for i in acknowledged))}"
+    )
+    for message_id in sent_twice:  # what a failing soak needs to be understood
+        print(f"sent twice: {message_id}", [(r.name, r.device_id) for r in relays
+                                             if r.sms_sent[message_id]])  # fmt: skip
+        print("  history:", [h for h in history if h[0] == message_id])
+    assert len(acknowledged) >= CYCLES * SENDS_PER_CYCLE
+    assert lost == set()
+    assert sent_twice == {}
+    assert redispatched == set()
+    assert missing_events == set()
+    assert twice_announced == {}
+
+
+async def _load_flap_and_kill(
+    client: httpx.AsyncClient,
+    hub: HubProcess,
+    relays: list[SimRelay],
+    rng: random.Random,
+    cycle: int,
+) -> set[str]:
+    """Send from several clients, drop random relays as the 202s come, then
+    SIGKILL the hub mid-stream; return the ids that got a 202."""
+    accepted: list[str] = []
+    stop = asyncio.Event()
+    url = f"{hub.base_url}/api/v1/sms/send"
+    senders = [
+        asyncio.create_task(_send_until(stop, client, url, accepted, f"c{cycle}s{n}"))
+        for n in range(CLIENTS)
+    ]
+    for flap in range(1, 4):  # three flaps a cycle, spread over its sends
+        await wait_any(relays, lambda f=flap: len(accepted) >= f * SENDS_PER_CYCLE // 4, 30)
+        rng.choice(relays).drop()
+    await wait_any(relays, lambda: len(accepted) >= SENDS_PER_CYCLE, timeout=30)
+    await hub.kill()
+    stop.set()
+    await asyncio.gather(*senders)
+    return set(accepted)
+
+
+async def _send_until(
+    stop: asyncio.Event, client: httpx.AsyncClient, url: str, accepted: list[str], tag: str
+) -> None:
+    # Stopped by a flag, not cancelled: a request cancelled mid-flight leaves
+    # its socket unclosed inside httpcore.
+    n = 0
+    while not stop.is_set():
+        n += 1
+        try:
+            response = await client.post(
+                url,
+                json={"to": "+998901234567", "text": f"chaos {tag}-{n}"},
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            )
+        except httpx.TransportError:
+            continue  # the hub is down: a request with no answer was not accepted
+        if response.status_code == 202:
+            accepted.append(response.json()["request_id"])
+        else:
+            assert response.status_code == 503, response.text  # only while it restarts
+
+
+def _first_deliveries(receiver: Receiver) -> list[dict[str, object]]:
+    """One acknowledged event per ``webhook-id`` (a redelivery keeps the id)."""
+    seen: dict[str, dict[str, object]] = {}
+    for call in receiver.calls:
+        if 200 <= call.status < 300:
+            seen.setdefault(call.webhook_id, call.event)
+    return list(seen.values())
+
+
+def _terminal_ids(receiver: Receiver) -> set[str]:
+    return {
+        str(e["data"]["request_id"])  # type: ignore[index]
+        for e in _first_deliveries(receiver)
+        if e["type"] in TERMINAL_EVENTS
+    }
+
+
+def _dispatched_after_acceptance(history: list[tuple[str, str]]) -> set[str]:
+    """Messages storage shows dispatched again after a relay accepted them."""
+    accepted: set[str] = set()
+    broken: set[str] = set()
+    for message_id, state in history:
+        if state == "accepted":
+            accepted.add(message_id)
+        elif state == "dispatched" and message_id in accepted:
+            broken.add(message_id)
+    return broken

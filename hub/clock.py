@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import time
@@ -63,6 +64,7 @@ class ManualClock:
                 waiter.set_result(None)
 
 
+@functools.lru_cache(maxsize=1024)  # a send formats the same few instants several times
 def rfc3339(moment: datetime) -> str:
     """UTC time as an RFC 3339 string with a ``Z`` and milliseconds."""
     if moment.tzinfo is not UTC:

@@ -68,6 +68,15 @@ class OnlineRelay:
     def free(self, max_inflight: int) -> int:
         return max_inflight - len(self.load.held)
 
+    def has_room(self, max_inflight: int) -> bool:
+        """Whether some message could fit now: a free slot and rate left this minute."""
+        load = self.load
+        return (
+            len(load.held) < max_inflight
+            and bool(self.sims)
+            and (load.window_parts < self.parts_per_minute or load.window_parts == 0)
+        )
+
 
 class Dispatcher:
     def __init__(self, max_inflight: int) -> None:
@@ -225,8 +234,15 @@ class Dispatcher:
         self._retry_at.pop(account_id, None)
         if not online:
             return placed, expired
+        room = False
         for relay in online.values():
             relay.load.trim(now)
+            room = room or relay.has_room(self.max_inflight)
+        if not room:
+            # Every relay is full or at its rate: the common case under load, and
+            # every send and report asks. Nothing can go, so no message is looked
+            # at (expired ones are the sweep's).
+            return placed, expired
         for priority in self._priorities(account_id):
             for device_id, relay in online.items():
                 queue = self._manual.get((device_id, priority))
@@ -248,7 +264,7 @@ class Dispatcher:
     ) -> None:
         skipped: list[LiveMessage] = []
         while queue and len(skipped) < LOOKAHEAD:
-            if not any(r.free(self.max_inflight) > 0 for r in relays):
+            if not any(r.has_room(self.max_inflight) for r in relays):
                 break
             message = queue.popleft()
             message.in_queue = False

@@ -234,6 +234,25 @@ def test_dispatcher_places_no_more_parts_than_parts_per_minute_within_the_window
     assert later == []
 
 
+def test_dispatcher_leaves_the_queue_untouched_while_every_relay_is_at_its_rate() -> None:
+    """With no rate left anywhere, ``take`` looks at no queued message at all: a
+    deep queue then costs nothing on each send and report."""
+    d = Dispatcher(max_inflight=100)
+    d.device_online(ACCOUNT, "dev_a", SIMS, 2)
+    queue_all(d, message(), message())
+    take(d, T0)
+    waiting = [message() for _ in range(LOOKAHEAD + 10)]
+    queue_all(d, *waiting)
+    for m in waiting:
+        m.in_queue = "untouched"  # type: ignore[assignment]  # take would reset it
+
+    placed, expired = take(d, T0 + 1)
+
+    assert (placed, expired) == ([], [])
+    assert all(m.in_queue == "untouched" for m in waiting)
+    assert queued_ids(d) == [m.id for m in waiting]
+
+
 def test_dispatcher_counts_parts_not_messages_when_applying_parts_per_minute() -> None:
     d = Dispatcher(max_inflight=100)
     d.device_online(ACCOUNT, "dev_a", SIMS, 5)

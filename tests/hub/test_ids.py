@@ -60,3 +60,17 @@ def test_new_id_sorts_after_the_previous_millisecond_when_the_float_time_rounds_
     before = at - timedelta(milliseconds=1)
 
     assert millis_of(new_id("req", at)) > millis_of(new_id("req", before))
+
+
+def _reference_encoding(value: int) -> str:
+    """Crockford base32 of a 130-bit value, one digit at a time, most significant first."""
+    return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+@pytest.mark.parametrize(
+    "value", [0, 1, 31, 32, 2**80 - 1, 2**128 - 1, 0x0123456789ABCDEF0123456789ABCDEF]
+)
+def test_floor_id_encodes_its_value_digit_for_digit(value: int) -> None:
+    from hub.ids import _encode
+
+    assert _encode("req", value) == f"req_{_reference_encoding(value)}"

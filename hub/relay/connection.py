@@ -22,6 +22,8 @@ from protocol.session import CLOSE_TRY_AGAIN, HubSession
 
 log = logging.getLogger(__name__)
 
+_RECEIPT = b'{"type":"receipt"'  # how the session encodes a receipt (msgspec, tag first)
+
 
 class RelayConnection:
     def __init__(
@@ -47,6 +49,8 @@ class RelayConnection:
         # write must move the stored last_seq from exactly here.
         self.chained_seq = session.stored_seq
         self.closing = False
+        self.reader: asyncio.Task[object] | None = None  # the task reading frames
+        self.receiving = False  # the reader waits for the peer right now
         self._outgoing: deque[bytes] = deque()
         self._close: tuple[int, str] | None = None
         self._wakeup = asyncio.Event()
@@ -60,8 +64,20 @@ class RelayConnection:
         return self.device.account_id
 
     def flush(self) -> None:
-        """Move what the session wants to send into the writer's queue."""
+        """Move what the session wants to send into the writer's queue.
+
+        Receipts are cumulative, so a receipt still waiting at the end of the
+        queue is replaced by a newer one: a group commit that stores hundreds
+        of reports at once queues one frame, not hundreds.
+        """
         for data in self.session.data_to_send():
+            if (
+                data.startswith(_RECEIPT)
+                and self._outgoing
+                and self._outgoing[-1].startswith(_RECEIPT)
+            ):
+                self._outgoing[-1] = data
+                continue
             if len(self._outgoing) >= self.queue_limit:
                 self._outgoing.clear()  # it cannot keep up: no point sending the backlog
                 self.close(CLOSE_TRY_AGAIN, "the relay reads too slowly")
@@ -94,6 +110,8 @@ class RelayConnection:
         self._close = (code, reason)
         self.session.fail(code, reason)
         self._wakeup.set()
+        if self.receiving and self.reader is not None:
+            self.reader.cancel()  # see endpoint._read_frames
 
     async def run_writer(self) -> None:
         """The only task that writes to this socket."""

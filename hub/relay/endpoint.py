@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 
+from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from hub.hub import Hub
@@ -44,6 +45,16 @@ async def relay_socket(websocket: WebSocket) -> None:
     hub: Hub = websocket.app.state.hub
     token = _bearer(websocket)
     device = hub.devices.authenticate(token) if token else None
+    if device is None and token:
+        # Braked like access tokens (the same brake): failures only, so a valid
+        # token always works; many phones share a carrier's NAT address.
+        client = websocket.client.host if websocket.client else "unknown"
+        wait = hub.token_brake.retry_after(client)
+        if wait:
+            headers = hub.token_brake.refusal_headers("token-guess", wait)
+            await websocket.send_denial_response(Response(status_code=429, headers=headers))
+            return
+        hub.token_brake.failed(client)
     if device is None or f.SUBPROTOCOL not in websocket.scope.get("subprotocols", []):
         await websocket.close(code=1008)  # before accept: the server answers HTTP 403
         return
@@ -82,10 +93,25 @@ async def relay_socket(websocket: WebSocket) -> None:
 
 
 async def _read_frames(hub: Hub, conn: RelayConnection) -> int | None:
-    """Read until the socket ends; returns the close code the peer (or server) gave."""
+    """Read until the socket ends; returns the close code the peer (or server) gave.
+
+    A socket the hub closes while this waits for the peer is given up at once:
+    its close frame may be stuck behind a peer that reads nothing, and the
+    device's jobs must not wait for that peer to send again.
+    """
     websocket, session = conn.websocket, conn.session
+    conn.reader = asyncio.current_task()
     while not conn.closing:
-        message = await websocket.receive()
+        conn.receiving = True
+        try:
+            message = await websocket.receive()
+        except asyncio.CancelledError:
+            # The cancel that conn.close() sends ends the read; any other stands.
+            if conn.closing and conn.reader is not None and conn.reader.uncancel() == 0:
+                return None
+            raise
+        finally:
+            conn.receiving = False
         if message["type"] == "websocket.disconnect":
             code: int | None = message.get("code")
             return code

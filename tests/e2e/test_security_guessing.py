@@ -142,11 +142,6 @@ async def test_brake_is_not_reset_by_x_forwarded_for_from_a_client_that_is_not_a
         assert_braked(answer, brake, WINDOW_S)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub/relay/endpoint.py refuses unknown device tokens with 403 but does not"
-    " brake them (see SECURITY.md, Guessing)",
-)
 async def test_wrong_device_tokens_on_the_relay_socket_are_braked_like_access_tokens(
     tmp_path: Path,
 ) -> None:

@@ -447,3 +447,21 @@ def test_a_save_writes_the_changing_columns_as_the_full_row_has_them(
 
     assert message._changing_values() == tuple(full[c] for c in _CHANGING)
     assert set(_CHANGING) <= set(_COLUMNS)
+
+
+async def test_connection_queues_one_receipt_for_reports_stored_together(env: Env) -> None:
+    """Receipts are cumulative: a newer one replaces one still queued, so a
+    commit of many reports cannot fill a relay's queue with receipts."""
+    phone = await env.device("A")
+    conn = env.connect(phone)
+    frames_out(conn)
+
+    now = env.clock.now()
+    for seq in range(1, 6):
+        received = f.Received(seq=seq, from_="+998901111111", text="hi", at=now, sim_slot=0)
+        conn.session.receive_text(f.encode(received))
+    conn.session.events_received()
+    for seq in range(1, 6):
+        conn.report_stored(seq)
+
+    assert frames_out(conn) == [f.Receipt(seq=5)]

@@ -286,7 +286,9 @@ class Delivery:
                 message.ack_deadline = deadline
                 message.socket_lost = False
                 conn.send_job(message.send_frame())
-        self.pump(conn.account_id)
+        # Coalesced: in a reconnect storm hundreds of hellos arrive per turn of the
+        # loop, and each pass looks at every online relay of the account.
+        self._pump_soon(conn.account_id)
 
     async def on_ack(self, conn: RelayConnection, frame: f.Accepted | f.Rejected) -> None:
         message = await self.book.find(conn.account_id, frame.id)
@@ -387,7 +389,7 @@ class Delivery:
         ]
         if requeued:
             self.book.write(requeued, statements_of(requeued))
-        self.pump(conn.account_id)
+            self._pump_soon(conn.account_id)
 
     # --- timers --------------------------------------------------------------
 
@@ -506,7 +508,11 @@ class Delivery:
 
     def _wake_when_room_frees(self, account_id: str) -> None:
         """Pump again once a rate window or a retry delay lets a waiting message go."""
-        if account_id in self._wakeups or next(self.dispatcher.queued(account_id), None) is None:
+        if (
+            account_id in self._wakeups
+            or not self._queued[account_id]  # nothing waits: no need to walk the queues
+            or next(self.dispatcher.queued(account_id), None) is None
+        ):
             return
         delay = self.dispatcher.next_room(account_id, self._clock.monotonic())
         if delay is None:

@@ -8,6 +8,8 @@ status line, headers and a Content-Length body; nothing more.
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -85,3 +87,54 @@ async def hammer(
     await asyncio.gather(*(client() for _ in range(connections)))
     result.elapsed_s = time.perf_counter() - start
     return result
+
+
+async def paced(
+    host: str, port: int, request: bytes, rate: float, stop: asyncio.Event, connections: int = 16
+) -> LoadResult:
+    """Send ``request`` at about ``rate`` per second over ``connections`` until ``stop`` is set.
+
+    Each client keeps its own schedule (one request every ``connections / rate``
+    seconds); a late answer delays only the next request, not the schedule.
+    """
+    result = LoadResult()
+    interval = connections / rate
+
+    async def client(offset: float) -> None:
+        conn = await Connection.open(host, port)
+        due = time.perf_counter() + offset
+        try:
+            while not stop.is_set():
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    try:
+                        await asyncio.wait_for(stop.wait(), wait)
+                        break
+                    except TimeoutError:
+                        pass
+                due += interval
+                status, _ = await conn.round_trip(request)
+                result.statuses[status] = result.statuses.get(status, 0) + 1
+        finally:
+            conn.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client(i * interval / connections) for i in range(connections)))
+    result.elapsed_s = time.perf_counter() - began
+    return result
+
+
+async def _paced_for(port: int, body: bytes, token: str, rate: float, seconds: float) -> None:
+    request = build_request("/api/v1/sms/send", body, token, f"127.0.0.1:{port}")
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(seconds, stop.set)
+    print("load started", flush=True)
+    result = await paced("127.0.0.1", port, request, rate, stop)
+    print(json.dumps({"statuses": result.statuses, "elapsed_s": result.elapsed_s}), flush=True)
+
+
+if __name__ == "__main__":
+    # A background load in its own process, so it does not share a CPU with
+    # whatever the orchestrator measures: python -m bench.http_load PORT RATE SECONDS BODY TOKEN
+    port, rate, seconds, body, token = sys.argv[1:6]
+    asyncio.run(_paced_for(int(port), body.encode(), token, float(rate), float(seconds)))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.spine import free_port, start
+from bench.harness import free_port, start
 from hub.search_text import search_terms
 
 TOKEN = "rh_bench_recipients_token_0123456789"

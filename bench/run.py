@@ -1,0 +1,192 @@
+"""``make bench``: every scenario, several runs, medians beside their floors.
+
+Each run measures the floors and the hub back to back, so a ratio compares
+two figures taken under the same noise; the reported ratio is the median of
+the per-run ratios. Results go to ``bench/results.json`` (all figures, with
+each run's values as the spread) and to the table between the markers in
+``BENCHMARKS.md``.
+
+    python -m bench.run [--runs N] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import floors, scale, spine, throughput
+
+RESULTS = Path(__file__).with_name("results.json")
+BENCHMARKS = Path(__file__).parent.parent / "BENCHMARKS.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+Figures = dict[str, float]
+
+
+async def _floors() -> Figures:
+    bare = await floors.bare_starlette(samples=200, clients=spine.CLIENTS, seconds=spine.SECONDS)
+    echo = await floors.websocket_echo(samples=200)
+    commit = floors.sqlite_commit(samples=200)
+    rows = throughput.sqlite_floor()
+    return {
+        "push_floor_p50_ms": bare["post_p50_ms"],
+        "push_floor_p99_ms": bare["post_p99_ms"],
+        "push_httpx_floor_p50_ms": bare["post_httpx_p50_ms"],
+        "accept_floor_rps": bare["accept_rps"],
+        **echo,
+        **commit,
+        **rows,
+    }
+
+
+def _ratios(f: Figures) -> Figures:
+    """Each hub figure over its floor, from one run's figures."""
+    out: Figures = {}
+
+    def ratio(name: str, hub: str, floor: str) -> None:
+        if hub in f and floor in f and f[floor]:
+            out[name] = f[hub] / f[floor]
+
+    ratio("accept_ratio_to_floor", "accept_rps", "accept_floor_rps")
+    ratio("accept_with_relays_ratio_to_floor", "accept_with_relays_rps", "accept_floor_rps")
+    ratio("push_ratio_to_floor", "push_p50_ms", "push_floor_p50_ms")
+    ratio("push_httpx_ratio_to_floor", "push_httpx_p50_ms", "push_httpx_floor_p50_ms")
+    if {"push_p50_ms", "push_floor_p50_ms", "ws_echo_p50_ms", "sqlite_commit_p50_ms"} <= f.keys():
+        # What a durable push cannot go below on this machine: the bare POST,
+        # the socket hop and the disk's flush.
+        out["push_floor_with_disk_p50_ms"] = (
+            f["push_floor_p50_ms"] + f["ws_echo_p50_ms"] + f["sqlite_commit_p50_ms"]
+        )
+        out["push_ratio_to_floor_with_disk"] = f["push_p50_ms"] / out["push_floor_with_disk_p50_ms"]
+    ratio("lifecycle_ratio_to_floor", "lifecycle_mps", "sqlite_floor_rows_per_s")
+    ratio("storm_ratio_to_floor", "storm_s", "storm_floor_s")
+    ratio("rss_per_relay_ratio_to_floor", "rss_per_relay_kib", "idle_floor_rss_per_conn_kib")
+    return out
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    measure: Callable[[], Awaitable[Figures]]
+
+
+SCENARIOS = [
+    Scenario("floors", _floors),
+    Scenario("accept_and_push", spine.accept_and_push),
+    Scenario("lifecycle", throughput.lifecycle),
+    Scenario("otp", throughput.otp_pairs),
+    Scenario("webhooks", throughput.webhooks),
+    Scenario("idle_scale", scale.idle_scale),
+    Scenario("reconnect_storm", scale.reconnect_storm),
+]
+
+# What issue 9 asks of each figure: (figure, comparison, bound, how it reads).
+TARGETS = [
+    ("push_httpx_ratio_to_floor", "<=", 1.5, "push p50 at most 1.5 times the bare POST (httpx)"),
+    ("push_ratio_to_floor", "<=", 1.5, "push p50 at most 1.5 times the bare POST (raw client)"),
+    ("push_p99_ms", "<=", 10.0, "push p99 at most 10 ms at light load"),
+    ("accept_ratio_to_floor", ">=", 0.5, "accept at least half the bare-Starlette floor"),
+    ("lifecycle_mps", ">=", 1500.0, "lifecycle at least 1,500 delivered/s"),
+    ("rss_per_relay_kib", "<=", 40.0, "an idle relay at most 40 KiB of hub RSS"),
+    ("storm_ratio_to_floor", "<=", 2.0, "reconnect storm at most twice its floor"),
+]
+
+
+Report = dict[str, Any]
+
+
+async def run(runs: int, only: set[str]) -> Report:
+    per_run: list[Figures] = []
+    for index in range(runs):
+        figures: Figures = {}
+        for scenario in SCENARIOS:
+            if only and scenario.name not in only:
+                continue
+            began = time.perf_counter()
+            figures.update(await scenario.measure())
+            print(f"run {index + 1}/{runs}: {scenario.name} in {time.perf_counter() - began:.0f} s")
+        figures.update(_ratios(figures))
+        per_run.append(figures)
+    names = sorted({name for figures in per_run for name in figures})
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": "make bench",
+        "machine": _machine(),
+        "runs": runs,
+        "figures": {
+            n: round(statistics.median([f[n] for f in per_run if n in f]), 3) for n in names
+        },
+        "spread": {n: [round(f[n], 3) for f in per_run if n in f] for n in names},
+    }
+
+
+def _machine() -> str:
+    model = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores ({model}), Linux {platform.release()},"
+        f" Python {platform.python_version()}"
+    )
+
+
+def _table(report: Report) -> str:
+    figures: dict[str, float] = report["figures"]
+    spread: dict[str, list[float]] = report["spread"]
+    lines = [
+        f"Measured {report['date']} on {report['machine']}, with `{report['command']}`;"
+        f" median of {report['runs']} runs (spread: every run's value).",
+        "",
+        "| figure | median | spread |",
+        "|---|---:|---|",
+    ]
+    for name, value in figures.items():
+        values = ", ".join(f"{v:g}" for v in spread[name])
+        lines.append(f"| `{name}` | {value:g} | {values} |")
+    lines += ["", "| target (issue 9) | figure | met |", "|---|---:|---|"]
+    for name, op, bound, text in TARGETS:
+        if name not in figures:
+            continue
+        value = figures[name]
+        met = value <= bound if op == "<=" else value >= bound
+        lines.append(f"| {text} | {value:g} | {'yes' if met else 'no'} |")
+    return "\n".join(lines)
+
+
+def write(report: Report) -> None:
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    text = BENCHMARKS.read_text()
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    BENCHMARKS.write_text(f"{head}{START}\n{_table(report)}\n{END}{tail}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", nargs="*", default=[], choices=[s.name for s in SCENARIOS])
+    args = parser.parse_args()
+    report = asyncio.run(run(args.runs, set(args.only)))
+    if not args.only:  # a partial run must not replace the recorded results
+        write(report)
+    width = max(map(len, report["figures"]))
+    for name, value in report["figures"].items():
+        print(f"{name:<{width}}  {value:g}")
+
+
+if __name__ == "__main__":
+    main()

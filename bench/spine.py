@@ -24,16 +24,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import UTC, datetime
 
 import httpx
-from websockets.asyncio.client import connect
 
 from bench.floors import BODY, PATH
 from bench.harness import HOST, TOKEN, BenchHub, percentile, running_hub, start, stop
 from bench.http_load import Connection, build_request, hammer
+from bench.in_process_relay import InProcessRelay
 from protocol import frames as f
-from protocol.session import JobReceived, RelayLedger, RelaySession
 from relay_sim.pairing import PairedDevice, pair_device
 
 CLIENTS = 64
@@ -42,40 +40,19 @@ LATENCY_SENDS = 200
 
 
 class LatencyRelay:
-    """A relay in this process that notes when each ``send`` frame arrives,
-    and answers accepted → sent → delivered like a phone with a perfect radio."""
+    """An in-process relay that notes when each ``send`` frame arrives."""
 
     def __init__(self) -> None:
         self.arrived: dict[str, float] = {}
-        self.texts: dict[str, str] = {}
         self.changed = asyncio.Event()
+        self.relay = InProcessRelay(self._job)
+
+    def _job(self, job: f.Send) -> None:
+        self.arrived[job.id] = time.perf_counter()
+        self.changed.set()
 
     async def run(self, device: PairedDevice) -> None:
-        session = RelaySession(RelayLedger())
-        async with connect(
-            device.ws_url, additional_headers={"Authorization": f"Bearer {device.device_token}"},
-            subprotocols=[f.SUBPROTOCOL], compression=None,  # type: ignore[list-item]
-        ) as ws:  # fmt: skip
-            session.send_hello(f.Hello(
-                app_version="bench", model="bench", os="bench",
-                sims=[f.Sim(slot=0, carrier="bench")], limits=f.Limits(parts_per_minute=10_000),
-            ))  # fmt: skip
-            for data in session.data_to_send():
-                await ws.send(data.decode())
-            async for frame in ws:
-                session.receive_text(frame)
-                for event in session.events_received():
-                    if isinstance(event, JobReceived):
-                        job = event.job
-                        self.arrived[job.id] = time.perf_counter()
-                        self.texts[job.id] = job.text
-                        self.changed.set()
-                        now = datetime.now(UTC)
-                        session.accept(job.id)
-                        session.report_sent(job.id, now, 1, 0)
-                        session.report_delivered(job.id, now)
-                for data in session.data_to_send():
-                    await ws.send(data.decode())
+        await self.relay.run(device.ws_url, device.device_token)
 
     async def wait_for(self, message_id: str) -> float:
         while message_id not in self.arrived:

@@ -52,15 +52,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from websockets.asyncio.client import connect
-from websockets.typing import Subprotocol
 
 from bench.harness import HOST, TOKEN, BenchHub, cpu_seconds, free_port, running_hub, start, stop
 from bench.http_load import Connection, LoadResult, build_request, hammer
+from bench.in_process_relay import InProcessRelay
 from hub.ids import new_id
 from hub.store.sqlite import SCHEMA_PATH
-from protocol import frames as f
-from protocol.session import JobReceived, RelayLedger, RelaySession, Welcomed
 from relay_sim.pairing import pair_device
 
 CLIENTS = 64
@@ -196,48 +193,15 @@ class Inbox:
             self._texts.pop(message_id, None)
 
 
-class TextRelay:
-    """A relay in this process: notes each SMS text, reports it delivered at once.
-
-    Built on ``RelaySession`` directly, so the relay costs little beside the
-    clients that share this process.
-    """
-
-    def __init__(self, inbox: Inbox) -> None:
-        self.inbox = inbox
-        self.welcomed = asyncio.Event()
-
-    async def run(self, ws_url: str, token: str) -> None:
-        session = RelaySession(RelayLedger())
-        async with connect(
-            ws_url, additional_headers={"Authorization": f"Bearer {token}"},
-            subprotocols=[Subprotocol(f.SUBPROTOCOL)], compression=None,
-        ) as ws:  # fmt: skip
-            session.send_hello(f.Hello(
-                app_version="bench", model="bench", os="bench",
-                sims=[f.Sim(slot=0, carrier="bench")], limits=f.Limits(parts_per_minute=10_000),
-            ))  # fmt: skip
-            for data in session.data_to_send():
-                await ws.send(data.decode())
-            async for frame in ws:
-                session.receive_text(frame)
-                for event in session.events_received():
-                    if isinstance(event, Welcomed):
-                        self.welcomed.set()
-                    elif isinstance(event, JobReceived):
-                        job, now = event.job, datetime.now(UTC)
-                        session.accept(job.id)
-                        session.report_sent(job.id, now, 1, 0)
-                        session.report_delivered(job.id, now)
-                        self.inbox.arrived(job.id, job.text)
-                for data in session.data_to_send():
-                    await ws.send(data.decode())
+def text_relay(inbox: Inbox) -> InProcessRelay:
+    """A relay in this process that puts the text of every SMS it is handed in ``inbox``."""
+    return InProcessRelay(lambda job: inbox.arrived(job.id, job.text))
 
 
 async def otp_pairs() -> dict[str, float]:
     async with running_hub() as hub, AsyncExitStack() as stack:
         inbox = Inbox()
-        relays = [TextRelay(inbox) for _ in range(OTP_RELAYS)]
+        relays = [text_relay(inbox) for _ in range(OTP_RELAYS)]
         async with hub.client() as client:
             devices = [
                 await pair_device(client, hub.base, TOKEN, f"OTP relay {n}")
@@ -284,7 +248,7 @@ async def otp_pairs() -> dict[str, float]:
     }
 
 
-async def _welcomed(relay: TextRelay, task: asyncio.Task[None]) -> None:
+async def _welcomed(relay: InProcessRelay, task: asyncio.Task[None]) -> None:
     """Return once the relay is welcomed; raise if its socket ends first."""
     welcomed = asyncio.ensure_future(relay.welcomed.wait())
     try:

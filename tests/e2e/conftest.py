@@ -206,3 +206,30 @@ def _collect_garbage() -> Iterator[None]:
     that leaked it (as an unraisable ResourceWarning), not by a later one."""
     yield
     gc.collect()
+
+
+async def send_until(
+    stop: asyncio.Event, client: httpx.AsyncClient, url: str, accepted: list[str], tag: str
+) -> None:
+    """POST sends to ``url`` one after another until ``stop`` is set; note each 202's id.
+
+    For tests that kill the hub mid-stream: a request with no answer was not
+    accepted, and the only other answer allowed is a 503 while it restarts.
+    Stopped by a flag, not cancelled: a request cancelled mid-flight leaves its
+    socket unclosed inside httpcore.
+    """
+    n = 0
+    while not stop.is_set():
+        n += 1
+        try:
+            response = await client.post(
+                url,
+                json={"to": "+998901234567", "text": f"{tag} {n}"},
+                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+            )
+        except httpx.TransportError:
+            continue  # the hub is down
+        if response.status_code == 202:
+            accepted.append(response.json()["request_id"])
+        else:
+            assert response.status_code == 503, response.text

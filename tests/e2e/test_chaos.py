@@ -32,7 +32,7 @@ from hub.hub import DB_FILE
 from relay_sim.pairing import pair_device
 from relay_sim.profiles import Profile
 from relay_sim.relay import SimRelay
-from tests.e2e.conftest import ADMIN_TOKEN, sent_ids, wait_any
+from tests.e2e.conftest import ADMIN_TOKEN, send_until, sent_ids, wait_any
 from tests.e2e.hub_process import HubProcess, free_port
 from tests.e2e.receiver import Receiver, serve_receiver
 
@@ -152,7 +152,7 @@ async def _load_flap_and_kill(
     stop = asyncio.Event()
     url = f"{hub.base_url}/api/v1/sms/send"
     senders = [
-        asyncio.create_task(_send_until(stop, client, url, accepted, f"c{cycle}s{n}"))
+        asyncio.create_task(send_until(stop, client, url, accepted, f"chaos c{cycle}s{n}"))
         for n in range(CLIENTS)
     ]
     for flap in range(1, 4):  # three flaps a cycle, spread over its sends
@@ -163,28 +163,6 @@ async def _load_flap_and_kill(
     stop.set()
     await asyncio.gather(*senders)
     return set(accepted)
-
-
-async def _send_until(
-    stop: asyncio.Event, client: httpx.AsyncClient, url: str, accepted: list[str], tag: str
-) -> None:
-    # Stopped by a flag, not cancelled: a request cancelled mid-flight leaves
-    # its socket unclosed inside httpcore.
-    n = 0
-    while not stop.is_set():
-        n += 1
-        try:
-            response = await client.post(
-                url,
-                json={"to": "+998901234567", "text": f"chaos {tag}-{n}"},
-                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-            )
-        except httpx.TransportError:
-            continue  # the hub is down: a request with no answer was not accepted
-        if response.status_code == 202:
-            accepted.append(response.json()["request_id"])
-        else:
-            assert response.status_code == 503, response.text  # only while it restarts
 
 
 def _first_deliveries(receiver: Receiver) -> list[dict[str, object]]:

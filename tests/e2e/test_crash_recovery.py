@@ -13,32 +13,12 @@ import httpx
 from hub.hub import DB_FILE
 from relay_sim.pairing import pair_device
 from relay_sim.relay import SimRelay
-from tests.e2e.conftest import ADMIN_TOKEN, delivered_ids, sent_ids, wait_any
+from tests.e2e.conftest import ADMIN_TOKEN, delivered_ids, send_until, sent_ids, wait_any
 from tests.e2e.hub_process import HubProcess, free_port
 
 CLIENTS = 8
 KILL_AFTER_ACCEPTED = 100
 KILLS = 3
-
-
-async def _send_until(
-    stop: asyncio.Event, client: httpx.AsyncClient, url: str, accepted: list[str]
-) -> None:
-    # Stopped by a flag, not cancelled: a request cancelled mid-flight leaves
-    # its socket unclosed inside httpcore.
-    n = 0
-    while not stop.is_set():
-        n += 1
-        try:
-            response = await client.post(
-                url,
-                json={"to": "+998901234567", "text": f"crash test {n}"},
-                headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-            )
-        except httpx.TransportError:
-            continue  # the hub is down: a request with no answer was not accepted
-        if response.status_code == 202:
-            accepted.append(response.json()["request_id"])
 
 
 async def test_hub_killed_while_accepting_loses_and_duplicates_nothing(tmp_path: Path) -> None:
@@ -88,7 +68,8 @@ async def _accept_then_kill(
     url = f"{hub.base_url}/api/v1/sms/send"
     stop = asyncio.Event()
     senders = [
-        asyncio.create_task(_send_until(stop, client, url, accepted)) for _ in range(CLIENTS)
+        asyncio.create_task(send_until(stop, client, url, accepted, "crash test"))
+        for _ in range(CLIENTS)
     ]
     await wait_any(relays, lambda: len(accepted) >= KILL_AFTER_ACCEPTED, timeout=30)
     await hub.kill()

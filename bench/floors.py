@@ -69,9 +69,7 @@ async def bare_starlette(samples: int, clients: int, seconds: float) -> dict[str
 async def websocket_echo(samples: int) -> dict[str, float]:
     """Round trip of a small text frame through a bare ``websockets`` echo server."""
     port = free_port()
-    server = await start(
-        ["-m", "bench.ws_echo", "--port", str(port)], "echo server ready", stream="stdout"
-    )
+    server = await start(["-m", "bench.ws_floor", "serve", str(port)], "listening", stream="stdout")
     try:
         times = []
         async with connect(f"ws://{HOST}:{port}", compression=None) as ws:

@@ -20,24 +20,24 @@ from hub.store.sqlite import Statement
 from protocol import frames as f
 from protocol.lifecycle import Decision, State
 
-_COLUMNS = (
-    "id", "account_id", "to_number", "text", "parts", "encoding", "requested_device_id",
-    "sim_slot", "state", "device_id", "attempts", "error_code", "error_message", "queued_at",
-    "expires_at", "dispatched_at", "accepted_at", "sent_at", "delivered_at", "failed_at",
-    "updated_at", "kind", "text_sealed", "batch_id",
-)  # fmt: skip
 # Queue order between kinds: a login code never waits behind a bulk send.
 PRIORITY = {"otp": 0, "sms": 1, "list": 2}
 # While a message is in these states its sealed text stays stored; from the
 # relay's acceptance on, storage keeps no copy of it at all.
 _SEALED_WHILE = frozenset({State.QUEUED, State.DISPATCHED})
-_INSERT = f"INSERT INTO messages ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
-# What a message's later writes change. Leaving the fixed columns (account,
-# number, kind …) out of the UPDATE spares SQLite rewriting their index entries.
+# Set when the message is queued, never written again.
+_FIXED = (
+    "id", "account_id", "to_number", "parts", "encoding", "requested_device_id", "sim_slot",
+    "queued_at", "expires_at", "kind", "batch_id",
+)  # fmt: skip
+# What a message's later writes change. Leaving the fixed columns out of the
+# UPDATE spares SQLite rewriting their index entries (the account's, above all).
 _CHANGING = (
     "text", "state", "device_id", "attempts", "error_code", "error_message", "dispatched_at",
     "accepted_at", "sent_at", "delivered_at", "failed_at", "updated_at", "text_sealed",
 )  # fmt: skip
+_COLUMNS = _FIXED + _CHANGING
+_INSERT = f"INSERT INTO messages ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _UPDATE = f"UPDATE messages SET {', '.join(c + ' = ?' for c in _CHANGING)} WHERE id = ?"
 _HISTORY = (
     "INSERT INTO message_events (message_id, at, state, cause, device_id, detail)"
@@ -173,20 +173,16 @@ class LiveMessage:
         return PRIORITY.get(self.kind, 1)
 
     def _values(self) -> tuple[object, ...]:
-        s = self.stamps
-        secret = self.text_sealed is not None
-        sealed = self.text_sealed if self.state in _SEALED_WHILE else None
-        return (
-            self.id, self.account_id, self.to, "" if secret else self.text, self.parts,
-            self.encoding, self.requested_device_id, self.sim_slot, self.state.value,
-            self.device_id, self.attempts, self.error_code, self.error_message,
-            rfc3339(self.queued_at), rfc3339(self.expires_at), s.get("dispatched_at"),
-            s.get("accepted_at"), s.get("sent_at"), s.get("delivered_at"), s.get("failed_at"),
-            rfc3339(self.updated_at or self.queued_at), self.kind, sealed, self.batch_id,
+        """The row's values, in ``_COLUMNS`` order."""
+        fixed = (
+            self.id, self.account_id, self.to, self.parts, self.encoding,
+            self.requested_device_id, self.sim_slot, rfc3339(self.queued_at),
+            rfc3339(self.expires_at), self.kind, self.batch_id,
         )  # fmt: skip
+        return fixed + self._changing_values()
 
     def _changing_values(self) -> tuple[object, ...]:
-        """``_values`` of the ``_CHANGING`` columns only, in their order."""
+        """The values of the ``_CHANGING`` columns, in their order."""
         s = self.stamps
         secret = self.text_sealed is not None
         sealed = self.text_sealed if self.state in _SEALED_WHILE else None

@@ -11,7 +11,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.errors import ApiError, validation_error
-from hub.api.request import Check, hub_of, query_int, read_body, read_raw_body, require
+from hub.api.request import (
+    Check,
+    declared_media,
+    hub_of,
+    query_int,
+    read_body,
+    read_raw_body,
+    refuse_media,
+    require,
+)
 from hub.api.responses import ok, page
 from hub.phone import InvalidNumber, to_e164
 from hub.recipient_import import BadCsv, parse
@@ -136,13 +145,8 @@ async def import_recipients(request: Request) -> Response:
     """CSV in the body (``text/csv``); good rows saved, bad ones reported by line."""
     principal = await require(request, "recipients.write")
     hub = hub_of(request)
-    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media and media not in _CSV_MEDIA:
-        raise ApiError(
-            "unsupported_media_type",
-            f"the body must be CSV: send it with 'Content-Type: text/csv', not {media[:80]!r}",
-            errors=[{"field": "content-type", "message": "must be text/csv"}],
-        )
+    if (media := declared_media(request)) and media not in _CSV_MEDIA:
+        raise refuse_media(media, "text/csv")
     raw = await read_raw_body(request, hub.config.server.max_import_bytes)
     try:
         text = raw.decode("utf-8")

@@ -161,17 +161,26 @@ def _given(body: msgspec.Struct) -> dict[str, Any]:
     }
 
 
+def declared_media(request: Request) -> str:
+    """The body's declared media type, lower case, without parameters ("" if none)."""
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+def refuse_media(media: str, wanted: str) -> ApiError:
+    """415 for a body declared as ``media`` where ``wanted`` is read."""
+    return ApiError(
+        "unsupported_media_type",
+        f"the body must be {wanted.partition('/')[2].upper()}: send it with"
+        f" 'Content-Type: {wanted}', not {media[:80]!r}",
+        errors=[{"field": "content-type", "message": f"must be {wanted}"}],
+    )
+
+
 def require_json(request: Request) -> None:
     """Refuse (415) a body declared as anything but JSON; an undeclared one is read as JSON."""
-    declared = request.headers.get("content-type", "")
-    media = declared.partition(";")[0].strip().lower()
-    if not media or _JSON_MEDIA.fullmatch(media):
-        return
-    raise ApiError(
-        "unsupported_media_type",
-        f"the body must be JSON: send it with 'Content-Type: application/json', not {media[:80]!r}",
-        errors=[{"field": "content-type", "message": "must be application/json"}],
-    )
+    media = declared_media(request)
+    if media and not _JSON_MEDIA.fullmatch(media):
+        raise refuse_media(media, "application/json")
 
 
 async def read_body(request: Request, model: type[T], check: Check | None = None) -> T:

@@ -449,6 +449,14 @@ def test_a_save_writes_the_changing_columns_as_the_full_row_has_them(
     assert set(_CHANGING) <= set(_COLUMNS)
 
 
+async def test_a_message_row_names_every_column_of_the_messages_table_once(env: Env) -> None:
+    from hub.message import _COLUMNS
+
+    table = await env.store.fetchall("PRAGMA table_info(messages)")
+
+    assert sorted(_COLUMNS) == sorted(row["name"] for row in table)
+
+
 async def test_connection_queues_one_receipt_for_reports_stored_together(env: Env) -> None:
     """Receipts are cumulative: a newer one replaces one still queued, so a
     commit of many reports cannot fill a relay's queue with receipts."""

@@ -1,27 +1,65 @@
 # relayhub — everything a fresh machine needs goes through these targets.
+# Installs come only from the locked files in requirements/ (see its README).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+TOOLS  := .tools
+UV     := $(TOOLS)/bin/uv
+# uv installs into the project's venv; it never touches the system Python.
+UVENV  := VIRTUAL_ENV=$(CURDIR)/$(VENV) $(UV)
 
-.PHONY: run test install lint format bench chaos clean
+# `make run PORT=8081 CONFIG=local.toml DATA=data2`: each one is optional.
+PORT   ?=
+CONFIG ?=
+DATA   ?=
+SERVE_FLAGS := $(if $(PORT),--port $(PORT)) $(if $(CONFIG),--config $(CONFIG)) $(if $(DATA),--data $(DATA))
 
-## run: install if needed, then start the hub on http://127.0.0.1:8080 (SQLite in ./data)
-run: install
-	$(BIN)/relayhub serve
+.PHONY: run test install install-run lint format bench chaos lock clean
+
+## run: install what the hub needs, then start it on http://127.0.0.1:8080 (SQLite in ./data)
+run: install-run
+	$(BIN)/relayhub serve $(SERVE_FLAGS)
 
 ## test: lint, type-check and run the whole test suite
 test: install lint
 	$(BIN)/pytest
 
-## install: create .venv and install the project (editable) with its dev tools; idempotent
-install: $(STAMP)
+## install: .venv with the hub (editable) and its test tools, exactly as locked in requirements/dev.txt
+install: $(VENV)/.dev
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+## install-run: .venv with what the hub needs to run, as locked in requirements/run.txt
+install-run: $(VENV)/.run
+
+$(UV): requirements/tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check \
+		--require-hashes -r requirements/tools.txt
+	touch $(UV)
+
+$(VENV)/.venv-made: | $(UV)
+	$(UV) venv --quiet --python $(PYTHON) $(VENV)
+	touch $@
+
+# The dev set includes the run set, so a dev install counts as both.
+$(VENV)/.dev: requirements/dev.txt pyproject.toml $(VENV)/.venv-made
+	$(UVENV) pip sync --quiet --require-hashes requirements/dev.txt
+	$(UVENV) pip install --quiet --no-deps -e .
+	touch $@ $(VENV)/.run
+
+$(VENV)/.run: requirements/run.txt pyproject.toml $(VENV)/.venv-made
+	$(UVENV) pip sync --quiet --require-hashes requirements/run.txt
+	$(UVENV) pip install --quiet --no-deps -e .
+	rm -f $(VENV)/.dev
+	touch $@
+
+## lock: resolve every dependency again and rewrite requirements/*.txt (on purpose only)
+UPGRADE ?= --upgrade
+COMPILE := $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command 'make lock'
+lock: | $(UV)
+	$(COMPILE) $(UPGRADE) requirements/tools.in -o requirements/tools.txt
+	$(COMPILE) $(UPGRADE) pyproject.toml -o requirements/run.txt
+	$(COMPILE) $(UPGRADE) pyproject.toml --extra dev -c requirements/run.txt -o requirements/dev.txt
 
 lint: install
 	$(BIN)/ruff check .
@@ -43,4 +81,4 @@ chaos: install
 		$(BIN)/pytest tests/e2e/test_chaos.py -s -q
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,7 @@ breaks them fails decoding as a whole: the caller never sees half a frame.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Final
+from typing import Annotated, Final, TypeVar
 
 import msgspec
 from msgspec import Meta
@@ -186,9 +186,10 @@ class FrameError(Exception):
         self.unknown_type = unknown_type
 
 
-def _decode(
-    data: bytes | str, decoder: msgspec.json.Decoder[object], known: frozenset[str]
-) -> object:
+_T = TypeVar("_T")
+
+
+def _decode(data: bytes | str, decoder: msgspec.json.Decoder[_T], known: frozenset[str]) -> _T:
     try:
         return decoder.decode(data)
     except (UnicodeDecodeError, UnicodeEncodeError) as exc:
@@ -213,11 +214,9 @@ def _decode(
 
 def decode_relay_frame(data: bytes | str) -> RelayFrame:
     """Decode one frame sent by a relay; raise ``FrameError`` if it is unusable."""
-    frame = _decode(data, relay_frame_decoder, RELAY_FRAME_TYPES)
-    return frame  # type: ignore[return-value]
+    return _decode(data, relay_frame_decoder, RELAY_FRAME_TYPES)
 
 
 def decode_hub_frame(data: bytes | str) -> HubFrame:
     """Decode one frame sent by the hub; raise ``FrameError`` if it is unusable."""
-    frame = _decode(data, hub_frame_decoder, HUB_FRAME_TYPES)
-    return frame  # type: ignore[return-value]
+    return _decode(data, hub_frame_decoder, HUB_FRAME_TYPES)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from importlib import resources
 import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -24,7 +25,9 @@ from hub.store.writer import GroupCommitWriter, StorageUnavailable, WriteOp
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema.sql"
+# The repository's top-level schema.sql, shipped in the package (hub/schema.sql
+# links to it) so that an installed wheel finds it too.
+SCHEMA_PATH = resources.files("hub").joinpath("schema.sql")
 
 __all__ = ["SqliteStore", "Statement", "StorageUnavailable"]
 

@@ -105,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         from hub.cli_admin import token_main
 
         return token_main(argv[1:])
+    if argv[:1] == ["listen"]:
+        from hub.webhook_listen import main as listen_main
+
+        return listen_main(argv[1:])
     parser = argparse.ArgumentParser(prog="relayhub", description="WebSocket-first SMS relay hub")
     parser.add_argument("--version", action="version", version=f"relayhub {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("sim", help="run simulated relays (see: relayhub sim --help)")
     sub.add_parser("account", help="operator: create, list, update accounts")
     sub.add_parser("token", help="create, list, revoke access tokens")
+    sub.add_parser("listen", help="a local webhook receiver that checks signatures")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)

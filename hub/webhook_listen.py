@@ -105,8 +105,6 @@ def main(argv: list[str]) -> int:
         " (a hub needs [webhooks] allow_private_targets = true to post to this machine)",
         flush=True,
     )
-    config = uvicorn.Config(
-        Listener(args.secret, sys.stdout), log_level="warning", lifespan="off"
-    )
+    config = uvicorn.Config(Listener(args.secret, sys.stdout), log_level="warning", lifespan="off")
     uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -83,7 +83,9 @@ async def listen(port: int, secret: str) -> AsyncIterator[list[str]]:
 
 
 @pytest.mark.parametrize("right_secret", [True, False])
-async def test_the_listener_checks_what_a_real_hub_posts(tmp_path: Path, right_secret: bool) -> None:
+async def test_the_listener_checks_what_a_real_hub_posts(
+    tmp_path: Path, right_secret: bool
+) -> None:
     config = hub_config(tmp_path / "data", webhooks={"allow_private_targets": True})
     async with serve_hub(config) as hub:
         port = free_port()

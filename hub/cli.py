@@ -111,7 +111,7 @@ def _listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         if exc.errno == errno.EADDRINUSE:
-            suggestion = port + 1 if 8080 <= port < 65535 else 8081
+            suggestion = port + 1 if port < 65535 else 8081
             raise StartRefused(
                 f"port {port} is already in use on {host} (another hub or program listens"
                 f" there). Pick a free port with --port {suggestion}"

@@ -137,6 +137,13 @@ def serve(args: argparse.Namespace) -> int:
         lock = DataFolderLock.acquire(config.data_path)
     except DataFolderBusy as busy:
         return _refuse(_busy_message(busy))
+    except OSError as exc:
+        not_a_folder = config.data_path.exists() and not config.data_path.is_dir()
+        return _refuse(
+            f"cannot use {config.data_path}/ as the data folder:"
+            f" {'it is not a folder' if not_a_folder else exc.strerror or exc}."
+            " Give a folder this user may write with --data (make run DATA=…)."
+        )
     try:
         try:
             sock = _listen(config.server.host, config.server.port)

@@ -100,3 +100,15 @@ async def test_serve_starts_on_the_folder_of_a_hub_killed_with_sigkill(tmp_path:
         assert response.status_code == 200
     finally:
         await after.stop()
+
+
+async def test_serve_on_a_data_path_that_is_a_file_refuses_naming_it(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.write_text("not a folder")
+
+    refused = await run_relayhub(*serve_args(data, free_port()))
+
+    assert refused.returncode == 1
+    assert f"cannot use {data}/ as the data folder: it is not a folder" in refused.stderr
+    assert "--data" in refused.stderr
+    assert refused.stdout == ""

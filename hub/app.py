@@ -130,21 +130,22 @@ def create_app(
     clock: Clock | None = None,
     admin_token: str | None = None,
     on_started: Callable[[Hub], None] | None = None,
-    dashboard_link: bool = False,
+    dashboard_origin: str | None = None,
 ) -> Starlette:
     """Build the hub's ASGI app.
 
     ``admin_token`` (default: ``RELAYHUB_ADMIN_TOKEN`` from the environment)
     becomes the admin token on the first start; ``on_started`` is called once
-    the hub is ready (the CLI prints the first-start banner from it);
-    ``dashboard_link`` makes a 12-hour token for the dashboard link it prints.
+    the hub is ready (before it listens: tests wait on it);
+    ``dashboard_origin`` keeps a dashboard sign-in link for that origin in the
+    data folder (see ``hub.dashboard_link``).
     """
     token = admin_token if admin_token is not None else os.environ.get("RELAYHUB_ADMIN_TOKEN")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         hub = Hub.build(config, clock or SystemClock())
-        await hub.start(token or None, dashboard_link)
+        await hub.start(token or None, dashboard_origin)
         app.state.hub = hub
         if on_started is not None:
             on_started(hub)

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final
 
 from hub.clock import Clock, rfc3339
@@ -160,19 +160,24 @@ class TokenAuthority:
         expires = datetime.fromisoformat(row["expires_at"]) if row["expires_at"] else None
         return Principal(row["account_id"], row["id"], frozenset(row["scopes"].split()), expires)
 
-    async def dashboard_sign_in(self, valid_for: timedelta) -> str:
-        """A fresh token for the first account's dashboard link (every scope but
-        ``admin``, expiring); earlier ones made this way are revoked."""
+    async def _first_account(self) -> str:
         first = await self._store.fetchone("SELECT id FROM accounts ORDER BY id LIMIT 1")
         assert first is not None, "bootstrap makes the first account"
-        account_id = first["id"]
-        for row in await self.list(account_id):
-            if row["name"] == DASHBOARD_TOKEN_NAME:
-                await self.revoke(account_id, row["id"])
-        secret, _ = await self.create(
-            account_id, DASHBOARD_TOKEN_NAME, list(SCOPES), self._clock.now() + valid_for
-        )
-        return secret
+        return str(first["id"])
+
+    async def dashboard_sign_in(self, expires_at: datetime) -> tuple[str, str]:
+        """A new token for the first account's dashboard link (every scope but
+        ``admin``); returns its secret and id. Earlier links are left alone: a
+        browser may still be signed in with one, and each expires by itself."""
+        account_id = await self._first_account()
+        secret, row = await self.create(account_id, DASHBOARD_TOKEN_NAME, list(SCOPES), expires_at)
+        return secret, str(row["id"])
+
+    async def dashboard_link_ids(self) -> set[str]:
+        """The ids of the dashboard-link tokens not revoked (expired ones included)."""
+        account_id = await self._first_account()
+        return {row["id"] for row in await self.list(account_id)
+                if row["name"] == DASHBOARD_TOKEN_NAME}  # fmt: skip
 
     async def bootstrap(self, admin_secret: str | None) -> str | None:
         """On an empty store, create the default account and its admin token.

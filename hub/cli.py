@@ -1,14 +1,21 @@
-"""The ``relayhub`` command: ``serve`` runs the hub, ``sim`` runs simulated relays."""
+"""The ``relayhub`` command: ``serve`` runs the hub, ``sim`` runs simulated relays,
+``dashboard-link`` prints the dashboard sign-in link."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import socket
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
-from hub import __version__, redaction
+from hub import __version__, dashboard_link, redaction
+from hub.clock import rfc3339
 from hub.config import Config, ConfigError, load_config
+from hub.data_lock import DataFolderBusy, DataFolderLock, holder_of
 from hub.hub import Hub
 
 DEFAULT_CONFIG = Path("hub.toml")
@@ -38,11 +45,10 @@ def load_serve_config(args: argparse.Namespace) -> Config:
     return load_config(*files, overrides={"server": server} if server else None)
 
 
-def _banner(config: Config) -> object:
-    def on_started(hub: Hub) -> None:
-        host = config.server.host
-        origin = config.server.public_url or f"http://{host}:{config.server.port}"
-        lines = [f"relayhub {__version__} is serving {origin} (data in {config.data_path}/)"]
+def _banner(config: Config, origin: str) -> Callable[[Hub], None]:
+    def on_listening(hub: Hub) -> None:
+        data = config.data_path
+        lines = [f"relayhub {__version__} is serving {origin} (data in {data}/)"]
         token = hub.admin_token
         if token is not None:
             lines += [
@@ -63,12 +69,57 @@ def _banner(config: Config) -> object:
             ]
         else:
             lines.append("The admin token was printed on the first start of this data folder.")
-        if hub.dashboard_token is not None:
-            lines += ["", "Dashboard (this link signs you in for 12 hours):",
-                      f"    {origin}/dashboard/#token={hub.dashboard_token}"]  # fmt: skip
+        # The link itself stays out of stdout: a service's stdout often lands in a shared journal.
+        lines += [
+            "",
+            f"Dashboard: {origin}/dashboard/ (its sign-in link is in"
+            f" {data / dashboard_link.LINK_FILE}, readable only by you;"
+            f" print it with: .venv/bin/relayhub dashboard-link --data {data})",
+        ]
         print("\n".join(lines), flush=True)
 
-    return on_started
+    return on_listening
+
+
+class StartRefused(Exception):
+    """A start stopped before it opened anything; the message says what to change."""
+
+
+def _refuse(message: str) -> int:
+    print(f"relayhub: {message}", file=sys.stderr)
+    return 1
+
+
+def _busy_message(busy: DataFolderBusy) -> str:
+    holder = busy.holder
+    who = "another relayhub"
+    if holder.pid is not None:
+        who += f" (pid {holder.pid}" + (f", serving {holder.address})" if holder.address else ")")
+    return (
+        f"the data folder {busy.folder}/ is in use by {who}. One data folder serves one hub:"
+        " stop that one first, or give this one its own folder and port,"
+        " e.g. --data data2 --port 8081 (make run DATA=data2 PORT=8081)."
+    )
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything is opened (raises ``StartRefused``)."""
+    from hub.server import bind
+
+    try:
+        return bind(host, port)
+    except OSError as exc:
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            suggestion = port + 1 if port < 65535 else 8081
+            raise StartRefused(
+                f"port {port} is already in use on {host} (another hub or program listens"
+                f" there). Pick a free port with --port {suggestion}"
+                f" (make run PORT={suggestion})."
+            ) from None
+        raise StartRefused(
+            f"cannot listen on {where}: {exc.strerror or exc}. Check --host and --port."
+        ) from None
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -80,14 +131,72 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"relayhub: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=config.server.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    # Order matters: the data folder, then the port, and only then the database,
+    # so a start that cannot serve leaves the running hub and its data untouched.
+    try:
+        lock = DataFolderLock.acquire(config.data_path)
+    except DataFolderBusy as busy:
+        return _refuse(_busy_message(busy))
+    except OSError as exc:
+        not_a_folder = config.data_path.exists() and not config.data_path.is_dir()
+        return _refuse(
+            f"cannot use {config.data_path}/ as the data folder:"
+            f" {'it is not a folder' if not_a_folder else exc.strerror or exc}."
+            " Give a folder this user may write with --data (make run DATA=…)."
+        )
+    try:
+        try:
+            sock = _listen(config.server.host, config.server.port)
+        except StartRefused as exc:
+            return _refuse(str(exc))
+        port = sock.getsockname()[1]
+        origin = dashboard_link.public_origin(config.server, port)
+        lock.describe(origin)
+        logging.basicConfig(
+            level=config.server.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        app = create_app(config, dashboard_origin=origin)
+        server = HubServer(
+            uvicorn_config(app, config, port=port), app, on_listening=_banner(config, origin)
+        )
+        redaction.install()  # after uvicorn_config: it installs uvicorn's own handlers
+        with sock:
+            server.run(sockets=[sock])
+        return 0 if server.started else 1
+    finally:
+        lock.release()
+
+
+def dashboard_link_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="relayhub dashboard-link",
+        description="print the dashboard sign-in link of the hub serving a data folder",
     )
-    app = create_app(config, on_started=_banner(config), dashboard_link=True)  # type: ignore[arg-type]
-    server = HubServer(uvicorn_config(app, config), app)
-    redaction.install()  # after uvicorn_config: it installs uvicorn's own handlers
-    server.run()
+    parser.add_argument("--data", help="the hub's data folder (default ./data)")
+    parser.add_argument("--config", type=Path, help="a TOML file whose keys override ./hub.toml")
+    args = parser.parse_args(argv)
+    args.host = args.port = None
+    try:
+        config = load_serve_config(args)
+    except ConfigError as exc:
+        print(f"relayhub: {exc}", file=sys.stderr)
+        return 2
+    data = config.data_path
+    holder = holder_of(data)
+    if holder is None:
+        return _refuse(
+            f"no hub is serving {data}/ now. Start one (relayhub serve --data {data},"
+            f" or make run) and it writes a sign-in link to {data / dashboard_link.LINK_FILE}."
+        )
+    saved = dashboard_link.read(data / dashboard_link.LINK_FILE)
+    if saved is None or saved.expires_at <= datetime.now(UTC):
+        return _refuse(
+            f"the hub serving {data}/ (pid {holder.pid}) has no valid link on file; it"
+            f" writes a new one within {dashboard_link.CHECK_EVERY_S:.0f} s. Run this again then."
+        )
+    print(saved.url)
+    print(f"(signs in until {rfc3339(saved.expires_at)})", file=sys.stderr)
     return 0
 
 
@@ -101,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         from hub.cli_admin import account_main
 
         return account_main(argv[1:])
+    if argv[:1] == ["dashboard-link"]:
+        return dashboard_link_command(argv[1:])
     if argv[:1] == ["token"]:
         from hub.cli_admin import token_main
 
@@ -117,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("account", help="operator: create, list, update accounts")
     sub.add_parser("token", help="create, list, revoke access tokens")
     sub.add_parser("listen", help="a local webhook receiver that checks signatures")
+    sub.add_parser("dashboard-link", help="print the dashboard sign-in link (on the hub's machine)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)

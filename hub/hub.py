@@ -13,11 +13,13 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from hub import dashboard_link
 from hub.accounts import AccountDirectory
 from hub.auth import TokenAuthority
 from hub.batches import Batches
 from hub.clock import Clock
 from hub.config import Config
+from hub.dashboard_link import SavedLink
 from hub.delivery import Delivery
 from hub.devices import DeviceDirectory
 from hub.event_feed import EventFeed
@@ -37,7 +39,6 @@ log = logging.getLogger(__name__)
 
 DB_FILE = "relayhub.db"
 PRUNE_EVERY_S = 3600.0
-DASHBOARD_LINK_VALID = timedelta(hours=12)
 
 
 @dataclass
@@ -62,7 +63,7 @@ class Hub:
     lists: RecipientLists
     batches: Batches
     admin_token: str | None = None  # set only on the first start, to show it once
-    dashboard_token: str | None = None  # for the sign-in link `relayhub serve` prints
+    sign_in_link: SavedLink | None = None  # kept in a file in the data folder, never printed
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
@@ -116,13 +117,18 @@ class Hub:
             batches=Batches(store, clock, lists, delivery, config.sms.max_parts),
         )
 
-    async def start(self, admin_token: str | None, dashboard_link: bool = False) -> None:
+    async def start(self, admin_token: str | None, dashboard_origin: str | None = None) -> None:
+        """Open the store and resume; ``dashboard_origin``: keep the dashboard
+        sign-in link for that origin in the data folder (``relayhub serve``)."""
         if admin_token is not None and len(admin_token) < 16:
             raise ValueError("RELAYHUB_ADMIN_TOKEN must be at least 16 characters")
         await self.store.open()
         self.admin_token = await self.auth.bootstrap(admin_token)
-        if dashboard_link:
-            self.dashboard_token = await self.auth.dashboard_sign_in(DASHBOARD_LINK_VALID)
+        if dashboard_origin is not None:
+            await self._keep_dashboard_link(dashboard_origin)
+            self._timers.append(
+                asyncio.create_task(self._renew_dashboard_link(dashboard_origin), name="link")
+            )
         await self.devices.load()
         await self.accounts.load()
         await self.presence.load()
@@ -131,6 +137,18 @@ class Hub:
             log.info("resuming %d unfinished message(s)", resumed)
         await self.sender.start()
         self._timers.append(asyncio.create_task(self._sweep_forever(), name="sweeper"))
+
+    async def _keep_dashboard_link(self, origin: str) -> None:
+        path = self.config.data_path / dashboard_link.LINK_FILE
+        self.sign_in_link = await dashboard_link.ensure(self.auth, path, origin, self.clock.now())
+
+    async def _renew_dashboard_link(self, origin: str) -> None:
+        while True:
+            await self.clock.sleep(dashboard_link.CHECK_EVERY_S)
+            try:
+                await self._keep_dashboard_link(origin)
+            except Exception:  # a full disk must not stop the renewals for good
+                log.exception("could not renew the dashboard link")
 
     async def _sweep_forever(self) -> None:
         pruned_at = self.clock.monotonic()

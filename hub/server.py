@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -52,9 +53,24 @@ class HubServer(uvicorn.Server):
     streams first so a stop takes milliseconds, not the graceful timeout.
     """
 
-    def __init__(self, config: uvicorn.Config, app: Starlette) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        app: Starlette,
+        on_listening: Callable[[Any], None] | None = None,
+    ) -> None:
         super().__init__(config)
         self._app = app
+        self._on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start, then call ``on_listening(hub)``: only a start that serves says so."""
+        await super().startup(sockets)
+        if sockets is not None:
+            # uvicorn logs "running on" only for sockets it bound itself; tools wait for it.
+            self._log_started_message(sockets)
+        if self.started and self._on_listening is not None:
+            self._on_listening(self._app.state.hub)
 
     async def shutdown(self, sockets: Any = None) -> None:
         hub = getattr(self._app.state, "hub", None)

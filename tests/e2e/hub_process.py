@@ -7,9 +7,32 @@ import os
 import signal
 import socket
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 READY_LINE = "Uvicorn running on"
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A ``relayhub`` run that exited by itself: its exit code and what it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def run_relayhub(*args: str, env: dict[str, str] | None = None) -> Finished:
+    """Run ``relayhub ARGS`` to its end (a refused start, a one-shot command)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hub", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    async with asyncio.timeout(20):
+        out, err = await process.communicate()
+    assert process.returncode is not None
+    return Finished(process.returncode, out.decode(), err.decode())
 
 
 def free_port() -> int:
@@ -31,6 +54,7 @@ class HubProcess:
         self.process: asyncio.subprocess.Process | None = None
         self.log: list[str] = []  # stderr: the log
         self.output: list[str] = []  # stdout: the start-up banner
+        self._output_grew = asyncio.Event()
         self._drain: asyncio.Task[None] | None = None
         self._drain_out: asyncio.Task[None] | None = None
 
@@ -64,6 +88,26 @@ class HubProcess:
         assert self.process is not None and self.process.stdout is not None
         while line := await self.process.stdout.readline():
             self.output.append(line.decode())
+            self._output_grew.set()
+        self._output_grew.set()  # stdout closed: a waiter stops waiting
+
+    async def wait_output(self, text: str) -> str:
+        """The first stdout line holding ``text``, once the hub has printed it."""
+        assert self.process is not None
+        async with asyncio.timeout(20):
+            while True:
+                for line in self.output:
+                    if text in line:
+                        return line
+                if self._drain_out is not None and self._drain_out.done():
+                    raise AssertionError(f"the hub never printed {text!r}: {self.output}")
+                self._output_grew.clear()
+                await self._output_grew.wait()
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     async def _drained(self) -> None:
         for task in (self._drain, self._drain_out):

@@ -1,6 +1,6 @@
 // The relayhub dashboard: sign-in, the hash router, the live stream.
 //
-// Sign-in: a `#token=rh_…` fragment (the link `relayhub serve` prints) is moved
+// Sign-in: a `#token=rh_…` fragment (the link `relayhub dashboard-link` prints) is moved
 // into sessionStorage and out of the address bar at once; without one, the
 // sign-in form asks for a token. Each view is a module with
 // `mount(root, scope, app, arg)`; the Scope it gets is closed when the view changes,

@@ -2,8 +2,9 @@
 ``GET /v1/postman.json``: the Postman collection.
 
 The page is rendered here from the hub's own tables, so it cannot drift from
-the hub it runs on: the OpenAPI document (one card per operation), ``ERRORS``
-(one entry per error code) and ``EVENT_TYPES``. Its words are in
+the hub it runs on: the OpenAPI document (one card per operation, with the
+error codes, parameters and body fields it documents; ``docs_fields`` flattens
+the schemas), ``ERRORS`` (one entry per error code) and ``EVENT_TYPES``. Its words are in
 ``web/docs/text.toml`` (one table per language, the same keys in each) and its
 sample answers in ``web/docs/samples.json``; its CSS and JavaScript (example
 tabs, copy buttons) are static files under ``/docs/assets``, because the page's

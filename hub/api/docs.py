@@ -2,8 +2,9 @@
 ``GET /v1/postman.json``: the Postman collection.
 
 The page is rendered here from the hub's own tables, so it cannot drift from
-the hub it runs on: the OpenAPI document (one card per operation), ``ERRORS``
-(one entry per error code) and ``EVENT_TYPES``. Its words are in
+the hub it runs on: the OpenAPI document (one card per operation, with the
+error codes, parameters and body fields it documents; ``docs_fields`` flattens
+the schemas), ``ERRORS`` (one entry per error code) and ``EVENT_TYPES``. Its words are in
 ``web/docs/text.toml`` (one table per language, the same keys in each) and its
 sample answers in ``web/docs/samples.json``; its CSS and JavaScript (example
 tabs, copy buttons) are static files under ``/docs/assets``, because the page's
@@ -34,6 +35,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from hub import __version__, postman
+from hub.api.docs_fields import Field, Limit, describe, fields, resolve
 from hub.api.errors import ERRORS
 from hub.api.openapi import build
 from hub.events import EVENT_TYPES
@@ -192,6 +194,20 @@ class _Writer:
         out.append(self._plain(raw[last:]))
         return "".join(out)
 
+    def code_only(self, raw: str) -> str:
+        """Text from the OpenAPI document: `code` spans, never links."""
+        parts = raw.split("`")
+        if len(parts) % 2 == 0:  # an unpaired backtick: show it as it is
+            return _e(raw, quote=False)
+        return "".join(
+            f"<code>{_e(part, quote=False)}</code>" if i % 2 else _e(part, quote=False)
+            for i, part in enumerate(parts)
+        )
+
+    def phrase(self, english: str) -> str:
+        """A description of the OpenAPI document in this page's language, as HTML."""
+        return self.code_only(self.t["phrases"].get(english, english))
+
     def href(self, href: str) -> str:
         return self.root + href if href.startswith("/") else href
 
@@ -320,18 +336,25 @@ def _layout(w: _Writer, main: str) -> str:
 """
 
 
+# What the quick start's application token does in its four steps, and no more.
+QUICK_START_SCOPES: Final = (
+    "devices.manage", "devices.read", "sms.send", "otp.send", "otp.verify", "messages.read",
+    "webhooks.manage",
+)  # fmt: skip
+
+
 def _quick_start(w: _Writer) -> str:
-    base, bodies, admin = w.base, postman.EXAMPLE_BODIES, "RELAYHUB_ADMIN_TOKEN"
-    app_token = {"name": "shop backend",
-                 "scopes": ["sms.send", "otp.send", "otp.verify", "messages.read"]}  # fmt: skip
+    base, bodies = w.base, postman.EXAMPLE_BODIES
+    app_token = {"name": "shop backend", "scopes": list(QUICK_START_SCOPES)}
     verify = {"otp_id": "otp_…", "code": "482913"}
     steps = [
-        [curl("POST", f"{base}/tokens", admin, app_token)
+        ["export RELAYHUB_TOKEN='rh_…'  # the admin token the hub printed\n"
+         + curl("POST", f"{base}/tokens", body=app_token)
          + '\n# {"ok":true,"id":"tok_…","token":"rh_…","scopes":[…],…}'
-         + "\nexport RELAYHUB_TOKEN='rh_…'"],
-        [curl("POST", f"{base}/relay/pairing-codes", admin)
+         + "\nexport RELAYHUB_TOKEN='rh_…'  # your application's token, from the answer"],
+        [curl("POST", f"{base}/relay/pairing-codes")
          + '\n# {"ok":true,"pairing_code":"483-921","qr_payload":"…","qr_svg":"<svg…>",…}',
-         curl("GET", f"{base}/devices", admin)
+         curl("GET", f"{base}/devices")
          + '\n# {"ok":true,"items":[{"id":"dev_…","name":"Shop phone","online":true,…}],…}'],
         [curl("POST", f"{base}/sms/send", body=bodies["send_sms"])
          + '\n# {"ok":true,"request_id":"req_…","status":"queued","queued_at":"…"}',
@@ -339,9 +362,9 @@ def _quick_start(w: _Writer) -> str:
          + '\n# {"ok":true,"otp_id":"otp_…","status":"sent","expires_in_seconds":300,…}\n'
          + curl("POST", f"{base}/otp/verify", body=verify)
          + '\n# {"ok":true,"otp_id":"otp_…","status":"verified","attempts_left":5}'],
-        [curl("POST", f"{base}/webhooks", admin, bodies["create_webhook"])
+        [curl("POST", f"{base}/webhooks", body=bodies["create_webhook"])
          + '\n# {"ok":true,"id":"whk_…","secret":"whsec_…",…}',
-         curl("GET", f"{base}/webhooks/deliveries?limit=20", admin)],
+         curl("GET", f"{base}/webhooks/deliveries?limit=20")],
     ]  # fmt: skip
     status = curl("GET", f"{base}/messages/status?request_id=$REQUEST_ID")
     extra = {4: f"<p>{w('quick.step4_watch')}</p>{_code(status)}"}
@@ -357,11 +380,11 @@ def _quick_start(w: _Writer) -> str:
 def _basics(w: _Writer) -> str:
     rows = [
         ("base_url", f'<code class="base-url">{_e(w.base)}</code>'),
-        ("auth", "<code>Authorization: Bearer YOUR_ACCESS_TOKEN</code>"),
+        ("auth", "<code>Authorization: Bearer $RELAYHUB_TOKEN</code>"),
+        ("request_id", "<code>X-Request-Id: rq_…</code>"),
         ("content_type", "<code>Content-Type: application/json</code>"),
         ("relay_mode", "<code>auto</code> · <code>manual</code> (<code>device_id</code>)"),
         ("idempotency", "<code>Idempotency-Key: &lt;your-unique-key&gt;</code>"),
-        ("request_id", "<code>X-Request-Id</code>"),
         ("formats", "<code>+998901234567</code> · <code>2026-03-14T12:30:00Z</code>"),
     ]
     items = "".join(
@@ -414,17 +437,18 @@ def _schema_name(content: Mapping[str, Any]) -> str:
     return ""
 
 
-def _error_codes(operation: dict[str, Any]) -> list[str]:
-    """The error codes an operation documents (a response's description is the title)."""
-    by_answer = {(str(status), title): code for code, (status, title) in ERRORS.items()}
-    return [
-        by_answer[(status, answer.get("description"))]
-        for status, answer in operation["responses"].items()
-        if (status, answer.get("description")) in by_answer
-    ]
+def problems(operation: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(HTTP status, error code) of every problem answer the operation documents."""
+    found = []
+    for status, answer in operation["responses"].items():
+        schema = answer.get("content", {}).get("application/problem+json", {}).get("schema", {})
+        found += [(status, code) for code in schema.get("properties", {}).get("code", {})
+                  .get("enum", ())]  # fmt: skip
+    return sorted(found, key=lambda found: found[0])
 
 
-def _card(w: _Writer, method: str, path: str, operation: dict[str, Any]) -> str:
+def _card(w: _Writer, spec: dict[str, Any], method: str, path: str,
+          operation: dict[str, Any]) -> str:  # fmt: skip
     t, op_id = w.t, operation["operationId"]
     description = operation.get("description", "")
     scope = _SCOPE.match(description)
@@ -435,12 +459,18 @@ def _card(w: _Writer, method: str, path: str, operation: dict[str, Any]) -> str:
         f"<code>{_e(scope.group(1))}</code>" if scope
         else w("reference.pairing_scope" if "requestBody" in operation else "reference.no_scope"),
     )]  # fmt: skip
-    if "requestBody" in operation:
-        facts.append(("request_body", _schema_name(operation["requestBody"]["content"])))
-    answer = _schema_name(operation["responses"][success].get("content", {}))
-    facts.append(("response", f'<span class="status">{success}</span> {answer}'))
-    links = " ".join(f'<a href="#{c}"><code>{c}</code></a>' for c in _error_codes(operation))
-    facts.append(("errors", links or w("reference.none")))
+    body = operation.get("requestBody", {}).get("content", {})
+    if body:
+        facts.append(("request_body", _schema_name(body)))
+    answer = operation["responses"][success].get("content", {})
+    facts.append(("response", f'<span class="status">{success}</span> {_schema_name(answer)}'))
+    errors = "".join(
+        f'<li data-code="{_e(code)}" data-status="{_e(status)}"><span class="status">'
+        f'{_e(status)}</span> <a href="#{_e(code)}"><code>{_e(code)}</code></a></li>'
+        for status, code in problems(operation)
+    )
+    facts.append(("errors", f'<ul class="card-errors">{errors}</ul>' if errors
+                  else w("reference.none")))  # fmt: skip
     found = examples(op_id, w.origin) or {"cURL": _card_curl(w, method, path, operation)}
     return (
         f'<article class="card endpoint" id="op-{op_id}" aria-labelledby="op-{op_id}-title">'
@@ -450,8 +480,10 @@ def _card(w: _Writer, method: str, path: str, operation: dict[str, Any]) -> str:
         + '<dl class="facts">'
         + "".join(f'<div><dt>{w("reference." + k)}</dt><dd>{v}</dd></div>' for k, v in facts)
         + "</dl>"
-        + (f'<p class="notes">{w.inline(t["phrases"].get(notes, notes))}</p>' if notes else "")
-        + _parameters(w, operation)
+        + (f'<p class="notes">{w.phrase(notes)}</p>' if notes else "")
+        + _parameters(w, spec, operation)
+        + _body_fields(w, spec, body)
+        + _answer_fields(w, spec, answer)
         + _examples(w, op_id, found)
         + "</article>"
     )  # fmt: skip
@@ -465,32 +497,95 @@ def _card_curl(w: _Writer, method: str, path: str, operation: dict[str, Any]) ->
     return curl(method.upper(), _url(w, path, operation), token, body, media)
 
 
-def _parameters(w: _Writer, operation: dict[str, Any]) -> str:
+def _parameters(w: _Writer, spec: dict[str, Any], operation: dict[str, Any]) -> str:
     rows = []
-    for p in operation["parameters"]:
-        if "$ref" in p:  # the Idempotency-Key header
-            rows.append(("Idempotency-Key", "header", False, w("reference.idempotent")))
-            continue
-        english = p.get("description", "")
-        described = (_e(w.t["phrases"].get(english, english)) if english
-                     else w("reference.path_param") if p["in"] == "path" else "")  # fmt: skip
-        rows.append((p["name"], p["in"], p["required"], described))
+    for ref in operation["parameters"]:
+        p = resolve(spec, ref)  # the Idempotency-Key header is a $ref
+        field = describe(spec, p["name"], p.get("schema", {}), p.get("required", False),
+                         p.get("description", ""))  # fmt: skip
+        rows.append((field, p["in"]))
     if not rows:
         return ""
+    return _table(w, "parameters", "reference.parameters", rows)
+
+
+def _json_schema(content: Mapping[str, Any]) -> Mapping[str, Any]:
+    schema: Mapping[str, Any] = content.get("application/json", {}).get("schema", {})
+    return schema
+
+
+def _body_fields(w: _Writer, spec: dict[str, Any], content: Mapping[str, Any]) -> str:
+    found = fields(spec, _json_schema(content))
+    return _table(w, "request", "reference.body_fields", [(f, "") for f in found]) if found else ""
+
+
+def _answer_fields(w: _Writer, spec: dict[str, Any], content: Mapping[str, Any]) -> str:
+    """The success body's fields, folded: a reference to look up, not to read first."""
+    schema = _json_schema(content)
+    if "$ref" not in schema:  # {"ok": true} or a stream: nothing to list
+        return ""
+    table = _table(
+        w, "response", "reference.answer_fields", [(f, "") for f in fields(spec, schema)]
+    )
+    return (
+        f'<details class="answer-fields"><summary>{w("reference.answer_fields")}</summary>'
+        f"{table}</details>"
+    )
+
+
+def _table(w: _Writer, kind: str, caption: str, rows: list[tuple[Field, str]]) -> str:
+    """Fields (or parameters, with where they go) as a table: name, type and
+    whether it is required on the left; what it means and its limits on the right."""
     head = "".join(
         f'<th scope="col">{w("reference." + k)}</th>' for k in ("param_name", "param_description")
     )
-    body = "".join(
-        f'<tr><th scope="row"><code>{_e(name)}</code> <span class="param-meta">{where}, '
-        f"{w('reference.required' if required else 'reference.optional')}</span></th>"
-        f"<td>{described}</td></tr>"
-        for name, where, required, described in rows
-    )
+    body = "".join(_row(w, field, where) for field, where in rows)
     return (
-        f'<div class="table-wrap" tabindex="0"><table class="params">'
-        f"<caption>{w('reference.parameters')}</caption><thead><tr>{head}</tr></thead>"
+        f'<div class="table-wrap" tabindex="0"><table class="params fields" data-fields="{kind}">'
+        f"<caption>{w(caption)}</caption><thead><tr>{head}</tr></thead>"
         f"<tbody>{body}</tbody></table></div>"
     )
+
+
+def _row(w: _Writer, field: Field, where: str) -> str:
+    need = "required" if field.required else "optional"
+    meta = f'<span class="field-type">{_e(field.type)}</span>, '
+    meta += f'<span class="field-required" data-required="{str(field.required).lower()}">'
+    meta += f"{w('reference.' + need)}</span>"
+    if where:
+        meta = f'<span class="field-in">{_e(where)}</span>, {meta}'
+    described = (w.phrase(field.description) if field.description
+                 else w("reference.path_param") if where == "path" else "")  # fmt: skip
+    facts = [_limit(w, limit) for limit in field.limits]
+    if field.default is not None:
+        facts.append(f"{w('reference.default')} <code>{_e(field.default)}</code>")
+    if field.allowed:
+        values = ", ".join(f"<code>{_e(v)}</code>" for v in field.allowed)
+        facts.append(f"{w('reference.one_of')} {values}")
+    details = f'<p class="field-facts">{"; ".join(facts)}</p>' if facts else ""
+    return (
+        f'<tr class="field field-depth-{field.depth}" data-field="{_e(field.name)}">'
+        f'<th scope="row"><code class="field-name">{_e(field.name)}</code>'
+        f' <span class="param-meta">{meta}</span></th>'
+        f"<td>{f'<p>{described}</p>' if described else ''}{details}</td></tr>"
+    )
+
+
+_SLOT: Final = re.compile(r"\{(\w+)\}")
+
+
+def _limit(w: _Writer, limit: Limit) -> str:
+    """A limit in words (``reference.limits`` of text.toml); patterns and types as code."""
+    template = _e(w.t["reference"]["limits"][limit.key], quote=False)
+
+    def value(match: re.Match[str]) -> str:
+        raw = _e(limit.values[match.group(1)], quote=False)
+        return f"<code>{raw}</code>" if match.group(1) in ("pattern", "type") else raw
+
+    said = _SLOT.sub(value, template)  # one pass: a pattern's own {0,39} stays as it is
+    if limit.each:
+        return _SLOT.sub(lambda _: said, _e(w.t["reference"]["limits"]["each"], quote=False))
+    return said
 
 
 def _examples(w: _Writer, key: str, found: Mapping[str, str]) -> str:
@@ -509,7 +604,8 @@ def _examples(w: _Writer, key: str, found: Mapping[str, str]) -> str:
 def _reference(w: _Writer, spec: dict[str, Any]) -> str:
     groups: dict[str, list[str]] = {}
     for method, path, operation in operations(spec):
-        groups.setdefault(operation["tags"][0], []).append(_card(w, method, path, operation))
+        card = _card(w, spec, method, path, operation)
+        groups.setdefault(operation["tags"][0], []).append(card)
     sections = "".join(
         f'<section class="tag" id="tag-{tag}" aria-labelledby="tag-{tag}-title">'
         f'<h3 id="tag-{tag}-title">{_e(w.t["tags"].get(tag, tag))}</h3>{"".join(cards)}</section>'

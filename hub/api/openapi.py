@@ -210,6 +210,98 @@ OPERATIONS: Final[dict[Endpoint, Operation]] = {
     ),
 }  # fmt: skip
 
+# What each request-body field means, for the schemas' ``description``: the
+# types say name, type, limits and default; these say what the field is for.
+_TTL = (
+    "how long it may wait in the queue before it expires;"
+    " default and range from `[sms]` in hub.toml (a day; 30 s to 7 days)"
+)
+_DEVICE = (
+    "manual relay mode: send from this phone only; leave it out and the hub picks an online one"
+)
+_LIST_MEMBERS = "ids of saved recipients (`rcp_…`)"
+FIELD_NOTES: Final[dict[str, dict[str, str]]] = {
+    "SendSmsRequest": {
+        "to": "the recipient's number, written any way; stored as E.164",
+        "text": "the message; a long one goes as several SMS parts",
+        "device_id": _DEVICE,
+        "sim_slot": "the SIM slot to send from (0 is the first)",
+        "ttl_seconds": _TTL,
+    },
+    "SendOtpRequest": {
+        "to": "the recipient's number, written any way; stored as E.164",
+        "purpose": "what the code is for (`login`…); one live code per number and purpose",
+        "locale": "the language of the SMS text",
+        "ttl_seconds": "how long the code stays valid; default from `[otp]` in hub.toml (300 s)",
+        "length": "digits in the code; default from `[otp]` in hub.toml (6)",
+        "device_id": _DEVICE,
+    },
+    "VerifyOtpRequest": {
+        "otp_id": "the `otp_id` the send answered",
+        "code": "the digits the user typed",
+    },
+    "QueueList": {
+        "list_id": "the list to send to (`lst_…`)",
+        "text": "the message; `{name}` and metadata keys (`{city}`) are filled in per recipient",
+        "device_id": _DEVICE,
+        "ttl_seconds": _TTL,
+    },
+    "CreateList": {"name": "the list's name", "recipient_ids": _LIST_MEMBERS},
+    "RenameList": {"name": "the list's new name"},
+    "Members": {"recipient_ids": _LIST_MEMBERS},
+    "CreateRecipient": {
+        "phone": "the number, written any way; stored as E.164 and unique per account",
+        "name": "the name `{name}` fills in",
+        "tags": "labels to filter by",
+        "metadata": "values a list send's text can use as `{key}`",
+    },
+    "UpdateRecipient": {
+        "phone": "the number, written any way; stored as E.164 and unique per account",
+        "name": "the name `{name}` fills in",
+        "tags": "labels to filter by; replaces the old ones",
+        "metadata": "values a list send's text can use as `{key}`; replaces the old ones",
+    },
+    "PairingCodeRequest": {"device_name": "the name the phone gets once paired"},
+    "PairRequest": {
+        "pairing_code": "the code shown on the dashboard (`483-921`); this or `qr_payload`",
+        "qr_payload": "the scanned QR code's content; this or `pairing_code`",
+        "device_name": "the phone's name, unless the pairing code set one",
+        "model": "the phone's model, shown on the dashboard",
+        "app_version": "the relay app's version",
+    },
+    "DevicePatch": {
+        "name": "the phone's new name",
+        "disabled": "true: no new messages go to it; false: it takes messages again",
+    },
+    "CreateTokenRequest": {
+        "name": "what the token is for, shown in the token list",
+        "scopes": "what the token may do (`sms.send`, `messages.read`…); at most your own",
+        "expires_at": "when it stops working (RFC 3339); null: never",
+    },
+    "CreateWebhook": {
+        "url": "where the hub POSTs events; a private address needs `allow_private_targets`",
+        "events": "the event types to send; default: every one",
+        "description": "a note for yourself",
+        "enabled": "false: registered but sent nothing",
+    },
+    "UpdateWebhook": {
+        "url": "where the hub POSTs events",
+        "events": "the event types to send",
+        "description": "a note for yourself",
+        "enabled": "false: nothing is sent until it is enabled again",
+    },
+    "CreateAccountRequest": {"name": "the account's name"},
+    "AccountPatch": {
+        "subscription_expires_at": "when sends start answering `subscription_expired`; null: never",
+        "paused": "true: the account's sends answer `queue_blocked`",
+        "limits": "the account's sending limits; fields left out keep their value",
+    },
+    "LimitsPatch": {
+        "send_per_minute": "sends per minute before `rate_limited`",
+        "max_queued": "messages waiting at once before `queue_blocked`",
+    },
+}  # fmt: skip
+
 # Routes that are not part of the REST API (pages, the relay socket, static files).
 NOT_API: Final = (
     "/dashboard",
@@ -237,6 +329,9 @@ def build(routes: list[BaseRoute], server_url: str) -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
         ordered, ref_template="#/components/schemas/{name}"
     )
+    for name, notes in FIELD_NOTES.items():
+        for field_name, note in notes.items():
+            components[name]["properties"][field_name]["description"] = note
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         if not documented(route):
@@ -312,6 +407,8 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
     by_status: dict[str, list[str]] = {}
     for code in dict.fromkeys(codes):  # several codes share a status (422, 409): name them all
         by_status.setdefault(str(ERRORS[code][0]), []).append(code)
+    if op.idempotent:  # the key reused with another body is a 422, not a 409
+        by_status["422"].append("idempotency_conflict")
     for status, named in by_status.items():
         responses.setdefault(status, {
             "description": " or ".join(f"`{c}`" for c in named),

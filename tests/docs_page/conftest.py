@@ -20,11 +20,18 @@ CSP = (
 )
 
 
-@dataclass
+@dataclass(eq=False)
 class Element:
     tag: str
     attrs: dict[str, str]
     text: str = ""
+    parent: Element | None = None
+
+    def within(self, ancestor: Element) -> bool:
+        node = self.parent
+        while node is not None and node is not ancestor:
+            node = node.parent
+        return node is ancestor
 
 
 class Page(HTMLParser):
@@ -38,7 +45,8 @@ class Page(HTMLParser):
         self._open: list[Element] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        element = Element(tag, {k: v or "" for k, v in attrs})
+        parent = self._open[-1] if self._open else None
+        element = Element(tag, {k: v or "" for k, v in attrs}, parent=parent)
         self.elements.append(element)
         if tag not in self._VOID:
             self._open.append(element)
@@ -58,12 +66,15 @@ class Page(HTMLParser):
         assert len(found) == 1, f"{len(found)} elements with id {element_id!r}"
         return found[0]
 
-    def all(self, tag: str, **attrs: Any) -> list[Element]:
+    def all(self, tag: str, inside: Element | None = None, **attrs: Any) -> list[Element]:
+        """Elements named ``tag`` with these attributes (``class_="x"``, ``data_field="y"``:
+        exact values), only those inside ``inside`` when it is given."""
         return [
             e
             for e in self.elements
             if e.tag == tag
             and all(e.attrs.get(k.rstrip("_").replace("_", "-")) == v for k, v in attrs.items())
+            and (inside is None or e.within(inside))
         ]
 
 

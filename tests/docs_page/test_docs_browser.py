@@ -183,3 +183,30 @@ async def test_docs_example_tabs_switch_every_card_to_the_chosen_language(
     )
     await expect(selected).to_have_text(third)  # remembered
     await tab.assert_clean()
+
+
+async def test_docs_card_shows_its_errors_and_fields_and_links_each_error_to_its_fix(
+    open_docs: OpenDocs,
+) -> None:
+    tab = await open_docs("/docs#op-send_sms")
+    page = tab.page
+    card = page.get_by_role("article", name="POST /api/v1/sms/send")
+    fields = card.get_by_role("table", name="Request body fields")
+    answer = card.get_by_role("table", name="Response fields")
+
+    await expect(fields.get_by_role("row", name="ttl_seconds")).to_be_visible()
+    await expect(fields.get_by_role("row", name="sim_slot")).to_contain_text("from 0 to 7")
+    await expect(answer).to_be_hidden()  # folded until asked for
+    await card.locator("summary", has_text="Response fields").click()
+    await expect(answer.get_by_role("row", name="request_id")).to_be_visible()
+    errors = card.locator(".card-errors li")
+    assert await errors.count() >= 12
+    await expect(errors.filter(has_text="422")).to_have_count(3)
+
+    await card.get_by_role("link", name="invalid_device").click()
+
+    await expect(page).to_have_url(f"{page.url.split('#')[0]}#invalid_device")
+    fix = page.locator("#invalid_device")
+    await expect(fix).to_be_in_viewport()
+    await expect(fix).to_contain_text("device_id")
+    await tab.assert_clean()

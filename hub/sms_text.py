@@ -103,7 +103,8 @@ def _too_long(text: str, size: TextSize, max_parts: int) -> str:
         why = f"; {name} because {odd!r} is not in GSM-7" if odd else ""
     counted = f"{len(text)} characters"
     if size.units != len(text):  # GSM-7 escapes (€, [ …) and emoji take two units
-        counted += f" ({size.units} {'septets' if size.encoding == 'gsm7' else 'code units'})"
+        doubles = "€, [ and the like" if size.encoding == "gsm7" else "emoji"
+        counted += f" (counted as {size.units}: {doubles} count twice)"
     return (
         f"is too long: {counted} take {size.parts} SMS parts in {name}"
         f" ({multi} per part{why}), and this hub sends at most {max_parts} parts"

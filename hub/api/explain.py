@@ -294,7 +294,10 @@ def missing(path: str, typ: mi.Type, meant: dict[str, str | None]) -> Problem:
     name = path.rpartition(".")[2]
     sent_as = [key for key, hint in meant.items() if hint == name]
     also = f" (you sent `{sent_as[0]}`: rename it `{name}`)" if sent_as else ""
-    return _at(path, f"is required ({_plain(typ)}){also}")
+    what = _plain(typ)
+    if isinstance(typ, mi.Metadata) and (examples := (typ.extra_json_schema or {}).get("examples")):
+        what += f", e.g. {_example(examples[:2])}"
+    return _at(path, f"is required ({what}){also}")
 
 
 def unknown(prefix: str, meant: dict[str, str | None], names: list[str]) -> list[Problem]:

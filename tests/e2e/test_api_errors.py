@@ -148,7 +148,8 @@ async def test_status_answers_404_for_unknown_message(hub_server: RunningHub) ->
 async def test_status_requires_request_id(hub_server: RunningHub) -> None:
     response = await hub_server.get("/api/v1/messages/status")
     problem = assert_problem(response, 422, "validation_error")
-    assert problem["errors"] == [{"field": "request_id", "message": "is required"}]
+    assert [e["field"] for e in problem["errors"]] == ["request_id"]
+    assert problem["errors"][0]["message"].startswith("is required")
 
 
 async def test_messages_rejects_unknown_status_filter(hub_server: RunningHub) -> None:

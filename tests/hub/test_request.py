@@ -73,9 +73,7 @@ def test_parse_body_names_the_missing_nested_field_when_an_item_lacks_one() -> N
 def test_parse_body_reports_a_constraint_on_its_field_when_a_value_breaks_it() -> None:
     errors = problems(b'{"to": "x", "text": ""}')
 
-    assert errors == [
-        {"field": "text", "message": "must not be empty: write at least 1 character"}
-    ]
+    assert errors == [{"field": "text", "message": "must not be empty: write at least 1 character"}]
 
 
 @pytest.mark.parametrize("raw", [b"", b"   ", b"\n\t"])

@@ -91,6 +91,17 @@ class TokenAuthority:
         self._touch(principal.token_id)
         return principal
 
+    def expired_at(self, secret: str) -> datetime | None:
+        """When the live token behind ``secret`` expired, after ``authenticate`` refused it.
+
+        Lets a refusal say "expired" rather than "unknown": only the holder of
+        the secret learns it, so nothing about other tokens or accounts leaks.
+        """
+        principal = self._cache.get(hash_secret(secret))
+        if principal is None or principal.expires_at is None:
+            return None
+        return principal.expires_at if principal.expires_at <= self._clock.now() else None
+
     def _touch(self, token_id: str) -> None:
         # last_used_at to the minute: one write a minute per token, not one per request.
         now = self._clock.monotonic()

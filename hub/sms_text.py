@@ -11,6 +11,7 @@ counted by filling them character by character.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
@@ -55,3 +56,58 @@ def measure(text: str) -> TextSize:
             parts, room = parts + 1, multi
         room -= width
     return TextSize(encoding, units, parts)
+
+
+# Control characters a phone cannot show; newline, tab and carriage return are text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_NAMES = {"gsm7": "GSM-7", "ucs2": "UCS-2"}
+
+
+def max_characters(encoding: str, max_parts: int) -> int:
+    """The most units (GSM-7 septets or UCS-2 code units) ``max_parts`` parts hold."""
+    single, multi = _LIMITS[encoding]
+    return single if max_parts == 1 else multi * max_parts
+
+
+def refusal(text: str, max_parts: int) -> str | None:
+    """Why ``text`` cannot be sent as an SMS of at most ``max_parts`` parts, in words
+    that say how to fix it; None if it can."""
+    unfit = unsendable(text)
+    if unfit is not None:
+        return unfit
+    size = measure(text)
+    if size.parts <= max_parts:
+        return None
+    return _too_long(text, size, max_parts)
+
+
+def unsendable(text: str) -> str | None:
+    """Why ``text`` is no SMS at any length (blank, or with a control character)."""
+    if not text.strip():
+        return "is blank: write the words to send (a text of only spaces would arrive empty)"
+    control = _CONTROL.search(text)
+    if control:
+        return (
+            f"has a control character (U+{ord(control.group()):04X}) at position"
+            f" {control.start()}: remove it; only newline, tab and carriage return are allowed"
+        )
+    return None
+
+
+def _too_long(text: str, size: TextSize, max_parts: int) -> str:
+    name = _NAMES[size.encoding]
+    multi = _LIMITS[size.encoding][1]
+    why = ""
+    if size.encoding == "ucs2":
+        odd = next((ch for ch in text if _encoding(ch)[0] == "ucs2"), None)
+        why = f"; {name} because {odd!r} is not in GSM-7" if odd else ""
+    counted = f"{len(text)} characters"
+    if size.units != len(text):  # GSM-7 escapes (€, [ …) and emoji take two units
+        doubles = "€, [ and the like" if size.encoding == "gsm7" else "emoji"
+        counted += f" (counted as {size.units}: {doubles} count twice)"
+    return (
+        f"is too long: {counted} take {size.parts} SMS parts in {name}"
+        f" ({multi} per part{why}), and this hub sends at most {max_parts} parts"
+        f" ([sms] max_parts): at most {max_characters(size.encoding, max_parts)} {name} characters;"
+        " shorten it or send it as several messages"
+    )

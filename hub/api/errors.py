@@ -59,12 +59,15 @@ class ApiError(Exception):
         self.status = status or ERRORS[code][0]
 
 
+DETAIL_PROBLEMS: Final = 5  # the detail lists this many; ``errors`` has them all
+
+
 def validation_error(errors: list[dict[str, str]]) -> ApiError:
-    first = errors[0]
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return ApiError(
-        "validation_error", f"{first['field']}: {first['message']}{more}", errors=errors
-    )
+    """422 naming every problem: all in ``errors``, the first few in ``detail`` too."""
+    listed = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:DETAIL_PROBLEMS])
+    if len(errors) > DETAIL_PROBLEMS:
+        listed += f"; and {len(errors) - DETAIL_PROBLEMS} more, all listed in errors"
+    return ApiError("validation_error", listed, errors=errors)
 
 
 def payload_too_large(limit: int) -> ApiError:

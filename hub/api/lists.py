@@ -16,6 +16,7 @@ from hub.api.sms import check_device
 from hub.batches import BadTemplate, PartlyQueued, placeholders
 from hub.ids import new_id
 from hub.recipient_lists import UnknownRecipients
+from hub.sms_text import unsendable
 
 ListName = Annotated[str, Meta(min_length=1, max_length=100)]
 Ids = Annotated[list[Annotated[str, Meta(min_length=1, max_length=64)]], Meta(max_length=10_000)]
@@ -145,6 +146,8 @@ async def queue_list(request: Request) -> Response:
     body = await read_body(request, QueueList)
     sms = hub.config.sms
     errors: list[dict[str, str]] = []
+    if unfit := unsendable(body.text):
+        errors.append({"field": "text", "message": unfit})
     try:
         placeholders(body.text)
     except BadTemplate as exc:

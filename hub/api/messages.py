@@ -51,7 +51,8 @@ async def message_status(request: Request) -> Response:
     principal = await require(request, "messages.read")
     request_id = request.query_params.get("request_id", "").strip()
     if not request_id:
-        raise validation_error([{"field": "request_id", "message": "is required"}])
+        message = "is required: the request_id a send answered, e.g. ?request_id=req_01H..."
+        raise validation_error([{"field": "request_id", "message": message}])
     store = hub_of(request).store
     row = await store.fetchone(
         f"{_SELECT} WHERE m.id = ? AND m.account_id = ?", (request_id, principal.account_id)
@@ -80,12 +81,14 @@ async def list_messages(request: Request) -> Response:
     if status := params.get("status"):
         if status not in State.__members__.values():
             allowed = ", ".join(s.value for s in State)
-            raise validation_error([{"field": "status", "message": f"one of {allowed}"}])
+            message = f"must be one of {allowed}; got {status[:40]!r}"
+            raise validation_error([{"field": "status", "message": message}])
         where.append("m.state = ?")
         args.append(status)
     if kind := params.get("kind"):
         if kind not in PRIORITY:
-            raise validation_error([{"field": "kind", "message": f"one of {', '.join(PRIORITY)}"}])
+            message = f"must be one of {', '.join(PRIORITY)}; got {kind[:40]!r}"
+            raise validation_error([{"field": "kind", "message": message}])
         where.append("m.kind = ?")
         args.append(kind)
     if device_id := params.get("device_id"):

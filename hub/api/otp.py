@@ -20,7 +20,10 @@ from hub.otp import TooSoon
 from hub.phone import InvalidNumber, to_e164
 from hub.sms_text import measure
 
-Purpose = Annotated[str, Meta(min_length=1, max_length=40, pattern=r"^[^\r\n{}]+$")]
+Purpose = Annotated[str, Meta(
+    min_length=1, max_length=40, pattern=r"^[^\r\n{}]+$",
+    description="a short label without line breaks or braces", examples=["login"],
+)]  # fmt: skip
 
 
 class SendOtpRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -34,7 +37,9 @@ class SendOtpRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 class VerifyOtpRequest(msgspec.Struct, forbid_unknown_fields=True):
     otp_id: Annotated[str, Meta(min_length=1, max_length=64)]
-    code: Annotated[str, Meta(pattern=r"^[0-9]{4,8}$")]
+    code: Annotated[str, Meta(
+        pattern=r"^[0-9]{4,8}$", description="a string of 4 to 8 digits", examples=["482913"]
+    )]  # fmt: skip
 
 
 def _number_check(region: str) -> Check:

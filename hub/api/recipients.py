@@ -29,10 +29,11 @@ from hub.recipients import DuplicatePhone
 Name = Annotated[str, Meta(max_length=200)]
 Phone = Annotated[str, Meta(min_length=1, max_length=32)]
 Tags = Annotated[list[Annotated[str, Meta(min_length=1, max_length=50)]], Meta(max_length=50)]
-Metadata = Annotated[
-    dict[Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")], str | int | float],
-    Meta(max_length=50),
-]
+MetadataKey = Annotated[str, Meta(
+    pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$", examples=["city"],
+    description="a name of up to 40 letters, digits and _, not starting with a digit",
+)]  # fmt: skip
+Metadata = Annotated[dict[MetadataKey, str | int | float], Meta(max_length=50)]
 
 
 class CreateRecipient(msgspec.Struct, forbid_unknown_fields=True):

@@ -9,18 +9,22 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import msgspec
 from starlette.requests import ClientDisconnect, Request
 
 from hub.api.errors import ApiError, payload_too_large, validation_error
-from hub.auth import Principal
+from hub.api.explain import explain, guesses, missing, shown, struct_info, unknown
+from hub.auth import ACCESS_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX, Principal
+from hub.clock import rfc3339
 from hub.hub import Hub
 
 T = TypeVar("T", bound=msgspec.Struct)
 
 _PATH_IN_MESSAGE = re.compile(r" - at `\$(.*)`$")
+_BYTE_IN_MESSAGE = re.compile(r"\(byte (\d+)\)")
 _JSON_MEDIA = re.compile(r"application/(?:[\w.-]+\+)?json")  # application/json, …/merge-patch+json
 
 
@@ -29,18 +33,56 @@ def hub_of(request: Request) -> Hub:
     return hub
 
 
+# How to get a token, said with every 401 and 403.
+GET_A_TOKEN = (
+    "create one in the dashboard (Tokens) or with `relayhub token create NAME --scope SCOPE`;"
+    " the hub's first admin token was printed when it first started"
+)
+_SCHEME = re.compile(r"[A-Za-z][\w.-]{0,19}")
+
+
+def _unreadable(header: str) -> str | None:
+    """Why an Authorization header carries no Bearer token, or None if it does."""
+    scheme, _, secret = header.strip().partition(" ")
+    if not header.strip():
+        return "no Authorization header: send your access token as 'Authorization: Bearer <token>'"
+    if scheme.startswith((ACCESS_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX)):
+        return "the Authorization header holds a bare token: put 'Bearer ' before it"
+    if scheme.lower() != "bearer":
+        named = f" (it uses {scheme!r})" if _SCHEME.fullmatch(scheme) else ""
+        return (
+            f"the Authorization header is not a Bearer token{named}:"
+            " send 'Authorization: Bearer <token>'"
+        )
+    if not secret.strip():
+        return "the Authorization header says Bearer but no token follows it"
+    return None
+
+
+def _refused(secret: str, expired: datetime | None) -> str:
+    if expired is not None:
+        return f"the access token expired at {rfc3339(expired)}: {GET_A_TOKEN}"
+    if secret.startswith(DEVICE_TOKEN_PREFIX):
+        return (
+            "this is a relay device's token (rhd_...), which only opens the relay socket;"
+            f" the REST API takes an access token (rh_...): {GET_A_TOKEN}"
+        )
+    return f"the access token is unknown or revoked (check that it was copied whole): {GET_A_TOKEN}"
+
+
 async def require(request: Request, scope: str | None) -> Principal:
     """The caller's principal; 401 without a valid token, 403 without ``scope``."""
     header = request.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    unreadable = _unreadable(header)
+    if unreadable is not None:
         raise ApiError(
             "unauthorized",
-            "send your access token as 'Authorization: Bearer <token>'",
+            f"{unreadable}; {GET_A_TOKEN}",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    secret = header.strip().partition(" ")[2].strip()
     hub = hub_of(request)
-    principal = await hub.auth.authenticate(secret.strip())
+    principal = await hub.auth.authenticate(secret)
     if principal is None:
         # Only failures are braked: a valid token always works (tokens are far
         # too long to guess; the brake keeps a scan from costing us lookups).
@@ -56,13 +98,15 @@ async def require(request: Request, scope: str | None) -> Principal:
         brake.failed(client)
         raise ApiError(
             "unauthorized",
-            "the access token is unknown, revoked or expired; create a new one",
+            _refused(secret, hub.auth.expired_at(secret)),
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
     if scope is not None and not principal.allows(scope):
         raise ApiError(
             "forbidden",
-            f"this token lacks the '{scope}' scope; create a token that has it",
+            f"this token lacks the '{scope}' scope: use a token that has it, or have one made"
+            " with it (in the dashboard's Tokens view, or `relayhub token create NAME --scope"
+            f" {scope}`) by a token that holds it",
             extra={"missing_scope": scope},
         )
     return principal
@@ -125,31 +169,62 @@ def parse_body(raw: bytes, model: type[T], check: Check | None = None) -> T:
     try:
         data: Any = msgspec.json.decode(raw)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-        raise validation_error([{"field": "body", "message": f"not valid JSON: {exc}"}]) from None
+        message = f"not valid JSON ({_json_fault(exc)}); check its quotes, commas and brackets"
+        raise validation_error([{"field": "body", "message": message}]) from None
     except RecursionError:  # msgspec nests as deep as the JSON does
         message = "nested too deeply: a body is an object of fields, a few levels deep"
         raise validation_error([{"field": "body", "message": message}]) from None
     if not isinstance(data, dict):
-        raise validation_error([{"field": "body", "message": "must be a JSON object"}])
+        message = f"must be a JSON object of fields; got {shown(data)}"
+        raise validation_error([{"field": "body", "message": message}])
+    info = struct_info(model)
+    names = [field.encode_name for field in info.fields]
+    meant = guesses(data, names)
     errors = []
     well_typed: dict[str, Any] = {}
-    for field in _fields(model):
-        if field.encode_name in data:
+    for field, described in zip(_fields(model), info.fields, strict=True):
+        name = field.encode_name
+        if name in data:
             try:
-                msgspec.convert(data[field.encode_name], field.type)
-                well_typed[field.encode_name] = data[field.encode_name]
+                msgspec.convert(data[name], field.type)
+                well_typed[name] = data[name]
             except msgspec.ValidationError as exc:
-                errors.append(_field_error(field.encode_name, exc))
+                # msgspec judges; explain words the verdict (msgspec's own words if it cannot)
+                errors += explain(name, data[name], described.type) or [_field_error(name, exc)]
         elif field.required:
-            errors.append({"field": field.encode_name, "message": "is required"})
+            errors.append(missing(name, described.type, meant))
     if check is not None:
         errors += check(well_typed)
+    if errors or info.forbid_unknown_fields:
+        # Unknown fields are named whenever the body is refused: they are often the cause.
+        errors += unknown("", meant, names)
     if errors:
         raise validation_error(errors)
     try:
         return msgspec.convert(data, model)
     except msgspec.ValidationError as exc:  # a check across fields
         raise validation_error([_field_error("body", exc)]) from None
+
+
+def _json_fault(exc: Exception) -> str:
+    """Where and how the JSON broke, without msgspec's phrasing of it."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"byte {exc.start} is not UTF-8"
+    text = str(exc)
+    where = _BYTE_IN_MESSAGE.search(text)
+    at = f" at byte {where.group(1)}" if where else ""
+    if "truncated" in text:
+        return "it ends too soon: a closing bracket or quote is missing"
+    if "trailing comma" in text:
+        return f"a comma before a closing bracket{at}"
+    if "trailing characters" in text:
+        return f"more follows the JSON value{at}"
+    if "keys must be strings" in text:
+        return f"a field name without double quotes{at}"
+    expected = re.search(r"expected (\S+)", text)
+    if expected:
+        return f"{expected.group(1)} expected{at}"
+    return f"an unexpected character{at}"
 
 
 def _given(body: msgspec.Struct) -> dict[str, Any]:
@@ -196,7 +271,9 @@ def query_int(request: Request, name: str, default: int, lo: int, hi: int) -> in
     try:
         value = int(raw)
     except ValueError:
-        raise validation_error([{"field": name, "message": "must be a whole number"}]) from None
+        message = f"must be a whole number from {lo} to {hi}; got {shown(raw)}"
+        raise validation_error([{"field": name, "message": message}]) from None
     if not lo <= value <= hi:
-        raise validation_error([{"field": name, "message": f"must be from {lo} to {hi}"}])
+        message = f"must be a whole number from {lo} to {hi}; got {value}"
+        raise validation_error([{"field": name, "message": message}])
     return value

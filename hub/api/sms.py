@@ -19,7 +19,7 @@ from hub.config import SmsConfig
 from hub.ids import new_id
 from hub.message import LiveMessage
 from hub.phone import InvalidNumber, to_e164
-from hub.sms_text import measure
+from hub.sms_text import measure, refusal
 
 
 class SendSmsRequest(msgspec.Struct):
@@ -40,12 +40,8 @@ def _checks(sms: SmsConfig) -> Check:
                 to_e164(body["to"], sms.default_region)
             except InvalidNumber as exc:
                 errors.append({"field": "to", "message": str(exc)})
-        if "text" in body and (size := measure(body["text"])).parts > sms.max_parts:
-            limit = f"at most {sms.max_parts}"
-            errors.append({
-                "field": "text",
-                "message": f"takes {size.parts} SMS parts ({size.encoding}); {limit}",
-            })  # fmt: skip
+        if "text" in body and (unfit := refusal(body["text"], sms.max_parts)):
+            errors.append({"field": "text", "message": unfit})
         ttl = body.get("ttl_seconds")
         if ttl is not None and not sms.min_ttl_s <= ttl <= sms.max_ttl_s:
             errors.append({

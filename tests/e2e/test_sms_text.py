@@ -75,8 +75,9 @@ async def test_send_refuses_text_one_part_over_max_parts_and_queues_nothing(
     assert problem["code"] == "validation_error"
     assert [e["field"] for e in problem["errors"]] == ["text"]
     message = problem["errors"][0]["message"]
-    assert f"takes {max_parts + 1} SMS parts ({encoding})" in message
-    assert f"at most {max_parts}" in message
+    name = {"gsm7": "GSM-7", "ucs2": "UCS-2"}[encoding]
+    assert f"take {max_parts + 1} SMS parts in {name}" in message
+    assert f"at most {max_parts} parts ([sms] max_parts)" in message
     assert await queued_count(hub_server) == 0
     # One unit less is exactly max_parts, and is queued.
     request_id = await hub_server.send(text=at_limit)

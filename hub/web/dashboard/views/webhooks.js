@@ -60,7 +60,7 @@ function eventCell(d) {
       : null,
     h("span", { class: "muted small block mono", "data-field": "event-id", title: "The webhook-id header" }, d.event_id),
     h("span", { class: "muted small block" }, d.redelivery_of ? `redelivery · ${formatClock(d.created_at)}` : formatClock(d.created_at)),
-  ];
+  ].filter(Boolean); // replaceChildren() would print a null
 }
 
 export function mount(root, scope) {

@@ -19,6 +19,7 @@ from hub.api import (
     docs,
     events,
     health,
+    home,
     lists,
     messages,
     openapi,
@@ -110,6 +111,7 @@ def routes() -> list[BaseRoute]:
         Route(
             f"{API}/webhooks/{{webhook_id}}/rotate-secret", webhooks.rotate_secret, methods=["POST"]
         ),
+        Route("/", home.home, methods=["GET"]),
         Route("/dashboard", dashboard.page, methods=["GET"]),
         Route("/dashboard/", dashboard.page, methods=["GET"]),
         Mount("/dashboard/assets", app=dashboard.assets, name="dashboard-assets"),

@@ -32,7 +32,7 @@ _PAGE_POLICY = (
     b" connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
     b" frame-ancestors 'none'",
 )
-_PAGES = ("/dashboard", "/docs")
+_PAGES = ("/dashboard", "/docs")  # and "/", the home page
 # API answers carry secrets (a new token, a device token, a webhook secret) and
 # account data: no cache, shared or private, may keep them.
 _NO_STORE = (b"cache-control", b"no-store")
@@ -61,7 +61,7 @@ class RequestMiddleware:
         request_id = request_id or f"{_PREFIX}{next(_counter):08x}"
         scope.setdefault("state", {})["request_id"] = request_id
         added = [(b"x-request-id", request_id.encode()), *_SECURITY_HEADERS]
-        if scope["path"].startswith(_PAGES):
+        if scope["path"] == "/" or scope["path"].startswith(_PAGES):
             added.append(_PAGE_POLICY)
         no_store = scope["path"].startswith(_API)
 

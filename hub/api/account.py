@@ -11,6 +11,7 @@ from starlette.responses import Response
 from hub.accounts import Account
 from hub.api.accounts import account_body
 from hub.api.errors import ApiError
+from hub.api.launch_checks import check, https_check, private_targets_check, real_phone_check
 from hub.api.request import hub_of, require
 from hub.api.responses import ok
 from hub.clock import rfc3339
@@ -42,18 +43,6 @@ async def get_account(request: Request) -> Response:
     return ok({**account_body(hub.accounts, account), "plan": "self-hosted", "usage": usage})
 
 
-def _check(
-    name: str, passed: bool, detail: str, fix: str, optional: bool = False
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "ok": passed,
-        "optional": optional,
-        "detail": detail,
-        "fix": None if passed else fix,
-    }
-
-
 async def _webhook_check(request: Request, account_id: str) -> dict[str, Any]:
     """An enabled endpoint whose latest delivery was answered with a 2xx."""
     store = hub_of(request).store
@@ -79,7 +68,7 @@ async def _webhook_check(request: Request, account_id: str) -> dict[str, Any]:
         detail = f"the latest delivery was answered {status} at {last['at']}"
     else:
         detail = f"the latest delivery failed at {last['at']}: {last['error']}"
-    return _check(
+    return check(
         "webhook_answers", passed, detail,
         "add an endpoint with POST /api/v1/webhooks that answers 2xx;"
         " GET /api/v1/webhooks/deliveries shows each attempt",
@@ -102,29 +91,33 @@ async def readiness(request: Request) -> Response:
     )
     last_delivered = delivered["at"] if delivered else None
     checks = [
-        _check("token", True, "this access token is valid", ""),
-        _check(
+        check("token", True, "this access token is valid", ""),
+        check(
             "subscription",
             (expires is None or expires > now) and not account.paused,
             "paused by the operator" if account.paused
             else f"active until {rfc3339(expires)}" if expires else "active, no end date",
             "ask the operator to renew or resume the account",
         ),
-        _check(
+        check(
             "device_paired", paired > 0, f"{paired} device(s) paired",
             "create a pairing code and pair the Android relay app",
         ),
-        _check(
+        check(
             "device_online", online > 0, f"{online} device(s) online",
             "open the relay app on a paired phone and check its network",
         ),
-        _check(
+        check(
             "message_delivered", last_delivered is not None,
             f"last delivered at {last_delivered}" if last_delivered
             else "nothing delivered in the last 24 h",
             "send a test SMS with POST /api/v1/sms/send and watch its status",
         ),
+        await real_phone_check(request, account.id),
+        https_check(request),
         await _webhook_check(request, account.id),
+        private_targets_check(request),
     ]  # fmt: skip
+    # Ready when every required check passes; a failed optional one is a warning.
     ready = all(c["ok"] or c["optional"] for c in checks)
     return ok({"ready": ready, "checks": checks})

@@ -313,7 +313,8 @@ NOT_API: Final = (
 
 
 def documented(route: BaseRoute) -> bool:
-    return isinstance(route, Route) and not route.path.startswith(NOT_API)
+    # "/" is the home page, which every path starts with: named apart.
+    return isinstance(route, Route) and route.path != "/" and not route.path.startswith(NOT_API)
 
 
 def _ref(name: str) -> dict[str, str]:

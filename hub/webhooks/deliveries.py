@@ -27,6 +27,28 @@ def _attempt(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+class _EventData(msgspec.Struct):
+    request_id: str | None = None
+
+
+class _EventBody(msgspec.Struct):
+    data: _EventData
+
+
+_event_decoder = msgspec.json.Decoder(_EventBody)
+
+
+def _request_id(body: bytes | None) -> str | None:
+    """The message an event is about (message.* and otp.verified carry one);
+    None for other events, or once the event is pruned."""
+    if body is None:
+        return None
+    try:
+        return _event_decoder.decode(body).data.request_id
+    except msgspec.DecodeError:
+        return None
+
+
 def _delivery(row: sqlite3.Row, attempts: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": row["id"],
@@ -40,6 +62,7 @@ def _delivery(row: sqlite3.Row, attempts: list[dict[str, Any]]) -> dict[str, Any
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
         "attempts": attempts,
+        "request_id": _request_id(row["body"]),
     }
 
 
@@ -59,19 +82,20 @@ class WebhookDeliveries:
         limit: int = 50,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Newest first, each with its attempts; and the cursor of the next page."""
-        where, args = ["account_id = ?"], [account_id]
+        where, args = ["d.account_id = ?"], [account_id]
         for column, value in (
             ("endpoint_id", endpoint_id), ("event_type", event_type), ("status", status),
         ):  # fmt: skip
             if value is not None:
-                where.append(f"{column} = ?")
+                where.append(f"d.{column} = ?")
                 args.append(value)
         if cursor:
-            where.append("id < ?")
+            where.append("d.id < ?")
             args.append(cursor)
         rows = await self._store.fetchall(
-            f"SELECT * FROM webhook_deliveries WHERE {' AND '.join(where)}"
-            " ORDER BY id DESC LIMIT ?",
+            # The event's body names the message (request_id) the delivery is about.
+            "SELECT d.*, v.body FROM webhook_deliveries d LEFT JOIN events v"
+            f" ON v.id = d.event_id WHERE {' AND '.join(where)} ORDER BY d.id DESC LIMIT ?",
             (*args, limit + 1),
         )
         page = rows[:limit]

@@ -10,8 +10,11 @@ import { h, nextId, titleCase } from "./dom.js";
 const alerts = () => document.getElementById("alerts");
 const announcer = () => document.getElementById("announcer");
 
-/** Show an error in the alert region; an ApiError shows its problem `detail`. */
-export function showError(error, context = "") {
+/**
+ * Show an error in the alert region; an ApiError shows its problem `detail`.
+ * `form`: the form whose submit failed, so its next success can take the alert back.
+ */
+export function showError(error, context = "", form = null) {
   if (error?.name === "AbortError") return;
   const detail = error instanceof ApiError ? error.message : String(error?.message || error);
   const title = context || (error instanceof ApiError ? titleCase(error.code) : "Something went wrong");
@@ -26,6 +29,7 @@ export function showError(error, context = "") {
     ),
     h("button", { type: "button", class: "button button-quiet alert-close", onclick: () => box.remove() }, "Dismiss"),
   );
+  box.form = form;
   // One alert per distinct message: a poll that keeps failing does not pile up.
   for (const old of alerts().querySelectorAll(".alert")) {
     if (old.querySelector(".alert-detail")?.textContent === detail) old.remove();
@@ -170,7 +174,15 @@ export function field(label, attrs = {}, { hint, tag = "input" } = {}) {
 /** Mark the fields a validation_error names; clears earlier marks. */
 export function markFieldErrors(form, error) {
   for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
-  for (const el of form.querySelectorAll(".field-error")) el.remove();
+  for (const el of form.querySelectorAll(".field-error")) {
+    // Unlink it too, or each failure leaves a dangling id in aria-describedby.
+    for (const input of form.querySelectorAll(`[aria-describedby~="${CSS.escape(el.id)}"]`)) {
+      const rest = input.getAttribute("aria-describedby").split(" ").filter((id) => id !== el.id);
+      if (rest.length) input.setAttribute("aria-describedby", rest.join(" "));
+      else input.removeAttribute("aria-describedby");
+    }
+    el.remove();
+  }
   if (!(error instanceof ApiError)) return;
   for (const [name, message] of Object.entries(error.fields)) {
     const input = form.querySelector(`[name="${CSS.escape(name)}"]`);
@@ -180,6 +192,25 @@ export function markFieldErrors(form, error) {
     input.closest(".field, fieldset")?.append(h("p", { class: "field-error", id }, message));
     input.setAttribute("aria-describedby", [input.getAttribute("aria-describedby"), id].filter(Boolean).join(" "));
   }
+}
+
+/**
+ * Every dashboard form's submit: the button is busy while `work` runs; a failure
+ * shows its alert (titled `failure`) and marks the fields it names; a success
+ * takes back whatever an earlier failure of this form showed, banner and fields.
+ */
+export function submitForm(form, button, failure, work) {
+  return busy(button, async () => {
+    try {
+      await work();
+    } catch (error) {
+      markFieldErrors(form, error);
+      showError(error, failure, form);
+      return;
+    }
+    markFieldErrors(form, null);
+    for (const box of alerts().querySelectorAll(".alert")) if (box.form === form) box.remove();
+  });
 }
 
 /** Disable a form's submit button while `work` runs. */

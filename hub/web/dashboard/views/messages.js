@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { ago, h, keyed, nextId, titleCase } from "../dom.js";
 import {
-  announce, busy, emptyRow, field, markFieldErrors, setBadge, showError, viewHeader,
+  announce, busy, emptyRow, field, setBadge, showError, submitForm, viewHeader,
 } from "../ui.js";
 
 export const title = "Messages";
@@ -39,18 +39,12 @@ function sendForm(onSent) {
   );
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    busy(submit, async () => {
-      try {
-        const number = to.input.value.trim();
-        const sent = await api("/sms/send", { method: "POST", body: { to: number, text: text.input.value } });
-        markFieldErrors(form, null);
-        text.input.value = "";
-        announce(`Queued ${sent.request_id}`);
-        onSent({ ...sent, to: number });
-      } catch (error) {
-        markFieldErrors(form, error);
-        showError(error, "The SMS was not queued");
-      }
+    submitForm(form, submit, "The SMS was not queued", async () => {
+      const number = to.input.value.trim();
+      const sent = await api("/sms/send", { method: "POST", body: { to: number, text: text.input.value } });
+      text.input.value = "";
+      announce(`Queued ${sent.request_id}`);
+      onSent({ ...sent, to: number });
     });
   });
   return form;

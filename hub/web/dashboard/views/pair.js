@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { h, keyed, nextId } from "../dom.js";
-import { announce, busy, field, setBadge, showError, viewHeader } from "../ui.js";
+import { announce, field, setBadge, submitForm, viewHeader } from "../ui.js";
 import { batteryText, deviceStatus } from "./devices.js";
 
 export const title = "Pair a phone";
@@ -141,24 +141,20 @@ export function mount(root, scope) {
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    busy(submit, async () => {
-      try {
-        const existing = await api("/devices");
-        const deviceName = name.input.value.trim();
-        const code = await api("/relay/pairing-codes", {
-          method: "POST",
-          body: deviceName ? { device_name: deviceName } : {},
-        });
-        if (!scope.alive) return;
-        before = new Set(existing.items.map((d) => d.id));
-        newList.replaceChildren();
-        newSection.hidden = false;
-        waiting.textContent = "Waiting for the phone to pair…";
-        showCode(code);
-        announce(`Pairing code ${code.pairing_code} created`);
-      } catch (error) {
-        showError(error, "Could not create a pairing code");
-      }
+    submitForm(form, submit, "Could not create a pairing code", async () => {
+      const existing = await api("/devices");
+      const deviceName = name.input.value.trim();
+      const code = await api("/relay/pairing-codes", {
+        method: "POST",
+        body: deviceName ? { device_name: deviceName } : {},
+      });
+      if (!scope.alive) return;
+      before = new Set(existing.items.map((d) => d.id));
+      newList.replaceChildren();
+      newSection.hidden = false;
+      waiting.textContent = "Waiting for the phone to pair…";
+      showCode(code);
+      announce(`Pairing code ${code.pairing_code} created`);
     });
   });
 

@@ -14,11 +14,15 @@ const NAMES = {
   device_online: "A phone is online",
   message_delivered: "A message was delivered",
   webhook_answers: "A webhook endpoint answers",
+  real_phone: "A real phone is online",
+  https: "Served over https",
+  private_webhook_targets: "Webhooks stay off private networks",
 };
 
 function checkItem(c) {
+  // A failed optional check does not hold the launch back, but it is shown as a warning.
   const status = c.ok ? "pass" : c.optional ? "optional" : "fail";
-  const label = c.ok ? "Passed" : c.optional ? "Optional" : "To do";
+  const label = c.ok ? "Passed" : c.optional ? "Warning" : "To do";
   return h("li", { class: "check-item", "data-check": c.name, "data-status": status },
     h("div", { class: "check-head" },
       badge(status, label),
@@ -44,10 +48,15 @@ export function mount(root, scope) {
   async function load() {
     const body = await api("/launch/readiness");
     if (!scope.alive) return;
-    const text = body.ready ? "Ready to go live" : "Not ready yet";
-    if (overall.dataset.ready !== String(body.ready)) {
+    const warnings = body.checks.filter((c) => !c.ok && c.optional).length;
+    const todo = body.checks.filter((c) => !c.ok && !c.optional).length;
+    const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    let text = body.ready ? "Ready to go live" : `Not ready yet: ${plural(todo, "check")} to pass`;
+    if (warnings) text += `${body.ready ? "," : ";"} ${plural(warnings, "warning")} below`;
+    if (overall.dataset.text !== text) {
       overall.replaceChildren(badge(body.ready ? "ready" : "fail", body.ready ? "Ready" : "Not ready"), h("span", {}, text));
       overall.dataset.ready = String(body.ready);
+      overall.dataset.text = text;
     }
     list.replaceChildren(...body.checks.map(checkItem));
     updated.textContent = `Checked at ${formatClock(new Date().toISOString())}`;

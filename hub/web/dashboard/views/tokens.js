@@ -3,7 +3,7 @@
 import { api } from "../api.js";
 import { ago, h, keyed, nextId } from "../dom.js";
 import {
-  announce, busy, confirmAction, emptyRow, field, markFieldErrors, secretBox, showError, viewHeader,
+  announce, confirmAction, emptyRow, field, secretBox, showError, submitForm, viewHeader,
 } from "../ui.js";
 
 export const title = "Tokens";
@@ -126,24 +126,18 @@ export function mount(root, scope) {
     const scopes = [...form.querySelectorAll('input[name="scopes"]:checked')].map((i) => i.value);
     const body = { name: name.input.value.trim(), scopes };
     if (expires.input.value) body.expires_at = `${expires.input.value}T00:00:00Z`;
-    busy(submit, async () => {
-      try {
-        const created = await api("/tokens", { method: "POST", body });
-        markFieldErrors(form, null);
-        form.reset();
-        const box = secretBox({
-          title: `Token “${created.name}”`,
-          secret: created.token,
-          note: "Copy it now: it is shown only once. Send it as “Authorization: Bearer …”.",
-        });
-        secretSlot.replaceChildren(box);
-        box.focus();
-        announce(`Token ${created.name} created; copy it now`);
-        await load();
-      } catch (error) {
-        markFieldErrors(form, error);
-        showError(error, "The token was not created");
-      }
+    submitForm(form, submit, "The token was not created", async () => {
+      const created = await api("/tokens", { method: "POST", body });
+      form.reset();
+      const box = secretBox({
+        title: `Token “${created.name}”`,
+        secret: created.token,
+        note: "Copy it now: it is shown only once. Send it as “Authorization: Bearer …”.",
+      });
+      secretSlot.replaceChildren(box);
+      box.focus();
+      announce(`Token ${created.name} created; copy it now`);
+      await load().catch(showError); // the token exists: a failed refresh is another error
     });
   });
 

@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { ago, formatAbsolute, formatClock, formatMs, h, keyed, nextId } from "../dom.js";
 import {
-  announce, busy, confirmAction, emptyRow, field, markFieldErrors, secretBox, setBadge, showError, viewHeader,
+  announce, busy, confirmAction, emptyRow, field, secretBox, setBadge, showError, submitForm, viewHeader,
 } from "../ui.js";
 
 export const title = "Webhooks";
@@ -48,6 +48,19 @@ function attemptsDetails(delivery) {
       a.response_excerpt ? h("pre", { class: "excerpt" }, a.response_excerpt) : "",
     ))),
   );
+}
+
+/** Which event an attempt carried and, for a message's event, which message. */
+function eventCell(d) {
+  return [
+    h("span", { class: "mono" }, d.event_type),
+    d.request_id
+      ? h("span", { class: "small block", "data-field": "request" }, "Message ",
+        h("a", { href: `#message/${encodeURIComponent(d.request_id)}`, class: "mono" }, d.request_id))
+      : null,
+    h("span", { class: "muted small block mono", "data-field": "event-id", title: "The webhook-id header" }, d.event_id),
+    h("span", { class: "muted small block" }, d.redelivery_of ? `redelivery · ${formatClock(d.created_at)}` : formatClock(d.created_at)),
+  ].filter(Boolean); // replaceChildren() would print a null
 }
 
 export function mount(root, scope) {
@@ -169,10 +182,7 @@ export function mount(root, scope) {
       row.delivery = d;
       row.dataset.status = d.status;
       if (!changed) return;
-      row.querySelector('[data-field="event"]').replaceChildren(
-        h("span", { class: "mono" }, d.event_type),
-        h("span", { class: "muted small block" }, d.redelivery_of ? `redelivery · ${formatClock(d.created_at)}` : formatClock(d.created_at)),
-      );
+      row.querySelector('[data-field="event"]').replaceChildren(...eventCell(d));
       row.querySelector('[data-field="endpoint"]').textContent = endpoints.get(d.endpoint_id)?.url || d.endpoint_id;
       setBadge(row.querySelector('[data-field="status"]'), d.status);
       // Keep an open <details> open across refreshes.
@@ -231,27 +241,21 @@ export function mount(root, scope) {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const events = [...form.querySelectorAll('input[name="events"]:checked')].map((i) => i.value);
-    busy(submit, async () => {
-      try {
-        const created = await api("/webhooks", {
-          method: "POST",
-          body: { url: url.input.value.trim(), description: description.input.value.trim(), events },
-        });
-        markFieldErrors(form, null);
-        form.reset();
-        const box = secretBox({
-          title: `Signing secret for ${created.url}`,
-          secret: created.secret,
-          note: "Copy it now: it is shown only once. Your receiver checks the webhook-signature header with it.",
-        });
-        secretSlot.replaceChildren(box);
-        box.focus();
-        announce("Endpoint added; copy its signing secret now");
-        await loadEndpoints();
-      } catch (error) {
-        markFieldErrors(form, error);
-        showError(error, "The endpoint was not added");
-      }
+    submitForm(form, submit, "The endpoint was not added", async () => {
+      const created = await api("/webhooks", {
+        method: "POST",
+        body: { url: url.input.value.trim(), description: description.input.value.trim(), events },
+      });
+      form.reset();
+      const box = secretBox({
+        title: `Signing secret for ${created.url}`,
+        secret: created.secret,
+        note: "Copy it now: it is shown only once. Your receiver checks the webhook-signature header with it.",
+      });
+      secretSlot.replaceChildren(box);
+      box.focus();
+      announce("Endpoint added; copy its signing secret now");
+      await loadEndpoints().catch(showError); // the endpoint exists: a failed refresh is another error
     });
   });
 

@@ -24,15 +24,39 @@ class SmsQueued(Ok, kw_only=True):
     queued_at: str
 
 
+WaitReason = Literal[
+    "scheduled",
+    "no_relay_online",
+    "outside_working_hours",
+    "device_limit",
+    "relays_busy",
+    "carrier_backoff",
+]
+
+
+class MessageWaiting(msgspec.Struct, forbid_unknown_fields=True):
+    """Why a scheduled or queued message has not gone to a phone yet."""
+
+    reason: WaitReason
+    detail: str  # plain words, with what to do about it
+    until: str | msgspec.UnsetType = msgspec.UNSET  # when it can go by itself, if known
+
+
 class OtpSent(Ok, kw_only=True):
     otp_id: str
-    status: Literal["sent"] = "sent"
+    # "sent": handed to a phone at once; "queued": no phone could take it yet,
+    # and ``waiting`` says why (the code stays valid; the SMS goes once one can).
+    status: Literal["sent", "queued"] = "sent"
     expires_in_seconds: int
     request_id: str
+    waiting: MessageWaiting | None = None
 
 
 class OtpVerification(Ok, kw_only=True):
     otp_id: str
+    # True only for "verified": test this, not ``ok`` or the HTTP status (a wrong
+    # code is a valid request, answered 200).
+    valid: bool
     status: Literal["verified", "failed", "expired", "max_attempts"]
     attempts_left: int
     reason: Literal["timed_out", "used", "superseded"] | msgspec.UnsetType = msgspec.UNSET
@@ -58,6 +82,7 @@ class MessageStatus(Ok, kw_only=True):
         "queued", "dispatched", "accepted", "sent", "delivered", "failed", "expired", "cancelled"
     ]
     to: str
+    text: str | None  # None for an OTP: its text holds the code
     device_id: str | None
     device_name: str | None
     attempts: int
@@ -72,6 +97,7 @@ class MessageStatus(Ok, kw_only=True):
     failed_at: str | None
     expires_at: str
     updated_at: str
+    waiting: MessageWaiting | None  # set while it is queued and cannot go yet
     history: list[HistoryEntry]
 
 

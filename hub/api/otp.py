@@ -91,11 +91,15 @@ async def send_otp(request: Request) -> Response:
         await hub.delivery.submit(message, also=otp.statements)
         # An old code's SMS still waiting for a relay would only confuse: it goes no further.
         hub.delivery.cancel_queued(superseded, "superseded")
-    sent = OtpSent(otp_id=otp.otp_id, expires_in_seconds=ttl, request_id=message_id)
-    if message.state is State.QUEUED:
-        # No phone could take it: the code stands, but the caller learns it waits, and why.
-        sent.status = "queued"
-        sent.waiting = waiting_of(hub.delivery, message_id)
+    # No phone could take it: the code stands, but the caller learns it waits, and why.
+    queued = message.state is State.QUEUED
+    sent = OtpSent(
+        otp_id=otp.otp_id,
+        status="queued" if queued else "sent",
+        expires_in_seconds=ttl,
+        request_id=message_id,
+        waiting=waiting_of(hub.delivery, message_id) if queued else None,
+    )
     return Response(msgspec.json.encode(sent), media_type="application/json")
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from importlib import resources
 import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 

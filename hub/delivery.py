@@ -25,6 +25,7 @@ import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from hub.book import Book
@@ -41,7 +42,7 @@ from hub.message import (
 )
 from hub.presence import Presence
 from hub.relay.connection import RelayConnection
-from hub.relay.dispatcher import Dispatcher
+from hub.relay.dispatcher import Dispatcher, Waiting
 from hub.store.sqlite import SqliteStore, Statement
 from hub.store.writer import StorageUnavailable
 from protocol import frames as f
@@ -130,6 +131,18 @@ class Delivery:
         conn = self.connections.get(device_id)
         return conn is not None and not conn.closing
 
+    def waiting(self, message_id: str) -> tuple[Waiting, datetime | None] | None:
+        """Why a queued message is not with a relay yet, and until when if that is
+        known; None when it is not queued (or about to go)."""
+        message = self.book.get(message_id)
+        if message is None or message.state is not State.QUEUED:
+            return None
+        wait = self.dispatcher.waiting(message, self._clock.monotonic())
+        if wait is None:
+            return None
+        after = wait.after_s
+        return wait, None if after is None else self._clock.now() + timedelta(seconds=after)
+
     def queued_count(self, account_id: str) -> int:
         """Messages of the account waiting in the queue now."""
         return self._queued[account_id]
@@ -193,6 +206,9 @@ class Delivery:
                 message.note_queued(now)
                 self.dispatcher.enqueue(message)
             planned = self._plan(part[0].account_id)
+            # One that cannot go yet (a phone at its rate) must not wait for an
+            # unrelated event to pump again: wake when room frees, as pump() does.
+            self._wake_when_room_frees(part[0].account_id)
             new = {m.id for m in part}
             others = [m for m in planned if m.id not in new]
             statements: list[Statement] = []

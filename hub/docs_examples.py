@@ -63,6 +63,9 @@ class Operation:
     path: str = ""
     body: tuple[tuple[str, Value], ...] = ()
     query: tuple[str, Env] | None = None  # the one query parameter of a GET
+    # The answer's ``valid`` decides (verify): the example prints "valid" or "not valid"
+    # after the answer, so nobody copies a check of ``ok`` or of the HTTP status.
+    verdict: bool = False
 
     @property
     def call(self) -> str:
@@ -88,6 +91,7 @@ OPERATIONS: Final = (
         "verify_otp", "Verify a one-time code", "Check the code the user typed", "POST",
         "/api/v1/otp/verify",
         body=(("otp_id", Env("OTP_ID", "otp_...")), ("code", Env("OTP_CODE", "123456"))),
+        verdict=True,
     ),
     Operation(
         "message_status", "Message status", "What happened to a message", "GET",
@@ -138,6 +142,7 @@ class Language:
     webhook: str  # template of the signature check with its self-check
     indent: str = "    "
     helper: str = ""  # a POST template's {{helper}} when the body reads a variable
+    verdict: str = ""  # code after a POST's printed answer that branches on ``valid``
 
     def value(self, value: Value, quote: Callable[[str], str]) -> str:
         return self.env.format(name=value.name) if isinstance(value, Env) else quote(value)
@@ -236,6 +241,18 @@ def _camel(name: str) -> str:
     return first + "".join(part.title() for part in rest)
 
 
+VALID_NOTE: Final = (
+    "`valid` is true only for the right code, in time, the first time. Decide on it,",
+    "not on `ok` or the HTTP status: a wrong code is a valid request, answered 200.",
+)
+
+
+def _verdict(code: str) -> str:
+    """A language's ``valid`` branch, its first line (a comment marker) given the note."""
+    marker, rest = code.split("\n", 1)
+    return "".join(f"{marker} {line}\n" for line in VALID_NOTE) + rest
+
+
 def render(lang: Language, op: Operation) -> str:
     """The example of ``op`` in ``lang``: the file's exact text."""
     slots = {
@@ -261,6 +278,7 @@ def render(lang: Language, op: Operation) -> str:
         }
         return _fill(lang.webhook, slots)
     slots["path"] = op.path
+    slots["then"] = ""
     if op.method == "GET":
         assert op.query is not None, f"{op.id}: a GET example needs its query parameter"
         param, env = op.query
@@ -273,6 +291,7 @@ def render(lang: Language, op: Operation) -> str:
         return _fill(lang.get, slots)
     slots["body"] = lang.body(lang, op)
     slots["helper"] = lang.helper if op.env else ""
+    slots["then"] = "\n" + _verdict(lang.verdict) if op.verdict else ""
     return _fill(lang.post, slots)
 
 
@@ -286,10 +305,11 @@ CURL_POST = r"""#!/bin/sh
 set -eu
 RELAYHUB_URL="${RELAYHUB_URL:-{{default_url}}}"
 
-curl -sS -w '\n' "$RELAYHUB_URL{{path}}" \
+answer=$(curl -sS "$RELAYHUB_URL{{path}}" \
   -H "Authorization: Bearer $RELAYHUB_TOKEN" \
   -H 'Content-Type: application/json' \
-  -d {{body}}
+  -d {{body}})
+printf '%s\n' "$answer"{{then}}
 """
 
 CURL_GET = r"""#!/bin/sh
@@ -366,7 +386,7 @@ if ($answer === false) {
     fwrite(STDERR, curl_error($ch) . "\n");
     exit(1);
 }
-echo $answer, "\n";
+echo $answer, "\n";{{then}}
 """
 
 PHP_GET = r"""<?php
@@ -461,7 +481,7 @@ Artisan::command('relayhub:{{command}}', function () {
         ->acceptJson();
 """
 
-LARAVEL_TAIL = r"""    $this->line($response->body());
+LARAVEL_TAIL = r"""    $this->line($response->body());{{then}}
 })->purpose('{{purpose}}');
 """
 
@@ -555,7 +575,7 @@ if (defined('WP_CLI') && WP_CLI) {
 WORDPRESS_TAIL = r"""        if (is_wp_error($response)) {
             WP_CLI::error($response->get_error_message());
         }
-        WP_CLI::line(wp_remote_retrieve_body($response));
+        WP_CLI::line(wp_remote_retrieve_body($response));{{then}}
     });
 }
 """
@@ -655,7 +675,8 @@ const response = await fetch(`${url}{{path}}`, {
   headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
   body: JSON.stringify(body),
 });
-console.log(await response.text());
+const answer = await response.text();
+console.log(answer);{{then}}
 """
 
 NODE_GET = r"""// relayhub: {{purpose}} ({{call}}).
@@ -738,7 +759,7 @@ AXIOS_POST = (
     AXIOS_HEAD
     + r"""const body = {{body}};
 const response = await relayhub.post("{{path}}", body);
-console.log(JSON.stringify(response.data));
+console.log(JSON.stringify(response.data));{{then}}
 """
 )
 
@@ -767,7 +788,7 @@ PYTHON_POST = (
     PYTHON_HEAD
     + r"""body = {{body}}
 response = httpx.post(f"{url}{{path}}", json=body, headers=headers)
-print(response.text)
+print(response.text){{then}}
 """
 )
 
@@ -856,7 +877,7 @@ FLUTTER_POST = (
     headers: {'Authorization': 'Bearer $token', 'Content-Type': 'application/json'},
     body: jsonEncode(body),
   );
-  print(response.body);
+  print(response.body);{{then}}
 }
 """
 )
@@ -930,7 +951,8 @@ KOTLIN_HEAD = r"""// relayhub: {{purpose}} ({{call}}).
 KOTLIN_TAIL = r"""        .header("Authorization", "Bearer $token")
         .build()
     OkHttpClient().newCall(request).execute().use { response ->
-        println(response.body?.string())
+        val answer = response.body?.string() ?: ""
+        println(answer){{then}}
     }
 }
 """
@@ -1049,7 +1071,7 @@ class {{class}} {
         // some servers (uvicorn among them) then lose a POST's body.
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
-        System.out.println(response.body());
+        System.out.println(response.body());{{then}}
     }
 {{helper}}}
 """
@@ -1158,7 +1180,8 @@ CSHARP_POST = (
     CSHARP_HEAD
     + r"""var body = {{body}};
 var response = await http.PostAsJsonAsync("{{path}}", body);
-Console.WriteLine(await response.Content.ReadAsStringAsync());
+var answer = await response.Content.ReadAsStringAsync();
+Console.WriteLine(answer);{{then}}
 """
 )
 
@@ -1239,7 +1262,7 @@ GO_TAIL = r"""	req.Header.Set("Authorization", "Bearer "+os.Getenv("RELAYHUB_TOK
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(string(answer))
+	fmt.Println(string(answer)){{then}}
 }
 """
 
@@ -1380,7 +1403,7 @@ RUBY_POST = (
     + r"""body = {{body}}
 headers = { "Authorization" => "Bearer #{token}", "Content-Type" => "application/json" }
 response = Net::HTTP.post(URI("#{url}{{path}}"), body.to_json, headers)
-puts response.body
+puts response.body{{then}}
 """
 )
 
@@ -1436,64 +1459,141 @@ if __FILE__ == $PROGRAM_NAME
 end
 """
 
+# --- the `valid` branch of verify_otp, per language (first line: the comment marker)
+
+CURL_VERDICT = r"""#
+# The hub writes JSON without spaces; with jq: jq -e '.valid == true'.
+case $answer in
+  *'"valid":true'*) echo valid ;;
+  *) echo "not valid" ;;
+esac"""
+
+PHP_VERDICT = r"""//
+if ((json_decode($answer, true)['valid'] ?? false) === true) {
+    echo "valid\n";
+} else {
+    echo "not valid\n";
+}"""
+
+LARAVEL_VERDICT = r"""//
+$this->line($response->json('valid') === true ? 'valid' : 'not valid');"""
+
+WORDPRESS_VERDICT = r"""//
+$answer = json_decode(wp_remote_retrieve_body($response), true);
+WP_CLI::line((($answer['valid'] ?? false) === true) ? 'valid' : 'not valid');"""
+
+NODE_VERDICT = r"""//
+console.log(JSON.parse(answer).valid === true ? "valid" : "not valid");"""
+
+AXIOS_VERDICT = r"""//
+console.log(response.data.valid === true ? "valid" : "not valid");"""
+
+PYTHON_VERDICT = r"""#
+print("valid" if response.json().get("valid") is True else "not valid")"""
+
+FLUTTER_VERDICT = r"""//
+final answer = jsonDecode(response.body);
+print(answer is Map && answer['valid'] == true ? 'valid' : 'not valid');"""
+
+KOTLIN_VERDICT = r"""//
+println(if (JSONObject(answer).optBoolean("valid")) "valid" else "not valid")"""
+
+JAVA_VERDICT = r"""//
+// No JSON library here: the hub writes JSON without spaces (use yours if you have one).
+boolean valid = response.body().contains("\"valid\":true");
+System.out.println(valid ? "valid" : "not valid");"""
+
+CSHARP_VERDICT = r"""//
+using var json = System.Text.Json.JsonDocument.Parse(answer);
+var valid = json.RootElement.TryGetProperty("valid", out var v)
+    && v.ValueKind == System.Text.Json.JsonValueKind.True;
+Console.WriteLine(valid ? "valid" : "not valid");"""
+
+GO_VERDICT = r"""//
+var result struct {
+	Valid bool `json:"valid"`
+}
+if err := json.Unmarshal(answer, &result); err == nil && result.Valid {
+	fmt.Println("valid")
+} else {
+	fmt.Println("not valid")
+}"""
+
+RUBY_VERDICT = r'''#
+puts JSON.parse(response.body)["valid"] == true ? "valid" : "not valid"'''
+
+
 LANGUAGES: Final = (
     Language(
         "curl", "cURL", "sh", "bash", "${name}", _shell_body,
         CURL_POST, CURL_GET, CURL_WEBHOOK,
+        verdict=CURL_VERDICT,
     ),
     Language(
         "php", "PHP", "php", "php", "getenv('{name}')",
         _mapping("[", "]", "'{key}' => {value}", _sq), PHP_POST, PHP_GET, PHP_WEBHOOK,
+        verdict=PHP_VERDICT,
     ),
     Language(
         "laravel", "Laravel", "php", "php", "env('{name}')",
         _mapping("[", "]", "'{key}' => {value}", _sq), LARAVEL_POST, LARAVEL_GET,
         LARAVEL_WEBHOOK,
+        verdict=LARAVEL_VERDICT,
     ),
     Language(
         "wordpress", "WordPress", "php", "php", "getenv('{name}')",
         _mapping("[", "]", "'{key}' => {value}", _sq), WORDPRESS_POST, WORDPRESS_GET,
         WORDPRESS_WEBHOOK,
+        verdict=WORDPRESS_VERDICT,
     ),
     Language(
         "node", "Node.js (fetch)", "mjs", "javascript", "process.env.{name}",
         _mapping("{ ", " }", "{key}: {value}"), NODE_POST, NODE_GET, NODE_WEBHOOK, indent="  ",
+        verdict=NODE_VERDICT,
     ),
     Language(
         "axios", "Axios", "mjs", "javascript", "process.env.{name}",
         _mapping("{ ", " }", "{key}: {value}"), AXIOS_POST, AXIOS_GET, NODE_WEBHOOK,
         indent="  ",
+        verdict=AXIOS_VERDICT,
     ),
     Language(
         "python", "Python (httpx)", "py", "python", 'os.environ["{name}"]',
         _mapping("{", "}", '"{key}": {value}'), PYTHON_POST, PYTHON_GET, PYTHON_WEBHOOK,
+        verdict=PYTHON_VERDICT,
     ),
     Language(
         "flutter", "Flutter (Dart)", "dart", "dart", "const String.fromEnvironment('{name}')",
         _mapping("{", "}", "'{key}': {value}", _sq), FLUTTER_POST, FLUTTER_GET,
         FLUTTER_WEBHOOK, indent="  ",
+        verdict=FLUTTER_VERDICT,
     ),
     Language(
         "kotlin", "Kotlin (OkHttp)", "kt", "kotlin", 'System.getenv("{name}")',
         _mapping("mapOf(", ")", '"{key}" to {value}'), KOTLIN_POST, KOTLIN_GET,
         KOTLIN_WEBHOOK,
+        verdict=KOTLIN_VERDICT,
     ),
     Language(
         "java", "Java", "java", "java", 'System.getenv("{name}")', _java_body,
         JAVA_POST, JAVA_GET, JAVA_WEBHOOK, helper=JAVA_QUOTE,
+        verdict=JAVA_VERDICT,
     ),
     Language(
         "csharp", "C#", "cs", "csharp", 'Environment.GetEnvironmentVariable("{name}")',
         _mapping("new { ", " }", "{key} = {value}"), CSHARP_POST, CSHARP_GET, CSHARP_WEBHOOK,
+        verdict=CSHARP_VERDICT,
     ),
     Language(
         "go", "Go", "go", "go", 'os.Getenv("{name}")',
         _mapping("map[string]string{", "}", '"{key}": {value}', align=True), GO_POST, GO_GET,
         GO_WEBHOOK, indent="\t",
+        verdict=GO_VERDICT,
     ),
     Language(
         "ruby", "Ruby", "rb", "ruby", 'ENV.fetch("{name}")',
         _mapping("{ ", " }", "{key}: {value}"), RUBY_POST, RUBY_GET, RUBY_WEBHOOK, indent="  ",
+        verdict=RUBY_VERDICT,
     ),
 )  # fmt: skip
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.errors import ApiError, validation_error
 from hub.api.request import hub_of, query_int, require
 from hub.api.responses import ok, page
+from hub.api.schemas import MessageWaiting
+from hub.clock import rfc3339
+from hub.delivery import Delivery
 from hub.message import PRIORITY
 from hub.phone import InvalidNumber, to_e164
 from protocol.lifecycle import State
@@ -20,12 +24,26 @@ _SELECT = (
 )
 
 
-def message_body(row: sqlite3.Row) -> dict[str, Any]:
+def waiting_of(delivery: Delivery, message_id: str) -> MessageWaiting | None:
+    """Why a message has not gone to a phone yet; None unless it is waiting."""
+    found = delivery.waiting(message_id)
+    if found is None:
+        return None
+    wait, until = found
+    return MessageWaiting(
+        reason=wait.reason,
+        detail=wait.detail,
+        until=rfc3339(until) if until is not None else msgspec.UNSET,
+    )
+
+
+def message_body(row: sqlite3.Row, delivery: Delivery, with_text: bool = False) -> dict[str, Any]:
+    """A message as the API shows it; ``with_text`` for one message (lists leave it out)."""
     error = None
     if row["error_code"]:
         error = {"code": row["error_code"], "message": row["error_message"] or ""}
     terminal_failure = row["state"] in ("failed", "expired", "cancelled")
-    return {
+    body: dict[str, Any] = {
         "request_id": row["id"],
         "kind": row["kind"],
         "status": row["state"],
@@ -44,7 +62,16 @@ def message_body(row: sqlite3.Row) -> dict[str, Any]:
         "failed_at": row["failed_at"] if terminal_failure else None,
         "expires_at": row["expires_at"],
         "updated_at": row["updated_at"],
+        "waiting": msgspec.to_builtins(waiting_of(delivery, row["id"]))
+        if row["state"] == State.QUEUED
+        else None,
     }
+    if with_text:
+        # Never an OTP's: its text holds the code, and storage keeps it only
+        # sealed, and only until a relay accepts it.
+        secret = row["kind"] == "otp" or row["text_sealed"] is not None
+        body = {**body, "text": None if secret else row["text"]}
+    return body
 
 
 async def message_status(request: Request) -> Response:
@@ -69,7 +96,8 @@ async def message_status(request: Request) -> Response:
          "detail": e["detail"]}
         for e in events
     ]  # fmt: skip
-    return ok({**message_body(row), "history": history})
+    body = message_body(row, hub_of(request).delivery, with_text=True)
+    return ok({**body, "history": history})
 
 
 async def list_messages(request: Request) -> Response:
@@ -110,6 +138,7 @@ async def list_messages(request: Request) -> Response:
     rows = await hub_of(request).store.fetchall(
         f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY m.id DESC LIMIT ?", (*args, limit + 1)
     )
-    items = [message_body(r) for r in rows[:limit]]
+    delivery = hub_of(request).delivery
+    items = [message_body(r, delivery) for r in rows[:limit]]
     next_cursor = rows[limit - 1]["id"] if len(rows) > limit else None
     return page(items, next_cursor)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.errors import ApiError
+from hub.api.messages import waiting_of
 from hub.api.request import Check, hub_of, read_body, require
 from hub.api.schemas import OtpSent, OtpVerification
 from hub.api.sms import check_device
@@ -19,6 +20,7 @@ from hub.message import LiveMessage
 from hub.otp import TooSoon
 from hub.phone import InvalidNumber, to_e164
 from hub.sms_text import measure
+from protocol.lifecycle import State
 
 Purpose = Annotated[str, Meta(
     min_length=1, max_length=40, pattern=r"^[^\r\n{}]+$",
@@ -94,7 +96,15 @@ async def send_otp(request: Request) -> Response:
         await hub.delivery.submit(message, also=otp.statements)
         # An old code's SMS still waiting for a relay would only confuse: it goes no further.
         hub.delivery.cancel_queued(superseded, "superseded")
-    sent = OtpSent(otp_id=otp.otp_id, expires_in_seconds=ttl, request_id=message_id)
+    # No phone could take it: the code stands, but the caller learns it waits, and why.
+    queued = message.state is State.QUEUED
+    sent = OtpSent(
+        otp_id=otp.otp_id,
+        status="queued" if queued else "sent",
+        expires_in_seconds=ttl,
+        request_id=message_id,
+        waiting=waiting_of(hub.delivery, message_id) if queued else None,
+    )
     return Response(msgspec.json.encode(sent), media_type="application/json")
 
 
@@ -107,6 +117,7 @@ async def verify_otp(request: Request) -> Response:
         raise ApiError("not_found", f"no OTP {body.otp_id} in this account")
     answer = OtpVerification(
         otp_id=body.otp_id,
+        valid=result.status == "verified",
         status=result.status,  # type: ignore[arg-type]  # "unknown" answered 404 above
         attempts_left=result.attempts_left,
         reason=result.reason if result.reason is not None else msgspec.UNSET,  # type: ignore[arg-type]

@@ -7,9 +7,10 @@ drift apart. A test converts live responses into them, strictly.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
 
 # forbid_unknown_fields: decoding a live answer into its type (the drift test)
@@ -24,15 +25,54 @@ class SmsQueued(Ok, kw_only=True):
     queued_at: str
 
 
+WaitReason = Literal[
+    "scheduled",
+    "no_relay_online",
+    "outside_working_hours",
+    "device_limit",
+    "relays_busy",
+    "carrier_backoff",
+]
+
+
+class MessageWaiting(msgspec.Struct, forbid_unknown_fields=True):
+    """Why a scheduled or queued message has not gone to a phone yet."""
+
+    reason: WaitReason
+    detail: Annotated[str, Meta(description="Why, in plain words, and what to do about it.")]
+    until: Annotated[
+        str | msgspec.UnsetType,
+        Meta(description="When it can go by itself (RFC 3339), if the hub knows."),
+    ] = msgspec.UNSET
+
+
 class OtpSent(Ok, kw_only=True):
     otp_id: str
-    status: Literal["sent"] = "sent"
+    status: Annotated[
+        Literal["sent", "queued"],
+        Meta(
+            description="`sent`: handed to a phone at once. `queued`: no phone could take"
+            " it yet; `waiting` says why. The code stays valid, and its SMS goes out as soon"
+            " as a phone can take it (unless the code expires first)."
+        ),
+    ]
     expires_in_seconds: int
     request_id: str
+    waiting: Annotated[
+        MessageWaiting | None,
+        Meta(description="Why the SMS waits, while `status` is `queued`; null when sent."),
+    ]
 
 
 class OtpVerification(Ok, kw_only=True):
     otp_id: str
+    valid: Annotated[
+        bool,
+        Meta(
+            description="True only when `status` is `verified`. Let the user in on this,"
+            " not on `ok` or the HTTP status: a wrong code is a valid request, answered 200."
+        ),
+    ]
     status: Literal["verified", "failed", "expired", "max_attempts"]
     attempts_left: int
     reason: Literal["timed_out", "used", "superseded"] | msgspec.UnsetType = msgspec.UNSET
@@ -58,6 +98,9 @@ class MessageStatus(Ok, kw_only=True):
         "queued", "dispatched", "accepted", "sent", "delivered", "failed", "expired", "cancelled"
     ]
     to: str
+    text: Annotated[
+        str | None, Meta(description="The SMS text; null for an OTP (its text holds the code).")
+    ]
     device_id: str | None
     device_name: str | None
     attempts: int
@@ -72,6 +115,10 @@ class MessageStatus(Ok, kw_only=True):
     failed_at: str | None
     expires_at: str
     updated_at: str
+    waiting: Annotated[
+        MessageWaiting | None,
+        Meta(description="Why it has not gone to a phone yet, while queued; else null."),
+    ]
     history: list[HistoryEntry]
 
 

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from hub.message import LiveMessage
 from protocol.lifecycle import State
@@ -28,6 +28,20 @@ RATE_WINDOW_S = 60.0
 # How far past an unplaceable head message (e.g. a SIM slot no online relay has)
 # the dispatcher looks before it stops for now.
 LOOKAHEAD = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Why a queued message has not gone to a relay yet, in the API's words.
+
+    ``after_s``: seconds until it can go by itself (a rate window ages, a retry
+    pause ends), when the dispatcher knows; None when it waits on an event (a
+    phone connects, a report frees a slot).
+    """
+
+    reason: Literal["no_relay_online", "relays_busy"]  # API.md's ``waiting.reason``
+    detail: str
+    after_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -42,6 +56,10 @@ class DeviceLoad:
         while self.window and self.window[0][0] <= now - RATE_WINDOW_S:
             _, parts = self.window.popleft()
             self.window_parts -= parts
+
+    def parts_within(self, now: float) -> int:
+        """Parts sent in the rate window ending ``now``, without trimming (a read)."""
+        return sum(parts for at, parts in self.window if at > now - RATE_WINDOW_S)
 
     def record(self, now: float, parts: int) -> None:
         self.window.append((now, parts))
@@ -218,6 +236,70 @@ class Dispatcher:
                 yield from queue
             for relay in self._online.get(account_id, {}).values():
                 yield from self._manual.get((relay.load.device_id, priority), ())
+
+    def waiting(self, message: LiveMessage, now: float) -> Waiting | None:
+        """Why ``message`` (queued) is not with a relay yet; None if one can take it now.
+
+        A read: nothing is placed, trimmed or reordered. None also for a message
+        about to be placed by the next pump.
+        """
+        online = self._online.get(message.account_id, {})
+        pinned = message.requested_device_id
+        if pinned is not None:
+            relay = online.get(pinned)
+            if relay is None:
+                return Waiting(
+                    "no_relay_online",
+                    f"device {pinned}, which this message is pinned to (device_id), is"
+                    " offline; open the relay app on that phone, or send without device_id"
+                    " to let any online phone take it",
+                )
+            relays = [relay]
+        elif not online:
+            return Waiting(
+                "no_relay_online",
+                "no phone of this account is online; open the relay app on a paired phone"
+                " (or run `relayhub sim`): the message goes out as soon as one connects",
+            )
+        else:
+            relays = list(online.values())
+        slot = message.sim_slot
+        with_sim = [r for r in relays if r.sims and (slot is None or slot in r.sims)]
+        if not with_sim:
+            which = f"a SIM in slot {slot}" if slot is not None else "a SIM"
+            return Waiting(
+                "no_relay_online",
+                f"no online phone of this account has {which}; connect one that does",
+            )
+        return self._busy(message, with_sim, now)
+
+    def _busy(self, message: LiveMessage, relays: list[OnlineRelay], now: float) -> Waiting | None:
+        """The wait of a message whose phones are online but may all be full."""
+        waits: list[float] = []
+        for relay in relays:
+            load = relay.load
+            if len(load.held) >= self.max_inflight:
+                continue  # free once the phone reports: no time to promise
+            wait = 0.0
+            used = load.parts_within(now)
+            if used > 0 and message.parts > relay.parts_per_minute - used:
+                # Room comes back as the oldest sends leave the window.
+                wait = min(
+                    at + RATE_WINDOW_S - now for at, _ in load.window if at > now - RATE_WINDOW_S
+                )
+            paused_until = message.not_before if load.device_id == message.avoid_device else None
+            if paused_until is not None and paused_until > now:
+                wait = max(wait, paused_until - now)  # it gave this message back just now
+            if wait <= 0:
+                return None
+            waits.append(wait)
+        return Waiting(
+            "relays_busy",
+            "every online phone that can send it is at its limit (max_inflight jobs in"
+            " flight or its parts_per_minute rate); it goes out as soon as one has room."
+            " Pair more phones, or raise the phones' limits, to send faster",
+            max(min(waits), 0.0) if waits and len(waits) == len(relays) else None,
+        )
 
     def take(
         self, account_id: str, now: float, wall: datetime

@@ -322,13 +322,17 @@ async def test_otp_examples_send_a_code_that_then_verifies(
         await relay.wait_until(lambda: any(j.id == otp["request_id"] for j in relay.jobs_received))
         text = next(j.text for j in relay.jobs_received if j.id == otp["request_id"])
         (code,) = set(re.findall(r"\b\d{6}\b", text))  # an autofill line repeats it
+        wrong = str((int(code) + 1) % 10**6).zfill(6)
+        env = hub_env(hub, OTP_ID=otp["otp_id"], OTP_CODE=wrong)
+        rejected = (await run(command("verify_otp"), env, tmp_path)).splitlines()
         env = hub_env(hub, OTP_ID=otp["otp_id"], OTP_CODE=code)
-        verified = await run(command("verify_otp"), env, tmp_path)
+        verified = (await run(command("verify_otp"), env, tmp_path)).splitlines()
 
     assert otp["ok"] is True and otp["status"] == "sent", otp
     assert relay.jobs_received[0].to == "+998901234567"
-    assert "verified" in verified
-    assert json.loads(verified)["status"] == "verified"
+    # Each prints the answer, then branches on `valid`.
+    assert json.loads(rejected[0])["status"] == "failed" and rejected[-1] == "not valid"
+    assert json.loads(verified[0])["status"] == "verified" and verified[-1] == "valid"
 
 
 # --- webhook checks that run here ------------------------------------------------

@@ -75,11 +75,11 @@ async def test_a_code_read_from_the_relay_verifies_once(hub_server: RunningHub) 
     await relay.wait_until(lambda: otp["request_id"] in delivered_ids(relay))
     status = await hub_server.status(otp["request_id"])
 
-    assert set(otp) == {"ok", "otp_id", "status", "expires_in_seconds", "request_id"}
-    assert otp["status"] == "sent"
+    assert set(otp) == {"ok", "otp_id", "status", "expires_in_seconds", "request_id", "waiting"}
+    assert (otp["status"], otp["waiting"]) == ("sent", None)
     assert otp["expires_in_seconds"] == 300
     assert otp["otp_id"].startswith("otp_")
-    assert first == {"ok": True, "otp_id": otp["otp_id"], "status": "verified",
+    assert first == {"ok": True, "otp_id": otp["otp_id"], "valid": True, "status": "verified",
                      "attempts_left": 5}  # fmt: skip
     assert again["status"] == "expired"
     assert again["reason"] == "used"

@@ -12,3 +12,6 @@ const relayhub = axios.create({
 const body = { otp_id: process.env.OTP_ID, code: process.env.OTP_CODE };
 const response = await relayhub.post("/api/v1/otp/verify", body);
 console.log(JSON.stringify(response.data));
+// `valid` is true only for the right code, in time, the first time. Decide on it,
+// not on `ok` or the HTTP status: a wrong code is a valid request, answered 200.
+console.log(response.data.valid === true ? "valid" : "not valid");

@@ -14,4 +14,5 @@ http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer
 
 var body = new { to = "+998901234567", purpose = "login" };
 var response = await http.PostAsJsonAsync("/api/v1/otp/send", body);
-Console.WriteLine(await response.Content.ReadAsStringAsync());
+var answer = await response.Content.ReadAsStringAsync();
+Console.WriteLine(answer);

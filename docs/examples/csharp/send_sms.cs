@@ -14,4 +14,5 @@ http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer
 
 var body = new { to = "+998901234567", text = "Salom from relayhub" };
 var response = await http.PostAsJsonAsync("/api/v1/sms/send", body);
-Console.WriteLine(await response.Content.ReadAsStringAsync());
+var answer = await response.Content.ReadAsStringAsync();
+Console.WriteLine(answer);

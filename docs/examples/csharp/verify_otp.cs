@@ -17,4 +17,11 @@ var body = new {
     code = Environment.GetEnvironmentVariable("OTP_CODE"),
 };
 var response = await http.PostAsJsonAsync("/api/v1/otp/verify", body);
-Console.WriteLine(await response.Content.ReadAsStringAsync());
+var answer = await response.Content.ReadAsStringAsync();
+Console.WriteLine(answer);
+// `valid` is true only for the right code, in time, the first time. Decide on it,
+// not on `ok` or the HTTP status: a wrong code is a valid request, answered 200.
+using var json = System.Text.Json.JsonDocument.Parse(answer);
+var valid = json.RootElement.TryGetProperty("valid", out var v)
+    && v.ValueKind == System.Text.Json.JsonValueKind.True;
+Console.WriteLine(valid ? "valid" : "not valid");

@@ -4,7 +4,8 @@
 set -eu
 RELAYHUB_URL="${RELAYHUB_URL:-http://127.0.0.1:8080}"
 
-curl -sS -w '\n' "$RELAYHUB_URL/api/v1/otp/send" \
+answer=$(curl -sS "$RELAYHUB_URL/api/v1/otp/send" \
   -H "Authorization: Bearer $RELAYHUB_TOKEN" \
   -H 'Content-Type: application/json' \
-  -d '{"to": "+998901234567", "purpose": "login"}'
+  -d '{"to": "+998901234567", "purpose": "login"}')
+printf '%s\n' "$answer"

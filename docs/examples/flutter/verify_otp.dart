@@ -24,4 +24,8 @@ Future<void> main() async {
     body: jsonEncode(body),
   );
   print(response.body);
+  // `valid` is true only for the right code, in time, the first time. Decide on it,
+  // not on `ok` or the HTTP status: a wrong code is a valid request, answered 200.
+  final answer = jsonDecode(response.body);
+  print(answer is Map && answer['valid'] == true ? 'valid' : 'not valid');
 }

@@ -40,4 +40,14 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Println(string(answer))
+	// `valid` is true only for the right code, in time, the first time. Decide on it,
+	// not on `ok` or the HTTP status: a wrong code is a valid request, answered 200.
+	var result struct {
+		Valid bool `json:"valid"`
+	}
+	if err := json.Unmarshal(answer, &result); err == nil && result.Valid {
+		fmt.Println("valid")
+	} else {
+		fmt.Println("not valid")
+	}
 }

@@ -22,6 +22,11 @@ class VerifyOtp {
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
         System.out.println(response.body());
+        // `valid` is true only for the right code, in time, the first time. Decide on it,
+        // not on `ok` or the HTTP status: a wrong code is a valid request, answered 200.
+        // No JSON library here: the hub writes JSON without spaces (use yours if you have one).
+        boolean valid = response.body().contains("\"valid\":true");
+        System.out.println(valid ? "valid" : "not valid");
     }
 
     /** A JSON string (use your JSON library instead, if the project has one). */

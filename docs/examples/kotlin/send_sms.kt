@@ -21,6 +21,7 @@ fun main() {
         .header("Authorization", "Bearer $token")
         .build()
     OkHttpClient().newCall(request).execute().use { response ->
-        println(response.body?.string())
+        val answer = response.body?.string() ?: ""
+        println(answer)
     }
 }

@@ -21,6 +21,10 @@ fun main() {
         .header("Authorization", "Bearer $token")
         .build()
     OkHttpClient().newCall(request).execute().use { response ->
-        println(response.body?.string())
+        val answer = response.body?.string() ?: ""
+        println(answer)
+        // `valid` is true only for the right code, in time, the first time. Decide on it,
+        // not on `ok` or the HTTP status: a wrong code is a valid request, answered 200.
+        println(if (JSONObject(answer).optBoolean("valid")) "valid" else "not valid")
     }
 }

@@ -19,4 +19,7 @@ Artisan::command('relayhub:verify-otp', function () {
     $body = ['otp_id' => env('OTP_ID'), 'code' => env('OTP_CODE')];
     $response = $relayhub->post('/api/v1/otp/verify', $body);
     $this->line($response->body());
+    // `valid` is true only for the right code, in time, the first time. Decide on it,
+    // not on `ok` or the HTTP status: a wrong code is a valid request, answered 200.
+    $this->line($response->json('valid') === true ? 'valid' : 'not valid');
 })->purpose('Check the code the user typed');

@@ -10,4 +10,5 @@ const response = await fetch(`${url}/api/v1/sms/send`, {
   headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
   body: JSON.stringify(body),
 });
-console.log(await response.text());
+const answer = await response.text();
+console.log(answer);

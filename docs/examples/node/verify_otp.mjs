@@ -10,4 +10,8 @@ const response = await fetch(`${url}/api/v1/otp/verify`, {
   headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
   body: JSON.stringify(body),
 });
-console.log(await response.text());
+const answer = await response.text();
+console.log(answer);
+// `valid` is true only for the right code, in time, the first time. Decide on it,
+// not on `ok` or the HTTP status: a wrong code is a valid request, answered 200.
+console.log(JSON.parse(answer).valid === true ? "valid" : "not valid");

@@ -19,3 +19,10 @@ if ($answer === false) {
     exit(1);
 }
 echo $answer, "\n";
+// `valid` is true only for the right code, in time, the first time. Decide on it,
+// not on `ok` or the HTTP status: a wrong code is a valid request, answered 200.
+if ((json_decode($answer, true)['valid'] ?? false) === true) {
+    echo "valid\n";
+} else {
+    echo "not valid\n";
+}

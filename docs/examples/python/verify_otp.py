@@ -15,3 +15,6 @@ body = {
 }
 response = httpx.post(f"{url}/api/v1/otp/verify", json=body, headers=headers)
 print(response.text)
+# `valid` is true only for the right code, in time, the first time. Decide on it,
+# not on `ok` or the HTTP status: a wrong code is a valid request, answered 200.
+print("valid" if response.json().get("valid") is True else "not valid")

@@ -11,3 +11,6 @@ body = { otp_id: ENV.fetch("OTP_ID"), code: ENV.fetch("OTP_CODE") }
 headers = { "Authorization" => "Bearer #{token}", "Content-Type" => "application/json" }
 response = Net::HTTP.post(URI("#{url}/api/v1/otp/verify"), body.to_json, headers)
 puts response.body
+# `valid` is true only for the right code, in time, the first time. Decide on it,
+# not on `ok` or the HTTP status: a wrong code is a valid request, answered 200.
+puts JSON.parse(response.body)["valid"] == true ? "valid" : "not valid"

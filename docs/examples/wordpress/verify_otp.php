@@ -20,5 +20,9 @@ if (defined('WP_CLI') && WP_CLI) {
             WP_CLI::error($response->get_error_message());
         }
         WP_CLI::line(wp_remote_retrieve_body($response));
+        // `valid` is true only for the right code, in time, the first time. Decide on it,
+        // not on `ok` or the HTTP status: a wrong code is a valid request, answered 200.
+        $answer = json_decode(wp_remote_retrieve_body($response), true);
+        WP_CLI::line((($answer['valid'] ?? false) === true) ? 'valid' : 'not valid');
     });
 }

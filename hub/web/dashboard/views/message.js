@@ -4,6 +4,7 @@
 import { api } from "../api.js";
 import { formatAbsolute, formatClock, formatMs, h, nextId, titleCase } from "../dom.js";
 import { badge, setBadge, showError, viewHeader } from "../ui.js";
+import { WAITING, sentence } from "./messages.js";
 
 export const title = "Message";
 export const nav = "messages";
@@ -29,6 +30,9 @@ function facts(m) {
     ["Status", badge(m.status)],
     ["To", h("span", { class: "mono" }, m.to)],
     ["Kind", m.kind === "otp" ? "OTP" : m.kind === "list" ? "List send" : "SMS"],
+    // An OTP's text holds the code: the hub never shows it.
+    ["Text", m.kind === "otp" ? h("span", { class: "muted" }, "verification code (hidden)")
+      : h("span", { class: "message-text" }, m.text ?? "—")],
     ["Device", m.device_name ? `${m.device_name} (${m.device_id})` : "not handed to a phone yet"],
     ["Attempts", String(m.attempts)],
     ["Parts", `${m.parts}${m.encoding ? ` (${m.encoding})` : ""}`],
@@ -84,6 +88,15 @@ export function mount(root, scope, _app, requestId) {
         history(m.history || []),
       ),
     ];
+    if (m.waiting) {
+      const reason = WAITING[m.waiting.reason] || m.waiting.reason;
+      parts.unshift(h("div", { class: "notice", role: "note", id: "waiting-note" },
+        h("p", { class: "notice-title" }, `Waiting: ${reason}`),
+        h("p", {}, sentence(m.waiting.detail)),
+        m.waiting.until && h("p", { class: "muted small" }, "It can go from ",
+          h("time", { datetime: m.waiting.until, title: formatAbsolute(m.waiting.until) }, formatClock(m.waiting.until)), "."),
+      ));
+    }
     if (m.error) {
       parts.unshift(h("div", { class: "notice notice-bad", role: "note" },
         h("p", { class: "notice-title" }, `Error: ${m.error.code}`),

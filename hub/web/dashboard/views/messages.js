@@ -14,6 +14,20 @@ export const STATUSES = ["queued", "dispatched", "accepted", "sent", "delivered"
 const KINDS = ["sms", "otp", "list"];
 const KIND_LABELS = { sms: "SMS", otp: "OTP", list: "List send" };
 const TERMINAL = new Set(["delivered", "failed", "expired", "cancelled"]);
+// The hub's waiting reasons (GET /v1/messages answers `waiting` while queued).
+/** The hub's lower-case detail as a sentence. */
+export function sentence(text) {
+  return text ? `${text[0].toUpperCase()}${text.slice(1)}.` : "";
+}
+
+export const WAITING = {
+  scheduled: "scheduled",
+  no_relay_online: "no phone online",
+  outside_working_hours: "outside working hours",
+  device_limit: "phone's limit reached",
+  relays_busy: "phones busy",
+  carrier_backoff: "carrier asked to slow down",
+};
 
 // Kept across visits of the view (not across reloads).
 const filters = { status: "", kind: "", to: "" };
@@ -56,7 +70,10 @@ function createRow(m) {
     h("th", { scope: "row", "data-label": "Message" }, link),
     h("td", { "data-label": "Queued", "data-field": "queued" }),
     h("td", { "data-label": "To", "data-field": "to", class: "mono" }),
-    h("td", { "data-label": "Status", "data-field": "status", class: "message-status" }),
+    h("td", { "data-label": "Status", class: "message-status" },
+      h("span", { "data-field": "status" }),
+      h("span", { "data-field": "waiting", class: "waiting-reason muted small" }),
+    ),
     h("td", { "data-label": "Kind", "data-field": "kind" }),
     h("td", { "data-label": "Device", "data-field": "device" }),
     h("td", { "data-label": "Attempts", "data-field": "attempts", class: "num" }),
@@ -76,6 +93,11 @@ function updateRow(row, m) {
   if (queued.firstElementChild?.getAttribute("datetime") !== m.queued_at) queued.replaceChildren(ago(m.queued_at));
   set("to", m.to);
   setBadge(cell("status"), m.status);
+  // Why a queued message has not gone yet, in a word; the hub's full sentence on hover.
+  const waiting = cell("waiting");
+  set("waiting", m.waiting ? ` Waiting: ${WAITING[m.waiting.reason] || m.waiting.reason}` : "");
+  if (m.waiting) waiting.title = m.waiting.detail;
+  else waiting.removeAttribute("title");
   set("kind", KIND_LABELS[m.kind] || m.kind || "SMS");
   set("device", m.device_name || "—");
   set("attempts", m.attempts);
@@ -86,6 +108,11 @@ export function mount(root, scope) {
   const rows = h("tbody");
   const more = h("button", { type: "button", class: "button", hidden: true }, "Load older messages");
   const count = h("p", { class: "muted small", "aria-live": "off" });
+  // Shown while messages wait because no phone (or not the one they name) is online.
+  const offlineTitle = h("p", { class: "notice-title" });
+  const offlineDetail = h("p", {});
+  const offlineNote = h("div", { class: "notice", role: "note", id: "waiting-note", hidden: true },
+    offlineTitle, offlineDetail);
   const status = select("Status", "status", STATUSES, filters.status);
   const kind = select("Kind", "kind", KINDS, filters.kind, KIND_LABELS);
   const to = field("To", { name: "to", type: "search", value: filters.to, autocomplete: "off", placeholder: "+998901234567" });
@@ -104,13 +131,14 @@ export function mount(root, scope) {
       if (!filters.status && !filters.kind && !filters.to) {
         const now = new Date().toISOString();
         loaded = [{ request_id: sent.request_id, status: sent.status, to: sent.to, kind: "sms", queued_at: sent.queued_at || now,
-          attempts: 0, device_name: null, error: null }, ...loaded.filter((m) => m.request_id !== sent.request_id)];
+          attempts: 0, device_name: null, error: null, waiting: null }, ...loaded.filter((m) => m.request_id !== sent.request_id)];
         draw();
       }
       scope.soon("messages", load, 50);
     })),
     h("section", { class: "card", "aria-labelledby": tableId },
       h("h2", { id: tableId }, "Latest messages"),
+      offlineNote,
       filterForm,
       count,
       h("div", { class: "table-wrap" },
@@ -137,8 +165,18 @@ export function mount(root, scope) {
       rows.querySelector(".empty")?.remove();
       keyed(rows, loaded, (m) => m.request_id, createRow, updateRow);
     }
+    drawOfflineNote();
     more.hidden = !cursor;
     count.textContent = loaded.length ? `Showing ${loaded.length} message${loaded.length === 1 ? "" : "s"}` : "";
+  }
+
+  function drawOfflineNote() {
+    const waiting = loaded.filter((m) => m.status === "queued" && m.waiting?.reason === "no_relay_online");
+    offlineNote.hidden = !waiting.length;
+    if (!waiting.length) return;
+    const n = waiting.length;
+    offlineTitle.textContent = `${n} queued message${n === 1 ? "" : "s"} wait${n === 1 ? "s" : ""} for a phone to come online`;
+    offlineDetail.textContent = sentence(waiting[0].waiting.detail);
   }
 
   async function load() {
@@ -187,6 +225,7 @@ export function mount(root, scope) {
         status: data.status,
         attempts: data.attempts ?? row.message.attempts,
         error: data.error ?? null,
+        waiting: data.status === "queued" ? row.message.waiting : null,
       });
     }
     scope.soon("messages", load, 300);

@@ -48,34 +48,36 @@ def load_serve_config(args: argparse.Namespace) -> Config:
 def _banner(config: Config, origin: str) -> Callable[[Hub], None]:
     def on_listening(hub: Hub) -> None:
         data = config.data_path
-        lines = [f"relayhub {__version__} is serving {origin} (data in {data}/)"]
+        # The sign-in link stays out of stdout: a service's stdout often lands in a shared journal.
+        lines = [
+            f"relayhub {__version__} is serving {origin} (data in {data}/)",
+            f"  developer docs:  {origin}/docs",
+            f"  dashboard:       {origin}/dashboard/ (sign in with the link that"
+            f" `.venv/bin/relayhub dashboard-link --data {data}` prints;"
+            f" it is kept in {data / dashboard_link.LINK_FILE}, readable only by you)",
+        ]
         token = hub.admin_token
         if token is not None:
+            bearer = '-H "Authorization: Bearer $RELAYHUB_TOKEN"'
             lines += [
                 "",
                 "First start: the admin token is shown only this once. Keep it:",
                 f"    {token}",
                 "",
                 "Next, in another terminal:",
+                f"     export RELAYHUB_TOKEN={token}",
                 f"  1. three simulated phones:  .venv/bin/relayhub sim --hub {origin}"
-                f" --token {token} --relays 3",
+                " --relays 3 --show-texts",
                 "  2. send an SMS:",
-                f"     curl -s {origin}/api/v1/sms/send -H 'Authorization: Bearer {token}'"
+                f"     curl -s {origin}/api/v1/sms/send {bearer}"
                 " -H 'Content-Type: application/json'"
                 """ -d '{"to": "+998901234567", "text": "Salom from relayhub"}'""",
                 "  3. its status: curl -s"
-                f" '{origin}/api/v1/messages/status?request_id=<request_id from step 2>'"
-                f" -H 'Authorization: Bearer {token}'",
+                f" '{origin}/api/v1/messages/status?request_id=<request_id from step 2>' {bearer}",
+                f"  The README and {origin}/docs go on from there: OTP codes, webhooks, examples.",
             ]
         else:
             lines.append("The admin token was printed on the first start of this data folder.")
-        # The link itself stays out of stdout: a service's stdout often lands in a shared journal.
-        lines += [
-            "",
-            f"Dashboard: {origin}/dashboard/ (its sign-in link is in"
-            f" {data / dashboard_link.LINK_FILE}, readable only by you;"
-            f" print it with: .venv/bin/relayhub dashboard-link --data {data})",
-        ]
         print("\n".join(lines), flush=True)
 
     return on_listening

@@ -39,10 +39,11 @@ async def test_serve_writes_the_link_to_a_private_file_and_never_prints_it(
     hub = HubProcess(data, free_port(), ADMIN_TOKEN)
     await hub.start()
     try:
-        banner = await hub.wait_output("Dashboard:")
+        banner = await hub.wait_output("dashboard:")
         link = saved_link(data)
         assert str(data / dashboard_link.LINK_FILE) in banner
         assert f"relayhub dashboard-link --data {data}" in banner
+        assert f"developer docs:  {hub.base_url}/docs" in "".join(hub.output)
         assert stat.S_IMODE((data / dashboard_link.LINK_FILE).stat().st_mode) == 0o600
         assert link.url.startswith(f"{hub.base_url}/dashboard/#token=")
         assert await signs_in(hub.base_url, secret_of(link))

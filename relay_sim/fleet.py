@@ -84,6 +84,11 @@ class Fleet:
                 while True:
                     if summary is not None:
                         summary(self.summary_line())
+                    if all(relay.refused is not None for relay in self.relays):
+                        raise FleetError(
+                            f"the hub at {self.hub} refused every device (see above);"
+                            " nothing is left to run"
+                        )
                     await asyncio.sleep(self.summary_interval_s)
             finally:
                 results = await asyncio.gather(

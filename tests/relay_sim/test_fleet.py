@@ -185,7 +185,7 @@ async def test_fleet_continues_each_devices_seq_and_keeps_the_last_one(
     assert StateFile.load(path).devices(hub.base_url)[0].seq == 43  # a clean stop: exact
 
 
-async def test_fleet_says_in_plain_words_why_a_refused_device_stopped(
+async def test_fleet_says_in_plain_words_why_a_refused_device_stopped_and_ends_when_all_did(
     hub: StubHub, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.json"
@@ -197,11 +197,15 @@ async def test_fleet_says_in_plain_words_why_a_refused_device_stopped(
     )  # fmt: skip
     summary = SummaryLines()
 
-    running = asyncio.create_task(fleet.run(summary))
-    line = await summary.wait_for("refused 1")
-    await stop_fleet(running)
+    with pytest.raises(FleetError, match="refused every device") as stopped:
+        await fleet.run(summary)
 
-    assert line.startswith("relays 0/1 online")
+    line = summary.lines[-1]
+
+    assert line.startswith("relays 0/1 online") and line.endswith("· refused 1")
+    assert str(stopped.value) == (
+        f"the hub at {hub.base_url} refused every device (see above); nothing is left to run"
+    )
     assert notes == [
         f"device Stub relay ({DEVICE_ID}) was refused by {hub.base_url} (HTTP 401): its token"
         " is unknown there (the hub's data was wiped, or the device was revoked or disabled)."

@@ -21,7 +21,7 @@ import httpx
 
 from protocol import frames as f
 from relay_sim.account import account_devices
-from relay_sim.ledger import ReservingLedger
+from relay_sim.ledger import SEQ_BLOCK, ReservingLedger
 from relay_sim.pairing import PairingError, pair_device
 from relay_sim.profiles import Profile
 from relay_sim.relay import SimRelay
@@ -77,7 +77,16 @@ class Fleet:
         with locked(self.state_file):
             self.state = StateFile.load(self.state_file)
             devices = await self._devices_to_run()
-            self.relays = [self._relay(saved, index) for index, saved in enumerate(devices)]
+            started_at = [saved.seq for saved in devices]
+            # One durable write reserves a first block for every device, rather
+            # than one write per device at its first report (a fleet may be large).
+            for saved in devices:
+                saved.seq += SEQ_BLOCK
+            self.state.save()
+            self.relays = [
+                self._relay(saved, index, last_seq)
+                for index, (saved, last_seq) in enumerate(zip(devices, started_at, strict=True))
+            ]
             try:
                 for relay in self.relays:
                     await relay.start()
@@ -197,7 +206,7 @@ class Fleet:
 
     # --- running them -----------------------------------------------------------
 
-    def _relay(self, saved: SavedDevice, index: int) -> SimRelay:
+    def _relay(self, saved: SavedDevice, index: int, last_seq: int) -> SimRelay:
         def reserve(seq: int) -> None:
             saved.seq = seq
             self.state.save()
@@ -208,7 +217,7 @@ class Fleet:
             seed=None if self.seed is None else self.seed + index,
             on_job=self.on_job,
             on_refused=self._refused,
-            ledger=ReservingLedger(saved.seq, reserve),
+            ledger=ReservingLedger(last_seq, reserve, reserved=saved.seq),
         )
 
     def _record_last_seqs(self, devices: list[SavedDevice]) -> None:

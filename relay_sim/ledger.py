@@ -24,14 +24,24 @@ SEQ_BLOCK: Final = 1000  # one state-file write per this many reports
 
 
 class ReservingLedger(RelayLedger):
-    """A ``RelayLedger`` that starts above ``reserved`` and calls ``reserve(n)`` before using
-    any seq above what was reserved; ``reserve`` must return only once ``n`` is durable."""
+    """A ``RelayLedger`` that continues after ``last_seq`` and calls ``reserve(n)`` before
+    using any seq above ``reserved``; ``reserve`` must return only once ``n`` is durable.
+
+    ``reserved`` defaults to ``last_seq``: nothing reserved yet. A caller that
+    has already made a block durable (the fleet does so for all its devices in
+    one write at start) passes its end.
+    """
 
     def __init__(
-        self, reserved: int, reserve: Callable[[int], None], block: int = SEQ_BLOCK
+        self,
+        last_seq: int,
+        reserve: Callable[[int], None],
+        block: int = SEQ_BLOCK,
+        *,
+        reserved: int | None = None,
     ) -> None:
-        super().__init__(last_seq=reserved)
-        self.reserved = reserved
+        super().__init__(last_seq=last_seq)
+        self.reserved = last_seq if reserved is None else max(reserved, last_seq)
         self._reserve = reserve
         self._block = block
 

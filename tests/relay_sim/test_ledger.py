@@ -51,3 +51,13 @@ def test_ledger_that_raises_while_reserving_hands_out_nothing() -> None:
         ledger.next_seq()
 
     assert ledger.last_seq == 0 and ledger.reserved == 0
+
+
+def test_ledger_given_a_block_reserved_already_writes_nothing_until_it_is_used_up() -> None:
+    reserved: list[int] = []
+    ledger = ReservingLedger(10, reserved.append, block=5, reserved=13)
+
+    assert [ledger.next_seq() for _ in range(3)] == [11, 12, 13]
+    assert reserved == []
+    assert ledger.next_seq() == 14
+    assert reserved == [18]

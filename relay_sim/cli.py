@@ -1,7 +1,7 @@
 """``relayhub sim``: run simulated relays against a hub until Ctrl-C.
 
     relayhub sim --hub URL --token TOKEN --relays N [--profile ideal|realistic|flaky|stalled]
-                 [--state FILE] [--seed S] [--summary-interval SECONDS]
+                 [--state FILE] [--fresh] [--seed S] [--summary-interval SECONDS] [--show-texts]
 
 The hub's own CLI calls ``main`` with the arguments after ``sim``;
 ``python -m relay_sim`` does the same. ``SIGUSR1`` drops every relay's socket
@@ -33,34 +33,62 @@ TOKEN_VARIABLE = "RELAYHUB_TOKEN"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="relayhub sim",
-        description="Run simulated Android relays against a hub; Ctrl-C stops them.",
+        description="Run simulated Android relays against a hub; Ctrl-C stops them."
+        " Devices are saved per hub in the state file and reused by later runs.",
     )
-    parser.add_argument("--hub", default="http://127.0.0.1:8080", help="the hub's base URL")
+    parser.add_argument(
+        "--hub",
+        default="http://127.0.0.1:8080",
+        help="the hub's base URL; the devices saved for this hub are used (default: %(default)s)",
+    )
     parser.add_argument(
         "--token",
-        help=f"access token with devices.manage, to pair new devices (default: ${TOKEN_VARIABLE});"
-        " not needed when the state file already holds enough devices",
+        help="access token of the hub's account, with devices.manage to pair new devices and"
+        " devices.read to check the saved ones; not needed when the state file already holds"
+        f" enough devices for this hub (default: ${TOKEN_VARIABLE})",
     )
-    parser.add_argument("--relays", type=_positive_int, default=1, help="how many relays to run")
-    parser.add_argument("--profile", choices=sorted(PROFILES), default="ideal")
+    parser.add_argument(
+        "--relays",
+        type=_positive_int,
+        default=1,
+        help="how many relays to run (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default="ideal",
+        help="how fast and how badly the phones behave (default: %(default)s)",
+    )
     parser.add_argument(
         "--state",
         type=Path,
         default=Path(".relay_sim.json"),
-        help="where paired devices are kept between runs",
+        metavar="FILE",
+        help="where paired devices and their report seq are kept between runs"
+        " (default: %(default)s)",
     )
-    parser.add_argument("--seed", type=int, help="seed for reproducible fault injection")
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="forget the devices saved for this hub and pair new ones; needs --token"
+        " (default: off)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="seed for reproducible fault injection (default: none, a new draw each run)",
+    )
     parser.add_argument(
         "--summary-interval",
         type=_positive_float,
         default=1.0,
         metavar="SECONDS",
-        help="how often the summary line is shown",
+        help="how often the summary line is shown (default: %(default)s)",
     )
     parser.add_argument(
         "--show-texts",
         action="store_true",
-        help="print every SMS a relay is handed (to see an OTP's code while testing)",
+        help="print every SMS a relay is handed, to see an OTP's code while testing (default: off)",
     )
     return parser
 
@@ -77,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         state_file=args.state,
         seed=args.seed,
         summary_interval_s=args.summary_interval,
+        on_note=status.note,
+        fresh=args.fresh,
         on_job=(lambda relay, send: status.note(f"{relay} → {send.to}: {send.text}"))
         if args.show_texts
         else None,

@@ -80,14 +80,15 @@ async def pair_device(
 
 def _decode(response: httpx.Response, shape: type[_T]) -> _T:
     if not response.is_success:
-        raise _problem(response)
+        raise problem_of(response)
     try:
         return msgspec.json.decode(response.content, type=shape)
     except msgspec.DecodeError as exc:
         raise PairingError(response.status_code, "bad_response", str(exc)) from None
 
 
-def _problem(response: httpx.Response) -> PairingError:
+def problem_of(response: httpx.Response) -> PairingError:
+    """The hub's problem body (or whatever it answered) as a ``PairingError``."""
     try:
         problem = msgspec.json.decode(response.content, type=_Problem)
     except msgspec.DecodeError:

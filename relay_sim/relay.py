@@ -20,6 +20,7 @@ import random
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any, Final
 
 from websockets.asyncio.client import ClientConnection
@@ -49,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 CLOSE_PROTOCOL_ERROR: Final = 1002
 ANDROID_GENERIC_FAILURE: Final = 1  # SmsManager.RESULT_ERROR_GENERIC_FAILURE
+TOKEN_REFUSED: Final = frozenset({HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN})
+MAX_RETRY_AFTER_S: Final = 300.0
 
 
 @dataclass(slots=True)
@@ -73,6 +76,10 @@ class SimRelay:
     ``close_codes`` (one per socket that ended, None if it ended without a close
     frame) and ``refusals`` (HTTP status of each refused handshake). Wait for a
     condition with ``wait_until``.
+
+    A handshake refused with 401 or 403 (the device token is unknown, revoked
+    or disabled) stops the relay for good: ``refused`` holds the status. A 429
+    (braked) waits as long as its ``Retry-After`` asks, then tries again.
     """
 
     def __init__(
@@ -84,14 +91,19 @@ class SimRelay:
         sims: int = 1,
         parts_per_minute: int = 600,
         on_job: Callable[[str, f.Send], None] | None = None,
+        on_refused: Callable[[SimRelay, int, float | None], None] | None = None,
+        ledger: RelayLedger | None = None,
     ) -> None:
         self.device = device
         self._on_job_seen = on_job  # told of every new job (relay name, send frame)
+        # Told when the hub refuses the handshake: (relay, HTTP status, Retry-After
+        # seconds of a 429). After a 401 or 403 the relay has stopped trying.
+        self._on_refused = on_refused
         self.device_id = device.device_id
         self.name = device.name
         self.profile = profile
         self.parts_per_minute = parts_per_minute
-        self.ledger = RelayLedger()
+        self.ledger = RelayLedger() if ledger is None else ledger
         self.cut_on_next_job = False
         self.online = False
         self.welcome: f.Welcome | None = None
@@ -102,6 +114,8 @@ class SimRelay:
         self.errors: list[f.Error] = []
         self.close_codes: list[int | None] = []
         self.refusals: list[int] = []
+        self.refused: int | None = None  # the 401/403 that made the relay give up
+        self._braked = False  # refused with 429 since the last socket that opened
         self._rng = random.Random(seed)
         self._phone = SimulatedPhone(self._rng, sims)
         self._backoff = Backoff(self._rng)
@@ -120,6 +134,11 @@ class SimRelay:
     def outbox_size(self) -> int:
         """Reports not yet covered by a receipt."""
         return len(self.ledger.outbox)
+
+    @property
+    def running(self) -> bool:
+        """True from ``start`` until ``stop``, or until the hub refused the device token."""
+        return self._run_task is not None and not self._run_task.done()
 
     async def start(self) -> None:
         """Start connecting in the background; ``wait_welcomed`` to know it is online."""
@@ -202,19 +221,38 @@ class SimRelay:
 
     async def _run(self) -> None:
         while True:
+            wait = None
             try:
                 ws = await open_socket(self.device)
             except InvalidStatus as exc:
-                self.refusals.append(exc.response.status_code)
+                status = exc.response.status_code
+                self.refusals.append(status)
                 self._changed()
+                if status in TOKEN_REFUSED:
+                    # The token will not work on a retry either: stop instead of
+                    # hammering the hub (which brakes an address that keeps trying).
+                    self.refused = status
+                    self._tell_refused(status, None)
+                    return
+                if status == HTTPStatus.TOO_MANY_REQUESTS:
+                    wait = _retry_after(exc.response.headers.get("Retry-After"))
+                    if not self._braked:
+                        self._braked = True
+                        self._tell_refused(status, wait)
             except (OSError, InvalidHandshake, TimeoutError) as exc:
                 logger.debug("%s: cannot connect: %s", self.name, exc)
             else:
+                self._braked = False
                 await self._serve(ws)
             if self._reconnect_at_once:
                 self._reconnect_at_once = False
                 continue
-            await asyncio.sleep(self._backoff.next_delay())
+            delay = self._backoff.next_delay()
+            await asyncio.sleep(delay if wait is None else max(wait, delay))
+
+    def _tell_refused(self, status: int, retry_after_s: float | None) -> None:
+        if self._on_refused is not None:
+            self._on_refused(self, status, retry_after_s)
 
     async def _serve(self, ws: ClientConnection) -> None:
         session = RelaySession(self.ledger, MAX_FRAME_BYTES)
@@ -456,6 +494,15 @@ def _closed_session(ledger: RelayLedger) -> RelaySession:
     session = RelaySession(ledger)
     session.fail(CLOSE_GOING_AWAY, "not connected")
     return session
+
+
+def _retry_after(header: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header in delay form; None if absent or not a number."""
+    try:
+        seconds = float(header) if header is not None else None
+    except ValueError:
+        return None
+    return None if seconds is None or seconds < 0 else min(seconds, MAX_RETRY_AFTER_S)
 
 
 def _monotonic() -> float:

@@ -32,6 +32,7 @@ from relay_sim.pairing import PairedDevice
 
 DEVICE_ID = "dev_stub"
 DEVICE_TOKEN = "dtok_stub_secret"
+BRAKED_TOKEN = "dtok_stub_braked"  # answered 429 with Retry-After: 0, as a braked hub does
 
 
 def job(message_id: str = "req_1", **changes: object) -> f.Send:
@@ -83,9 +84,18 @@ class StubHub:
 
     @property
     def ws_url(self) -> str:
+        return f"ws://{self._address}/api/v1/relay/ws"
+
+    @property
+    def base_url(self) -> str:
+        """What ``--hub`` names this hub by (it serves no REST API, only the socket)."""
+        return f"http://{self._address}"
+
+    @property
+    def _address(self) -> str:
         assert self._server is not None
         port = self._server.sockets[0].getsockname()[1]
-        return f"ws://127.0.0.1:{port}/api/v1/relay/ws"
+        return f"127.0.0.1:{port}"
 
     def device(self, token: str = DEVICE_TOKEN) -> PairedDevice:
         return PairedDevice(DEVICE_ID, token, self.ws_url, "Stub relay")
@@ -120,7 +130,12 @@ class StubHub:
     # --- the hub side of the socket ------------------------------------------------
 
     def _authorize(self, connection: ServerConnection, request: Request) -> Response | None:
-        if Headers(request.headers).get("Authorization") != f"Bearer {DEVICE_TOKEN}":
+        authorization = Headers(request.headers).get("Authorization")
+        if authorization == f"Bearer {BRAKED_TOKEN}":
+            braked = connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "slow down\n")
+            braked.headers["Retry-After"] = "0"
+            return braked
+        if authorization != f"Bearer {DEVICE_TOKEN}":
             return connection.respond(HTTPStatus.UNAUTHORIZED, "unknown device token\n")
         return None
 

@@ -26,6 +26,26 @@ def test_cli_defaults() -> None:
     assert args.summary_interval == 1.0
 
 
+def test_cli_help_shows_the_default_of_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    options = [a for a in parser._actions if a.option_strings and a.dest != "help"]
+
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--help"])
+
+    shown = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    assert all("(default: " in (action.help or "") for action in options)
+    for expected in (
+        "(default: http://127.0.0.1:8080)",
+        "(default: $RELAYHUB_TOKEN)",
+        "(default: 1)",
+        "(default: ideal)",
+        "(default: .relay_sim.json)",
+        "(default: 1.0)",
+    ):
+        assert expected in shown
+
+
 @pytest.mark.parametrize(
     "argv", [["--relays", "0"], ["--profile", "perfect"], ["--summary-interval", "0"]]
 )
@@ -84,6 +104,8 @@ async def test_cli_exits_cleanly_on_ctrl_c(hub: StubHub, tmp_path: Path) -> None
         "relay_sim",
         "--state",
         str(state),
+        "--hub",
+        hub.base_url,
         cwd=PROJECT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -107,6 +129,7 @@ async def test_cli_drops_every_socket_on_sigusr1_and_reconnects(
     save_devices(state, [hub.device()])
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "relay_sim", "--state", str(state), "--summary-interval", "0.05",
+        "--hub", hub.base_url,
         cwd=PROJECT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert process.stdout is not None

@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from relay_sim.fleet import Fleet, FleetError
+from relay_sim.ledger import SEQ_BLOCK
 from relay_sim.pairing import PairedDevice
 from relay_sim.profiles import PROFILES
-from relay_sim.state import load_devices, save_devices
+from relay_sim.state import SavedDevice, StateFile, load_devices, save_devices
 from tests.relay_sim.stub_hub import DEVICE_ID, DEVICE_TOKEN, StubHub, job
 
 
@@ -85,6 +86,8 @@ async def test_fleet_drop_all_reconnects_every_relay_and_counts_repeated_jobs(
 
 async def test_fleet_pairs_missing_devices_and_saves_them(hub: StubHub, tmp_path: Path) -> None:
     def pair(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/devices"):
+            return httpx.Response(200, json={"ok": True, "items": [], "next_cursor": None})
         if request.url.path.endswith("/pairing-codes"):
             return httpx.Response(201, json={"ok": True, "pairing_code": "483-921"})
         device = hub.device()
@@ -115,7 +118,9 @@ async def test_fleet_pairs_missing_devices_and_saves_them(hub: StubHub, tmp_path
         with pytest.raises(asyncio.CancelledError):
             await running
 
-    assert load_devices(state) == [PairedDevice(DEVICE_ID, DEVICE_TOKEN, hub.ws_url, "Sim relay 1")]
+    assert load_devices(state, "http://hub.test") == [
+        PairedDevice(DEVICE_ID, DEVICE_TOKEN, hub.ws_url, "Sim relay 1")
+    ]
 
 
 async def test_fleet_without_a_token_says_how_to_pair_the_missing_devices(
@@ -126,10 +131,98 @@ async def test_fleet_without_a_token_says_how_to_pair_the_missing_devices(
     with pytest.raises(FleetError, match="RELAYHUB_TOKEN") as caught:
         await fleet.run(None)
 
-    assert "holds 0 paired devices" in str(caught.value)
+    assert "holds 0 device(s) paired with http://127.0.0.1:9" in str(caught.value)
     assert not (tmp_path / "state.json").exists()
 
 
 def test_fleet_needs_at_least_one_relay() -> None:
     with pytest.raises(ValueError, match="at least one"):
         Fleet("http://127.0.0.1:9", None, 0, PROFILES["ideal"], None)
+
+
+async def stop_fleet(running: asyncio.Task[None]) -> None:
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+
+
+async def test_fleet_runs_only_the_devices_saved_for_the_hub_it_is_pointed_at(
+    hub: StubHub, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    elsewhere = PairedDevice("dev_9", "dtok_9", "ws://127.0.0.1:9/api/v1/relay/ws", "Sim relay 1")
+    save_devices(state, [elsewhere, hub.device()])
+    fleet = Fleet(hub.base_url, None, 1, PROFILES["ideal"], state, summary_interval_s=0.01)
+    summary = SummaryLines()
+
+    running = asyncio.create_task(fleet.run(summary))
+    await summary.wait_for("relays 1/1 online")
+    await stop_fleet(running)
+
+    assert [relay.device_id for relay in fleet.relays] == [DEVICE_ID]
+    assert load_devices(state, "http://127.0.0.1:9") == [elsewhere]  # kept for later
+
+
+async def test_fleet_continues_each_devices_seq_and_keeps_the_last_one(
+    hub: StubHub, tmp_path: Path
+) -> None:
+    path = tmp_path / "state.json"
+    state = StateFile.load(path)
+    state.devices(hub.base_url).append(SavedDevice.of(hub.device(), seq=41))
+    state.save()
+    fleet = Fleet(hub.base_url, None, 1, PROFILES["ideal"], path, summary_interval_s=0.01)
+    summary = SummaryLines()
+
+    running = asyncio.create_task(fleet.run(summary))
+    await summary.wait_for("relays 1/1 online")
+    await hub.send_job(job("req_1"))
+    await summary.wait_for("delivered 1", "outbox 0")
+    reserved_while_running = StateFile.load(path).devices(hub.base_url)[0].seq
+    await stop_fleet(running)
+
+    assert [report.seq for report in hub.reports] == [42, 43]
+    assert reserved_while_running == 41 + SEQ_BLOCK  # on disk before seq 42 went out
+    assert StateFile.load(path).devices(hub.base_url)[0].seq == 43  # a clean stop: exact
+
+
+async def test_fleet_says_in_plain_words_why_a_refused_device_stopped_and_ends_when_all_did(
+    hub: StubHub, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    save_devices(state, [hub.device("dtok_unknown_here")])
+    notes: list[str] = []
+    fleet = Fleet(
+        hub.base_url, None, 1, PROFILES["ideal"], state, summary_interval_s=0.01,
+        on_note=notes.append,
+    )  # fmt: skip
+    summary = SummaryLines()
+
+    with pytest.raises(FleetError, match="refused every device") as stopped:
+        await fleet.run(summary)
+
+    line = summary.lines[-1]
+
+    assert line.startswith("relays 0/1 online") and line.endswith("· refused 1")
+    assert str(stopped.value) == (
+        f"the hub at {hub.base_url} refused every device (see above); nothing is left to run"
+    )
+    assert notes == [
+        f"device Stub relay ({DEVICE_ID}) was refused by {hub.base_url} (HTTP 401): its token"
+        " is unknown there (the hub's data was wiped, or the device was revoked or disabled)."
+        " This relay has stopped; run again with --token or RELAYHUB_TOKEN to forget the"
+        " devices the hub lost and pair new ones (--fresh forgets every device saved for"
+        " this hub)"
+    ]
+    assert fleet.relays[0].refusals == [401]  # once: it does not hammer the hub
+
+
+async def test_fleet_fresh_without_a_token_forgets_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    device = PairedDevice("dev_1", "dtok_1", "ws://127.0.0.1:9/api/v1/relay/ws", "Sim relay 1")
+    save_devices(state, [device])
+    fleet = Fleet("http://127.0.0.1:9", None, 1, PROFILES["ideal"], state, fresh=True)
+
+    with pytest.raises(FleetError, match="--fresh pairs new devices"):
+        await fleet.run(None)
+
+    assert load_devices(state, "http://127.0.0.1:9") == [device]

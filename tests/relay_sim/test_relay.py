@@ -15,7 +15,7 @@ from relay_sim.backoff import Backoff
 from relay_sim.profiles import PROFILES, Profile
 from relay_sim.relay import SimRelay
 from tests.relay_sim.conftest import MakeRelay
-from tests.relay_sim.stub_hub import DEVICE_ID, StubHub, job
+from tests.relay_sim.stub_hub import BRAKED_TOKEN, DEVICE_ID, StubHub, job
 
 PACKAGE_DIR = str(Path(relay_sim.__file__).parent)
 
@@ -295,14 +295,44 @@ async def test_relay_reconnects_after_the_hub_closes_the_socket(
     assert len(hub.hellos) == 2
 
 
-async def test_relay_keeps_retrying_when_its_token_is_refused(make_relay: MakeRelay) -> None:
-    relay = make_relay(token="dtok_revoked")
-    await relay.start()
+async def test_relay_stops_trying_and_says_so_when_its_token_is_refused(
+    hub: StubHub,
+) -> None:
+    told: list[tuple[str, int, float | None]] = []
+    relay = SimRelay(
+        hub.device("dtok_revoked"),
+        seed=7,
+        on_refused=lambda relay, status, wait: told.append((relay.name, status, wait)),
+    )
+    try:
+        await relay.start()
+        await relay.wait_until(lambda: relay.refused is not None)
+        running = relay.running  # the loop ended with the refusal: no handshake follows
+    finally:
+        await relay.stop()
 
-    await relay.wait_until(lambda: len(relay.refusals) >= 2)
+    assert running is False
+    assert relay.refused == 401 and relay.refusals == [401]
+    assert told == [("Stub relay", 401, None)]
+    assert not relay.online and not relay.close_codes and not hub.hellos
 
-    assert set(relay.refusals) == {401}
-    assert not relay.online and not relay.close_codes
+
+async def test_relay_braked_with_429_keeps_trying_and_says_so_once(hub: StubHub) -> None:
+    told: list[tuple[int, float | None]] = []
+    relay = SimRelay(
+        hub.device(BRAKED_TOKEN),
+        seed=7,
+        on_refused=lambda relay, status, wait: told.append((status, wait)),
+    )
+    try:
+        await relay.start()
+        await relay.wait_until(lambda: len(relay.refusals) >= 3)
+    finally:
+        await relay.stop()
+
+    assert set(relay.refusals) == {429}
+    assert relay.refused is None  # braked is not refused: it waits and tries again
+    assert told == [(429, 0.0)]
 
 
 async def test_relay_sends_heartbeats_every_heartbeat_s(make_relay: MakeRelay) -> None:

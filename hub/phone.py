@@ -35,10 +35,35 @@ def to_e164(raw: str, default_region: str) -> str:
         raise InvalidNumber(
             f"is not a valid phone number for +{code} ({region}); e.g. {_example(region)[0]}"
         )
+    trunk = _without_leading_zero(raw, default_region)
+    if trunk is not None:
+        raise InvalidNumber(
+            f"is not a valid phone number in {default_region} (the region assumed for a number"
+            f" without a + country code): its numbers have no leading 0; write {trunk}"
+        )
     raise InvalidNumber(
         f"is not a valid phone number in {default_region}, the region assumed for a number"
         f" without a + country code; {_how_to_write(default_region)}"
     )
+
+
+def _without_leading_zero(raw: str, region: str) -> str | None:
+    """The E.164 form of ``raw`` without its leading 0, if that one is valid.
+
+    Many people write a trunk 0 before a national number out of habit from
+    other countries; in regions without one (Uzbekistan among them) the 0 makes
+    the number invalid, and saying so beats a generic refusal.
+    """
+    digits = raw.strip()
+    if not digits.startswith("0"):
+        return None
+    try:
+        number = phonenumbers.parse(digits[1:], region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _how_to_write(region: str) -> str:

@@ -144,7 +144,9 @@ def locked(path: Path | None) -> Iterator[None]:
     if path is None:
         yield
         return
-    lock_path = path.with_name(f".{path.name}.lock")
+    lock_path = path.with_name(
+        f"{path.name}.lock" if path.name.startswith(".") else f".{path.name}.lock"
+    )
     descriptor = os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         try:

@@ -317,6 +317,32 @@ def documented(route: BaseRoute) -> bool:
     return isinstance(route, Route) and route.path != "/" and not route.path.startswith(NOT_API)
 
 
+def _reachable(components: dict[str, Any], roots: set[str]) -> set[str]:
+    """``roots`` and every component their schemas refer to, however deep."""
+    prefix = "#/components/schemas/"
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        text = msgspec.json.encode(components[name]).decode()
+        todo += [part.split('"')[0] for part in text.split(prefix)[1:]]
+    return seen
+
+
+def _always_present(schema: dict[str, Any]) -> None:
+    """An answer carries every field that has a default (the encoder writes
+    defaults): mark those required and drop the default, which in an answer
+    reads as "may be missing". A field left out when unset has no default."""
+    properties = schema.get("properties", {})
+    written = {name for name, field in properties.items() if "default" in field}
+    schema["required"] = sorted(set(schema.get("required", [])) | written)
+    for name in written:
+        del properties[name]["default"]
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -333,6 +359,12 @@ def build(routes: list[BaseRoute], server_url: str) -> dict[str, Any]:
     for name, notes in FIELD_NOTES.items():
         for field_name, note in notes.items():
             components[name]["properties"][field_name]["description"] = note
+    bodies = _reachable(components, {op.body.__name__ for op in OPERATIONS.values() if op.body})
+    answers = _reachable(
+        components, {op.answer.__name__ for op in OPERATIONS.values() if op.answer}
+    )
+    for name in answers - bodies:
+        _always_present(components[name])
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         if not documented(route):

@@ -77,6 +77,7 @@ async def check_target(url: str, allow_private: bool) -> Target:
         if _is_internal(str(sockaddr[0])):
             raise TargetRefused(
                 f"{parts.hostname} points to an internal address ({sockaddr[0]}); "
-                "set [webhooks] allow_private_targets = true for local development"
+                "for local development, set [webhooks] allow_private_targets = true in a file"
+                " passed with --config (make run CONFIG=local.toml) and restart the hub"
             )
     return Target(url, netloc, parts.hostname, str(infos[0][4][0]).split("%")[0])

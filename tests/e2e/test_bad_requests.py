@@ -60,8 +60,11 @@ CASES = {
         "POST", "/sms/send", {"phone": GOOD_TO, "message": "hi"},
         {"to": ("is required", "you sent `phone`"), "text": ("is required", "you sent `message`"),
          "phone": ("did you mean `to`?",), "message": ("did you mean `text`?",)}),
-    "sms_national_number_with_wrong_prefix": Bad(
+    "sms_national_number_with_a_trunk_zero": Bad(
         "POST", "/sms/send", {"to": "0901234567", "text": "hi"},
+        {"to": ("in UZ", "the region assumed", "no leading 0", "write +998901234567")}),
+    "sms_national_number_one_digit_short": Bad(
+        "POST", "/sms/send", {"to": "90123456", "text": "hi"},
         {"to": ("in UZ, the region assumed", "E.164", "+998912345678", "91 234 56 78")}),
     "sms_number_as_a_number": Bad("POST", "/sms/send", {"to": 998901234567, "text": "hi"},
                                   {"to": ("must be a string", "got a number")}),

@@ -98,3 +98,17 @@ async def test_live_answers_decode_strictly_into_their_documented_types(
     assert msgspec.convert(again.json(), OtpVerification).reason == "used"
     assert msgspec.convert(status.json(), MessageStatus).request_id == queued.request_id
     assert msgspec.convert(problem.json(), Problem).code == "validation_error"
+
+
+async def test_answer_fields_that_are_always_written_are_required_and_show_no_default(
+    spec: dict[str, Any],
+) -> None:
+    schemas = spec["components"]["schemas"]
+    sms_queued = schemas["SmsQueued"]
+    assert {"ok", "status"} <= set(sms_queued["required"])
+    assert "default" not in sms_queued["properties"]["ok"]
+    # A field left out while unset stays optional: a verify answer has a reason
+    # only when it expired.
+    assert "reason" not in schemas["OtpVerification"].get("required", [])
+    # A request's defaults are a client's to leave out, so they stay as they are.
+    assert "ttl_seconds" not in schemas["SendSmsRequest"].get("required", [])

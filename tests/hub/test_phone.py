@@ -66,6 +66,11 @@ def test_to_e164_raises_invalid_number_naming_the_expected_form_when_text_is_not
         to_e164(raw, "UZ")
 
 
+def test_a_trunk_zero_the_region_does_not_use_is_named_with_the_number_meant() -> None:
+    with pytest.raises(InvalidNumber, match=r"no leading 0; write \+998901234567$"):
+        to_e164("0901234567", "UZ")
+
+
 def test_invalid_number_is_a_value_error_when_caught_broadly() -> None:
     with pytest.raises(ValueError):
         to_e164("hello", "UZ")

@@ -43,7 +43,8 @@ _PAGE: Final = f"""<!doctype html>
           13 languages.</p></section>
       <section class="card"><h2><a href="{LINKS["dashboard"]}">Dashboard</a></h2>
         <p>Pair phones, watch messages and webhooks, manage tokens. Sign in with the
-          link that <code>relayhub dashboard-link</code> prints, or paste an access token.</p></section>
+          link that <code>relayhub dashboard-link</code> prints, or paste an access
+          token.</p></section>
       <section class="card"><h2><a href="{LINKS["health"]}">Health check</a></h2>
         <p>Is the hub up and its storage writable? JSON, for monitors.</p></section>
     </nav>

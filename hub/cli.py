@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
 import socket
 import sys
 from collections.abc import Callable
@@ -59,13 +60,20 @@ def _banner(config: Config, origin: str) -> Callable[[Hub], None]:
         token = hub.admin_token
         if token is not None:
             bearer = '-H "Authorization: Bearer $RELAYHUB_TOKEN"'
+            if token == os.environ.get("RELAYHUB_ADMIN_TOKEN"):
+                # The operator chose it, so knows it: not echoed to a possibly shared stdout.
+                first = ["First start: the admin token is the one RELAYHUB_ADMIN_TOKEN holds."]
+                export = "export RELAYHUB_TOKEN=$RELAYHUB_ADMIN_TOKEN"
+            else:
+                first = ["First start: the admin token is shown only this once. Keep it:"]
+                first.append(f"    {token}")
+                export = f"export RELAYHUB_TOKEN={token}"
             lines += [
                 "",
-                "First start: the admin token is shown only this once. Keep it:",
-                f"    {token}",
+                *first,
                 "",
                 "Next, in another terminal:",
-                f"     export RELAYHUB_TOKEN={token}",
+                f"     {export}",
                 f"  1. three simulated phones:  .venv/bin/relayhub sim --hub {origin}"
                 " --relays 3 --show-texts",
                 "  2. send an SMS:",

@@ -43,7 +43,12 @@ async def test_serve_writes_the_link_to_a_private_file_and_never_prints_it(
         link = saved_link(data)
         assert str(data / dashboard_link.LINK_FILE) in banner
         assert f"relayhub dashboard-link --data {data}" in banner
-        assert f"developer docs:  {hub.base_url}/docs" in "".join(hub.output)
+        await hub.wait_output("export RELAYHUB_TOKEN=")
+        printed = "".join(hub.output)
+        assert f"developer docs:  {hub.base_url}/docs" in printed
+        # A token the operator chose in RELAYHUB_ADMIN_TOKEN is not echoed back.
+        assert "the one RELAYHUB_ADMIN_TOKEN holds" in printed
+        assert ADMIN_TOKEN not in printed
         assert stat.S_IMODE((data / dashboard_link.LINK_FILE).stat().st_mode) == 0o600
         assert link.url.startswith(f"{hub.base_url}/dashboard/#token=")
         assert await signs_in(hub.base_url, secret_of(link))

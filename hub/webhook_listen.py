@@ -42,6 +42,17 @@ def verdict(secret: str | None, headers: dict[str, str], body: bytes, now: float
     return "no signature matches this secret (was it rotated, or is it another endpoint's?)"
 
 
+async def read_request(scope: Scope, receive: Receive) -> tuple[dict[str, str], bytes]:
+    """One HTTP request's headers (lower-case names) and its whole body."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    return {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}, body
+
+
 class Listener:
     """A bare ASGI app: every POST is one event, printed to ``out``."""
 
@@ -52,13 +63,7 @@ class Listener:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        headers, body = await read_request(scope, receive)
         problem = verdict(self.secret, headers, body, time.time())
         self._print(headers, body, problem)
         status = 401 if problem else 204

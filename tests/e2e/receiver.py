@@ -18,6 +18,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from hub.server import bind
+from hub.webhook_listen import read_request
 
 
 @dataclass
@@ -55,13 +56,7 @@ class Receiver:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        call = Call({k.decode(): v.decode() for k, v in scope["headers"]}, body)
+        call = Call(*await read_request(scope, receive))
         self.calls.append(call)
         await self._notify()
         status, headers = await self.answer(call)

@@ -152,20 +152,19 @@ class SqliteStore:
 
     # reads (committed data only)
 
+    # Each read runs whole in one step on the reader's thread (execute_fetchall).
+    # A cursor stepped across awaits would keep its statement, and so its
+    # snapshot, open on the shared connection: a read started meanwhile would
+    # not see what was committed since, not even its own caller's last write.
+
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        reader = self._require_reader()
-        try:
-            async with reader.execute(sql, tuple(params)) as cursor:
-                row = await cursor.fetchone()
-        except sqlite3.Error as exc:
-            raise StorageUnavailable.of(exc) from exc
-        return row
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
         reader = self._require_reader()
         try:
-            async with reader.execute(sql, tuple(params)) as cursor:
-                rows = await cursor.fetchall()
+            rows = await reader.execute_fetchall(sql, tuple(params))
         except sqlite3.Error as exc:
             raise StorageUnavailable.of(exc) from exc
         return list(rows)

@@ -326,3 +326,28 @@ async def test_sqlite_store_probe_says_the_database_is_busy_when_another_process
     await store.close()
 
     assert failed.value.cause == "busy"
+
+
+async def test_a_read_after_a_commit_sees_it_while_other_reads_are_in_flight(
+    store: SqliteStore,
+) -> None:
+    # Reads share one connection. A read whose statement stays open across an
+    # await holds that connection's snapshot, and a read started meanwhile
+    # would not see a commit made in between: each read must run whole.
+    for n in range(200):
+        await store.execute(ADD_ACCOUNT, (f"acc_seed{n}", "seed"))
+    stop = asyncio.Event()
+
+    async def busy_reader() -> None:
+        while not stop.is_set():
+            await store.fetchone("SELECT id FROM accounts ORDER BY id")
+
+    readers = [asyncio.create_task(busy_reader()) for _ in range(4)]
+    try:
+        for n in range(200):
+            await store.execute(ADD_ACCOUNT, (f"acc_new{n}", "new"))
+            row = await store.fetchone("SELECT id FROM accounts WHERE id = ?", (f"acc_new{n}",))
+            assert row is not None, f"write {n} was not visible to the read after it"
+    finally:
+        stop.set()
+        await asyncio.gather(*readers)

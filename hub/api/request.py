@@ -36,7 +36,7 @@ def hub_of(request: Request) -> Hub:
 # How to get a token, said with every 401 and 403.
 GET_A_TOKEN = (
     "create one in the dashboard (Tokens) or with `relayhub token create NAME --scope SCOPE`;"
-    " the hub's first admin token was printed when it first started"
+    " the admin token was shown on the hub's first start (or set in RELAYHUB_ADMIN_TOKEN)"
 )
 _SCHEME = re.compile(r"[A-Za-z][\w.-]{0,19}")
 

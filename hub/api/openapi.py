@@ -73,7 +73,11 @@ CURSOR: Final = (
 )
 
 OPERATIONS: Final[dict[Endpoint, Operation]] = {
-    health.health: Operation("Liveness and storage check", None, "health"),
+    health.health: Operation(
+        "Liveness and storage check", None, "health", errors=("unauthorized",),
+        notes="No token needed. With any valid token the answer adds `relays_online`: how"
+        " many of that account's relays are online; a wrong token is a 401.",
+    ),
     account.readiness: Operation("Launch-readiness checklist", "account.read", "account"),
     account.get_account: Operation("Plan, limits and usage", "account.read", "account"),
     pairing.create_pairing_code: Operation(
@@ -459,6 +463,8 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
     }
     if op.scope is None:
         operation["security"] = []
+        if op.notes:
+            operation["description"] = op.notes
     else:
         operation["description"] = f"Scope: `{op.scope}`. {op.notes}".strip()
     if op.body is not None or op.body_media != "application/json":

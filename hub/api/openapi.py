@@ -92,12 +92,13 @@ OPERATIONS: Final[dict[Endpoint, Operation]] = {
     sms.send_sms: Operation(
         "Queue one SMS", "sms.send", "sms", body=sms.SendSmsRequest, status=202,
         answer=SmsQueued, idempotent=True,
-        errors=("invalid_device", "rate_limited", "queue_blocked", "subscription_expired",
-                "idempotency_conflict"),
+        errors=("invalid_device", "rate_limited", "queue_blocked", "quota_exceeded",
+                "subscription_expired", "idempotency_conflict"),
     ),
     otp.send_otp: Operation(
         "Send a one-time code", "otp.send", "otp", body=otp.SendOtpRequest, answer=OtpSent,
-        errors=("invalid_device", "rate_limited", "queue_blocked", "subscription_expired"),
+        errors=("invalid_device", "rate_limited", "queue_blocked", "quota_exceeded",
+                "subscription_expired"),
     ),
     otp.verify_otp: Operation(
         "Verify a one-time code", "otp.verify", "otp", body=otp.VerifyOtpRequest,
@@ -143,7 +144,8 @@ OPERATIONS: Final[dict[Endpoint, Operation]] = {
     lists.queue_list: Operation(
         "Send one text to every number of a list", "sms.send", "lists", body=lists.QueueList,
         status=202,
-        errors=("invalid_device", "rate_limited", "queue_blocked", "subscription_expired"),
+        errors=("invalid_device", "rate_limited", "queue_blocked", "quota_exceeded",
+                "subscription_expired"),
     ),
     lists.create_list: Operation(
         "Make a recipient list", "recipients.write", "lists", body=lists.CreateList, status=201

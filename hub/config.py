@@ -33,6 +33,14 @@ class ServerConfig(_Section):
     max_import_bytes: PositiveInt = 10 * 1024 * 1024
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
+    # The whole request head must arrive within this of the connection opening
+    # or of the previous response; slower connections are closed.
+    head_timeout_s: Annotated[float, Meta(gt=0)] = 10.0
+    # Connections one client address may hold while they wait for a request
+    # head; more are closed as they open. 0: no cap.
+    max_waiting_per_address: Annotated[int, Meta(ge=0)] = 128
+    # Open connections (relay sockets included) past which requests get 503.
+    max_connections: PositiveInt = 10_000
 
 
 class StorageConfig(_Section):

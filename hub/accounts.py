@@ -3,6 +3,11 @@
 Settings are kept in memory (loaded at start, replaced on every change) so the
 send path never waits for a read. ``admit`` is the one check every sending
 endpoint makes before it queues anything.
+
+Messages are kept for good and the disk is shared, so each account may keep at
+most ``[limits] max_stored_messages``. The count lives in memory too: loaded
+once at start, raised by every admitted send. A send whose write then fails is
+still counted until the next start, which errs on the side of refusing.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,11 +75,20 @@ class AccountDirectory:
         self._defaults = defaults
         self._accounts: dict[str, Account] = {}
         self._buckets: dict[str, SendBucket] = {}
+        self._stored: Counter[str] = Counter()  # account → messages stored (or being written)
 
     async def load(self) -> None:
         for row in await self._store.fetchall("SELECT * FROM accounts"):
             account = _account(row)
             self._accounts[account.id] = account
+        rows = await self._store.fetchall(
+            "SELECT account_id, COUNT(*) AS n FROM messages GROUP BY account_id"
+        )
+        self._stored = Counter({row["account_id"]: int(row["n"]) for row in rows})
+
+    def stored(self, account_id: str) -> int:
+        """Messages the account keeps stored, as counted in memory."""
+        return self._stored[account_id]
 
     def get(self, account_id: str) -> Account | None:
         return self._accounts.get(account_id)
@@ -120,8 +135,9 @@ class AccountDirectory:
             raise ApiError("queue_blocked", "this account's queue is paused by the operator")
 
     def admit(self, account_id: str, queued: int, adding: int = 1) -> None:
-        """409 if ``adding`` more messages would overfill the queue, 429 past the
-        send rate; else count this send (a list send counts once).
+        """409 if ``adding`` more messages would overfill the queue, 403 past the
+        storage quota, 429 past the send rate; else count this send (a list send
+        counts once against the rate, each of its messages against the quota).
 
         Call ``check_open`` first; a send is counted only when all else allows it.
         """
@@ -134,6 +150,15 @@ class AccountDirectory:
                 "queue_blocked",
                 f"{queued} messages are waiting and {adding} more would pass the limit of"
                 f" {max_queued}; retry once relays drain it",
+            )
+        stored, quota = self._stored[account_id], self._defaults.max_stored_messages
+        if stored + adding > quota:
+            raise ApiError(
+                "quota_exceeded",
+                f"this account keeps {stored} messages and {adding} more would pass its"
+                f" storage quota of {quota}; the hub keeps every message, so ask the operator"
+                " to raise [limits] max_stored_messages in hub.toml",
+                extra={"stored": stored, "quota": quota},
             )
         mono = self._clock.monotonic()
         bucket = self._buckets.get(account_id)
@@ -151,3 +176,4 @@ class AccountDirectory:
                     "RateLimit": f'"send";r=0;t={retry}',
                 },
             )
+        self._stored[account_id] += adding

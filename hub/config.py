@@ -33,6 +33,14 @@ class ServerConfig(_Section):
     max_import_bytes: PositiveInt = 10 * 1024 * 1024
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
+    # The whole request head must arrive within this of the connection opening
+    # or of the previous response; slower connections are closed.
+    head_timeout_s: Annotated[float, Meta(gt=0)] = 10.0
+    # Connections one client address may hold while they wait for a request
+    # head; more are closed as they open. 0: no cap.
+    max_waiting_per_address: Annotated[int, Meta(ge=0)] = 128
+    # Open connections (relay sockets included) past which requests get 503.
+    max_connections: PositiveInt = 10_000
 
 
 class StorageConfig(_Section):
@@ -63,6 +71,11 @@ class RelayConfig(_Section):
     # its unanswered jobs stay the device's this long, so a phone that comes
     # back claims them again instead of a second phone sending them too.
     requeue_grace_s: Annotated[float, Meta(ge=0)] = 10.0
+    # Inbound SMS (`received`) one device may report: a token bucket of
+    # `inbound_burst` refilled at `inbound_per_minute`. Over it a report is
+    # receipted but not stored, so a forging phone cannot fill the shared disk.
+    inbound_per_minute: PositiveInt = 60
+    inbound_burst: PositiveInt = 60
 
 
 class WebhooksConfig(_Section):
@@ -130,6 +143,10 @@ class AuthConfig(_Section):
 class LimitsConfig(_Section):
     send_per_minute: PositiveInt = 6000
     max_queued: PositiveInt = 100_000
+    # Stored rows an account may keep (messages are kept for good): the disk is
+    # shared, so one account must not be able to fill it for all.
+    max_stored_messages: PositiveInt = 1_000_000
+    max_stored_inbound: PositiveInt = 200_000
 
 
 class PairingConfig(_Section):

@@ -34,6 +34,7 @@ from hub.config import Config
 from hub.devices import DeviceDirectory
 from hub.events import event_statements
 from hub.ids import new_id
+from hub.inbound_limits import InboundGate
 from hub.message import (
     LiveMessage,
     insert_statements,
@@ -106,6 +107,10 @@ class Delivery:
         # Sockets that opened but have not said hello yet: closed if they never do.
         self.pending: dict[RelayConnection, float] = {}
         self._queued: Counter[str] = Counter()  # account → messages in state queued
+        self.inbound = InboundGate(
+            clock, config.relay.inbound_per_minute, config.relay.inbound_burst,
+            config.limits.max_stored_inbound,
+        )  # fmt: skip
 
     # --- start and stop ----------------------------------------------------
 
@@ -114,6 +119,7 @@ class Delivery:
         # A job dispatched before the restart gets a fresh ack deadline: its relay
         # may reconnect and take it (same attempt) before it goes back to the queue.
         deadline = self._clock.monotonic() + self._relay.ack_timeout_s
+        await self.inbound.load(self._store)  # after a rebuild: only what was committed
         count = 0
         for message in await self.book.load_live():
             count += 1
@@ -692,7 +698,10 @@ class Delivery:
         return [m for m in held if m is not None and m.state is state and m.device_id == device_id]
 
     def _inbound_statements(self, conn: RelayConnection, report: f.Received) -> list[Statement]:
-        """Store an inbound SMS and its ``message.received`` event."""
+        """Store an inbound SMS and its ``message.received`` event; nothing past
+        the device's rate or the account's quota (the report is still receipted)."""
+        if not self.inbound.admit(conn.account_id, conn.device_id):
+            return []
         now = self._clock.now()
         inbound_id = new_id("inb", now)
         received_at = rfc3339(report.at)

@@ -1,26 +1,27 @@
 """Opaque, time-sortable ids with a type prefix (``req_``, ``dev_``, ``tok_`` …).
 
 ULID layout: 48 bits of milliseconds then 80 random bits, in Crockford base32,
-so ids sort by creation time and cursors can page by id.
+so ids sort by creation time and cursors can page by id. The random bits come
+from the OS (``secrets``): an id seen once must not let anyone work out the
+ids made before or after it.
 """
 
 from __future__ import annotations
 
 import base64
-import random
+import secrets
 from datetime import UTC, datetime, timedelta
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32
 _TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode())
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
-_random = random.Random()  # seeded from os.urandom
 
 
 def new_id(prefix: str, now: datetime) -> str:
-    # Ids are not secrets (every lookup is scoped by account), so a fast PRNG
-    # seeded from the OS is enough; secrets.randbits costs a syscall each.
-    return _encode(prefix, (_millis(now) << 80) | _random.getrandbits(80))
+    # Lookups are scoped by account, but an id is also a name a client may hand
+    # around: a Mersenne Twister's next outputs follow from 624 seen ones.
+    return _encode(prefix, (_millis(now) << 80) | secrets.randbits(80))
 
 
 def floor_id(prefix: str, moment: datetime) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -10,10 +11,11 @@ import uvicorn
 from starlette.applications import Starlette
 
 from hub.config import Config
+from hub.http_protocol import HeadDeadlineProtocol, WaitingHeads
 
 
 def uvicorn_config(app: Starlette, config: Config, **overrides: object) -> uvicorn.Config:
-    relay = config.relay
+    relay, server = config.relay, config.server
     settings: dict[str, object] = {
         "host": config.server.host,
         "port": config.server.port,
@@ -27,6 +29,13 @@ def uvicorn_config(app: Starlette, config: Config, **overrides: object) -> uvico
         "lifespan": "on",
         "server_header": False,
         "timeout_graceful_shutdown": 5,
+        # Slow or silent clients must not hold connections for good (see http_protocol).
+        "http": functools.partial(
+            HeadDeadlineProtocol,
+            head_timeout_s=server.head_timeout_s,
+            waiting=WaitingHeads(server.max_waiting_per_address),
+        ),
+        "limit_concurrency": server.max_connections,  # past it: 503 to new requests
     }
     settings.update(overrides)
     return uvicorn.Config(app, **settings)  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ ERRORS: Final[dict[str, tuple[int, str]]] = {
     "invalid_device": (422, "Invalid device"),
     "rate_limited": (429, "Rate limited"),
     "queue_blocked": (409, "Queue blocked"),
+    "quota_exceeded": (403, "Storage quota exceeded"),
     "subscription_expired": (402, "Subscription expired"),
     "idempotency_conflict": (409, "Idempotency conflict"),
     "payload_too_large": (413, "Payload too large"),

@@ -73,7 +73,11 @@ CURSOR: Final = (
 )
 
 OPERATIONS: Final[dict[Endpoint, Operation]] = {
-    health.health: Operation("Liveness and storage check", None, "health"),
+    health.health: Operation(
+        "Liveness and storage check", None, "health", errors=("unauthorized",),
+        notes="No token needed. With any valid token the answer adds `relays_online`: how"
+        " many of that account's relays are online; a wrong token is a 401.",
+    ),
     account.readiness: Operation("Launch-readiness checklist", "account.read", "account"),
     account.get_account: Operation("Plan, limits and usage", "account.read", "account"),
     pairing.create_pairing_code: Operation(
@@ -88,12 +92,13 @@ OPERATIONS: Final[dict[Endpoint, Operation]] = {
     sms.send_sms: Operation(
         "Queue one SMS", "sms.send", "sms", body=sms.SendSmsRequest, status=202,
         answer=SmsQueued, idempotent=True,
-        errors=("invalid_device", "rate_limited", "queue_blocked", "subscription_expired",
-                "idempotency_conflict"),
+        errors=("invalid_device", "rate_limited", "queue_blocked", "quota_exceeded",
+                "subscription_expired", "idempotency_conflict"),
     ),
     otp.send_otp: Operation(
         "Send a one-time code", "otp.send", "otp", body=otp.SendOtpRequest, answer=OtpSent,
-        errors=("invalid_device", "rate_limited", "queue_blocked", "subscription_expired"),
+        errors=("invalid_device", "rate_limited", "queue_blocked", "quota_exceeded",
+                "subscription_expired"),
     ),
     otp.verify_otp: Operation(
         "Verify a one-time code", "otp.verify", "otp", body=otp.VerifyOtpRequest,
@@ -139,7 +144,8 @@ OPERATIONS: Final[dict[Endpoint, Operation]] = {
     lists.queue_list: Operation(
         "Send one text to every number of a list", "sms.send", "lists", body=lists.QueueList,
         status=202,
-        errors=("invalid_device", "rate_limited", "queue_blocked", "subscription_expired"),
+        errors=("invalid_device", "rate_limited", "queue_blocked", "quota_exceeded",
+                "subscription_expired"),
     ),
     lists.create_list: Operation(
         "Make a recipient list", "recipients.write", "lists", body=lists.CreateList, status=201
@@ -459,6 +465,8 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
     }
     if op.scope is None:
         operation["security"] = []
+        if op.notes:
+            operation["description"] = op.notes
     else:
         operation["description"] = f"Scope: `{op.scope}`. {op.notes}".strip()
     if op.body is not None or op.body_media != "application/json":

@@ -2,7 +2,8 @@
 
 A URL whose host is, or resolves to, an address that is not globally
 routable (loopback, private, shared, link-local, multicast, reserved,
-unspecified, or a public-looking IPv6 form that embeds such an IPv4 address)
+unspecified, a public-looking IPv6 form that embeds such an IPv4 address,
+or an IPv6 address a translator turns into IPv4: NAT64, IPv4-compatible)
 is refused unless ``[webhooks] allow_private_targets`` is on (for local
 development). Every address a name resolves to is checked, so one public
 record cannot smuggle a private one in.
@@ -43,9 +44,21 @@ class Target:
         return urllib.parse.urlunsplit(parts._replace(netloc=f"{host}:{port}"))
 
 
+# IPv6 ranges that stand for IPv4 hosts through a translator or a deprecated
+# form: NAT64 (well-known and local-use prefixes, RFC 6052 / 8215), where a
+# gateway in the hub's own network makes the connection; IPv4-compatible
+# (::/96, deprecated) and IPv4-translated (SIIT) addresses. No webhook needs
+# them, and whether the translator reaches inside depends on the network.
+_TRANSLATED = tuple(
+    ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96")
+)
+
+
 def _is_internal(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in network for network in _TRANSLATED):
+            return True
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None and _is_internal(str(embedded)):
             return True

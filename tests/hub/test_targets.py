@@ -21,6 +21,13 @@ from hub.webhooks.targets import TargetRefused, check_target
         "http://[fe80::1]/hook",
         "http://[::ffff:10.0.0.1]/hook",  # IPv4-mapped
         "http://[2002:a00:1::1]/hook",  # 6to4 around 10.0.0.1
+        "http://[64:ff9b::7f00:1]/hook",  # NAT64 (well-known prefix) around 127.0.0.1
+        "http://[64:ff9b::a00:1]/hook",  # NAT64 around 10.0.0.1
+        "http://[64:ff9b::5db8:d822]/hook",  # NAT64 even around a public IPv4: a gateway's
+        "http://[64:ff9b:1::a00:1]/hook",  # local-use NAT64 prefix (RFC 8215)
+        "http://[::127.0.0.1]/hook",  # IPv4-compatible (deprecated) around 127.0.0.1
+        "http://[::5db8:d822]/hook",  # IPv4-compatible, whatever it embeds
+        "http://[::ffff:0:7f00:1]/hook",  # IPv4-translated (SIIT) around 127.0.0.1
         "http://localhost/hook",
     ],
 )

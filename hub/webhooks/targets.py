@@ -22,6 +22,8 @@ import socket
 import urllib.parse
 from dataclasses import dataclass
 
+from hub.webhooks import urls
+
 
 class TargetRefused(ValueError):
     pass
@@ -66,17 +68,16 @@ def _is_internal(address: str) -> bool:
 
 
 async def check_target(url: str, allow_private: bool) -> Target:
-    """The target to connect to; raises ``TargetRefused`` with a reason fit for the client."""
+    """The target to connect to, its URL normalised (``urls.normalise``); raises
+    ``TargetRefused`` with a reason fit for the client."""
     try:
-        parts = urllib.parse.urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise TargetRefused("not a valid URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TargetRefused("must be an http:// or https:// URL with a host")
-    if parts.username or parts.password:
-        raise TargetRefused("must not carry a user name or password")
-    netloc = parts.netloc.rsplit("@", 1)[-1]
+        url = urls.normalise(url)
+    except urls.UnsendableUrl as exc:
+        raise TargetRefused(str(exc)) from None
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port
+    assert parts.hostname is not None  # normalise refuses a URL without one
+    netloc = parts.netloc
     if allow_private:
         return Target(url, netloc, parts.hostname, None)
     try:
@@ -84,7 +85,7 @@ async def check_target(url: str, allow_private: bool) -> Target:
             parts.hostname, port or (443 if parts.scheme == "https" else 80),
             type=socket.SOCK_STREAM,
         )  # fmt: skip
-    except OSError:
+    except (OSError, UnicodeError):
         raise TargetRefused(f"the host {parts.hostname} does not resolve") from None
     for *_, sockaddr in infos:
         if _is_internal(str(sockaddr[0])):

@@ -25,6 +25,7 @@ class Call:
     headers: dict[str, str]
     body: bytes
     status: int = 0  # what the receiver answered; 0 while it has not
+    target: str = ""  # the request target as sent: path and query, still percent-encoded
 
     @property
     def webhook_id(self) -> str:
@@ -62,6 +63,8 @@ class Receiver:
             if not message.get("more_body"):
                 break
         call = Call({k.decode(): v.decode() for k, v in scope["headers"]}, body)
+        query = scope["query_string"].decode()
+        call.target = scope["raw_path"].decode() + (f"?{query}" if query else "")
         self.calls.append(call)
         await self._notify()
         status, headers = await self.answer(call)

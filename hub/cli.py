@@ -13,13 +13,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hub import __version__, dashboard_link, redaction
+from hub import __version__, dashboard_link, private_files, redaction
 from hub.clock import rfc3339
 from hub.config import Config, ConfigError, load_config
 from hub.data_lock import DataFolderBusy, DataFolderLock, holder_of
 from hub.hub import Hub
 
 DEFAULT_CONFIG = Path("hub.toml")
+log = logging.getLogger("hub.serve")
 
 
 def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -132,6 +133,15 @@ def _listen(host: str, port: int) -> socket.socket:
         ) from None
 
 
+def _make_private(folder: Path) -> None:
+    """Close a data folder an older version left readable by other local users."""
+    try:
+        for change in private_files.tighten(folder):
+            log.warning("%s (the data folder is the hub's user's alone)", change)
+    except OSError as exc:
+        log.warning("could not make %s/ private to this user: %s", folder, exc)
+
+
 def serve(args: argparse.Namespace) -> int:
     from hub.app import create_app
     from hub.server import HubServer, uvicorn_config
@@ -141,6 +151,9 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"relayhub: {exc}", file=sys.stderr)
         return 2
+    # Whatever the hub or SQLite creates is its user's alone (the files are also
+    # created with their modes: this is the second lock, not the only one).
+    os.umask(os.umask(0) | 0o077)
     # Order matters: the data folder, then the port, and only then the database,
     # so a start that cannot serve leaves the running hub and its data untouched.
     try:
@@ -166,6 +179,7 @@ def serve(args: argparse.Namespace) -> int:
             level=config.server.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+        _make_private(config.data_path)
         app = create_app(config, dashboard_origin=origin)
         server = HubServer(
             uvicorn_config(app, config, port=port), app, on_listening=_banner(config, origin)

@@ -86,6 +86,8 @@ class WebhooksConfig(_Section):
     )
     rotation_overlap_s: PositiveInt = 86_400
     concurrency_per_endpoint: PositiveInt = 4
+    # Endpoints one account may have; each event goes to every one of them.
+    max_endpoints_per_account: PositiveInt = 20
 
 
 class EventsConfig(_Section):

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from hub import private_files
+
 LOCK_FILE: Final = "relayhub.lock"
 
 
@@ -46,7 +48,7 @@ class DataFolderLock:
     @classmethod
     def acquire(cls, folder: Path) -> DataFolderLock:
         """Take the folder (creating it if needed), or raise ``DataFolderBusy``."""
-        folder.mkdir(parents=True, exist_ok=True)
+        private_files.make_folder(folder)
         path = folder / LOCK_FILE
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:

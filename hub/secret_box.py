@@ -16,6 +16,8 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from hub import private_files
+
 KEY_FILE = "webhook.key"
 ENV_KEY = "RELAYHUB_WEBHOOK_KEY"
 
@@ -39,8 +41,8 @@ class SecretBox:
             return cls(from_env.encode())
         path = data_dir / key_file
         if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            private_files.make_folder(data_dir)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private_files.FILE_MODE)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(Fernet.generate_key())
         return cls(path.read_bytes().strip())

@@ -52,7 +52,8 @@ def endpoint_body(endpoint: Endpoint) -> dict[str, Any]:
     }
 
 
-async def _validate(request: Request, url: str | None, events: list[str] | None) -> None:
+async def _validate(request: Request, url: str | None, events: list[str] | None) -> str | None:
+    """The URL as it will be stored (normalised), once the request is found valid."""
     errors = []
     if events is not None:
         unknown = sorted(set(events) - set(EVENT_TYPES))
@@ -61,11 +62,13 @@ async def _validate(request: Request, url: str | None, events: list[str] | None)
                            f" choose from {', '.join(EVENT_TYPES)}"})  # fmt: skip
     if url is not None:
         try:
-            await check_target(url, hub_of(request).config.webhooks.allow_private_targets)
+            target = await check_target(url, hub_of(request).config.webhooks.allow_private_targets)
+            url = target.url
         except TargetRefused as exc:
             errors.append({"field": "url", "message": str(exc)})
     if errors:
         raise validation_error(errors)
+    return url
 
 
 def _not_found(endpoint_id: str) -> ApiError:
@@ -75,11 +78,21 @@ def _not_found(endpoint_id: str) -> ApiError:
 async def create_webhook(request: Request) -> Response:
     principal = await require(request, SCOPE)
     body = await read_body(request, CreateWebhook)
-    await _validate(request, body.url, body.events)
+    url = await _validate(request, body.url, body.events)
+    assert url is not None
     hub = hub_of(request)
-    endpoint, secret = await hub.webhooks.create(
-        principal.account_id, body.url, sorted(set(body.events)), body.description, body.enabled
-    )
+    limit = hub.config.webhooks.max_endpoints_per_account
+    made = await hub.webhooks.create(
+        principal.account_id, url, sorted(set(body.events)), body.description, body.enabled,
+        limit=limit,
+    )  # fmt: skip
+    if made is None:
+        raise validation_error([{"field": "body", "message":
+            f"this account already has {limit} webhook endpoints, the most [webhooks]"
+            " max_endpoints_per_account allows; delete one it no longer needs"
+            " (DELETE /api/v1/webhooks/{id}) or point one elsewhere (PATCH /api/v1/webhooks/{id}"
+            ' {"url": …}), or ask the hub\'s operator to raise the limit'}])  # fmt: skip
+    endpoint, secret = made
     hub.sender.endpoint_changed(endpoint.id)
     return ok({**endpoint_body(endpoint), "secret": secret}, status=201)
 
@@ -108,7 +121,9 @@ async def update_webhook(request: Request) -> Response:
     endpoint_id = request.path_params["webhook_id"]
     body = await read_body(request, UpdateWebhook)
     changes = {k: v for k, v in msgspec.structs.asdict(body).items() if v is not UNSET}
-    await _validate(request, changes.get("url"), changes.get("events"))
+    url = await _validate(request, changes.get("url"), changes.get("events"))
+    if url is not None:
+        changes["url"] = url
     if "events" in changes:
         changes["events"] = sorted(set(changes["events"]))
     hub = hub_of(request)

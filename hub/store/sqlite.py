@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from hub import private_files
 from hub.clock import rfc3339
 from hub.ids import new_id
 from hub.store.migrations import migrate
@@ -104,7 +105,9 @@ class SqliteStore:
         self._reader: aiosqlite.Connection | None = None
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_files.make_folder(self.path.parent)
+        # Before SQLite opens it: its WAL and shared-memory files take this file's mode.
+        private_files.create_file(self.path)
         await self.writer.start()
         schema = SCHEMA_PATH.read_text()
         await self.writer.run_in_thread(lambda conn: migrate(conn, schema))

@@ -61,18 +61,40 @@ class WebhookEndpoints:
         self._opened: dict[bytes, str] = {}  # sealed secret → secret
 
     async def create(
-        self, account_id: str, url: str, events: list[str], description: str, enabled: bool
-    ) -> tuple[Endpoint, str]:
-        """A new endpoint and its secret (shown once)."""
+        self,
+        account_id: str,
+        url: str,
+        events: list[str],
+        description: str,
+        enabled: bool,
+        *,
+        limit: int,
+    ) -> tuple[Endpoint, str] | None:
+        """A new endpoint and its secret (shown once); None if the account already
+        has ``limit`` endpoints (counted in the insert's transaction: creates made at
+        once cannot all slip past it)."""
         secret = signer.new_secret()
         now = rfc3339(self._clock.now())
         endpoint_id = new_id("whk", self._clock.now())
-        await self._store.execute(
-            "INSERT INTO webhook_endpoints (id, account_id, url, events, description, enabled,"
-            " secret_sealed, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (endpoint_id, account_id, url, " ".join(events), description, int(enabled),
-             self._box.seal(secret), now, now),
-        )  # fmt: skip
+        row = (endpoint_id, account_id, url, " ".join(events), description, int(enabled),
+               self._box.seal(secret), now, now)  # fmt: skip
+
+        def insert(conn: sqlite3.Connection) -> bool:
+            (count,) = conn.execute(
+                "SELECT COUNT(*) FROM webhook_endpoints WHERE account_id = ?", (account_id,)
+            ).fetchone()
+            if count >= limit:
+                return False
+            conn.execute(
+                "INSERT INTO webhook_endpoints (id, account_id, url, events, description,"
+                " enabled, secret_sealed, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
+            )
+            return True
+
+        if not await self._store.write(insert):
+            return None
         endpoint = await self.get(account_id, endpoint_id)
         assert endpoint is not None
         return endpoint, secret

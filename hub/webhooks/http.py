@@ -99,16 +99,19 @@ class Pool:
         if not parts.hostname:
             raise RequestFailed(f"no host in {url}")
         target = _Target(tls, parts.hostname, parts.port or (443 if tls else 80), server_name)
-        request = h11.Request(
-            method="POST",
-            target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
-            headers=[
-                ("host", host_header),
-                ("user-agent", self._user_agent),
-                ("content-length", str(len(body))),
-                *headers.items(),
-            ],
-        )
+        try:
+            request = h11.Request(
+                method="POST",
+                target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+                headers=[
+                    ("host", host_header),
+                    ("user-agent", self._user_agent),
+                    ("content-length", str(len(body))),
+                    *headers.items(),
+                ],
+            )
+        except (h11.LocalProtocolError, UnicodeError) as exc:  # e.g. a space or "é" in the path
+            raise RequestFailed(f"the URL cannot be sent as it is: {exc}"[:300]) from None
         reused = self._take_idle(target)
         if reused is not None:
             try:
@@ -190,7 +193,7 @@ class Pool:
                 self._put_idle(target, connection)
                 kept = True
             return answer
-        except (h11.RemoteProtocolError, ssl.SSLError) as exc:  # SSLError is an OSError: first
+        except (h11.ProtocolError, ssl.SSLError) as exc:  # SSLError is an OSError: first
             raise RequestFailed(f"{type(exc).__name__}: {exc}"[:300]) from None
         except ConnectionError as exc:
             if connection.h11.their_state is h11.SEND_RESPONSE:

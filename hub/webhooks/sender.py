@@ -347,9 +347,13 @@ class WebhookSender:
             else:
                 secrets = self._endpoints.secrets_of(row)
                 outcome = await self._post(pending, row["url"], row["body"], secrets)
-        except Exception as exc:  # a bug: the delivery must not be dropped
-            self._not_recorded(pending, exc)
-            return
+        except Exception as exc:
+            # A bug, or a failure nothing foresaw: it still counts as an attempt,
+            # so the delivery follows its schedule to the end instead of being
+            # retried forever (and keeping its event from being pruned).
+            log.error("webhook attempt %s failed inside the hub", pending.id, exc_info=exc)
+            error = f"the hub could not send it: {type(exc).__name__}: {exc}"[:300]
+            outcome = Outcome(self._clock.now(), None, 0, error)
         # The receiver has answered: the worker goes on while the outcome
         # commits, or an endpoint could not have more attempts a second than
         # its workers can wait for commits.

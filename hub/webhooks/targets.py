@@ -2,7 +2,8 @@
 
 A URL whose host is, or resolves to, an address that is not globally
 routable (loopback, private, shared, link-local, multicast, reserved,
-unspecified, or a public-looking IPv6 form that embeds such an IPv4 address)
+unspecified, a public-looking IPv6 form that embeds such an IPv4 address,
+or an IPv6 address a translator turns into IPv4: NAT64, IPv4-compatible)
 is refused unless ``[webhooks] allow_private_targets`` is on (for local
 development). Every address a name resolves to is checked, so one public
 record cannot smuggle a private one in.
@@ -20,6 +21,8 @@ import ipaddress
 import socket
 import urllib.parse
 from dataclasses import dataclass
+
+from hub.webhooks import urls
 
 
 class TargetRefused(ValueError):
@@ -43,9 +46,21 @@ class Target:
         return urllib.parse.urlunsplit(parts._replace(netloc=f"{host}:{port}"))
 
 
+# IPv6 ranges that stand for IPv4 hosts through a translator or a deprecated
+# form: NAT64 (well-known and local-use prefixes, RFC 6052 / 8215), where a
+# gateway in the hub's own network makes the connection; IPv4-compatible
+# (::/96, deprecated) and IPv4-translated (SIIT) addresses. No webhook needs
+# them, and whether the translator reaches inside depends on the network.
+_TRANSLATED = tuple(
+    ipaddress.ip_network(n) for n in ("64:ff9b::/96", "64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96")
+)
+
+
 def _is_internal(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in network for network in _TRANSLATED):
+            return True
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None and _is_internal(str(embedded)):
             return True
@@ -53,17 +68,16 @@ def _is_internal(address: str) -> bool:
 
 
 async def check_target(url: str, allow_private: bool) -> Target:
-    """The target to connect to; raises ``TargetRefused`` with a reason fit for the client."""
+    """The target to connect to, its URL normalised (``urls.normalise``); raises
+    ``TargetRefused`` with a reason fit for the client."""
     try:
-        parts = urllib.parse.urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise TargetRefused("not a valid URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TargetRefused("must be an http:// or https:// URL with a host")
-    if parts.username or parts.password:
-        raise TargetRefused("must not carry a user name or password")
-    netloc = parts.netloc.rsplit("@", 1)[-1]
+        url = urls.normalise(url)
+    except urls.UnsendableUrl as exc:
+        raise TargetRefused(str(exc)) from None
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port
+    assert parts.hostname is not None  # normalise refuses a URL without one
+    netloc = parts.netloc
     if allow_private:
         return Target(url, netloc, parts.hostname, None)
     try:
@@ -71,7 +85,7 @@ async def check_target(url: str, allow_private: bool) -> Target:
             parts.hostname, port or (443 if parts.scheme == "https" else 80),
             type=socket.SOCK_STREAM,
         )  # fmt: skip
-    except OSError:
+    except (OSError, UnicodeError):
         raise TargetRefused(f"the host {parts.hostname} does not resolve") from None
     for *_, sockaddr in infos:
         if _is_internal(str(sockaddr[0])):

@@ -26,6 +26,7 @@ class Call:
     headers: dict[str, str]
     body: bytes
     status: int = 0  # what the receiver answered; 0 while it has not
+    target: str = ""  # the request target as sent: path and query, still percent-encoded
 
     @property
     def webhook_id(self) -> str:
@@ -57,6 +58,8 @@ class Receiver:
             await self._lifespan(receive, send)
             return
         call = Call(*await read_request(scope, receive))
+        query = scope["query_string"].decode()
+        call.target = scope["raw_path"].decode() + (f"?{query}" if query else "")
         self.calls.append(call)
         await self._notify()
         status, headers = await self.answer(call)

@@ -72,12 +72,17 @@ def assert_refused_on_url(response: Any, address: str) -> None:
         ("http://127.1/hook", "127.0.0.1"),  # … shortened
         ("http://192.168.1.1/hook", "192.168.1.1"),
         ("http://100.64.0.1/hook", "100.64.0.1"),
+        ("http://[64:ff9b::7f00:1]/hook", "64:ff9b::7f00:1"),  # NAT64 around 127.0.0.1
+        ("http://[64:ff9b::a00:1]/hook", "64:ff9b::a00:1"),  # NAT64 around 10.0.0.1
+        ("http://[::127.0.0.1]/hook", "::127.0.0.1"),  # IPv4-compatible 127.0.0.1
+        ("https://hooks.nat64.test/hook", "64:ff9b::a00:1"),  # a name with a NAT64 answer
         ("https://hooks.loopback.test/hook", "127.0.0.1"),  # a name that resolves inside
     ],
 )
 async def test_endpoint_aimed_inside_however_spelled_is_refused_with_422_on_url(
     hub_server: RunningHub, dns: dict[str, list[str]], url: str, address: str
 ) -> None:
+    dns["hooks.nat64.test"] = ["64:ff9b::a00:1"]
     dns["hooks.loopback.test"] = ["127.0.0.1"]
 
     assert_refused_on_url(await hub_server.post(HOOKS, {"url": url}), address)

@@ -188,6 +188,17 @@ async def test_pool_fails_on_an_answer_that_is_not_http(pool: Pool) -> None:
             await post(pool, server.url)
 
 
+@pytest.mark.parametrize("path", ["/a b", "/é", "/a\x00b"])
+async def test_pool_fails_without_connecting_on_a_url_http_cannot_send(
+    pool: Pool, path: str
+) -> None:
+    async with serve(OK) as server:
+        with pytest.raises(RequestFailed, match="the URL cannot be sent as it is"):
+            await post(pool, server.url.replace("/hook?x=1", path))
+
+    assert server.connections == 0
+
+
 async def test_pool_fails_when_nothing_listens(pool: Pool) -> None:
     async with serve() as server:
         url = server.url

@@ -82,25 +82,29 @@ async def require(request: Request, scope: str | None) -> Principal:
         )
     secret = header.strip().partition(" ")[2].strip()
     hub = hub_of(request)
+    # Charged before the lookup, which may await the database: lookups in
+    # flight together must not all find the brake uncharged. A token found
+    # is refunded, so only unknown ones count; and found, it works even while
+    # the address is braked (256 random bits: braking it would only lock out
+    # honest clients that share an address with a scanner).
+    client = request.client.host if request.client else "unknown"
+    brake = hub.token_brake
+    wait = brake.charge(client)
     principal = await hub.auth.authenticate(secret)
     if principal is None:
-        # Only failures are braked: a valid token always works (tokens are far
-        # too long to guess; the brake keeps a scan from costing us lookups).
-        client = request.client.host if request.client else "unknown"
-        brake = hub.token_brake
-        wait = brake.retry_after(client)
         if wait:
             raise ApiError(
                 "rate_limited",
                 f"too many unknown tokens from this address; retry in {wait} s",
                 headers=brake.refusal_headers("token-guess", wait),
             )
-        brake.failed(client)
         raise ApiError(
             "unauthorized",
             _refused(secret, hub.auth.expired_at(secret)),
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+    if not wait:
+        brake.refund(client)
     if scope is not None and not principal.allows(scope):
         raise ApiError(
             "forbidden",

@@ -86,7 +86,9 @@ async def test_a_braked_address_is_refused_the_right_pairing_code_after_a_burst(
     async with serve_hub(config) as hub:
         made = await hub.post("/api/v1/relay/pairing-codes", {})
         code = made.json()["pairing_code"]
-        burst = [crowd.post(hub.base_url + PAIR, json={"pairing_code": c}) for c in others(code, 200)]
+        burst = [
+            crowd.post(hub.base_url + PAIR, json={"pairing_code": c}) for c in others(code, 200)
+        ]
         await asyncio.gather(*burst)
         right = await crowd.post(hub.base_url + PAIR, json={"pairing_code": code})
 
@@ -156,3 +158,21 @@ async def test_simultaneous_wrong_otp_codes_never_spend_more_than_the_tries(
     kinds = Counter(a.json()["status"] for a in answers)
     assert kinds == {"failed": 4, "max_attempts": 196}
     assert right.json()["status"] == "max_attempts"
+
+
+async def test_malformed_pairing_requests_sent_together_spend_no_guesses(
+    tmp_path: Path, crowd: httpx.AsyncClient
+) -> None:
+    config = hub_config(tmp_path, pairing={"max_failures": LIMIT, "failure_window_s": 600})
+    async with serve_hub(config) as hub:
+        made = await hub.post("/api/v1/relay/pairing-codes", {})
+        # Neither a code nor a QR payload: nothing was guessed, so nothing is charged.
+        answers = await asyncio.gather(
+            *(crowd.post(hub.base_url + PAIR, json={"model": "x"}) for _ in range(100))
+        )
+        right = await crowd.post(
+            hub.base_url + PAIR, json={"qr_payload": made.json()["qr_payload"]}
+        )
+
+    assert statuses(answers) == {422: 100}
+    assert right.status_code == 201, right.text

@@ -20,6 +20,7 @@ from hub.api.explain import explain, guesses, missing, shown, struct_info, unkno
 from hub.auth import ACCESS_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX, Principal
 from hub.clock import rfc3339
 from hub.hub import Hub
+from hub.text_rules import control_character, control_problems, may_hold_control
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -113,7 +114,21 @@ async def require(request: Request, scope: str | None) -> Principal:
             f" {scope}`) by a token that holds it",
             extra={"missing_scope": scope},
         )
+    _refuse_control_characters(request)
     return principal
+
+
+def _refuse_control_characters(request: Request) -> None:
+    """422 for a path id or query parameter with a control character: none is
+    ever meant, and one must not reach a query (a NUL broke full-text search)."""
+    given = [*request.path_params.items(), *request.query_params.multi_items()]
+    problems = [
+        {"field": name, "message": why}
+        for name, value in given
+        if isinstance(value, str) and (why := control_character(value)) is not None
+    ]
+    if problems:
+        raise validation_error(problems)
 
 
 async def read_raw_body(request: Request, limit: int) -> bytes:
@@ -168,7 +183,8 @@ def parse_body(raw: bytes, model: type[T], check: Check | None = None) -> T:
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         pass  # the slow path below names every problem
     else:
-        if check is None or not check(_given(body)):
+        clean = not may_hold_control(raw) or not control_problems(body, "")
+        if clean and (check is None or not check(_given(body))):
             return body
     try:
         data: Any = msgspec.json.decode(raw)
@@ -199,6 +215,11 @@ def parse_body(raw: bytes, model: type[T], check: Check | None = None) -> T:
             errors.append(missing(name, described.type, meant))
     if check is not None:
         errors += check(well_typed)
+    # A control character is the fault named first: whatever else a check
+    # finds in that field ("not a phone number") follows from it.
+    control = control_problems(well_typed, "")
+    named = {p["field"] for p in control}
+    errors = control + [e for e in errors if e["field"] not in named]
     if errors or info.forbid_unknown_fields:
         # Unknown fields are named whenever the body is refused: they are often the cause.
         errors += unknown("", meant, names)

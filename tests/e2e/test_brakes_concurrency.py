@@ -176,3 +176,38 @@ async def test_malformed_pairing_requests_sent_together_spend_no_guesses(
 
     assert statuses(answers) == {422: 100}
     assert right.status_code == 201, right.text
+
+
+async def test_simultaneous_sends_get_exactly_the_accounts_rate(
+    tmp_path: Path, crowd: httpx.AsyncClient
+) -> None:
+    config = hub_config(tmp_path, limits={"send_per_minute": LIMIT})
+    async with serve_hub(config) as hub:
+        await hub.pair("offline phone")
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        body = {"to": "+998901234567", "text": "Salom"}
+        answers = await asyncio.gather(
+            *(
+                crowd.post(hub.base_url + "/api/v1/sms/send", json=body, headers=headers)
+                for _ in range(200)
+            )
+        )
+
+    assert statuses(answers) == {202: LIMIT, 429: 200 - LIMIT}
+
+
+async def test_simultaneous_otp_sends_to_one_number_get_exactly_the_hourly_limit(
+    tmp_path: Path, crowd: httpx.AsyncClient
+) -> None:
+    async with serve_hub(no_limits(tmp_path, max_per_hour=5)) as hub:
+        await hub.pair("offline phone")
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        body = {"to": "+998901234567", "purpose": "login"}
+        answers = await asyncio.gather(
+            *(
+                crowd.post(hub.base_url + "/api/v1/otp/send", json=body, headers=headers)
+                for _ in range(100)
+            )
+        )
+
+    assert statuses(answers) == {200: 5, 429: 95}

@@ -57,6 +57,8 @@ CASES = [
     Case("device name", "PATCH", "/devices/{device}", "name", {"name": f"Phone{NUL}"}),
     Case("pairing code device name", "POST", "/relay/pairing-codes", "device_name",
          {"device_name": "Phone\x07"}),
+    Case("phone model when pairing", "POST", "/relay/app/pair", "model",
+         {"pairing_code": "123456", "model": f"Pixel{NUL}"}),
     Case("account name", "POST", "/admin/accounts", "name", {"name": f"Acme{NUL}"}),
     Case("webhook description", "POST", "/webhooks", "description",
          {"url": "http://127.0.0.1:9/hook", "description": f"ops{NUL}"}),

@@ -4,8 +4,8 @@
 // out of the address bar at once and signs in; without one, the sign-in form
 // asks for a token. A link never replaces a session of another account unasked
 // (a planted link once moved a signed-in person into an attacker's account).
-// Each view is a module with `mount(root, scope, app, arg)`; the Scope it gets is closed when the view changes,
-// which stops its polling and event listeners.
+// Each view is a module with `mount(root, scope, app, arg)`; the Scope it gets
+// is closed when the view changes, which stops its polling and event listeners.
 
 import { API, ApiError, api, onUnauthorized, session } from "./api.js";
 import { LiveStream } from "./stream.js";

@@ -12,10 +12,12 @@ still counted until the next start, which errs on the side of refusing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import sqlite3
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -76,6 +78,9 @@ class AccountDirectory:
         self._accounts: dict[str, Account] = {}
         self._buckets: dict[str, SendBucket] = {}
         self._stored: Counter[str] = Counter()  # account → messages stored (or being written)
+        # Messages admitted but still being queued (a long list is written in
+        # chunks, with awaits between): counted against every other send.
+        self._admitting: Counter[str] = Counter()
 
     async def load(self) -> None:
         for row in await self._store.fetchall("SELECT * FROM accounts"):
@@ -145,11 +150,12 @@ class AccountDirectory:
         if account is None:
             return
         per_minute, max_queued = self.limits(account)
+        queued += self._admitting[account_id]
         if queued + adding > max_queued:
             raise ApiError(
                 "queue_blocked",
-                f"{queued} messages are waiting and {adding} more would pass the limit of"
-                f" {max_queued}; retry once relays drain it",
+                f"{queued} messages are waiting (or being queued) and {adding} more would pass"
+                f" the limit of {max_queued}; retry once relays drain it",
             )
         stored, quota = self._stored[account_id], self._defaults.max_stored_messages
         if stored + adding > quota:
@@ -177,3 +183,18 @@ class AccountDirectory:
                 },
             )
         self._stored[account_id] += adding
+
+    @contextlib.contextmanager
+    def admitting(self, account_id: str, queued: int, adding: int) -> Iterator[None]:
+        """``admit`` for messages queued over several awaits (a list): until the
+        block ends they count as waiting for every other send's check, so two
+        lists sent together cannot both pass the limit. (Those of them already
+        queued count twice meanwhile: the check errs on the side of the limit.)"""
+        self.admit(account_id, queued, adding)
+        self._admitting[account_id] += adding
+        try:
+            yield
+        finally:
+            self._admitting[account_id] -= adding
+            if not self._admitting[account_id]:
+                del self._admitting[account_id]

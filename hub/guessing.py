@@ -6,6 +6,12 @@ client address may fail ``limit`` times per ``window_s``; past that it gets
 ``rate_limited`` until its oldest failure ages out. The injected clock decides
 the time, so tests move time instead of waiting.
 
+A guess is charged before its secret is checked, never after: the check
+awaits the database, and a brake read before that await and written after it
+lets every guess in flight through (300 at once all got checked). ``charge``
+reads and counts in one step with no await between; a guess that proves
+right is refunded, so only failures stay on the count.
+
 An IPv6 client is counted by its /64: one host is usually handed a whole /64,
 and could otherwise take a fresh address for every guess.
 """
@@ -55,10 +61,23 @@ class GuessBrake:
             "RateLimit": f'"{policy}";r=0;t={wait}',
         }
 
-    def failed(self, client: str) -> None:
-        self._recent(client).append(self._clock.monotonic())
+    def charge(self, client: str) -> int:
+        """Count a guess by ``client`` before checking it: 0 if it may be checked
+        (now counted as a failure until ``refund``), else the seconds to wait
+        (nothing counted, so guesses while braked do not push the end back)."""
+        wait = self.retry_after(client)
+        if wait:
+            return wait
         if len(self._failures) > 100_000:  # bound memory under a wide scan
             self._failures.clear()
+        self._recent(client).append(self._clock.monotonic())
+        return 0
+
+    def refund(self, client: str) -> None:
+        """Take back a charge of ``client`` whose secret proved right."""
+        failures = self._recent(client)
+        if failures:
+            failures.pop()  # the newest: charges in one window are interchangeable
 
     def _recent(self, client: str) -> deque[float]:
         failures = self._failures.setdefault(client_key(client), deque())

@@ -15,6 +15,7 @@ from typing import Final
 
 from hub.phone import InvalidNumber, to_e164
 from hub.recipients import ImportRow
+from hub.text_rules import control_character
 
 MAX_ROWS: Final = 100_000
 NAME_MAX: Final = 200
@@ -65,6 +66,10 @@ def _parse(text: str, region: str) -> tuple[list[str], list[ImportRow], list[dic
                            f" {len(header)}"})  # fmt: skip
             continue
         values = {h: c.strip() for h, c in zip(header, cells, strict=True)}
+        unfit = _control_character(values)
+        if unfit is not None:
+            errors.append({"line": line, "reason": unfit})
+            continue
         try:
             phone = to_e164(values[phone_column], region)
         except InvalidNumber as exc:
@@ -90,3 +95,14 @@ def _parse(text: str, region: str) -> tuple[list[str], list[ImportRow], list[dic
         first_line[phone] = line
         rows.append(ImportRow(line, name, phone, tags, metadata))
     return header, rows, errors
+
+
+def _control_character(values: dict[str, str]) -> str | None:
+    """Why a row is refused for a control character in a cell (``column: why``);
+    a metadata cell may span lines, a name, number or tags may not."""
+    for column, value in values.items():
+        multiline = column not in ("name", "tags", "phone", "number")
+        why = control_character(value, multiline=multiline)
+        if why is not None:
+            return f"{column}: {why}"
+    return None

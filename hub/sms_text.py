@@ -11,10 +11,11 @@ counted by filling them character by character.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
+
+from hub.text_rules import control_character
 
 _LIMITS = {"gsm7": (160, 153), "ucs2": (70, 67)}
 
@@ -58,8 +59,6 @@ def measure(text: str) -> TextSize:
     return TextSize(encoding, units, parts)
 
 
-# Control characters a phone cannot show; newline, tab and carriage return are text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NAMES = {"gsm7": "GSM-7", "ucs2": "UCS-2"}
 
 
@@ -85,13 +84,7 @@ def unsendable(text: str) -> str | None:
     """Why ``text`` is no SMS at any length (blank, or with a control character)."""
     if not text.strip():
         return "is blank: write the words to send (a text of only spaces would arrive empty)"
-    control = _CONTROL.search(text)
-    if control:
-        return (
-            f"has a control character (U+{ord(control.group()):04X}) at position"
-            f" {control.start()}: remove it; only newline, tab and carriage return are allowed"
-        )
-    return None
+    return control_character(text, multiline=True)
 
 
 def _too_long(text: str, size: TextSize, max_parts: int) -> str:

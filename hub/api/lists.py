@@ -167,16 +167,19 @@ async def queue_list(request: Request) -> Response:
     members = await hub.lists.members(account_id, body.list_id)
     batch_id = new_id("bat", hub.clock.now())
     plan = hub.batches.plan(account_id, batch_id, members, body.text, body.device_id, ttl)
-    hub.accounts.admit(account_id, hub.delivery.queued_count(account_id), len(plan.messages))
-    try:
-        queued = await hub.batches.queue(account_id, batch_id, body.list_id, body.text, plan)
-    except PartlyQueued:
-        raise ApiError(
-            "storage_unavailable",
-            f"storage failed part way: some messages of batch {batch_id} are queued and will"
-            f" go out; see GET /api/v1/batches/{batch_id} before sending the list again",
-            extra={"batch_id": batch_id},
-        ) from None
+    # Admitted as one: the list is written in chunks with awaits between, and
+    # until it is all queued another send must count it as waiting.
+    queued_now = hub.delivery.queued_count(account_id)
+    with hub.accounts.admitting(account_id, queued_now, len(plan.messages)):
+        try:
+            queued = await hub.batches.queue(account_id, batch_id, body.list_id, body.text, plan)
+        except PartlyQueued:
+            raise ApiError(
+                "storage_unavailable",
+                f"storage failed part way: some messages of batch {batch_id} are queued and"
+                f" will go out; see GET /api/v1/batches/{batch_id} before sending the list again",
+                extra={"batch_id": batch_id},
+            ) from None
     answer: dict[str, Any] = {"batch_id": batch_id, "queued": queued, "skipped": plan.skipped}
     return ok(answer, status=202)
 

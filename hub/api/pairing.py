@@ -80,19 +80,26 @@ async def create_pairing_code(request: Request) -> Response:
 
 async def pair(request: Request) -> Response:
     hub = hub_of(request)
+    brake = hub.pairing_brake
     client = request.client.host if request.client else "unknown"
-    wait = hub.pairing_brake.retry_after(client)
+    # Charged before any await: guesses sent together must not all pass a
+    # brake that none of them has charged yet.
+    wait = brake.charge(client)
     if wait:  # even the right code: it could be the millionth guess
         raise ApiError(
             "rate_limited",
             f"too many wrong pairing codes from this address; retry in {wait} s",
-            headers=hub.pairing_brake.refusal_headers("pairing-guess", wait),
+            headers=brake.refusal_headers("pairing-guess", wait),
         )
-    body = await read_body(request, PairRequest)
-    if (body.pairing_code is None) == (body.qr_payload is None):
-        raise validation_error(
-            [{"field": "pairing_code", "message": "send either pairing_code or qr_payload"}]
-        )
+    try:
+        body = await read_body(request, PairRequest)
+        if (body.pairing_code is None) == (body.qr_payload is None):
+            raise validation_error(
+                [{"field": "pairing_code", "message": "send either pairing_code or qr_payload"}]
+            )
+    except BaseException:
+        brake.refund(client)  # a request that guessed nothing costs nothing
+        raise
     paired = await hub.devices.pair(
         pairing_code=body.pairing_code,
         qr_payload=body.qr_payload,
@@ -101,11 +108,11 @@ async def pair(request: Request) -> Response:
         app_version=body.app_version,
     )
     if paired is None:
-        hub.pairing_brake.failed(client)
         raise ApiError(
             "unauthorized",
             "the pairing code is unknown, expired or already used; make a new one in the panel",
         )
+    brake.refund(client)  # only wrong codes stay on the count
     ws_origin = public_origin(request).replace("http", "ws", 1)
     return ok(
         {

@@ -20,6 +20,7 @@ from hub.api.explain import explain, guesses, missing, shown, struct_info, unkno
 from hub.auth import ACCESS_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX, Principal
 from hub.clock import rfc3339
 from hub.hub import Hub
+from hub.text_rules import control_character, control_problems, may_hold_control
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -82,25 +83,29 @@ async def require(request: Request, scope: str | None) -> Principal:
         )
     secret = header.strip().partition(" ")[2].strip()
     hub = hub_of(request)
+    # Charged before the lookup, which may await the database: lookups in
+    # flight together must not all find the brake uncharged. A token found
+    # is refunded, so only unknown ones count; and found, it works even while
+    # the address is braked (256 random bits: braking it would only lock out
+    # honest clients that share an address with a scanner).
+    client = request.client.host if request.client else "unknown"
+    brake = hub.token_brake
+    wait = brake.charge(client)
     principal = await hub.auth.authenticate(secret)
     if principal is None:
-        # Only failures are braked: a valid token always works (tokens are far
-        # too long to guess; the brake keeps a scan from costing us lookups).
-        client = request.client.host if request.client else "unknown"
-        brake = hub.token_brake
-        wait = brake.retry_after(client)
         if wait:
             raise ApiError(
                 "rate_limited",
                 f"too many unknown tokens from this address; retry in {wait} s",
                 headers=brake.refusal_headers("token-guess", wait),
             )
-        brake.failed(client)
         raise ApiError(
             "unauthorized",
             _refused(secret, hub.auth.expired_at(secret)),
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
+    if not wait:
+        brake.refund(client)
     if scope is not None and not principal.allows(scope):
         raise ApiError(
             "forbidden",
@@ -109,7 +114,21 @@ async def require(request: Request, scope: str | None) -> Principal:
             f" {scope}`) by a token that holds it",
             extra={"missing_scope": scope},
         )
+    _refuse_control_characters(request)
     return principal
+
+
+def _refuse_control_characters(request: Request) -> None:
+    """422 for a path id or query parameter with a control character: none is
+    ever meant, and one must not reach a query (a NUL broke full-text search)."""
+    given = [*request.path_params.items(), *request.query_params.multi_items()]
+    problems = [
+        {"field": name, "message": why}
+        for name, value in given
+        if isinstance(value, str) and (why := control_character(value)) is not None
+    ]
+    if problems:
+        raise validation_error(problems)
 
 
 async def read_raw_body(request: Request, limit: int) -> bytes:
@@ -164,7 +183,8 @@ def parse_body(raw: bytes, model: type[T], check: Check | None = None) -> T:
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         pass  # the slow path below names every problem
     else:
-        if check is None or not check(_given(body)):
+        clean = not may_hold_control(raw) or not control_problems(body, "")
+        if clean and (check is None or not check(_given(body))):
             return body
     try:
         data: Any = msgspec.json.decode(raw)
@@ -195,6 +215,11 @@ def parse_body(raw: bytes, model: type[T], check: Check | None = None) -> T:
             errors.append(missing(name, described.type, meant))
     if check is not None:
         errors += check(well_typed)
+    # A control character is the fault named first: whatever else a check
+    # finds in that field ("not a phone number") follows from it.
+    control = control_problems(well_typed, "")
+    named = {p["field"] for p in control}
+    errors = control + [e for e in errors if e["field"] not in named]
     if errors or info.forbid_unknown_fields:
         # Unknown fields are named whenever the body is refused: they are often the cause.
         errors += unknown("", meant, names)

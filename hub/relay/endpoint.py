@@ -47,14 +47,14 @@ async def relay_socket(websocket: WebSocket) -> None:
     device = hub.devices.authenticate(token) if token else None
     if device is None and token:
         # Braked like access tokens (the same brake): failures only, so a valid
-        # token always works; many phones share a carrier's NAT address.
+        # token always works; many phones share a carrier's NAT address. The
+        # lookup above is in memory, so no await splits it from the charge.
         client = websocket.client.host if websocket.client else "unknown"
-        wait = hub.token_brake.retry_after(client)
+        wait = hub.token_brake.charge(client)
         if wait:
             headers = hub.token_brake.refusal_headers("token-guess", wait)
             await websocket.send_denial_response(Response(status_code=429, headers=headers))
             return
-        hub.token_brake.failed(client)
     if device is None or f.SUBPROTOCOL not in websocket.scope.get("subprotocols", []):
         await websocket.close(code=1008)  # before accept: the server answers HTTP 403
         return

@@ -11,9 +11,9 @@ from hub.guessing import GuessBrake, client_key
 def test_brake_waits_for_the_oldest_failure_to_age_out_once_the_limit_is_reached() -> None:
     clock = ManualClock()
     brake = GuessBrake(clock, limit=2, window_s=60)
-    brake.failed("192.0.2.1")
+    brake.charge("192.0.2.1")
     clock.advance(10)
-    brake.failed("192.0.2.1")
+    brake.charge("192.0.2.1")
 
     assert brake.retry_after("192.0.2.1") == 50
     assert brake.retry_after("192.0.2.2") == 0
@@ -41,7 +41,7 @@ def test_client_key_groups_an_ipv6_client_by_its_64_and_a_mapped_one_by_its_ipv4
 def test_brake_refuses_a_fresh_address_of_the_same_ipv6_64() -> None:
     brake = GuessBrake(ManualClock(), limit=3, window_s=60)
     for n in range(3):
-        brake.failed(f"2001:db8:0:7::{n + 1}")
+        brake.charge(f"2001:db8:0:7::{n + 1}")
 
     assert brake.retry_after("2001:db8:0:7::99") == 60
     assert brake.retry_after("2001:db8:0:8::1") == 0

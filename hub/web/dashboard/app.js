@@ -1,14 +1,15 @@
 // The relayhub dashboard: sign-in, the hash router, the live stream.
 //
-// Sign-in: a `#token=rh_…` fragment (the link `relayhub dashboard-link` prints) is moved
-// into sessionStorage and out of the address bar at once; without one, the
-// sign-in form asks for a token. Each view is a module with
-// `mount(root, scope, app, arg)`; the Scope it gets is closed when the view changes,
-// which stops its polling and event listeners.
+// Sign-in: a `#token=rh_…` fragment (the link `relayhub dashboard-link` prints) is taken
+// out of the address bar at once and signs in; without one, the sign-in form
+// asks for a token. A link never replaces a session of another account unasked
+// (a planted link once moved a signed-in person into an attacker's account).
+// Each view is a module with `mount(root, scope, app, arg)`; the Scope it gets
+// is closed when the view changes, which stops its polling and event listeners.
 
 import { API, ApiError, api, onUnauthorized, session } from "./api.js";
 import { LiveStream } from "./stream.js";
-import { Scope, announce, clearErrors, showError } from "./ui.js";
+import { Scope, announce, clearErrors, confirmAction, showError } from "./ui.js";
 import * as devices from "./views/devices.js";
 import * as message from "./views/message.js";
 import * as messages from "./views/messages.js";
@@ -41,6 +42,9 @@ const app = {
 
 // --- sign-in -----------------------------------------------------------------
 
+// The token of a sign-in link, until boot() decides whether it may take the session's place.
+let linkToken = null;
+
 function takeTokenFromFragment() {
   const fragment = location.hash.slice(1);
   if (!fragment.startsWith("token=")) return;
@@ -55,7 +59,7 @@ function takeTokenFromFragment() {
   token = token.trim();
   // Out of the address bar (and the history entry) before anything else runs.
   history.replaceState(null, "", `${location.pathname}${location.search}#${DEFAULT_VIEW}`);
-  if (token) session.token = token;
+  if (token) linkToken = token;
 }
 
 async function checkToken(token) {
@@ -66,6 +70,44 @@ async function checkToken(token) {
     if (error instanceof ApiError && error.status === 403) return { name: null };
     throw error;
   }
+}
+
+function accountLabel(account) {
+  if (!account.name) return "an account this token may not name (it lacks account.read)";
+  // The id too: another account may well carry the same name.
+  return `“${account.name}” (${account.account_id})`;
+}
+
+/**
+ * Whether a sign-in link's token may replace the session's: at once for the
+ * same account, or when the session's token no longer works; for another
+ * account only once the person confirms, with both accounts named.
+ */
+async function linkMayReplace(current, link) {
+  let next;
+  try {
+    next = await checkToken(link);
+  } catch (error) {
+    showError(error, "The sign-in link did not work; you are still signed in");
+    return false;
+  }
+  let now;
+  try {
+    now = await checkToken(current);
+  } catch {
+    return true; // no session worth keeping
+  }
+  if (now.account_id && now.account_id === next.account_id) return true;
+  const there = next.name || "the other account";
+  return confirmAction({
+    title: "Switch to another account?",
+    text:
+      `This sign-in link is for ${accountLabel(next)}, but you are signed in to ${accountLabel(now)}.` +
+      ` After switching, everything you do (pairing a phone, sending, tokens) happens in ${there}.` +
+      " Switch only if you meant to open that account.",
+    confirm: `Switch to ${there}`,
+    cancel: `Stay in ${now.name || "this account"}`,
+  });
 }
 
 function showSignIn(message) {
@@ -193,7 +235,17 @@ window.addEventListener("hashchange", () => {
 // --- start -----------------------------------------------------------------------
 
 async function boot() {
-  const token = session.token;
+  const link = linkToken;
+  linkToken = null;
+  let token = session.token;
+  if (link && link !== token) {
+    if (!token || (await linkMayReplace(token, link))) token = link;
+    else if (signedIn) {
+      render(); // stay as signed in; the link took the view back to the start
+      announce("Kept the current sign-in");
+      return;
+    }
+  }
   if (!token) {
     showSignIn();
     return;

@@ -59,13 +59,14 @@ export function announce(text) {
 // --- confirm dialog ----------------------------------------------------------
 
 /** A modal "are you sure"; resolves true on confirm. */
-export function confirmAction({ title, text, confirm = "Confirm" }) {
+export function confirmAction({ title, text, confirm = "Confirm", cancel: cancelText = "Cancel" }) {
   const dialog = document.getElementById("confirm");
   dialog.querySelector("#confirm-title").textContent = title;
   dialog.querySelector("#confirm-text").textContent = text;
   const ok = dialog.querySelector("#confirm-ok");
   const cancel = dialog.querySelector("#confirm-cancel");
   ok.textContent = confirm;
+  cancel.textContent = cancelText;
   const opener = document.activeElement;
   return new Promise((resolve) => {
     const finish = (answer) => {

@@ -12,18 +12,29 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 from websockets.exceptions import InvalidStatus
 
+from hub.config import Config
 from tests.e2e import raw_relay
-from tests.e2e.conftest import ADMIN_TOKEN, hub_config, serve_hub
+from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, hub_config, serve_hub
 from tests.e2e.test_otp import code_of, no_limits, sent_otp, wrong
 
 LIMIT = 10
 PAIR = "/api/v1/relay/app/pair"
+
+
+def serve_crowded(config: Config) -> AbstractAsyncContextManager[RunningHub]:
+    """The hub with its cap on connections waiting per address lifted: these
+    tests put hundreds of requests from one address on the wire at once, and
+    what they test is the brake, not that cap (tests/e2e/test_slow_clients.py)."""
+    server = msgspec.structs.replace(config.server, max_waiting_per_address=0)
+    return serve_hub(msgspec.structs.replace(config, server=server))
 
 
 @pytest.fixture
@@ -47,7 +58,7 @@ async def test_simultaneous_wrong_pairing_codes_get_exactly_the_limit_of_401s(
     tmp_path: Path, crowd: httpx.AsyncClient
 ) -> None:
     config = hub_config(tmp_path, pairing={"max_failures": LIMIT, "failure_window_s": 600})
-    async with serve_hub(config) as hub:
+    async with serve_crowded(config) as hub:
         guesses = [
             crowd.post(hub.base_url + PAIR, json={"pairing_code": f"{n:06d}"}) for n in range(300)
         ]
@@ -60,7 +71,7 @@ async def test_the_right_pairing_code_sent_with_a_hundred_wrong_ones_does_not_pa
     tmp_path: Path, crowd: httpx.AsyncClient
 ) -> None:
     config = hub_config(tmp_path, pairing={"max_failures": LIMIT, "failure_window_s": 600})
-    async with serve_hub(config) as hub:
+    async with serve_crowded(config) as hub:
         made = await hub.post("/api/v1/relay/pairing-codes", {})
         code = made.json()["pairing_code"]
         codes = others(code, 100)
@@ -83,7 +94,7 @@ async def test_a_braked_address_is_refused_the_right_pairing_code_after_a_burst(
     tmp_path: Path, crowd: httpx.AsyncClient
 ) -> None:
     config = hub_config(tmp_path, pairing={"max_failures": LIMIT, "failure_window_s": 600})
-    async with serve_hub(config) as hub:
+    async with serve_crowded(config) as hub:
         made = await hub.post("/api/v1/relay/pairing-codes", {})
         code = made.json()["pairing_code"]
         burst = [
@@ -99,7 +110,7 @@ async def test_simultaneous_unknown_access_tokens_get_exactly_the_limit_of_401s(
     tmp_path: Path, crowd: httpx.AsyncClient
 ) -> None:
     config = hub_config(tmp_path, auth={"max_failures": LIMIT, "failure_window_s": 600})
-    async with serve_hub(config) as hub:
+    async with serve_crowded(config) as hub:
         guesses = [
             crowd.get(
                 hub.base_url + "/api/v1/messages",
@@ -121,7 +132,7 @@ async def test_simultaneous_unknown_device_tokens_on_the_relay_socket_hold_the_l
     tmp_path: Path,
 ) -> None:
     config = hub_config(tmp_path, auth={"max_failures": LIMIT, "failure_window_s": 600})
-    async with serve_hub(config) as hub:
+    async with serve_crowded(config) as hub:
         device = await hub.pair("real")
 
         async def handshake(token: str) -> int:
@@ -142,7 +153,7 @@ async def test_simultaneous_unknown_device_tokens_on_the_relay_socket_hold_the_l
 async def test_simultaneous_wrong_otp_codes_never_spend_more_than_the_tries(
     tmp_path: Path, crowd: httpx.AsyncClient
 ) -> None:
-    async with serve_hub(no_limits(tmp_path, max_wrong_tries=5)) as hub:
+    async with serve_crowded(no_limits(tmp_path, max_wrong_tries=5)) as hub:
         relay = await hub.relay("A")
         otp = await sent_otp(hub)
         code = await code_of(relay, otp)
@@ -164,7 +175,7 @@ async def test_malformed_pairing_requests_sent_together_spend_no_guesses(
     tmp_path: Path, crowd: httpx.AsyncClient
 ) -> None:
     config = hub_config(tmp_path, pairing={"max_failures": LIMIT, "failure_window_s": 600})
-    async with serve_hub(config) as hub:
+    async with serve_crowded(config) as hub:
         made = await hub.post("/api/v1/relay/pairing-codes", {})
         # Neither a code nor a QR payload: nothing was guessed, so nothing is charged.
         answers = await asyncio.gather(
@@ -182,7 +193,7 @@ async def test_simultaneous_sends_get_exactly_the_accounts_rate(
     tmp_path: Path, crowd: httpx.AsyncClient
 ) -> None:
     config = hub_config(tmp_path, limits={"send_per_minute": LIMIT})
-    async with serve_hub(config) as hub:
+    async with serve_crowded(config) as hub:
         await hub.pair("offline phone")
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         body = {"to": "+998901234567", "text": "Salom"}
@@ -199,7 +210,7 @@ async def test_simultaneous_sends_get_exactly_the_accounts_rate(
 async def test_simultaneous_otp_sends_to_one_number_get_exactly_the_hourly_limit(
     tmp_path: Path, crowd: httpx.AsyncClient
 ) -> None:
-    async with serve_hub(no_limits(tmp_path, max_per_hour=5)) as hub:
+    async with serve_crowded(no_limits(tmp_path, max_per_hour=5)) as hub:
         await hub.pair("offline phone")
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         body = {"to": "+998901234567", "purpose": "login"}

@@ -7,6 +7,14 @@ own thread, commits once, then resolves every caller. So one commit (and one
 fsync) serves a whole batch, a failing op rolls back alone and fails only its
 caller, and callers learn of success only after the commit: durable before
 acknowledged.
+
+Two kinds of failure are told apart. A storage fault (locked past the busy
+timeout, disk full, I/O error, a broken file) reaches callers as
+``StorageUnavailable``. Anything else an op raises (a value SQLite cannot bind,
+a constraint, a bug) is that op's own fault and reaches only its caller, as
+raised. If such a failure ends the whole transaction (SQLite rolls it back, or
+the commit refuses it), the batch is run again one op to a transaction, so the
+op at fault fails alone and its batch-mates commit.
 """
 
 from __future__ import annotations
@@ -25,10 +33,36 @@ WriteOp = Callable[[sqlite3.Connection], T]
 
 
 # Primary SQLite result codes (an extended code keeps its primary in the low byte).
+_SQLITE_NOMEM: Final = 7
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
+_SQLITE_READONLY: Final = 8
+_SQLITE_INTERRUPT: Final = 9
 _SQLITE_IOERR: Final = 10
+_SQLITE_CORRUPT: Final = 11
 _SQLITE_FULL: Final = 13
+_SQLITE_CANTOPEN: Final = 14
+_SQLITE_PROTOCOL: Final = 15
+_SQLITE_NOTADB: Final = 26
+# Codes that say the storage failed, not the statement or its values.
+_STORAGE_CODES: Final = frozenset({
+    _SQLITE_NOMEM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_INTERRUPT,
+    _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_PROTOCOL,
+    _SQLITE_NOTADB,
+})  # fmt: skip
+
+
+def is_storage_fault(exc: BaseException) -> bool:
+    """True when ``exc`` says storage failed (every write would), not one op's data."""
+    if isinstance(exc, StorageUnavailable):
+        return True
+    if not isinstance(exc, sqlite3.DatabaseError) or isinstance(
+        exc, sqlite3.IntegrityError | sqlite3.DataError | sqlite3.ProgrammingError
+    ):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    # No code (an old sqlite3 module) or a storage code: assume the storage.
+    return not isinstance(code, int) or code & 0xFF in _STORAGE_CODES
 
 
 class StorageUnavailable(Exception):
@@ -130,9 +164,15 @@ class GroupCommitWriter:
                 del self._pending[: self._batch_max]
                 try:
                     outcomes = await loop.run_in_executor(self._executor, self._commit, batch)
-                except Exception as exc:  # the commit itself failed: nobody's write is durable
-                    log.error("group commit failed: %s", exc)
-                    outcomes = [StorageUnavailable.of(exc)] * len(batch)
+                except Exception as exc:  # the transaction failed: nobody's write is durable
+                    if is_storage_fault(exc):
+                        log.error("group commit failed: %r", str(exc))
+                        outcomes = [StorageUnavailable.of(exc)] * len(batch)
+                    else:
+                        # One op's data failed the whole transaction: find it.
+                        outcomes = await loop.run_in_executor(
+                            self._executor, self._commit_each, batch
+                        )
                 for (_, fut), outcome in zip(batch, outcomes, strict=True):
                     if fut.done():
                         continue
@@ -154,7 +194,7 @@ class GroupCommitWriter:
                     conn.execute("RELEASE op")
                 except Exception as exc:
                     # Locked, full or failing storage is the storage's fault, not the op's.
-                    if isinstance(exc, sqlite3.OperationalError):
+                    if is_storage_fault(exc):
                         exc = StorageUnavailable.of(exc)
                     if not conn.in_transaction:
                         # SQLite rolled the whole transaction back (it may, on a full
@@ -171,4 +211,14 @@ class GroupCommitWriter:
             raise
         self.batches += 1
         self.ops += len(batch)
+        return outcomes
+
+    def _commit_each(self, batch: list[tuple[WriteOp[Any], asyncio.Future[Any]]]) -> list[Any]:
+        """Run each op of a failed batch in a transaction of its own; their outcomes."""
+        outcomes: list[Any] = []
+        for item in batch:
+            try:
+                outcomes += self._commit([item])
+            except Exception as exc:
+                outcomes.append(StorageUnavailable.of(exc) if is_storage_fault(exc) else exc)
         return outcomes

@@ -377,6 +377,62 @@ async def test_delivery_fences_and_reloads_when_a_write_fails(env: Env) -> None:
     assert await env.state(message.id) == ("accepted", phone.id)
 
 
+async def test_delivery_closes_only_the_reporting_socket_when_its_reports_data_fails_the_write(
+    env: Env,
+) -> None:
+    # Issue 16, finding 1: a seq SQLite cannot hold failed the report's write and
+    # the hub fenced, closing every relay. The frame check refuses such a seq now;
+    # this feeds one past it, as any value the protocol missed would arrive.
+    hostile, healthy = await env.device("Hostile"), await env.device("Healthy")
+    conn = env.connect(hostile)
+    message = await env.send(device_id=hostile.id)
+    assert jobs(conn) == [message.id]
+    await env.delivery.on_ack(conn, f.Accepted(id=message.id))
+    await env.settled()
+    other = env.connect(healthy)
+
+    bad = f.Delivered(seq=2**63, id=message.id, at=env.clock.now())
+    await env.delivery.on_report(conn, bad)
+    await env.settled()
+    await asyncio.gather(*env.delivery._tasks)  # the re-read of the message
+
+    assert conn.closing and conn.session.close_code == 1011  # no receipt: it is not stored
+    assert not other.closing  # no fence: the other relay keeps its socket
+    assert not env.delivery.rebuilding
+    assert env.delivery.book.get(message.id) is message  # memory was not thrown away…
+    assert message.state is State.ACCEPTED  # …but says what storage says again
+    assert await env.state(message.id) == ("accepted", hostile.id)
+    assert message.id in env.delivery.dispatcher.held_by(hostile.id)
+    after = await env.send(device_id=healthy.id)
+    assert jobs(other) == [after.id]
+
+
+async def test_delivery_forgets_a_new_message_whose_insert_failed_for_its_own_data(
+    env: Env,
+) -> None:
+    phone = await env.device("A")
+    conn = env.connect(phone)
+    now = env.clock.now()
+    broken = LiveMessage(
+        id=new_id("req", now), account_id=env.account_id, to="+998901234567",
+        text="hi", parts=1, encoding="gsm7", requested_device_id=None, sim_slot=None,
+        queued_at=now, expires_at=now + timedelta(hours=1),
+        batch_id=2**63,  # type: ignore[arg-type]  (a value SQLite cannot bind)
+    )  # fmt: skip
+
+    with pytest.raises(OverflowError):
+        await env.delivery.submit(broken)
+    await env.settled()
+    await asyncio.gather(*env.delivery._tasks)
+
+    assert not env.delivery.rebuilding and not conn.closing
+    assert env.delivery.book.get(broken.id) is None
+    assert env.delivery.queued_count(env.account_id) == 0
+    assert jobs(conn) == []
+    good = await env.send()
+    assert jobs(conn) == [good.id]
+
+
 async def test_delivery_never_stores_a_report_past_one_that_failed(env: Env) -> None:
     phone = await env.device("A")
     conn = env.connect(phone)

@@ -311,8 +311,8 @@ class Delivery:
 
     async def on_ack(self, conn: RelayConnection, frame: f.Accepted | f.Rejected) -> None:
         message = await self.book.find(conn.account_id, frame.id)
-        if message is None:
-            log.info("relay %s answered for unknown message %s", conn.device_id, frame.id)
+        if message is None or not await self._was_given(message, conn.device_id):
+            log.info("relay %s answered for unknown message %r", conn.device_id, frame.id)
             return
         if conn.closing and not isinstance(frame, f.Accepted):
             return  # a rejection is not replayed either: the job waits out its grace
@@ -339,8 +339,10 @@ class Delivery:
             statements += self._inbound_statements(conn, report)
         else:
             message = await self.book.find(conn.account_id, report.id)
+            if message is not None and not await self._was_given(message, conn.device_id):
+                message = None  # as unknown: receipted, changes nothing, reveals nothing
             if message is None:
-                log.info("relay %s reported unknown message %s", conn.device_id, report.id)
+                log.info("relay %s reported unknown message %r", conn.device_id, report.id)
             elif not conn.closing:
                 decision = self._apply(conn, message, report)
         if conn.closing:
@@ -356,6 +358,23 @@ class Delivery:
             self._pump_soon(conn.account_id)
         if message is not None:
             self.book.forget_if_done(message)
+
+    async def _was_given(self, message: LiveMessage, device_id: str) -> bool:
+        """True if the message was ever dispatched to this device.
+
+        Only such a device may answer or report it: "a report implies accepted"
+        (and the takeover it allows) must not let a phone claim a message it was
+        never handed. The last holder is known in memory; an earlier one only
+        from the message's history.
+        """
+        if message.device_id == device_id:
+            return True
+        row = await self._store.fetchone(
+            "SELECT 1 FROM message_events WHERE message_id = ? AND state = ? AND device_id = ?"
+            " LIMIT 1",
+            (message.id, State.DISPATCHED.value, device_id),
+        )
+        return row is not None
 
     def disconnect(self, device_id: str, code: int, reason: str) -> None:
         """Close the device's sockets (disabled or revoked); its unaccepted jobs requeue."""

@@ -33,36 +33,26 @@ WriteOp = Callable[[sqlite3.Connection], T]
 
 
 # Primary SQLite result codes (an extended code keeps its primary in the low byte).
-_SQLITE_NOMEM: Final = 7
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
-_SQLITE_READONLY: Final = 8
-_SQLITE_INTERRUPT: Final = 9
 _SQLITE_IOERR: Final = 10
-_SQLITE_CORRUPT: Final = 11
 _SQLITE_FULL: Final = 13
-_SQLITE_CANTOPEN: Final = 14
-_SQLITE_PROTOCOL: Final = 15
-_SQLITE_NOTADB: Final = 26
-# Codes that say the storage failed, not the statement or its values.
-_STORAGE_CODES: Final = frozenset({
-    _SQLITE_NOMEM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_INTERRUPT,
-    _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_PROTOCOL,
-    _SQLITE_NOTADB,
-})  # fmt: skip
+_SQLITE_TOOBIG: Final = 18
 
 
 def is_storage_fault(exc: BaseException) -> bool:
-    """True when ``exc`` says storage failed (every write would), not one op's data."""
+    """True when ``exc`` says storage failed (any write would), not one op's data.
+
+    SQLite's operational errors (locked, full, I/O, a missing table) and a
+    broken file are the storage's; a string too big, a value that cannot be
+    bound, a constraint or a Python error raised by the op are the op's.
+    """
     if isinstance(exc, StorageUnavailable):
         return True
-    if not isinstance(exc, sqlite3.DatabaseError) or isinstance(
-        exc, sqlite3.IntegrityError | sqlite3.DataError | sqlite3.ProgrammingError
-    ):
-        return False
-    code = getattr(exc, "sqlite_errorcode", None)
-    # No code (an old sqlite3 module) or a storage code: assume the storage.
-    return not isinstance(code, int) or code & 0xFF in _STORAGE_CODES
+    if isinstance(exc, sqlite3.OperationalError):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return not (isinstance(code, int) and code & 0xFF == _SQLITE_TOOBIG)
+    return type(exc) is sqlite3.DatabaseError  # "malformed", "not a database"
 
 
 class StorageUnavailable(Exception):

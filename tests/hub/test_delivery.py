@@ -295,13 +295,16 @@ async def test_delivery_closes_a_socket_that_never_says_hello(env: Env) -> None:
 
 async def test_delivery_sends_takeover_cancel_only_after_it_is_stored(env: Env) -> None:
     a, b = await env.device("A"), await env.device("B")
-    conn_a = env.connect(a)
-    message = await env.send()
-    assert jobs(conn_a) == [message.id]
     conn_b = env.connect(b)
-    frames_out(conn_b)
+    message = await env.send()
+    assert jobs(conn_b) == [message.id]  # B's answer will come too late
+    conn_a = env.connect(a)
+    env.clock.advance(env.delivery._relay.ack_timeout_s + 1)
+    env.delivery.sweep()
+    await env.settled()
+    assert jobs(conn_a) == [message.id]
 
-    # B says it has the job (e.g. from an earlier attempt): it takes it over.
+    # B says it has the job from its earlier attempt: it takes it over.
     await env.delivery.on_ack(conn_b, f.Accepted(id=message.id))
     assert frames_out(conn_a) == []  # not yet: the takeover is not committed
     await env.settled()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
@@ -29,7 +30,7 @@ class Book:
     def __init__(
         self,
         store: SqliteStore,
-        on_write_failed: Callable[[BaseException], None],
+        on_write_failed: Callable[[BaseException, list[LiveMessage]], None],
         on_events: Callable[[set[str]], None],
         unseal: Callable[[bytes], str],
     ) -> None:
@@ -95,7 +96,8 @@ class Book:
         """Store changes; ``chain`` = (device, previous seq, seq) for a report's write.
 
         The future resolves after the commit. A failed write is reported to
-        ``on_write_failed``: memory may then be ahead of storage.
+        ``on_write_failed`` with the messages it carried: memory may then be
+        ahead of storage for them (for every message, if storage failed).
         """
         for message in messages:
             message.writes_in_flight += 1
@@ -107,11 +109,17 @@ class Book:
         return future
 
     def _written(self, messages: list[LiveMessage], future: asyncio.Future[Any]) -> None:
+        # Told before the messages may be forgotten: the handler may keep them
+        # in the book until they are read back from storage.
+        if not future.cancelled() and (error := future.exception()) is not None:
+            self._on_write_failed(error, messages)
         for message in messages:
             message.writes_in_flight -= 1
             self.forget_if_done(message)
-        if not future.cancelled() and (error := future.exception()) is not None:
-            self._on_write_failed(error)
+
+    def from_row(self, row: sqlite3.Row) -> LiveMessage:
+        """The message a stored row holds (a sealed text opened)."""
+        return LiveMessage.from_row(row, self._unseal)
 
     def forget_if_done(self, message: LiveMessage) -> None:
         if message.state not in LIVE and message.writes_in_flight == 0 and self.holds(message):

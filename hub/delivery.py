@@ -12,10 +12,13 @@ accepted); decisions are made on it, synchronously on the event loop, so one
 job has one holder at a time. Other messages are read from storage when a late
 report names them.
 
-If a write ever fails, memory may be ahead of storage. The hub then fences:
-it closes every relay socket, waits until storage answers again, and rebuilds
-its memory from storage exactly as after a restart (``_rebuild``); relays
-reconnect and replay what was not receipted.
+If storage fails a write (locked, full, broken), memory may be ahead of
+storage. The hub then fences: it closes every relay socket, waits until
+storage answers again, and rebuilds its memory from storage exactly as after a
+restart (``_rebuild``); relays reconnect and replay what was not receipted.
+A write that fails for its own data (the writer rolls back that op alone) costs
+no more than itself: the messages it carried are read back from storage
+(``_resync``), and a report's socket is closed unreceipted.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from hub.presence import Presence
 from hub.relay.connection import RelayConnection
 from hub.relay.dispatcher import Dispatcher, Waiting
 from hub.store.sqlite import SqliteStore, Statement
-from hub.store.writer import StorageUnavailable
+from hub.store.writer import StorageUnavailable, is_storage_fault
 from protocol import frames as f
 from protocol.lifecycle import HELD, Decision, Event, State, decide, report_event
 from protocol.session import (
@@ -314,8 +317,8 @@ class Delivery:
 
     async def on_ack(self, conn: RelayConnection, frame: f.Accepted | f.Rejected) -> None:
         message = await self.book.find(conn.account_id, frame.id)
-        if message is None:
-            log.info("relay %s answered for unknown message %s", conn.device_id, frame.id)
+        if message is None or not await self._was_given(message, conn.device_id):
+            log.info("relay %s answered for unknown message %r", conn.device_id, frame.id)
             return
         if conn.closing and not isinstance(frame, f.Accepted):
             return  # a rejection is not replayed either: the job waits out its grace
@@ -342,8 +345,10 @@ class Delivery:
             statements += self._inbound_statements(conn, report)
         else:
             message = await self.book.find(conn.account_id, report.id)
+            if message is not None and not await self._was_given(message, conn.device_id):
+                message = None  # as unknown: receipted, changes nothing, reveals nothing
             if message is None:
-                log.info("relay %s reported unknown message %s", conn.device_id, report.id)
+                log.info("relay %s reported unknown message %r", conn.device_id, report.id)
             elif not conn.closing:
                 decision = self._apply(conn, message, report)
         if conn.closing:
@@ -359,6 +364,23 @@ class Delivery:
             self._pump_soon(conn.account_id)
         if message is not None:
             self.book.forget_if_done(message)
+
+    async def _was_given(self, message: LiveMessage, device_id: str) -> bool:
+        """True if the message was ever dispatched to this device.
+
+        Only such a device may answer or report it: "a report implies accepted"
+        (and the takeover it allows) must not let a phone claim a message it was
+        never handed. The last holder is known in memory; an earlier one only
+        from the message's history.
+        """
+        if message.device_id == device_id:
+            return True
+        row = await self._store.fetchone(
+            "SELECT 1 FROM message_events WHERE message_id = ? AND state = ? AND device_id = ?"
+            " LIMIT 1",
+            (message.id, State.DISPATCHED.value, device_id),
+        )
+        return row is not None
 
     def disconnect(self, device_id: str, code: int, reason: str) -> None:
         """Close the device's sockets (disabled or revoked); its unaccepted jobs requeue."""
@@ -624,6 +646,12 @@ class Delivery:
         previous_holder = message.device_id if message.state in USES_SLOT else None
         was_queued = message.state is State.QUEUED
         message.enter(decision, cause, self._clock.now(), device=device, **kwargs)
+        if message.state is State.QUEUED:
+            message.avoid_device, message.not_before = previous_holder, None
+        self._rebook(message, previous_holder, was_queued)
+
+    def _rebook(self, message: LiveMessage, previous_holder: str | None, was_queued: bool) -> None:
+        """Bring the queue counts, holds and queues in line with the message's new state."""
         if was_queued != (message.state is State.QUEUED):
             self._queued[message.account_id] += -1 if was_queued else 1
         held_now = message.state in USES_SLOT
@@ -634,16 +662,65 @@ class Delivery:
         if message.state is not State.DISPATCHED:
             message.ack_deadline = None
         if message.state is State.QUEUED:
-            message.avoid_device, message.not_before = previous_holder, None
             self.dispatcher.enqueue(message, front=True)
 
     # --- storage -------------------------------------------------------------
 
-    def _write_failed(self, error: BaseException) -> None:
-        if not self._closing and not self.rebuilding:
-            log.error("a write failed (%s); reloading state from storage", error)
+    def _write_failed(self, error: BaseException, messages: list[LiveMessage]) -> None:
+        if self._closing or self.rebuilding:
+            return
+        if is_storage_fault(error):
+            log.error("a write failed (%r); reloading state from storage", str(error))
             self._fenced_by = StorageUnavailable.of(error).cause
             self._fence()
+            return
+        # Only this write's op rolled back: only its messages may be ahead of storage.
+        log.warning(
+            "a write failed for its own data (%s: %r); re-reading %d message(s) from storage",
+            type(error).__name__, str(error), len(messages),
+        )  # fmt: skip
+        for message in messages:
+            message.writes_in_flight += 1  # kept in the book until read back
+        self._spawn(self._resync(messages))
+
+    async def _resync(self, messages: list[LiveMessage]) -> None:
+        """Put storage's copy of each message in place of memory's, after a failed write."""
+        try:
+            await self._store.barrier()  # writes submitted before this one have ended
+            rows = [
+                await self._store.fetchone("SELECT * FROM messages WHERE id = ?", (m.id,))
+                for m in messages
+            ]
+        except StorageUnavailable as exc:
+            rows = []
+            self._write_failed(exc, [])  # storage itself failed now: fence
+        for index, message in enumerate(messages):
+            message.writes_in_flight -= 1
+            # A rebuild reloads every message; a write still in flight carries the
+            # whole row, so storage catches up with memory without help.
+            alone = message.writes_in_flight == 0 and self.book.holds(message)
+            if rows and alone and not self.rebuilding:
+                self._restore(message, rows[index])
+            self.book.forget_if_done(message)
+        for account_id in {m.account_id for m in messages}:
+            self.pump(account_id)
+
+    def _restore(self, message: LiveMessage, row: Any) -> None:
+        """Make memory's copy say what storage says (its failed write is lost)."""
+        previous_holder = message.device_id if message.state in USES_SLOT else None
+        was_queued = message.state is State.QUEUED
+        message.take_changes()  # history and events of the write that failed
+        if row is None:  # its insert failed: the message never existed
+            message.state = State.FAILED
+        else:
+            stored = self.book.from_row(row)
+            message.state, message.device_id = stored.state, stored.device_id
+            message.attempts, message.stamps = stored.attempts, stored.stamps
+            message.error_code, message.error_message = stored.error_code, stored.error_message
+            message.updated_at = stored.updated_at
+        self._rebook(message, previous_holder, was_queued)
+        if message.state is State.DISPATCHED:
+            message.ack_deadline = self._clock.monotonic() + self._relay.ack_timeout_s
 
     def _fence(self) -> None:
         """Memory may be ahead of storage: stop everything and rebuild from storage."""

@@ -11,7 +11,7 @@ breaks them fails decoding as a whole: the caller never sees half a frame.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Final, TypeVar
 
 import msgspec
@@ -19,19 +19,45 @@ from msgspec import Meta
 
 SUBPROTOCOL: Final = "sms-relay.v1"
 
-# Field shapes shared by several frames.
-Id = Annotated[str, Meta(min_length=1, max_length=64)]
-Seq = Annotated[int, Meta(ge=1)]
+# Field shapes shared by several frames. Every integer has an upper bound a
+# JSON number holds exactly (2^53 - 1) and SQLite stores, so nothing a frame
+# carries can fail a write or a conversion after it decoded: a value outside
+# its range fails the whole frame (the hub closes that one socket with 1007).
+JSON_SAFE_MAX: Final = 2**53 - 1
+ID_MAX: Final = 64
+# Ids and codes reach logs and the dashboard: printable ASCII only, no spaces
+# or line breaks, so a relay cannot forge a log line with one.
+ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]+\Z"
+CODE_PATTERN: Final = r"^[\x21-\x7e]+\Z"
+Id = Annotated[str, Meta(min_length=1, max_length=ID_MAX, pattern=ID_PATTERN)]
+Seq = Annotated[int, Meta(ge=1, le=JSON_SAFE_MAX)]
 Slot = Annotated[int, Meta(ge=0, le=7)]
 Timestamp = Annotated[datetime, Meta(tz=True)]
+# Android result codes are Java ints.
+AndroidResult = Annotated[int, Meta(ge=-(2**31), le=2**31 - 1)]
+QUEUE_MAX: Final = 1_000_000
+# A relay's time must be one the hub can turn into UTC and store: a phone with a
+# reset clock says 1970, so that is the floor.
+YEAR_MIN: Final = 1970
+YEAR_MAX: Final = 9999
 CODE_MAX: Final = 64
 SHORT_TEXT_MAX: Final = 1024
-Code = Annotated[str, Meta(min_length=1, max_length=CODE_MAX)]
+Code = Annotated[str, Meta(min_length=1, max_length=CODE_MAX, pattern=CODE_PATTERN)]
 ShortText = Annotated[str, Meta(max_length=SHORT_TEXT_MAX)]
 # \Z, not $: msgspec searches the pattern, and $ would let a trailing newline in.
 Phone = Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{6,14}\Z")]
 SmsText = Annotated[str, Meta(min_length=1, max_length=10_000)]
-Seconds = Annotated[int, Meta(ge=1)]
+Seconds = Annotated[int, Meta(ge=1, le=JSON_SAFE_MAX)]
+
+
+def _check_time(at: datetime) -> None:
+    """Raise ValueError (a validation error on decode) for a time out of range."""
+    try:
+        year = at.astimezone(UTC).year
+    except OverflowError:
+        year = 0
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise ValueError(f"`at` must be a time from {YEAR_MIN} to {YEAR_MAX} in UTC")
 
 
 class Frame(msgspec.Struct, tag_field="type", omit_defaults=True):
@@ -77,11 +103,17 @@ class Sent(Frame, tag="sent"):
     parts: Annotated[int, Meta(ge=1, le=255)]
     sim_slot: Slot
 
+    def __post_init__(self) -> None:
+        _check_time(self.at)
+
 
 class Delivered(Frame, tag="delivered"):
     seq: Seq
     id: Id
     at: Timestamp
+
+    def __post_init__(self) -> None:
+        _check_time(self.at)
 
 
 class Failed(Frame, tag="failed"):
@@ -91,7 +123,10 @@ class Failed(Frame, tag="failed"):
     code: Code
     message: ShortText
     retryable: bool
-    android_result: int | None = None
+    android_result: AndroidResult | None = None
+
+    def __post_init__(self) -> None:
+        _check_time(self.at)
 
 
 class Received(Frame, tag="received"):
@@ -101,13 +136,16 @@ class Received(Frame, tag="received"):
     at: Timestamp
     sim_slot: Slot
 
+    def __post_init__(self) -> None:
+        _check_time(self.at)
+
 
 class Heartbeat(Frame, tag="heartbeat"):
     battery: Annotated[int, Meta(ge=0, le=100)]
     charging: bool
     signal: Annotated[int, Meta(ge=0, le=4)]
     network: ShortText
-    queue: Annotated[int, Meta(ge=0)]
+    queue: Annotated[int, Meta(ge=0, le=QUEUE_MAX)]
 
 
 # --- hub → relay -------------------------------------------------------------
@@ -118,7 +156,7 @@ class Welcome(Frame, tag="welcome"):
     session_id: Id
     heartbeat_s: Seconds
     ack_timeout_s: Seconds
-    max_inflight: Annotated[int, Meta(ge=1)]
+    max_inflight: Annotated[int, Meta(ge=1, le=JSON_SAFE_MAX)]
     server_time: Timestamp
 
 
@@ -127,7 +165,7 @@ class Send(Frame, tag="send"):
     to: Phone
     text: SmsText
     expires_at: Timestamp
-    attempt: Annotated[int, Meta(ge=1)]
+    attempt: Annotated[int, Meta(ge=1, le=JSON_SAFE_MAX)]
     sim_slot: Slot | None = None
 
 

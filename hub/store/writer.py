@@ -7,6 +7,14 @@ own thread, commits once, then resolves every caller. So one commit (and one
 fsync) serves a whole batch, a failing op rolls back alone and fails only its
 caller, and callers learn of success only after the commit: durable before
 acknowledged.
+
+Two kinds of failure are told apart. A storage fault (locked past the busy
+timeout, disk full, I/O error, a broken file) reaches callers as
+``StorageUnavailable``. Anything else an op raises (a value SQLite cannot bind,
+a constraint, a bug) is that op's own fault and reaches only its caller, as
+raised. If such a failure ends the whole transaction (SQLite rolls it back, or
+the commit refuses it), the batch is run again one op to a transaction, so the
+op at fault fails alone and its batch-mates commit.
 """
 
 from __future__ import annotations
@@ -29,6 +37,22 @@ _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
 _SQLITE_IOERR: Final = 10
 _SQLITE_FULL: Final = 13
+_SQLITE_TOOBIG: Final = 18
+
+
+def is_storage_fault(exc: BaseException) -> bool:
+    """True when ``exc`` says storage failed (any write would), not one op's data.
+
+    SQLite's operational errors (locked, full, I/O, a missing table) and a
+    broken file are the storage's; a string too big, a value that cannot be
+    bound, a constraint or a Python error raised by the op are the op's.
+    """
+    if isinstance(exc, StorageUnavailable):
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return not (isinstance(code, int) and code & 0xFF == _SQLITE_TOOBIG)
+    return type(exc) is sqlite3.DatabaseError  # "malformed", "not a database"
 
 
 class StorageUnavailable(Exception):
@@ -130,9 +154,15 @@ class GroupCommitWriter:
                 del self._pending[: self._batch_max]
                 try:
                     outcomes = await loop.run_in_executor(self._executor, self._commit, batch)
-                except Exception as exc:  # the commit itself failed: nobody's write is durable
-                    log.error("group commit failed: %s", exc)
-                    outcomes = [StorageUnavailable.of(exc)] * len(batch)
+                except Exception as exc:  # the transaction failed: nobody's write is durable
+                    if is_storage_fault(exc):
+                        log.error("group commit failed: %r", str(exc))
+                        outcomes = [StorageUnavailable.of(exc)] * len(batch)
+                    else:
+                        # One op's data failed the whole transaction: find it.
+                        outcomes = await loop.run_in_executor(
+                            self._executor, self._commit_each, batch
+                        )
                 for (_, fut), outcome in zip(batch, outcomes, strict=True):
                     if fut.done():
                         continue
@@ -154,7 +184,7 @@ class GroupCommitWriter:
                     conn.execute("RELEASE op")
                 except Exception as exc:
                     # Locked, full or failing storage is the storage's fault, not the op's.
-                    if isinstance(exc, sqlite3.OperationalError):
+                    if is_storage_fault(exc):
                         exc = StorageUnavailable.of(exc)
                     if not conn.in_transaction:
                         # SQLite rolled the whole transaction back (it may, on a full
@@ -171,4 +201,14 @@ class GroupCommitWriter:
             raise
         self.batches += 1
         self.ops += len(batch)
+        return outcomes
+
+    def _commit_each(self, batch: list[tuple[WriteOp[Any], asyncio.Future[Any]]]) -> list[Any]:
+        """Run each op of a failed batch in a transaction of its own; their outcomes."""
+        outcomes: list[Any] = []
+        for item in batch:
+            try:
+                outcomes += self._commit([item])
+            except Exception as exc:
+                outcomes.append(StorageUnavailable.of(exc) if is_storage_fault(exc) else exc)
         return outcomes

@@ -295,13 +295,16 @@ async def test_delivery_closes_a_socket_that_never_says_hello(env: Env) -> None:
 
 async def test_delivery_sends_takeover_cancel_only_after_it_is_stored(env: Env) -> None:
     a, b = await env.device("A"), await env.device("B")
-    conn_a = env.connect(a)
-    message = await env.send()
-    assert jobs(conn_a) == [message.id]
     conn_b = env.connect(b)
-    frames_out(conn_b)
+    message = await env.send()
+    assert jobs(conn_b) == [message.id]  # B's answer will come too late
+    conn_a = env.connect(a)
+    env.clock.advance(env.delivery._relay.ack_timeout_s + 1)
+    env.delivery.sweep()
+    await env.settled()
+    assert jobs(conn_a) == [message.id]
 
-    # B says it has the job (e.g. from an earlier attempt): it takes it over.
+    # B says it has the job from its earlier attempt: it takes it over.
     await env.delivery.on_ack(conn_b, f.Accepted(id=message.id))
     assert frames_out(conn_a) == []  # not yet: the takeover is not committed
     await env.settled()
@@ -375,6 +378,62 @@ async def test_delivery_fences_and_reloads_when_a_write_fails(env: Env) -> None:
     assert reloaded is not message
     assert reloaded.state is State.ACCEPTED  # what storage holds, not what memory had
     assert await env.state(message.id) == ("accepted", phone.id)
+
+
+async def test_delivery_closes_only_the_reporting_socket_when_its_reports_data_fails_the_write(
+    env: Env,
+) -> None:
+    # Issue 16, finding 1: a seq SQLite cannot hold failed the report's write and
+    # the hub fenced, closing every relay. The frame check refuses such a seq now;
+    # this feeds one past it, as any value the protocol missed would arrive.
+    hostile, healthy = await env.device("Hostile"), await env.device("Healthy")
+    conn = env.connect(hostile)
+    message = await env.send(device_id=hostile.id)
+    assert jobs(conn) == [message.id]
+    await env.delivery.on_ack(conn, f.Accepted(id=message.id))
+    await env.settled()
+    other = env.connect(healthy)
+
+    bad = f.Delivered(seq=2**63, id=message.id, at=env.clock.now())
+    await env.delivery.on_report(conn, bad)
+    await env.settled()
+    await asyncio.gather(*env.delivery._tasks)  # the re-read of the message
+
+    assert conn.closing and conn.session.close_code == 1011  # no receipt: it is not stored
+    assert not other.closing  # no fence: the other relay keeps its socket
+    assert not env.delivery.rebuilding
+    assert env.delivery.book.get(message.id) is message  # memory was not thrown away…
+    assert message.state is State.ACCEPTED  # …but says what storage says again
+    assert await env.state(message.id) == ("accepted", hostile.id)
+    assert message.id in env.delivery.dispatcher.held_by(hostile.id)
+    after = await env.send(device_id=healthy.id)
+    assert jobs(other) == [after.id]
+
+
+async def test_delivery_forgets_a_new_message_whose_insert_failed_for_its_own_data(
+    env: Env,
+) -> None:
+    phone = await env.device("A")
+    conn = env.connect(phone)
+    now = env.clock.now()
+    broken = LiveMessage(
+        id=new_id("req", now), account_id=env.account_id, to="+998901234567",
+        text="hi", parts=1, encoding="gsm7", requested_device_id=None, sim_slot=None,
+        queued_at=now, expires_at=now + timedelta(hours=1),
+        batch_id=2**63,  # type: ignore[arg-type]  (a value SQLite cannot bind)
+    )  # fmt: skip
+
+    with pytest.raises(OverflowError):
+        await env.delivery.submit(broken)
+    await env.settled()
+    await asyncio.gather(*env.delivery._tasks)
+
+    assert not env.delivery.rebuilding and not conn.closing
+    assert env.delivery.book.get(broken.id) is None
+    assert env.delivery.queued_count(env.account_id) == 0
+    assert jobs(conn) == []
+    good = await env.send()
+    assert jobs(conn) == [good.id]
 
 
 async def test_delivery_never_stores_a_report_past_one_that_failed(env: Env) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.store.writer import GroupCommitWriter, StorageUnavailable
+from hub.store.writer import GroupCommitWriter, StorageUnavailable, is_storage_fault
 
 # How long a test waits for the writer thread to reach a point before giving up.
 THREAD_WAIT_S = 5.0
@@ -272,3 +272,76 @@ def test_storage_unavailable_keeps_the_cause_of_one_that_already_is_one() -> Non
 
     assert StorageUnavailable.of(original) is original
     assert StorageUnavailable.of(ValueError("not SQLite")).cause == "unavailable"
+
+
+# --- one op's data never fails its batch-mates (issue 16, finding 1) ------------
+
+
+async def test_writer_fails_only_the_op_at_fault_when_its_data_rolls_back_the_whole_transaction(
+    writer: GroupCommitWriter, db: Path
+) -> None:
+    await writer.write(insert("taken"))
+
+    def rollback_all(conn: sqlite3.Connection) -> None:
+        # OR ROLLBACK: the constraint ends the whole transaction, not the statement.
+        conn.execute("INSERT OR ROLLBACK INTO items (v) VALUES ('taken')")
+
+    results = await asyncio.gather(
+        writer.write(insert("before")),
+        writer.write(rollback_all),
+        writer.write(insert("after")),
+        return_exceptions=True,
+    )
+
+    assert isinstance(results[0], int) and isinstance(results[2], int)
+    assert isinstance(results[1], sqlite3.IntegrityError)  # its own error, not a storage fault
+    assert committed(db) == ["taken", "before", "after"]
+
+
+async def test_writer_fails_only_the_op_at_fault_when_a_value_cannot_be_bound(
+    writer: GroupCommitWriter, db: Path
+) -> None:
+    # The value a relay's seq of 2^63 became: SQLite integers stop at 2^63 - 1.
+    def too_big(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO items (v) VALUES (?)", (2**63,))
+
+    results = await asyncio.gather(
+        writer.write(insert("a")), writer.write(too_big), writer.write(insert("b")),
+        return_exceptions=True,
+    )  # fmt: skip
+
+    assert isinstance(results[1], OverflowError)
+    assert not isinstance(results[1], StorageUnavailable)
+    assert committed(db) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        OverflowError("Python int too large to convert to SQLite INTEGER"),
+        ValueError("bad"),
+        TypeError("bad"),
+        sqlite3.IntegrityError("UNIQUE constraint failed"),
+        sqlite3.InterfaceError("Error binding parameter 1"),
+        sqlite3.ProgrammingError("Incorrect number of bindings"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_is_storage_fault_says_no_when_one_ops_data_failed(exc: Exception) -> None:
+    assert is_storage_fault(exc) is False
+
+
+async def test_is_storage_fault_says_yes_when_the_database_is_locked(db: Path) -> None:
+    conn = connector(db)()
+    blocker = sqlite3.connect(db, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sqlite3.OperationalError) as locked:
+            conn.execute("BEGIN IMMEDIATE")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        conn.close()
+
+    assert is_storage_fault(locked.value) is True
+    assert is_storage_fault(StorageUnavailable("the hub is shutting down")) is True

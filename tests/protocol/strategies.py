@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import typing
-from datetime import UTC, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import msgspec
@@ -61,7 +61,13 @@ def type_strategy(t: mi.Type) -> st.SearchStrategy[Any]:
         case mi.StrType():
             return _str_strategy(t)
         case mi.DateTimeType():
-            return st.datetimes(timezones=st.sampled_from(_TIMEZONES))
+            # The years a frame's time may carry (f.YEAR_MIN..f.YEAR_MAX in UTC),
+            # a day inside them so that no offset moves one out.
+            return st.datetimes(
+                min_value=datetime(f.YEAR_MIN, 1, 2),
+                max_value=datetime(f.YEAR_MAX, 12, 30),
+                timezones=st.sampled_from(_TIMEZONES),
+            )
         case mi.ListType():
             hi = t.max_length if t.max_length is not None else 3
             return st.lists(type_strategy(t.item_type), min_size=t.min_length or 0, max_size=hi)

@@ -407,6 +407,31 @@ OUT_OF_RANGE = [
     ),
     pytest.param("hello", ("sims",), {"slot": 0, "carrier": "c"}, id="sims=object"),
     pytest.param("error", ("code",), "", id="error.code=empty"),
+    # Integers past what JSON holds exactly or SQLite stores (issue 16: seq 2^63
+    # failed the write and fenced the hub; 2^63 - 1 blocked the device's reports).
+    *[pytest.param(t, ("seq",), 2**53, id=f"{t}.seq=2^53") for t in REPORT_TYPES],
+    *[pytest.param(t, ("seq",), 2**63, id=f"{t}.seq=2^63") for t in REPORT_TYPES],
+    *[pytest.param(t, ("seq",), 2**63 - 1, id=f"{t}.seq=2^63-1") for t in REPORT_TYPES],
+    pytest.param("received", ("seq",), 2**64 + 5, id="seq=2^64+5"),
+    pytest.param("receipt", ("seq",), 2**53, id="receipt.seq=2^53"),
+    pytest.param("heartbeat", ("queue",), f.QUEUE_MAX + 1, id="queue=max+1"),
+    pytest.param("heartbeat", ("queue",), 2**63, id="queue=2^63"),
+    pytest.param("heartbeat", ("battery",), 2**63, id="battery=2^63"),
+    pytest.param("failed", ("android_result",), 2**31, id="android_result=2^31"),
+    pytest.param("failed", ("android_result",), -(2**31) - 1, id="android_result=-2^31-1"),
+    pytest.param("send", ("attempt",), 2**53, id="attempt=2^53"),
+    pytest.param("welcome", ("max_inflight",), 2**53, id="max_inflight=2^53"),
+    # Ids and codes reach logs: printable, no spaces or line breaks (finding 8).
+    *[
+        pytest.param(t, ("id",), bad, id=f"{t}.id={bad!r}")
+        for t in ("accepted", "rejected", "sent", "delivered", "failed")
+        for bad in ("req_1\nINFO: forged", "req 1", "req_1\x00", "req_1\r", "req_\u0436")
+    ],
+    *[
+        pytest.param(t, ("code",), bad, id=f"{t}.code={bad!r}")
+        for t in ("rejected", "failed")
+        for bad in ("no_sim\nforged", "no sim", "no_sim\t", "\u0436")
+    ],
 ]
 
 
@@ -437,6 +462,14 @@ IN_RANGE = [
     pytest.param("sent", ("parts",), 255, id="parts=255"),
     pytest.param("rejected", ("message",), "", id="message=empty"),
     pytest.param("failed", ("android_result",), -1, id="android_result=-1"),
+    *[pytest.param(t, ("seq",), f.JSON_SAFE_MAX, id=f"{t}.seq=2^53-1") for t in REPORT_TYPES],
+    pytest.param("receipt", ("seq",), f.JSON_SAFE_MAX, id="receipt.seq=2^53-1"),
+    pytest.param("heartbeat", ("queue",), f.QUEUE_MAX, id="queue=max"),
+    pytest.param("failed", ("android_result",), 2**31 - 1, id="android_result=2^31-1"),
+    pytest.param("failed", ("android_result",), -(2**31), id="android_result=-2^31"),
+    pytest.param("accepted", ("id",), "req_01HX:a.b-C", id="id=every_allowed_sign"),
+    pytest.param("rejected", ("code",), "no_sim", id="code=no_sim"),
+    pytest.param("failed", ("code",), "RESULT_ERROR_GENERIC_FAILURE", id="code=android_name"),
 ]
 
 
@@ -447,6 +480,38 @@ def test_decoder_accepts_value_when_it_is_on_the_edge_of_its_range(
     data = as_dict(SAMPLES[frame_type])
     _set_path(data, path, value)
     assert _get_path(decode_any(data), path) == value
+
+
+@pytest.mark.parametrize("frame_type", REPORT_TYPES)
+@pytest.mark.parametrize(
+    ("at", "year"), [("1970-01-01T00:00:00Z", 1970), ("9999-12-31T23:59:59Z", 9999)]
+)
+def test_decoder_accepts_report_time_when_it_is_on_the_edge_of_its_years(
+    frame_type: str, at: str, year: int
+) -> None:
+    data = as_dict(SAMPLES[frame_type])
+    data["at"] = at
+    assert decode_any(data).at.year == year
+
+
+TIME_OUT_OF_RANGE = [
+    "1969-12-31T23:59:59Z",  # before the floor a reset phone clock gives
+    "0001-01-01T00:00:00+14:00",  # no UTC time: converting it overflowed
+    "9999-12-31T23:00:00-14:00",  # in UTC it is in year 10000
+]
+
+
+@pytest.mark.parametrize("frame_type", REPORT_TYPES)
+@pytest.mark.parametrize("at", TIME_OUT_OF_RANGE)
+def test_decoder_fails_when_report_time_has_no_storable_utc_value(frame_type: str, at: str) -> None:
+    # Regression (issue 16): such a time decoded, then failed its conversion to
+    # UTC in the hub's handler.
+    data = as_dict(SAMPLES[frame_type])
+    data["at"] = at
+    with pytest.raises(f.FrameError) as info:
+        decode_any(data)
+    assert info.value.unknown_type is False
+    assert "`at` must be a time from 1970 to 9999" in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -36,8 +36,10 @@ $(UV): requirements/tools.txt
 		--require-hashes -r requirements/tools.txt
 	touch $(UV)
 
+# --allow-existing: a .venv an older checkout made is reused; the sync below
+# then makes it exactly the lock.
 $(VENV)/.venv-made: | $(UV)
-	$(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
 	touch $@
 
 # The dev set includes the run set, so a dev install counts as both.

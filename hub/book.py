@@ -13,17 +13,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, Final
 
 from hub.events import accounts_with_events
 from hub.message import LiveMessage, chained_report_op, run_statements
 from hub.store.sqlite import SqliteStore, Statement
-from protocol.lifecycle import State
+from protocol.lifecycle import LIVE, State
 
 log = logging.getLogger(__name__)
 
-LIVE: Final = frozenset({State.QUEUED, State.DISPATCHED, State.ACCEPTED})
+
+def sql_list(states: Collection[State]) -> str:
+    """``states`` as an SQL list literal in lifecycle order: ``('queued', 'accepted')``.
+
+    Only for the lifecycle's own names, never for input: they are quoted, not
+    escaped.
+    """
+    return "(" + ", ".join(f"'{state.value}'" for state in State if state in states) + ")"
+
+
+LIVE_SQL: Final = sql_list(LIVE)
 
 
 class Book:
@@ -66,7 +76,7 @@ class Book:
     async def load_live(self) -> Iterator[LiveMessage]:
         """Read every message still moving from storage into the book, oldest first."""
         rows = await self._store.fetchall(
-            "SELECT * FROM messages WHERE state IN ('queued', 'dispatched', 'accepted') ORDER BY id"
+            f"SELECT * FROM messages WHERE state IN {LIVE_SQL} ORDER BY id"
         )
         loaded = [LiveMessage.from_row(row, self._unseal) for row in rows]
         for message in loaded:

@@ -50,21 +50,13 @@ from hub.relay.dispatcher import Dispatcher, Waiting
 from hub.store.sqlite import SqliteStore, Statement
 from hub.store.writer import StorageUnavailable, is_storage_fault
 from protocol import frames as f
+from protocol.close_codes import CloseCode
 from protocol.lifecycle import HELD, Decision, Event, State, decide, report_event
-from protocol.session import (
-    CLOSE_GOING_AWAY,
-    CLOSE_POLICY,
-    CLOSE_REPLACED,
-    CLOSE_REVOKED,
-    CLOSE_TRY_AGAIN,
-)
 
 log = logging.getLogger(__name__)
 
 # States that use one of the holder's max_inflight slots.
 USES_SLOT: Final = frozenset({State.DISPATCHED, State.ACCEPTED})
-CLOSE_INTERNAL: Final = 1011
-CLOSE_SERVICE_RESTART: Final = 1012  # what uvicorn sends every socket when it stops
 RETRY_BACKOFF_MAX_S: Final = 60.0
 RETRYABLE: Final = frozenset({Event.REJECTED_RETRYABLE, Event.FAILED_RETRYABLE})
 
@@ -262,7 +254,7 @@ class Delivery:
         """A socket was accepted; it has ``heartbeat_s`` to say hello."""
         self.pending[conn] = self._clock.monotonic()
         if self.rebuilding:
-            conn.close(CLOSE_TRY_AGAIN, "the hub is reloading its state; reconnect shortly")
+            conn.close(CloseCode.TRY_AGAIN, "the hub is reloading its state; reconnect shortly")
 
     def on_hello(self, conn: RelayConnection, hello: f.Hello) -> None:
         self.pending.pop(conn, None)
@@ -271,12 +263,12 @@ class Delivery:
         current = self._devices.get(conn.account_id, conn.device_id)
         if current is None or current.disabled:
             # Revoked or disabled while this socket was still shaking hands.
-            conn.close(CLOSE_REVOKED, "the device was disabled or revoked")
+            conn.close(CloseCode.REVOKED, "the device was disabled or revoked")
             return
         device_id = conn.device_id
         old = self.connections.get(device_id)
         if old is not None and old is not conn:
-            old.close(CLOSE_REPLACED, "replaced by a newer connection of this device")
+            old.close(CloseCode.REPLACED, "replaced by a newer connection of this device")
         self.connections[device_id] = conn
         conn.hello = hello
         now = self._clock.now()
@@ -406,7 +398,7 @@ class Delivery:
             return
         del self.connections[conn.device_id]
         self.dispatcher.device_offline(conn.account_id, conn.device_id)
-        if self._closing or (self.server_stopping and code == CLOSE_SERVICE_RESTART):
+        if self._closing or (self.server_stopping and code == CloseCode.SERVICE_RESTART):
             return  # after the restart, the device gets its grace again
         device = self._devices.get(conn.account_id, conn.device_id)
         name = device.name if device is not None else None
@@ -464,10 +456,10 @@ class Delivery:
         silent_after = 2 * self._relay.heartbeat_s
         for conn in list(self.connections.values()):
             if mono - conn.last_frame_at > silent_after:
-                conn.close(CLOSE_GOING_AWAY, f"no frame for {silent_after} s")
+                conn.close(CloseCode.GOING_AWAY, f"no frame for {silent_after} s")
         for conn, opened_at in list(self.pending.items()):
             if mono - opened_at > self._relay.heartbeat_s:
-                conn.close(CLOSE_POLICY, "no hello")
+                conn.close(CloseCode.POLICY, "no hello")
                 del self.pending[conn]
         for account_id in {m.account_id for m in changed}:
             self.pump(account_id)
@@ -732,7 +724,7 @@ class Delivery:
             name = device.name if device is not None else None
             self._presence.disconnected(conn.account_id, conn.device_id, name)
         for conn in [*self.connections.values(), *self.pending]:
-            conn.close(CLOSE_INTERNAL, "storage unavailable; reconnect shortly")
+            conn.close(CloseCode.INTERNAL, "storage unavailable; reconnect shortly")
         self.connections.clear()
         self.pending.clear()
         self._rebuilt = asyncio.Event()
@@ -766,7 +758,7 @@ class Delivery:
     def _receipt(self, conn: RelayConnection, seq: int, future: asyncio.Future[Any]) -> None:
         if future.cancelled() or future.exception() is not None:
             # Not stored: no receipt. The relay keeps the report and replays it.
-            conn.close(CLOSE_INTERNAL, "storage unavailable")
+            conn.close(CloseCode.INTERNAL, "storage unavailable")
             return
         conn.report_stored(seq)
 

@@ -34,6 +34,7 @@ from hub.store.sqlite import SqliteStore
 from hub.webhooks.deliveries import WebhookDeliveries
 from hub.webhooks.endpoints import WebhookEndpoints
 from hub.webhooks.sender import WebhookSender
+from protocol.close_codes import CloseCode
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +194,6 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for conn in list(self.delivery.connections.values()):
-            conn.close(1001, "the hub is shutting down")
+            conn.close(CloseCode.GOING_AWAY, "the hub is shutting down")
         await self.delivery.close()
         await self.store.close()

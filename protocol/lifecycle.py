@@ -70,7 +70,6 @@ class Event(enum.StrEnum):
 
 S, E = State, Event
 
-TERMINAL: Final = frozenset({S.DELIVERED, S.FAILED, S.EXPIRED, S.CANCELLED})
 LOCAL_EVENTS: Final = frozenset({E.DISPATCH, E.ACK_TIMEOUT, E.DISCONNECT, E.EXPIRE, E.CANCEL})
 # States in which some device holds the job.
 HELD: Final = frozenset({S.DISPATCHED, S.ACCEPTED, S.SENT})
@@ -120,6 +119,24 @@ TRANSITIONS: Final[dict[State, dict[Event, State]]] = {
     S.EXPIRED: {},
     S.CANCELLED: {},
 }
+
+
+def _states_leading_to(target: State) -> frozenset[State]:
+    """``target`` and every state from which some path through the table reaches it."""
+    found = {target}
+    while more := {s for s, moves in TRANSITIONS.items() if found & {*moves.values()}} - found:
+        found |= more
+    return frozenset(found)
+
+
+# The state sets below are read off the table, so they cannot drift from it.
+# Terminal: the table allows no move out of it.
+TERMINAL: Final = frozenset(s for s, moves in TRANSITIONS.items() if not moves)
+# Live: the job may still need a phone (again), so the hub keeps it in memory
+# and reloads it after a restart. Once sent, only reports can follow.
+LIVE: Final = _states_leading_to(S.QUEUED)
+# Ended without reaching the recipient; its failed_at is the time it ended.
+ENDED_UNDELIVERED: Final = TERMINAL - {S.DELIVERED}
 
 # The forward path used to fill in implied steps (rule 2).
 _FORWARD: Final = (S.QUEUED, S.DISPATCHED, S.ACCEPTED, S.SENT, S.DELIVERED)

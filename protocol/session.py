@@ -22,20 +22,21 @@ from datetime import datetime
 from typing import Final, TypeVar
 
 from protocol import frames as f
+from protocol.close_codes import CloseCode
 
 DEFAULT_MAX_FRAME_BYTES: Final = 64 * 1024
 
 _R = TypeVar("_R", f.Sent, f.Delivered, f.Failed, f.Received)
 
-# WebSocket close codes this protocol uses.
-CLOSE_NORMAL: Final = 1000
-CLOSE_GOING_AWAY: Final = 1001
-CLOSE_INVALID_DATA: Final = 1007
-CLOSE_POLICY: Final = 1008
-CLOSE_TOO_BIG: Final = 1009
-CLOSE_TRY_AGAIN: Final = 1013
-CLOSE_REVOKED: Final = 4403
-CLOSE_REPLACED: Final = 4409
+# The names older callers import; the codes themselves live in CloseCode.
+CLOSE_NORMAL: Final = CloseCode.NORMAL
+CLOSE_GOING_AWAY: Final = CloseCode.GOING_AWAY
+CLOSE_INVALID_DATA: Final = CloseCode.INVALID_DATA
+CLOSE_POLICY: Final = CloseCode.POLICY
+CLOSE_TOO_BIG: Final = CloseCode.TOO_BIG
+CLOSE_TRY_AGAIN: Final = CloseCode.TRY_AGAIN
+CLOSE_REVOKED: Final = CloseCode.REVOKED
+CLOSE_REPLACED: Final = CloseCode.REPLACED
 
 
 # A close frame carries at most 125 bytes: the 2-byte code and a UTF-8 reason.
@@ -97,7 +98,7 @@ class _Session:
         # surrogatepass: a str with lone surrogates is measured here and refused by the decoder.
         size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
         if size > self.max_frame_bytes:
-            self.fail(CLOSE_TOO_BIG, f"frame of {size} bytes is over {self.max_frame_bytes}")
+            self.fail(CloseCode.TOO_BIG, f"frame of {size} bytes is over {self.max_frame_bytes}")
             return True
         return False
 
@@ -164,16 +165,16 @@ class HubSession(_Session):
         except f.FrameError as exc:
             if not self.hello_received:
                 # Say what was wrong: a relay developer sees only the close reason.
-                self.fail(CLOSE_POLICY, f"the first frame must be hello: {exc}")
+                self.fail(CloseCode.POLICY, f"the first frame must be hello: {exc}")
             elif exc.unknown_type:
                 message = str(exc)[: f.SHORT_TEXT_MAX]  # the relay's decoder checks it too
                 self._emit(f.Error(code="unknown_type", message=message))
             else:
-                self.fail(CLOSE_INVALID_DATA, str(exc))
+                self.fail(CloseCode.INVALID_DATA, str(exc))
             return
         if not self.hello_received:
             if not isinstance(frame, f.Hello):
-                self.fail(CLOSE_POLICY, "the first frame must be hello")
+                self.fail(CloseCode.POLICY, "the first frame must be hello")
                 return
             self.hello_received = True
             self._events.append(HelloReceived(frame))
@@ -335,10 +336,10 @@ class RelaySession(_Session):
         except f.FrameError as exc:
             if exc.unknown_type:
                 return  # a newer hub's frame: ignore it (the hub does not expect errors)
-            self.fail(CLOSE_INVALID_DATA, str(exc))
+            self.fail(CloseCode.INVALID_DATA, str(exc))
             return
         if self.phase is Phase.AWAITING_HELLO and not isinstance(frame, f.Welcome | f.Error):
-            self.fail(CLOSE_POLICY, f"{type(frame).__name__.lower()} before welcome")
+            self.fail(CloseCode.POLICY, f"{type(frame).__name__.lower()} before welcome")
             return
         match frame:
             case f.Welcome():

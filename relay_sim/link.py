@@ -21,7 +21,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from protocol import frames as f
-from protocol.session import CLOSE_GOING_AWAY, DEFAULT_MAX_FRAME_BYTES, RelaySession
+from protocol.close_codes import CloseCode
+from protocol.session import DEFAULT_MAX_FRAME_BYTES, RelaySession
 from relay_sim import __version__
 from relay_sim.pairing import PairedDevice
 
@@ -74,7 +75,7 @@ class Link:
         the hub, which would then hand the job to another relay.
         """
         self.flush()
-        self.session.fail(CLOSE_GOING_AWAY, "connection aborted")
+        self.session.fail(CloseCode.GOING_AWAY, "connection aborted")
         self.aborting = True
         self._outgoing.put_nowait(None)
 

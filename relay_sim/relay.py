@@ -27,8 +27,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from protocol import frames as f
+from protocol.close_codes import CloseCode
 from protocol.session import (
-    CLOSE_GOING_AWAY,
     CancelRequested,
     ErrorReceived,
     JobReceived,
@@ -48,7 +48,6 @@ from relay_sim.profiles import PROFILES, JobPlan, Profile
 
 logger = logging.getLogger(__name__)
 
-CLOSE_PROTOCOL_ERROR: Final = 1002
 ANDROID_GENERIC_FAILURE: Final = 1  # SmsManager.RESULT_ERROR_GENERIC_FAILURE
 TOKEN_REFUSED: Final = frozenset({HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN})
 MAX_RETRY_AFTER_S: Final = 300.0
@@ -260,7 +259,7 @@ class SimRelay:
         self._session, self._link = session, link
         if ws.subprotocol != f.SUBPROTOCOL:
             logger.warning("%s: the hub did not agree to %s", self.name, f.SUBPROTOCOL)
-            session.fail(CLOSE_PROTOCOL_ERROR, f"subprotocol {f.SUBPROTOCOL} required")
+            session.fail(CloseCode.PROTOCOL_ERROR, f"subprotocol {f.SUBPROTOCOL} required")
         else:
             session.send_hello(self._phone.hello(self.parts_per_minute))
             link.flush()
@@ -286,11 +285,11 @@ class SimRelay:
         self.online = False
         # The socket is gone: nothing more may go out on this session, and any
         # report made from now on waits in the outbox for the next one.
-        link.session.fail(CLOSE_GOING_AWAY, "socket ended")
+        link.session.fail(CloseCode.GOING_AWAY, "socket ended")
         if self._link is link:
             self._link = None
         await link.stop()
-        await link.ws.close(CLOSE_GOING_AWAY)  # returns at once if already closed
+        await link.ws.close(CloseCode.GOING_AWAY)  # returns at once if already closed
         self.close_codes.append(link.close_code_received())
         link.ended.set()
         self._changed()
@@ -492,7 +491,7 @@ class SimRelay:
 def _closed_session(ledger: RelayLedger) -> RelaySession:
     """A session with no socket: reports made on it only go to the outbox."""
     session = RelaySession(ledger)
-    session.fail(CLOSE_GOING_AWAY, "not connected")
+    session.fail(CloseCode.GOING_AWAY, "not connected")
     return session
 
 

@@ -18,7 +18,7 @@ from hub.api.responses import ok, page
 from hub.clock import rfc3339
 from hub.devices import Device
 from hub.ids import floor_id
-from protocol.session import CLOSE_REVOKED
+from protocol.close_codes import CloseCode
 
 
 class DevicePatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -49,7 +49,7 @@ async def update_device(request: Request) -> Response:
     hub = hub_of(request)
     updated = await hub.devices.update(device, name=body.name, disabled=body.disabled)
     if updated.disabled:
-        hub.delivery.disconnect(device.id, CLOSE_REVOKED, "the device was disabled")
+        hub.delivery.disconnect(device.id, CloseCode.REVOKED, "the device was disabled")
     sent = await _sent_today(request, principal.account_id)
     return ok(_device_body(request, await hub.devices.row(device.id), sent))
 
@@ -59,7 +59,7 @@ async def revoke_device(request: Request) -> Response:
     device = _device_or_404(request, principal.account_id)
     hub = hub_of(request)
     await hub.devices.revoke(device)
-    hub.delivery.disconnect(device.id, CLOSE_REVOKED, "the device was revoked")
+    hub.delivery.disconnect(device.id, CloseCode.REVOKED, "the device was revoked")
     return ok({"id": device.id, "revoked": True})
 
 

@@ -38,6 +38,7 @@ from hub import __version__, postman
 from hub.api.docs_fields import Field, Limit, describe, fields, resolve
 from hub.api.errors import ERRORS
 from hub.api.openapi import build
+from hub.api.origin import public_origin
 from hub.events import EVENT_TYPES
 
 log = logging.getLogger(__name__)
@@ -74,21 +75,15 @@ async def errors(request: Request) -> Response:
 
 async def postman_json(request: Request) -> Response:
     return Response(
-        _collection(_origin(request)),
+        _collection(public_origin(request)),
         media_type="application/json",
         headers={"Content-Disposition": 'inline; filename="relayhub.postman_collection.json"'},
     )
 
 
 def _page(request: Request, lang: str) -> Response:
-    body = render(lang, _origin(request), _root(request))
+    body = render(lang, public_origin(request), _root(request))
     return HTMLResponse(body, headers={"Cache-Control": "no-cache", "Content-Language": lang})
-
-
-def _origin(request: Request) -> str:
-    """The hub's public origin: ``[server] public_url``, else the request's own."""
-    configured: str = request.app.state.hub.config.server.public_url.rstrip("/")
-    return configured or str(request.base_url).rstrip("/")
 
 
 def _root(request: Request) -> str:

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from starlette.requests import Request
 
-from hub.api.pairing import public_origin
+from hub.api.origin import public_origin
 from hub.api.request import hub_of
 
 # How the bundled simulator introduces itself (relay_sim/phone.py): its hello

@@ -17,7 +17,7 @@ from hub.clock import rfc3339
 from hub.delivery import Delivery
 from hub.message import PRIORITY
 from hub.phone import InvalidNumber, to_e164
-from protocol.lifecycle import State
+from protocol.lifecycle import ENDED_UNDELIVERED, State
 
 _SELECT = (
     "SELECT m.*, d.name AS device_name FROM messages m LEFT JOIN devices d ON d.id = m.device_id"
@@ -42,7 +42,7 @@ def message_body(row: sqlite3.Row, delivery: Delivery, with_text: bool = False) 
     error = None
     if row["error_code"]:
         error = {"code": row["error_code"], "message": row["error_message"] or ""}
-    terminal_failure = row["state"] in ("failed", "expired", "cancelled")
+    terminal_failure = row["state"] in ENDED_UNDELIVERED
     body: dict[str, Any] = {
         "request_id": row["id"],
         "kind": row["kind"],

@@ -37,6 +37,7 @@ from hub.api import (
     webhooks,
 )  # fmt: skip
 from hub.api.errors import ERRORS
+from hub.api.origin import public_origin
 from hub.api.schemas import MessageStatus, OtpSent, OtpVerification, Problem, SmsQueued
 from hub.events import EVENT_TYPES
 
@@ -510,6 +511,4 @@ def _document(server_url: str) -> bytes:
 
 
 async def openapi_json(request: Request) -> Response:
-    hub = request.app.state.hub
-    origin = hub.config.server.public_url or str(request.base_url).rstrip("/")
-    return Response(_document(origin), media_type="application/json")
+    return Response(_document(public_origin(request)), media_type="application/json")

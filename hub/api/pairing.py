@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.errors import ApiError, validation_error
+from hub.api.origin import public_origin
 from hub.api.request import (
     hub_of,
     parse_body,
@@ -41,13 +42,6 @@ class PairRequest(msgspec.Struct):
     device_name: Name | None = None
     model: Short | None = None
     app_version: Short | None = None
-
-
-def public_origin(request: Request) -> str:
-    configured = hub_of(request).config.server.public_url.rstrip("/")
-    if configured:
-        return configured
-    return f"{request.url.scheme}://{request.url.netloc}"
 
 
 def _qr_svg(payload: str) -> str:

@@ -7,10 +7,19 @@ drift apart. A test converts live responses into them, strictly.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 from msgspec import Meta
+
+from protocol.lifecycle import State
+
+if TYPE_CHECKING:
+    StateName = str
+else:
+    # Built from the lifecycle's State, in its order, so a new state reaches the
+    # OpenAPI enum by itself; a Literal keeps the schema a plain string enum.
+    StateName = Literal[tuple(state.value for state in State)]
 
 
 # forbid_unknown_fields: decoding a live answer into its type (the drift test)
@@ -94,9 +103,7 @@ class HistoryEntry(msgspec.Struct, forbid_unknown_fields=True):
 class MessageStatus(Ok, kw_only=True):
     request_id: str
     kind: Literal["sms", "otp", "list"]
-    status: Literal[
-        "queued", "dispatched", "accepted", "sent", "delivered", "failed", "expired", "cancelled"
-    ]
+    status: StateName
     to: str
     text: Annotated[
         str | None, Meta(description="The SMS text; null for an OTP (its text holds the code).")

@@ -18,7 +18,7 @@ from hub.api.request import hub_of, require
 from hub.api.responses import ok
 from hub.clock import rfc3339
 from hub.ids import floor_id
-from protocol.lifecycle import State
+from protocol.lifecycle import ENDED_UNDELIVERED, State
 
 HOUR: Final = timedelta(hours=1)
 # Upper bounds of the latency histogram's buckets, in milliseconds (None: the rest).
@@ -74,7 +74,7 @@ async def stats(request: Request) -> Response:
                 bucket["sent"] += 1
             queued = datetime.fromisoformat(row["queued_at"])
             latencies.append(max((sent - queued).total_seconds() * 1000, 0.0))
-        if row["failed_at"] and row["state"] in ("failed", "expired", "cancelled"):
+        if row["failed_at"] and row["state"] in ENDED_UNDELIVERED:
             failed = datetime.fromisoformat(row["failed_at"])
             if (bucket := minutes.get(_minute(failed))) is not None:
                 bucket["failed"] += 1

@@ -18,7 +18,8 @@ from starlette.websockets import WebSocket
 
 from hub.devices import Device
 from protocol import frames as f
-from protocol.session import CLOSE_TRY_AGAIN, HubSession
+from protocol.close_codes import CloseCode
+from protocol.session import HubSession
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class RelayConnection:
                 continue
             if len(self._outgoing) >= self.queue_limit:
                 self._outgoing.clear()  # it cannot keep up: no point sending the backlog
-                self.close(CLOSE_TRY_AGAIN, "the relay reads too slowly")
+                self.close(CloseCode.TRY_AGAIN, "the relay reads too slowly")
                 return
             self._outgoing.append(data)
         if self.session.close_code is not None:

@@ -20,8 +20,8 @@ from hub.hub import Hub
 from hub.relay.connection import RelayConnection
 from hub.store.writer import StorageUnavailable
 from protocol import frames as f
+from protocol.close_codes import CloseCode
 from protocol.session import (
-    CLOSE_TRY_AGAIN,
     AckReceived,
     HeartbeatReceived,
     HelloReceived,
@@ -31,9 +31,6 @@ from protocol.session import (
 )
 
 log = logging.getLogger(__name__)
-
-CLOSE_UNSUPPORTED = 1003
-CLOSE_INTERNAL = 1011
 
 
 def _bearer(websocket: WebSocket) -> str | None:
@@ -56,7 +53,7 @@ async def relay_socket(websocket: WebSocket) -> None:
             await websocket.send_denial_response(Response(status_code=429, headers=headers))
             return
     if device is None or f.SUBPROTOCOL not in websocket.scope.get("subprotocols", []):
-        await websocket.close(code=1008)  # before accept: the server answers HTTP 403
+        await websocket.close(code=CloseCode.POLICY)  # before accept: the server answers HTTP 403
         return
     await websocket.accept(subprotocol=f.SUBPROTOCOL)
 
@@ -65,7 +62,7 @@ async def relay_socket(websocket: WebSocket) -> None:
     try:
         stored_seq = await hub.devices.stored_seq(device.id)
     except StorageUnavailable:
-        await websocket.close(CLOSE_TRY_AGAIN, "storage unavailable; reconnect shortly")
+        await websocket.close(CloseCode.TRY_AGAIN, "storage unavailable; reconnect shortly")
         return
     session = HubSession(stored_seq=stored_seq, max_frame_bytes=hub.config.relay.max_frame_bytes)
     conn = RelayConnection(
@@ -83,10 +80,10 @@ async def relay_socket(websocket: WebSocket) -> None:
         close_code = await _read_frames(hub, conn)
     except Exception:
         log.exception("relay %s: error while handling a frame", device.id)
-        conn.close(CLOSE_INTERNAL, "internal error")
+        conn.close(CloseCode.INTERNAL, "internal error")
     finally:
         hub.delivery.on_disconnect(conn, close_code)
-        conn.close(1000, "")
+        conn.close(CloseCode.NORMAL, "")
         with contextlib.suppress(asyncio.TimeoutError, Exception):
             await asyncio.wait_for(writer, timeout=5)
         writer.cancel()
@@ -118,7 +115,7 @@ async def _read_frames(hub: Hub, conn: RelayConnection) -> int | None:
         conn.last_frame_at = hub.clock.monotonic()
         text = message.get("text")
         if text is None:
-            conn.close(CLOSE_UNSUPPORTED, "frames are UTF-8 JSON text frames")
+            conn.close(CloseCode.UNSUPPORTED_DATA, "frames are UTF-8 JSON text frames")
             return None
         session.receive_text(text)
         for event in session.events_received():

@@ -38,6 +38,7 @@ class CommitFaults:
         self._due = 0
         self._error: Callable[[], BaseException] = disk_io_error
         self.failed = 0  # commits made to fail so far
+        self.tripped = threading.Event()  # set once a commit has been made to fail
 
     def fail_next(self, count: int = 1, error: Callable[[], BaseException] = disk_io_error) -> None:
         """Make the next ``count`` commits raise ``error()`` (nothing of theirs is written)."""
@@ -59,6 +60,7 @@ class CommitFaults:
                 return None
             self._due -= 1
             self.failed += 1
+            self.tripped.set()
             return self._error()
 
 

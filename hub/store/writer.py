@@ -87,7 +87,8 @@ class StorageUnavailable(Exception):
 
 class GroupCommitWriter:
     def __init__(self, connect: Callable[[], sqlite3.Connection], batch_max: int) -> None:
-        self._connect = connect
+        # Public so a test can wrap it, before start(), with a fault-injecting connection.
+        self.connect = connect
         self._batch_max = batch_max
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._conn: sqlite3.Connection | None = None
@@ -100,7 +101,7 @@ class GroupCommitWriter:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        self._conn = await loop.run_in_executor(self._executor, self._connect)
+        self._conn = await loop.run_in_executor(self._executor, self.connect)
         self._task = asyncio.create_task(self._run(), name="group-commit-writer")
 
     async def close(self) -> None:

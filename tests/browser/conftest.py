@@ -1,5 +1,5 @@
-"""Browser harness: a real hub served in the test's event loop (tests/e2e's
-``serve_hub``), driven through Debian's Chromium with Playwright.
+"""Browser harness for the dashboard: a real hub served in the test's event loop
+(tests/e2e's ``serve_hub``) and Chromium from the shared ``tests/chromium.py``.
 
 Each test gets ``hub`` (a ``RunningHub`` with a one-second offline grace and
 local webhook targets allowed) and ``open_dashboard(viewport=…)``, which opens a
@@ -11,74 +11,51 @@ screenshots. Test modules skip themselves when Chromium is missing
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import (
-    Browser,
-    ConsoleMessage,
-    Error,
-    Page,
-    Response,
-    async_playwright,
-    expect,
-)
+from playwright.async_api import Page, Response, expect
 
 from relay_sim import __version__
 from relay_sim.pairing import PairedDevice
 from relay_sim.phone import MODEL
+from tests.chromium import (  # browser and new_tab: fixtures, shared with tests/docs_page
+    DESKTOP,
+    PHONE,
+    NewTab,
+    Tab,
+    browser,
+    new_tab,
+    require_chromium,
+)
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, hub_config, serve_hub
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+__all__ = ["PHONE", "browser", "new_tab", "require_chromium"]
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
-DESKTOP = {"width": 1280, "height": 860}
-PHONE = {"width": 375, "height": 740}
-# Playwright's auto-waiting assertions: long enough for a poll or two, no sleeps.
-WAIT_MS = 10_000
-
-# Records every CSP violation the page reports. Init scripts are injected by
-# the browser itself, so the page's own CSP does not apply to this one.
-_CSP_PROBE = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  const where = `${e.sourceFile}:${e.lineNumber}`;
-  window.__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI || "inline"} (${where})`);
-});
-"""
-
-
-def require_chromium() -> None:
-    """Skip the calling test module without Chromium, unless a browser is required."""
-    if CHROMIUM.exists():
-        return
-    reason = f"{CHROMIUM} not found: the dashboard's browser tests need Debian's chromium package"
-    if os.environ.get("RELAYHUB_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (RELAYHUB_REQUIRE_BROWSER=1)", pytrace=False)
-    print(f"skipping browser tests: {reason}")
-    pytest.skip(reason, allow_module_level=True)
 
 
 @dataclass
 class Dashboard:
     """One browser tab on the hub's dashboard, with what it logged."""
 
-    page: Page
+    tab: Tab
     hub: RunningHub
-    console_errors: list[str] = field(default_factory=list)
-    page_errors: list[str] = field(default_factory=list)
+
+    @property
+    def page(self) -> Page:
+        return self.tab.page
+
+    @property
+    def console_errors(self) -> list[str]:
+        return self.tab.console_of("error")
+
+    @property
+    def page_errors(self) -> list[str]:
+        return self.tab.uncaught
 
     @property
     def url(self) -> str:
@@ -134,52 +111,17 @@ async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
         yield running
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
 OpenDashboard = Callable[..., Awaitable[Dashboard]]
 
 
 @pytest.fixture
-async def open_dashboard(browser: Browser, hub: RunningHub) -> AsyncIterator[OpenDashboard]:
+def open_dashboard(new_tab: NewTab, hub: RunningHub) -> OpenDashboard:
     """``await open_dashboard(viewport=PHONE)`` → a Dashboard in a fresh context."""
-    contexts = []
 
     async def open_one(viewport: dict[str, int] = DESKTOP, **options: Any) -> Dashboard:
-        context = await browser.new_context(viewport=viewport, **options)  # type: ignore[arg-type]
-        contexts.append(context)
-        await context.add_init_script(_CSP_PROBE)
-        page = await context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        dashboard = Dashboard(page, hub)
+        return Dashboard(await new_tab(viewport, **options), hub)
 
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                dashboard.console_errors.append(message.text)
-
-        def on_page_error(error: Error) -> None:
-            dashboard.page_errors.append(str(error))
-
-        page.on("console", on_console)
-        page.on("pageerror", on_page_error)
-        return dashboard
-
-    expect.set_options(timeout=WAIT_MS)
-    try:
-        yield open_one
-    finally:
-        # Close the tabs (and their live streams) before the hub stops.
-        for context in contexts:
-            await context.close()
+    return open_one
 
 
 async def exchange_pairing_code(hub: RunningHub, code: str, name: str) -> PairedDevice:

@@ -1,5 +1,6 @@
-"""Helpers for the /docs page tests: a hub (tests/e2e's ``serve_hub``) and a
-small HTML reader, so assertions name elements rather than match raw text."""
+"""Helpers for the /docs page tests: a hub (tests/e2e's ``serve_hub``), the
+browser fixtures of ``tests/chromium.py`` and a small HTML reader, so assertions
+name elements rather than match raw text."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from typing import Any
 
 import pytest
 
+from tests.chromium import browser, new_tab  # fixtures, shared with tests/browser
 from tests.e2e.conftest import RunningHub, hub_config, serve_hub
+
+__all__ = ["browser", "new_tab"]
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"

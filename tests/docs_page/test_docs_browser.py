@@ -5,33 +5,36 @@ test-artifacts/docs/."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from hub.api import docs
-from tests.browser.conftest import _CSP_PROBE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, WAIT_MS
+from tests.chromium import DESKTOP, PHONE, NewTab, Tab, require_chromium
 from tests.e2e.conftest import RunningHub
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "docs"
 
-if not CHROMIUM.exists():
-    REASON = f"{CHROMIUM} not found: the docs page's browser tests need Debian's chromium package"
-    if os.environ.get("RELAYHUB_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{REASON} (RELAYHUB_REQUIRE_BROWSER=1)", pytrace=False)
-    print(f"skipping browser tests: {REASON}")
-    pytest.skip(REASON, allow_module_level=True)
+require_chromium("the docs page's browser tests")
 
 
 @dataclass
-class Tab:
-    page: Page
-    errors: list[str] = field(default_factory=list)
+class DocsTab:
+    tab: Tab
+
+    @property
+    def page(self) -> Page:
+        return self.tab.page
+
+    @property
+    def errors(self) -> list[str]:
+        """Console errors and warnings, then uncaught errors: the page must have none."""
+        logged = [f"{kind}: {text}" for kind, text in self.tab.console if kind in CONSOLE_FAULTS]
+        return logged + [f"uncaught: {error}" for error in self.tab.uncaught]
 
     async def assert_clean(self) -> None:
         assert await self.page.evaluate("window.__cspViolations") == []
@@ -44,53 +47,21 @@ class Tab:
         )
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
-
-
-OpenDocs = Callable[..., Awaitable[Tab]]
+CONSOLE_FAULTS = ("error", "warning")  # the docs page is static: not even a warning
+OpenDocs = Callable[..., Awaitable[DocsTab]]
 
 
 @pytest.fixture
-async def open_docs(browser: Browser, hub: RunningHub) -> AsyncIterator[OpenDocs]:
-    """``await open_docs("/docs/uz", viewport=PHONE)`` → a Tab on a fresh context."""
-    contexts = []
+def open_docs(new_tab: NewTab, hub: RunningHub) -> OpenDocs:
+    """``await open_docs("/docs/uz", viewport=PHONE)`` → a DocsTab on a fresh context."""
 
-    async def open_one(path: str, viewport: dict[str, int] = DESKTOP, **options: Any) -> Tab:
-        context = await browser.new_context(viewport=viewport, **options)  # type: ignore[arg-type]
-        contexts.append(context)
-        await context.add_init_script(_CSP_PROBE)
-        page = await context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        tab = Tab(page)
-
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type in ("error", "warning"):
-                tab.errors.append(f"{message.type}: {message.text}")
-
-        def on_page_error(error: Error) -> None:
-            tab.errors.append(f"uncaught: {error}")
-
-        page.on("console", on_console)
-        page.on("pageerror", on_page_error)
-        response = await page.goto(hub.base_url + path)
+    async def open_one(path: str, viewport: dict[str, int] = DESKTOP, **options: Any) -> DocsTab:
+        tab = DocsTab(await new_tab(viewport, **options))
+        response = await tab.page.goto(hub.base_url + path)
         assert response is not None and response.status == 200
         return tab
 
-    expect.set_options(timeout=WAIT_MS)
-    try:
-        yield open_one
-    finally:
-        for context in contexts:
-            await context.close()
+    return open_one
 
 
 @pytest.mark.parametrize(("lang", "path"), [("en", "/docs"), ("uz", "/docs/uz")])

@@ -109,9 +109,10 @@ async def test_an_account_streams_only_its_own_events(hub_server: RunningHub) ->
 async def test_an_idle_stream_gets_keepalive_comments(tmp_path: Path) -> None:
     config = hub_config(tmp_path / "data", events={"keepalive_s": 0.05})
     async with serve_hub(config) as hub, open_stream(hub) as stream:
-        async for line in stream.lines:
-            if line == ": keepalive":
-                break
+        # Nothing happens on this account: after the retry advice, only comments.
+        first_lines = [await anext(stream.lines) for _ in range(6)]
+
+    assert first_lines == ["retry: 3000", "", ": keepalive", "", ": keepalive", ""]
 
 
 async def test_the_stream_needs_a_token_with_messages_read(hub_server: RunningHub) -> None:

@@ -9,18 +9,9 @@ from pathlib import Path
 
 from hub.store.migrations import CURRENT
 from hub.store.sqlite import SqliteStore
+from tests.hub.migration_db import EARLY_ACCOUNTS, STAMP, columns, open_once, user_version
 
 # The tables step 5 alters, as the version-4 schema created them.
-V4_ACCOUNTS = """
-CREATE TABLE accounts (
-    id                       TEXT PRIMARY KEY,
-    name                     TEXT NOT NULL,
-    created_at               TEXT NOT NULL,
-    subscription_expires_at  TEXT,
-    paused                   INTEGER NOT NULL DEFAULT 0,
-    send_per_minute          INTEGER,
-    max_queued               INTEGER
-)"""
 V4_DEVICES = """
 CREATE TABLE devices (
     id                TEXT PRIMARY KEY,
@@ -56,13 +47,12 @@ CREATE TABLE webhook_endpoints (
     created_at            TEXT NOT NULL,
     updated_at            TEXT NOT NULL
 )"""
-STAMP = "2026-01-01T00:00:00.000Z"
 
 
 def make_v4(path: Path, *, with_endpoints: bool = True) -> None:
     """A database as a version-4 hub left it, with one row in each altered table."""
     with closing(sqlite3.connect(path)) as db, db:
-        db.execute(V4_ACCOUNTS)
+        db.execute(EARLY_ACCOUNTS)
         db.execute(V4_DEVICES)
         db.execute(
             "INSERT INTO accounts (id, name, created_at) VALUES ('acc_1', 'Kept', ?)", (STAMP,)
@@ -82,23 +72,6 @@ def make_v4(path: Path, *, with_endpoints: bool = True) -> None:
                 (STAMP, STAMP),
             )
         db.execute("PRAGMA user_version = 4")
-
-
-def columns(path: Path, table: str) -> dict[str, sqlite3.Row]:
-    with closing(sqlite3.connect(path)) as db:
-        db.row_factory = sqlite3.Row
-        return {row["name"]: row for row in db.execute(f"PRAGMA table_info({table})")}
-
-
-def user_version(path: Path) -> int:
-    with closing(sqlite3.connect(path)) as db:
-        return int(db.execute("PRAGMA user_version").fetchone()[0])
-
-
-async def open_once(path: Path) -> None:
-    store = SqliteStore(path)
-    await store.open()
-    await store.close()
 
 
 async def test_sqlite_store_adds_device_presence_offline_when_upgrading_a_v4_database(

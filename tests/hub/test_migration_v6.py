@@ -11,18 +11,9 @@ from hub.message import LiveMessage
 from hub.store.migrations import CURRENT
 from hub.store.sqlite import SqliteStore
 from protocol.lifecycle import State
+from tests.hub.migration_db import EARLY_ACCOUNTS, STAMP, columns, open_once, tables, user_version
 
 # The tables step 6 alters or the rows it must keep, as the version-5 schema created them.
-V5_ACCOUNTS = """
-CREATE TABLE accounts (
-    id                       TEXT PRIMARY KEY,
-    name                     TEXT NOT NULL,
-    created_at               TEXT NOT NULL,
-    subscription_expires_at  TEXT,
-    paused                   INTEGER NOT NULL DEFAULT 0,
-    send_per_minute          INTEGER,
-    max_queued               INTEGER
-)"""
 V5_MESSAGES = """
 CREATE TABLE messages (
     id                   TEXT PRIMARY KEY,
@@ -47,7 +38,6 @@ CREATE TABLE messages (
     failed_at            TEXT,
     updated_at           TEXT NOT NULL
 )"""
-STAMP = "2026-01-01T00:00:00.000Z"
 LATER = "2026-01-02T00:00:00.000Z"
 INSERT_V5_MESSAGE = (
     "INSERT INTO messages (id, account_id, to_number, text, parts, encoding, state,"
@@ -58,7 +48,7 @@ INSERT_V5_MESSAGE = (
 def make_v5(path: Path) -> None:
     """A database as a version-5 hub left it, with one account and two messages."""
     with closing(sqlite3.connect(path)) as db, db:
-        db.execute(V5_ACCOUNTS)
+        db.execute(EARLY_ACCOUNTS)
         db.execute(V5_MESSAGES)
         db.execute(
             "INSERT INTO accounts (id, name, created_at) VALUES ('acc_1', 'Kept', ?)", (STAMP,)
@@ -69,28 +59,6 @@ def make_v5(path: Path) -> None:
         ):
             db.execute(INSERT_V5_MESSAGE, (message_id, to, text, state, STAMP, LATER, STAMP))
         db.execute("PRAGMA user_version = 5")
-
-
-def columns(path: Path, table: str) -> dict[str, sqlite3.Row]:
-    with closing(sqlite3.connect(path)) as db:
-        db.row_factory = sqlite3.Row
-        return {row["name"]: row for row in db.execute(f"PRAGMA table_info({table})")}
-
-
-def tables(path: Path) -> set[str]:
-    with closing(sqlite3.connect(path)) as db:
-        return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
-def user_version(path: Path) -> int:
-    with closing(sqlite3.connect(path)) as db:
-        return int(db.execute("PRAGMA user_version").fetchone()[0])
-
-
-async def open_once(path: Path) -> None:
-    store = SqliteStore(path)
-    await store.open()
-    await store.close()
 
 
 async def test_sqlite_store_adds_message_kind_sms_when_upgrading_a_v5_database(

@@ -13,6 +13,7 @@ import pytest
 
 from hub.store.migrations import CURRENT
 from hub.store.sqlite import SCHEMA_PATH, SqliteStore, StorageUnavailable
+from tests.hub.store_faults import CommitFaults
 
 THREAD_WAIT_S = 5.0
 SCHEMA_TABLES = {
@@ -351,3 +352,26 @@ async def test_a_read_after_a_commit_sees_it_while_other_reads_are_in_flight(
     finally:
         stop.set()
         await asyncio.gather(*readers)
+
+
+async def test_sqlite_store_says_the_disk_failed_and_keeps_nothing_when_a_commit_fails(
+    tmp_path: Path,
+) -> None:
+    store = SqliteStore(tmp_path / "hub.db")
+    faults = CommitFaults()
+    store.writer.connect = faults.wrap(store.writer.connect)  # the seam a test wraps
+    await store.open()
+    try:
+        faults.fail_next()
+        with pytest.raises(StorageUnavailable) as failed:
+            await store.write(
+                lambda conn: conn.execute(
+                    "INSERT INTO accounts (id, name, created_at) VALUES ('acc_lost', 'Lost', 'x')"
+                )
+            )
+        rows = await store.fetchall("SELECT id FROM accounts WHERE id = 'acc_lost'")
+    finally:
+        await store.close()
+
+    assert failed.value.cause == "disk"
+    assert rows == []

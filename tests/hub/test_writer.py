@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hub.store.writer import GroupCommitWriter, StorageUnavailable, is_storage_fault
+from tests.hub.store_faults import CommitFaults
 
 # How long a test waits for the writer thread to reach a point before giving up.
 THREAD_WAIT_S = 5.0
@@ -345,3 +346,63 @@ async def test_is_storage_fault_says_yes_when_the_database_is_locked(db: Path) -
 
     assert is_storage_fault(locked.value) is True
     assert is_storage_fault(StorageUnavailable("the hub is shutting down")) is True
+
+
+@pytest.fixture
+async def faulty_writer(db: Path) -> AsyncIterator[tuple[GroupCommitWriter, CommitFaults]]:
+    """A writer whose connection fails the commits its ``CommitFaults`` marks."""
+    faults = CommitFaults()
+    w = GroupCommitWriter(connector(db), batch_max=512)
+    w.connect = faults.wrap(w.connect)
+    await w.start()
+    yield w, faults
+    await w.close()
+
+
+async def test_writer_fails_every_write_of_a_batch_as_a_disk_fault_when_its_commit_fails(
+    faulty_writer: tuple[GroupCommitWriter, CommitFaults], db: Path
+) -> None:
+    writer, faults = faulty_writer
+    faults.fail_next()
+
+    results = await asyncio.gather(
+        writer.write(insert("a")), writer.write(insert("b")), return_exceptions=True
+    )
+
+    assert faults.failed == 1  # one batch, one commit: both writes rode on it
+    assert [type(r) for r in results] == [StorageUnavailable, StorageUnavailable]
+    assert [r.cause for r in results if isinstance(r, StorageUnavailable)] == ["disk", "disk"]
+    assert committed(db) == []
+
+
+async def test_writer_rolls_back_a_batch_whose_commit_failed_and_commits_the_next(
+    faulty_writer: tuple[GroupCommitWriter, CommitFaults], db: Path
+) -> None:
+    writer, faults = faulty_writer
+    faults.fail_next()
+    with pytest.raises(StorageUnavailable):
+        await writer.write(insert("lost"))
+
+    # Were the failed transaction left open, this one would hold "lost" too.
+    await writer.write(insert("after"))
+
+    assert committed(db) == ["after"]
+    assert faults.failed == 1
+
+
+async def test_writer_fails_as_many_batches_as_commits_were_told_to_fail(
+    faulty_writer: tuple[GroupCommitWriter, CommitFaults], db: Path
+) -> None:
+    writer, faults = faulty_writer
+    faults.fail_next(2)
+
+    outcomes = []
+    for value in ("one", "two", "three"):  # awaited one by one: a batch each
+        try:
+            await writer.write(insert(value))
+            outcomes.append("committed")
+        except StorageUnavailable:
+            outcomes.append("failed")
+
+    assert outcomes == ["failed", "failed", "committed"]
+    assert committed(db) == ["three"]

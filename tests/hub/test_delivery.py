@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,6 +31,7 @@ from hub.store.sqlite import SqliteStore, StorageUnavailable
 from protocol import frames as f
 from protocol.lifecycle import State
 from protocol.session import HubSession
+from tests.hub.store_faults import CommitFaults
 
 HELLO = f.Hello(
     app_version="t",
@@ -49,6 +49,7 @@ class Env:
     devices: DeviceDirectory
     delivery: Delivery
     account_id: str
+    faults: CommitFaults  # commits of the store's writer made to fail on demand
 
     async def device(self, name: str) -> Device:
         code = await self.devices.create_pairing_code(self.account_id, name, "http://hub")
@@ -133,8 +134,10 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
 
 
 @contextlib.asynccontextmanager
-async def _env(tmp_path: Path, config: Config) -> AsyncIterator[Env]:
-    store = SqliteStore(tmp_path / "hub.db")
+async def _env(tmp_path: Path, config: Config, batch_max: int = 512) -> AsyncIterator[Env]:
+    store = SqliteStore(tmp_path / "hub.db", batch_max=batch_max)
+    faults = CommitFaults()
+    store.writer.connect = faults.wrap(store.writer.connect)  # type: ignore[method-assign]
     await store.open()
     clock = ManualClock()
     await TokenAuthority(store, clock).bootstrap("rh_delivery_test_token_000")
@@ -145,7 +148,7 @@ async def _env(tmp_path: Path, config: Config) -> AsyncIterator[Env]:
     delivery = Delivery(
         store, clock, config, devices, presence, lambda accounts: None, lambda sealed: ""
     )
-    yield Env(store, clock, devices, delivery, row["id"])
+    yield Env(store, clock, devices, delivery, row["id"], faults)
     await delivery.close()
     await store.close()
 
@@ -357,14 +360,7 @@ async def test_delivery_fences_and_reloads_when_a_write_fails(env: Env) -> None:
     await env.delivery.on_ack(conn, f.Accepted(id=message.id))
     await env.settled()
 
-    writer = env.store.writer
-    real_commit = writer._commit
-
-    def fail_once(batch: Any) -> Any:
-        writer._commit = real_commit  # type: ignore[method-assign]
-        raise sqlite3.OperationalError("disk I/O error")
-
-    writer._commit = fail_once  # type: ignore[method-assign]
+    env.faults.fail_next()
     sent = f.Sent(seq=1, id=message.id, at=env.clock.now(), parts=1, sim_slot=0)
     conn.session.receive_text(f.encode(sent))
     conn.session.events_received()
@@ -436,7 +432,13 @@ async def test_delivery_forgets_a_new_message_whose_insert_failed_for_its_own_da
     assert jobs(conn) == [good.id]
 
 
-async def test_delivery_never_stores_a_report_past_one_that_failed(env: Env) -> None:
+async def test_delivery_never_stores_a_report_past_one_that_failed(tmp_path: Path) -> None:
+    config = load_config(overrides={"server": {"data_dir": str(tmp_path)}})
+    async with _env(tmp_path, config, batch_max=1) as env:  # each report its own transaction
+        await _never_stores_a_report_past_one_that_failed(env)
+
+
+async def _never_stores_a_report_past_one_that_failed(env: Env) -> None:
     phone = await env.device("A")
     conn = env.connect(phone)
     first, second = await env.send("one"), await env.send("two")
@@ -445,19 +447,7 @@ async def test_delivery_never_stores_a_report_past_one_that_failed(env: Env) -> 
         await env.delivery.on_ack(conn, f.Accepted(id=m.id))
     await env.settled()
 
-    writer = env.store.writer
-    real_commit = writer._commit
-    calls = 0
-
-    def fail_first(batch: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise sqlite3.OperationalError("disk I/O error")
-        return real_commit(batch)
-
-    writer._commit = fail_first  # type: ignore[method-assign]
-    writer._batch_max = 1  # each report in its own transaction
+    env.faults.fail_next()
     now = env.clock.now()
     sent_one = f.Sent(seq=1, id=first.id, at=now, parts=1, sim_slot=0)
     sent_two = f.Sent(seq=2, id=second.id, at=now, parts=1, sim_slot=0)

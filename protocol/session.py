@@ -28,17 +28,6 @@ DEFAULT_MAX_FRAME_BYTES: Final = 64 * 1024
 
 _R = TypeVar("_R", f.Sent, f.Delivered, f.Failed, f.Received)
 
-# The names older callers import; the codes themselves live in CloseCode.
-CLOSE_NORMAL: Final = CloseCode.NORMAL
-CLOSE_GOING_AWAY: Final = CloseCode.GOING_AWAY
-CLOSE_INVALID_DATA: Final = CloseCode.INVALID_DATA
-CLOSE_POLICY: Final = CloseCode.POLICY
-CLOSE_TOO_BIG: Final = CloseCode.TOO_BIG
-CLOSE_TRY_AGAIN: Final = CloseCode.TRY_AGAIN
-CLOSE_REVOKED: Final = CloseCode.REVOKED
-CLOSE_REPLACED: Final = CloseCode.REPLACED
-
-
 # A close frame carries at most 125 bytes: the 2-byte code and a UTF-8 reason.
 CLOSE_REASON_MAX_BYTES: Final = 123
 

@@ -1,8 +1,9 @@
 """Close codes have one source, ``protocol.close_codes.CloseCode``.
 
-The hub and the simulator must not spell a close code as a bare number or
-define their own ``CLOSE_*`` constant: a second copy can drift from the
-protocol (issue 17 found ``CLOSE_INTERNAL`` defined twice and a bare 1001).
+The hub, the simulator and the rest of ``protocol/`` must not spell a close
+code as a bare number or define their own ``CLOSE_*`` constant: a second copy
+can drift from the protocol (issue 17 found ``CLOSE_INTERNAL`` defined twice
+and a bare 1001).
 """
 
 from __future__ import annotations
@@ -61,11 +62,11 @@ def _names_code(node: ast.expr) -> bool:
 
 
 def _modules() -> list[Path]:
-    return sorted(p for pkg in ("hub", "relay_sim") for p in (ROOT / pkg).rglob("*.py"))
+    return sorted(p for pkg in ("hub", "relay_sim", "protocol") for p in (ROOT / pkg).rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_no_module_of_hub_or_relay_sim_spells_a_close_code(path: Path) -> None:
+def test_no_module_of_hub_relay_sim_or_protocol_spells_a_close_code(path: Path) -> None:
     assert second_copies(path.read_text()) == []
 
 
@@ -101,11 +102,6 @@ def test_the_codes_are_the_ones_the_wire_contract_names() -> None:
     assert [int(code) for code in named] == [1007, 1008, 1009, 4403, 4409]
 
 
-def test_the_old_session_names_are_the_enum_members_themselves() -> None:
-    aliases = {
-        n: v
-        for n, v in vars(session).items()
-        if n.startswith("CLOSE_") and n != "CLOSE_REASON_MAX_BYTES"
-    }
-    assert aliases and all(type(v) is CloseCode for v in aliases.values())
-    assert all(aliases[name] is CloseCode[name.removeprefix("CLOSE_")] for name in aliases)
+def test_the_session_module_keeps_no_close_code_aliases() -> None:
+    # The CLOSE_* aliases were removed; only the reason-length limit keeps the prefix.
+    assert [n for n in vars(session) if _is_close_name(n)] == []

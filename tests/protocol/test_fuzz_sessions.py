@@ -26,6 +26,7 @@ from hypothesis.stateful import (
 )
 
 from protocol import frames as f
+from protocol.close_codes import CloseCode
 from protocol.lifecycle import (
     ACCEPTED_OR_LATER,
     LOCAL_EVENTS,
@@ -39,11 +40,7 @@ from protocol.lifecycle import (
     report_event,
 )
 from protocol.session import (
-    CLOSE_GOING_AWAY,
-    CLOSE_INVALID_DATA,
-    CLOSE_POLICY,
     CLOSE_REASON_MAX_BYTES,
-    CLOSE_TOO_BIG,
     AckReceived,
     CancelRequested,
     ErrorReceived,
@@ -172,18 +169,18 @@ def test_hub_session_turns_any_input_into_an_event_error_frame_or_documented_clo
     assert_close_reason_fits(hub)
     result = outcome(f.decode_relay_frame, data)
     if size_of(data) > limit:
-        assert (hub.close_code, events, out) == (CLOSE_TOO_BIG, [], [])
+        assert (hub.close_code, events, out) == (CloseCode.TOO_BIG, [], [])
     elif phase == "fresh":
         if isinstance(result, f.Hello):
             assert (hub.close_code, events, out) == (None, [HelloReceived(result)], [])
         else:
-            assert (hub.close_code, events, out) == (CLOSE_POLICY, [], [])
+            assert (hub.close_code, events, out) == (CloseCode.POLICY, [], [])
             assert hub.close_reason.startswith("the first frame must be hello")
     elif isinstance(result, f.FrameError) and result.unknown_type:
         assert (hub.close_code, events) == (None, [])
         assert [type(e) for e in out] == [f.Error] and out[0].code == "unknown_type"
     elif isinstance(result, f.FrameError):
-        assert (hub.close_code, events, out) == (CLOSE_INVALID_DATA, [], [])
+        assert (hub.close_code, events, out) == (CloseCode.INVALID_DATA, [], [])
     else:
         assert hub.close_code is None
         assert (events, out) == hub_reaction(result, stored_seq=2)
@@ -218,13 +215,13 @@ def test_relay_session_turns_any_input_into_an_event_or_documented_close(
     assert_close_reason_fits(relay)
     result = outcome(f.decode_hub_frame, data)
     if size_of(data) > limit:
-        assert (relay.close_code, events, out) == (CLOSE_TOO_BIG, [], [])
+        assert (relay.close_code, events, out) == (CloseCode.TOO_BIG, [], [])
     elif isinstance(result, f.FrameError):
         # A newer hub's frame type is ignored; anything else unusable closes.
-        expected = None if result.unknown_type else CLOSE_INVALID_DATA
+        expected = None if result.unknown_type else CloseCode.INVALID_DATA
         assert (relay.close_code, events, out) == (expected, [], [])
     elif phase == "awaiting_welcome" and not isinstance(result, f.Welcome | f.Error):
-        assert (relay.close_code, events, out) == (CLOSE_POLICY, [], [])
+        assert (relay.close_code, events, out) == (CloseCode.POLICY, [], [])
     else:
         assert relay.close_code is None
         assert (events, out) == (relay_reaction(result, phase), [])  # no job held: no answer
@@ -267,7 +264,7 @@ def test_hub_session_closes_with_reason_under_123_bytes_when_first_frame_is_host
     # frame that the WebSocket library refuses to build.
     hub = HubSession()
     hub.receive_text(data)
-    assert hub.close_code == CLOSE_POLICY
+    assert hub.close_code == CloseCode.POLICY
     assert len(hub.close_reason.encode()) <= CLOSE_REASON_MAX_BYTES
 
 
@@ -285,7 +282,7 @@ def test_hub_session_closes_1007_without_raising_when_open_and_fed_hostile_text(
     # RecursionError out of receive_text (the hub closed with 1011 and logged a traceback).
     hub = hub_in_phase("open", 128 * 1024)
     hub.receive_text(data)
-    assert hub.close_code == CLOSE_INVALID_DATA
+    assert hub.close_code == CloseCode.INVALID_DATA
     assert hub.events_received() == []
 
 
@@ -496,7 +493,7 @@ class HubSideMachine(RuleBasedStateMachine):
 
     @rule(device=st.sampled_from(DEVICES))
     def socket_drops(self, device: str) -> None:
-        self.sessions[device].fail(CLOSE_GOING_AWAY, "socket closed")
+        self.sessions[device].fail(CloseCode.GOING_AWAY, "socket closed")
         self._connect(device)
 
     @invariant()
@@ -654,7 +651,7 @@ class RelaySideMachine(RuleBasedStateMachine):
 
     @rule()
     def socket_drops(self) -> None:
-        self.session.fail(CLOSE_GOING_AWAY, "socket closed")
+        self.session.fail(CloseCode.GOING_AWAY, "socket closed")
         self._open()
 
     @invariant()

@@ -9,11 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from protocol import frames as f
+from protocol.close_codes import CloseCode
 from protocol.session import (
-    CLOSE_GOING_AWAY,
-    CLOSE_INVALID_DATA,
-    CLOSE_POLICY,
-    CLOSE_TOO_BIG,
     DEFAULT_MAX_FRAME_BYTES,
     AckReceived,
     CancelRequested,
@@ -208,8 +205,8 @@ class SessionPair:
         assert self.to_relay().events == [Welcomed(welcome(session_id))]
 
     def reconnect(self) -> SessionPair:
-        self.hub.fail(CLOSE_GOING_AWAY, "socket closed")
-        self.relay.fail(CLOSE_GOING_AWAY, "socket closed")
+        self.hub.fail(CloseCode.GOING_AWAY, "socket closed")
+        self.relay.fail(CloseCode.GOING_AWAY, "socket closed")
         return SessionPair(self.ledger, stored_seq=self.hub.stored_seq)
 
 
@@ -248,7 +245,7 @@ NOT_HELLO = [
 def test_hub_closes_1008_when_first_frame_is_not_hello(data: str) -> None:
     hub = HubSession()
     hub.receive_text(data)
-    assert hub.close_code == CLOSE_POLICY
+    assert hub.close_code == CloseCode.POLICY
     assert hub.close_reason.startswith("the first frame must be hello")
     assert hub.phase is Phase.CLOSED
     assert hub.events_received() == []
@@ -271,7 +268,7 @@ def test_hub_raises_invalid_state_when_welcoming_twice() -> None:
 
 def test_hub_raises_invalid_state_when_welcoming_after_close() -> None:
     hub = hub_after_hello()
-    hub.fail(CLOSE_GOING_AWAY, "bye")
+    hub.fail(CloseCode.GOING_AWAY, "bye")
     with pytest.raises(InvalidState, match="welcome in phase closed"):
         hub.send_welcome(welcome())
 
@@ -332,7 +329,7 @@ INVALID_AFTER_HELLO = [
 def test_hub_closes_1007_when_frame_is_invalid_after_welcome(data: str) -> None:
     hub = open_hub()
     hub.receive_text(data)
-    assert hub.close_code == CLOSE_INVALID_DATA
+    assert hub.close_code == CloseCode.INVALID_DATA
     assert hub.close_reason
     assert hub.phase is Phase.CLOSED
     assert hub.events_received() == []
@@ -342,7 +339,7 @@ def test_hub_closes_1007_when_frame_is_invalid_after_welcome(data: str) -> None:
 def test_hub_closes_1007_with_validation_message_when_value_is_out_of_range() -> None:
     hub = open_hub()
     hub.receive_text('{"type":"accepted","id":""}')
-    assert hub.close_code == CLOSE_INVALID_DATA
+    assert hub.close_code == CloseCode.INVALID_DATA
     assert hub.close_reason == "Expected `str` of length >= 1 - at `$.id`"
 
 
@@ -350,7 +347,7 @@ def test_hub_closes_1007_with_validation_message_when_value_is_out_of_range() ->
 def test_hub_closes_1007_when_frame_is_invalid_after_hello_before_welcome(data: str) -> None:
     hub = hub_after_hello()
     hub.receive_text(data)
-    assert hub.close_code == CLOSE_INVALID_DATA
+    assert hub.close_code == CloseCode.INVALID_DATA
 
 
 @pytest.mark.parametrize(
@@ -386,7 +383,7 @@ def test_hub_answers_error_frame_when_type_is_unknown_after_hello_before_welcome
 def test_hub_closes_1007_when_bytes_are_not_utf8_after_welcome() -> None:
     hub = open_hub()
     hub.receive_text(b'{"type":"accepted","id":"m\xff"}')
-    assert hub.close_code == CLOSE_INVALID_DATA
+    assert hub.close_code == CloseCode.INVALID_DATA
 
 
 # --- size limit ---------------------------------------------------------------------------
@@ -404,7 +401,7 @@ def test_hub_closes_1009_when_frame_is_over_size(phase: str, as_bytes: bool) -> 
     hub = HubSession() if phase == "before_hello" else open_hub()
     data = _frame_of_size(DEFAULT_MAX_FRAME_BYTES + 1)
     hub.receive_text(data.encode() if as_bytes else data)
-    assert hub.close_code == CLOSE_TOO_BIG
+    assert hub.close_code == CloseCode.TOO_BIG
     assert hub.close_reason == f"frame of {64 * 1024 + 1} bytes is over {64 * 1024}"
     assert hub.events_received() == []
     assert hub.data_to_send() == []
@@ -424,13 +421,13 @@ def test_hub_counts_utf8_bytes_when_frame_is_str_with_multibyte_characters() -> 
     data = '{"type":"hello","app_version":"' + "é" * 40 + '"}'  # 72 chars, 112 bytes
     assert len(data) <= 100 < len(data.encode())
     hub.receive_text(data)
-    assert hub.close_code == CLOSE_TOO_BIG
+    assert hub.close_code == CloseCode.TOO_BIG
 
 
 def test_hub_uses_given_limit_when_max_frame_bytes_is_set() -> None:
     hub = HubSession(max_frame_bytes=len(f.encode(hello())) - 1)
     hub.receive_text(f.encode(hello()))
-    assert hub.close_code == CLOSE_TOO_BIG
+    assert hub.close_code == CloseCode.TOO_BIG
     assert hub.events_received() == []
 
 
@@ -440,16 +437,16 @@ def test_hub_uses_given_limit_when_max_frame_bytes_is_set() -> None:
 def test_hub_receives_nothing_when_closed() -> None:
     hub = HubSession()
     hub.receive_text("{not json")
-    assert hub.close_code == CLOSE_POLICY
+    assert hub.close_code == CloseCode.POLICY
     hub.receive_text(text(hello()))
     hub.receive_text(text(heartbeat()))
     assert hub.events_received() == []
-    assert hub.close_code == CLOSE_POLICY
+    assert hub.close_code == CloseCode.POLICY
 
 
 def test_hub_emits_nothing_when_closed() -> None:
     hub = hub_with_reports(1)
-    hub.fail(CLOSE_GOING_AWAY, "bye")
+    hub.fail(CloseCode.GOING_AWAY, "bye")
     hub.report_stored(1)  # storage finished after the socket went away
     hub.receive_text('{"type":"bogus"}')
     assert hub.data_to_send() == []
@@ -461,26 +458,26 @@ def test_hub_keeps_frames_emitted_before_close_when_closing() -> None:
     hub.receive_text('{"type":"bogus"}')
     hub.receive_text("{not json")
     assert [type(frame) for frame in hub_frames(hub)] == [f.Error]
-    assert hub.close_code == CLOSE_INVALID_DATA
+    assert hub.close_code == CloseCode.INVALID_DATA
 
 
 def test_hub_keeps_first_close_code_when_failed_twice() -> None:
     hub = open_hub()
-    hub.fail(CLOSE_TOO_BIG, "first")
-    hub.fail(CLOSE_POLICY, "second")
-    assert (hub.close_code, hub.close_reason) == (CLOSE_TOO_BIG, "first")
+    hub.fail(CloseCode.TOO_BIG, "first")
+    hub.fail(CloseCode.POLICY, "second")
+    assert (hub.close_code, hub.close_reason) == (CloseCode.TOO_BIG, "first")
 
 
 def test_hub_truncates_close_reason_to_123_bytes_when_longer() -> None:
     hub = open_hub()
-    hub.fail(CLOSE_POLICY, "x" * 500)
+    hub.fail(CloseCode.POLICY, "x" * 500)
     assert hub.close_reason == "x" * 123
 
 
 def test_hub_truncates_close_reason_between_characters_when_it_is_not_ascii() -> None:
     # 120 Cyrillic letters are 240 bytes: a close frame holds 123 after its code.
     hub = open_hub()
-    hub.fail(CLOSE_POLICY, "\u0436" * 120)
+    hub.fail(CloseCode.POLICY, "\u0436" * 120)
     assert hub.close_reason == "\u0436" * 61
     assert len(hub.close_reason.encode()) <= 123
 
@@ -493,7 +490,7 @@ def test_hub_raises_invalid_state_when_sending_job_or_cancel_before_welcome(phas
     hub = HubSession() if phase == "before_hello" else hub_after_hello()
     if phase == "closed":
         hub.send_welcome(welcome())
-        hub.fail(CLOSE_GOING_AWAY, "bye")
+        hub.fail(CloseCode.GOING_AWAY, "bye")
     hub.data_to_send()
     with pytest.raises(InvalidState, match="send in phase"):
         hub.send_job(job())
@@ -652,7 +649,7 @@ def test_relay_ignores_repeated_welcome_when_already_open() -> None:
 def test_relay_closes_1008_when_frame_before_welcome_is_not_welcome(frame: f.Frame) -> None:
     relay = relay_after_hello()
     relay.receive_text(text(frame))
-    assert relay.close_code == CLOSE_POLICY
+    assert relay.close_code == CloseCode.POLICY
     assert relay.close_reason == f"{type(frame).__name__.lower()} before welcome"
     assert relay.events_received() == []
     assert relay.ledger.jobs == {}
@@ -701,7 +698,7 @@ INVALID_FOR_RELAY = [
 def test_relay_closes_1007_when_frame_is_invalid(data: str, opened: bool) -> None:
     relay = open_relay() if opened else relay_after_hello()
     relay.receive_text(data)
-    assert relay.close_code == CLOSE_INVALID_DATA
+    assert relay.close_code == CloseCode.INVALID_DATA
     assert relay.phase is Phase.CLOSED
     assert relay.events_received() == []
     assert relay.data_to_send() == []
@@ -731,14 +728,14 @@ def test_relay_closes_1009_when_frame_is_over_size(as_bytes: bool) -> None:
     data = text(job())
     assert len(data) > 50
     relay.receive_text(data.encode() if as_bytes else data)
-    assert relay.close_code == CLOSE_TOO_BIG
+    assert relay.close_code == CloseCode.TOO_BIG
     assert relay.events_received() == []
 
 
 def test_relay_closes_1007_when_bytes_are_not_utf8() -> None:
     relay = open_relay()
     relay.receive_text(b'{"type":"cancel","id":"m\xff"}')
-    assert relay.close_code == CLOSE_INVALID_DATA
+    assert relay.close_code == CloseCode.INVALID_DATA
 
 
 # --- after close -----------------------------------------------------------------------------
@@ -746,7 +743,7 @@ def test_relay_closes_1007_when_bytes_are_not_utf8() -> None:
 
 def test_relay_receives_nothing_when_closed() -> None:
     relay = relay_after_hello()
-    relay.fail(CLOSE_GOING_AWAY, "bye")
+    relay.fail(CloseCode.GOING_AWAY, "bye")
     relay.receive_text(text(welcome()))
     relay.receive_text(text(job()))
     assert relay.events_received() == []
@@ -756,7 +753,7 @@ def test_relay_receives_nothing_when_closed() -> None:
 
 def test_relay_emits_nothing_but_keeps_reports_when_closed() -> None:
     relay = relay_with_job(JobStatus.ACCEPTED)
-    relay.fail(CLOSE_GOING_AWAY, "bye")
+    relay.fail(CloseCode.GOING_AWAY, "bye")
     relay.accept("m1")
     report = relay.report_sent("m1", AT, parts=1, sim_slot=0)
     relay.send_heartbeat(heartbeat())
@@ -767,7 +764,7 @@ def test_relay_emits_nothing_but_keeps_reports_when_closed() -> None:
 
 def test_relay_emits_nothing_when_hello_is_sent_after_close() -> None:
     relay = RelaySession(RelayLedger())
-    relay.fail(CLOSE_GOING_AWAY, "bye")
+    relay.fail(CloseCode.GOING_AWAY, "bye")
     relay.send_hello(hello())
     assert relay.data_to_send() == []
 
@@ -864,7 +861,7 @@ def test_relay_sends_no_answer_before_welcome_when_app_answers_held_job_on_recon
     answer: str, hello_sent: bool
 ) -> None:
     first = relay_with_job(JobStatus.NEW)
-    first.fail(CLOSE_GOING_AWAY, "network lost")
+    first.fail(CloseCode.GOING_AWAY, "network lost")
     relay = RelaySession(first.ledger)
     if hello_sent:
         relay.send_hello(hello())
@@ -990,7 +987,7 @@ def test_relay_replays_outbox_in_order_when_welcomed_on_a_new_session() -> None:
         first.report_received("+998901234567", "a", AT, 0),
         first.report_delivered("m1", LATER),
     ]
-    first.fail(CLOSE_GOING_AWAY, "network lost")
+    first.fail(CloseCode.GOING_AWAY, "network lost")
     second = relay_after_hello(first.ledger)
     assert second.data_to_send() == []
     second.receive_text(text(welcome("ses_2")))
@@ -1002,7 +999,7 @@ def test_relay_replays_outbox_in_order_when_welcomed_on_a_new_session() -> None:
 def test_relay_continues_seq_when_reporting_on_a_new_session() -> None:
     first = open_relay()
     first.report_received("+998901234567", "a", AT, 0)
-    first.fail(CLOSE_GOING_AWAY, "bye")
+    first.fail(CloseCode.GOING_AWAY, "bye")
     second = open_relay(first.ledger)
     report = second.report_received("+998901234567", "b", AT, 0)
     assert report.seq == 2

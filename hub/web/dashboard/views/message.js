@@ -4,12 +4,11 @@
 import { api } from "../api.js";
 import { formatAbsolute, formatClock, formatMs, h, nextId, titleCase } from "../dom.js";
 import { badge, setBadge, showError, viewHeader } from "../ui.js";
-import { WAITING, sentence } from "./messages.js";
+import { TERMINAL, WAITING, sentence } from "./messages.js";
 
 export const title = "Message";
 export const nav = "messages";
 const POLL_MS = 4000;
-const TERMINAL = new Set(["delivered", "failed", "expired", "cancelled"]);
 const TIMES = [
   ["Queued", "queued_at"],
   ["Dispatched", "dispatched_at"],

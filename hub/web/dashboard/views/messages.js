@@ -13,7 +13,7 @@ const PAGE = 50;
 export const STATUSES = ["queued", "dispatched", "accepted", "sent", "delivered", "failed", "expired", "cancelled"];
 const KINDS = ["sms", "otp", "list"];
 const KIND_LABELS = { sms: "SMS", otp: "OTP", list: "List send" };
-const TERMINAL = new Set(["delivered", "failed", "expired", "cancelled"]);
+export const TERMINAL = new Set(["delivered", "failed", "expired", "cancelled"]);
 // The hub's waiting reasons (GET /v1/messages answers `waiting` while queued).
 /** The hub's lower-case detail as a sentence. */
 export function sentence(text) {

@@ -30,6 +30,7 @@ from types import ModuleType
 from typing import Any, Final
 
 import msgspec
+from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
@@ -75,14 +76,14 @@ async def errors(request: Request) -> Response:
 
 async def postman_json(request: Request) -> Response:
     return Response(
-        _collection(public_origin(request)),
+        _collection(request.app, public_origin(request)),
         media_type="application/json",
         headers={"Content-Disposition": 'inline; filename="relayhub.postman_collection.json"'},
     )
 
 
 def _page(request: Request, lang: str) -> Response:
-    body = render(lang, public_origin(request), _root(request))
+    body = render(request.app, lang, public_origin(request), _root(request))
     return HTMLResponse(body, headers={"Cache-Control": "no-cache", "Content-Language": lang})
 
 
@@ -100,16 +101,14 @@ def text() -> dict[str, dict[str, Any]]:
         return tomllib.load(file)
 
 
-def document(origin: str) -> dict[str, Any]:
-    """The OpenAPI document as ``GET /api/v1/openapi.json`` serves it at ``origin``."""
-    from hub.app import routes
-
-    return build(routes(), origin)
+def document(app: Starlette, origin: str) -> dict[str, Any]:
+    """The OpenAPI document as ``app`` serves it at ``origin`` (``GET /api/v1/openapi.json``)."""
+    return build(app.routes, origin)
 
 
 @functools.lru_cache(maxsize=16)
-def _collection(origin: str) -> bytes:
-    made = postman.collection(document(origin), origin + API_PATH, text()["en"]["tags"])
+def _collection(app: Starlette, origin: str) -> bytes:
+    made = postman.collection(document(app, origin), origin + API_PATH, text()["en"]["tags"])
     return msgspec.json.encode(made)
 
 
@@ -250,10 +249,10 @@ def _url(w: _Writer, path: str, operation: dict[str, Any]) -> str:
 
 
 @functools.lru_cache(maxsize=32)
-def render(lang: str, origin: str, root: str = "") -> str:
-    """The whole page in ``lang`` for a hub served at ``origin`` (under ``root``)."""
+def render(app: Starlette, lang: str, origin: str, root: str = "") -> str:
+    """The whole page in ``lang`` for ``app`` served at ``origin`` (under ``root``)."""
     w = _Writer(lang, origin, root)
-    spec = document(origin)
+    spec = document(app, origin)
     bodies = {
         "quick-start": _quick_start(w),
         "basics": _basics(w),

@@ -11,11 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
 
+from hub.app import routes
 from tests.chromium import browser, new_tab  # fixtures, shared with tests/browser
 from tests.e2e.conftest import RunningHub, hub_config, serve_hub
 
 __all__ = ["browser", "new_tab"]
+
+# The hub's route table in an app of its own, for rendering without serving:
+# the page and the document are built from the routes of the app passed in.
+ROUTED = Starlette(routes=routes())
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:;"

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from starlette.applications import Starlette
 
 from hub.api import docs
-from tests.docs_page.conftest import Element, Page, parse
+from tests.docs_page.conftest import ROUTED, Element, Page, parse
 from tests.e2e.conftest import RunningHub
 
 PAGES = {"en": "/docs", "uz": "/docs/uz"}
@@ -191,7 +192,7 @@ async def test_examples_use_relayhub_token_and_admin_token_only_names_the_start_
 
     # Every shell variable holding a token, in the quick start and on every card.
     variables = re.findall(r"\$\{?([A-Z_]*TOKEN)(?!_)", text)  # not $TOKEN_ID
-    assert len(variables) > len(docs.operations(docs.document("x")))
+    assert len(variables) > len(docs.operations(docs.document(ROUTED, "x")))
     assert set(variables) == {"RELAYHUB_TOKEN"}
     # The admin token's variable is named once: how to choose it when starting the hub.
     assert re.findall(r"RELAYHUB_ADMIN_TOKEN\S?", text) == ["RELAYHUB_ADMIN_TOKEN="]
@@ -218,8 +219,8 @@ def test_text_from_the_document_is_escaped_never_markup(monkeypatch: pytest.Monk
     hostile = '<img src="x"> </td><script>alert(1)</script>'
     real = docs.document
 
-    def document(origin: str) -> dict[str, Any]:
-        spec = real(origin)
+    def document(app: Starlette, origin: str) -> dict[str, Any]:
+        spec = real(app, origin)
         props = spec["components"]["schemas"]["SendSmsRequest"]["properties"]
         props["text"]["description"] = hostile
         props["ttl_seconds"]["default"] = hostile
@@ -230,7 +231,7 @@ def test_text_from_the_document_is_escaped_never_markup(monkeypatch: pytest.Monk
     monkeypatch.setattr(docs, "document", document)
     docs.render.cache_clear()
     try:
-        page = parse(docs.render("en", "https://sms.example.uz"))
+        page = parse(docs.render(ROUTED, "en", "https://sms.example.uz"))
     finally:
         docs.render.cache_clear()
 

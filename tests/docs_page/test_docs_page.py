@@ -16,7 +16,7 @@ from hub.api import docs
 from hub.api.errors import ERRORS
 from hub.api.schemas import MessageStatus, OtpSent, OtpVerification, Problem, SmsQueued
 from hub.events import EVENT_TYPES
-from tests.docs_page.conftest import CSP, Page, parse
+from tests.docs_page.conftest import CSP, ROUTED, Page, parse
 from tests.e2e.conftest import RunningHub, hub_config, serve_hub
 
 PAGES = {"en": "/docs", "uz": "/docs/uz"}
@@ -167,7 +167,7 @@ def test_docs_text_has_the_same_keys_in_every_language() -> None:
 
 
 def test_docs_uzbek_page_translates_every_summary_and_parameter() -> None:
-    spec = docs.document("http://hub.test")
+    spec = docs.document(ROUTED, "http://hub.test")
     uz = docs.text()["uz"]
     operations = docs.operations(spec)
 
@@ -193,7 +193,7 @@ def test_docs_cards_fall_back_to_curl_when_the_examples_module_is_missing(
     monkeypatch.setattr(docs, "_examples_module", lambda: None)
     docs.render.cache_clear()
     try:
-        page = parse(docs.render("en", "https://sms.example.uz"))
+        page = parse(docs.render(ROUTED, "en", "https://sms.example.uz"))
     finally:
         docs.render.cache_clear()
 
@@ -207,8 +207,8 @@ def test_docs_cards_fall_back_to_curl_when_the_examples_module_is_missing(
 def test_docs_cards_show_every_language_of_the_examples_module_when_it_is_there() -> None:
     examples = pytest.importorskip("hub.docs_examples")
     docs.render.cache_clear()
-    page = parse(docs.render("en", "https://sms.example.uz"))
-    ids = [op["operationId"] for _, _, op in docs.operations(docs.document("x"))]
+    page = parse(docs.render(ROUTED, "en", "https://sms.example.uz"))
+    ids = [op["operationId"] for _, _, op in docs.operations(docs.document(ROUTED, "x"))]
 
     covered = 0
     for operation_id in [*ids, "verify_webhook"]:

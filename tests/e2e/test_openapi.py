@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
+import uvicorn
 from openapi_spec_validator import validate
-from starlette.routing import Route
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Route
 
-from hub.api.openapi import OPERATIONS, documented
+from hub.api import health
+from hub.api.openapi import OPERATIONS, documented, openapi_json
 from hub.api.schemas import MessageStatus, OtpSent, OtpVerification, Problem, SmsQueued
-from hub.app import routes
 from hub.auth import SCOPES
+from hub.server import bind
 from tests.e2e.conftest import RunningHub
 
 
@@ -35,17 +42,68 @@ async def test_the_document_is_valid_openapi_3_1_and_served_without_a_token(
     assert set(spec["webhooks"]) >= {"message.delivered", "otp.verified", "device.offline"}
 
 
-async def test_every_api_route_and_method_is_in_the_document(spec: dict[str, Any]) -> None:
-    served = {
+def documented_operations(routes: list[BaseRoute]) -> set[tuple[str, str]]:
+    return {
         (route.path, method.lower())
-        for route in routes()
+        for route in routes
         if documented(route) and isinstance(route, Route)
         for method in (route.methods or set()) - {"HEAD"}
     }
+
+
+async def test_every_api_route_and_method_is_in_the_document(
+    spec: dict[str, Any], hub_server: RunningHub
+) -> None:
+    routes = hub_server.app.routes
     in_document = {(path, method) for path, item in spec["paths"].items() for method in item}
 
-    assert served == in_document
-    assert all(isinstance(r, Route) and r.endpoint in OPERATIONS for r in routes() if documented(r))
+    assert documented_operations(routes) == in_document
+    assert all(isinstance(r, Route) and r.endpoint in OPERATIONS for r in routes if documented(r))
+
+
+@contextlib.asynccontextmanager
+async def serve_routes(routes: list[BaseRoute], hub_server: RunningHub) -> AsyncIterator[str]:
+    """A second app on a loopback port with only ``routes``, sharing the running
+    hub's state (the document reads the hub's config for the public origin)."""
+    started = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.hub = hub_server.app.state.hub
+        started.set()
+        yield
+
+    sock = bind("127.0.0.1", 0)
+    config = uvicorn.Config(
+        Starlette(routes=routes, lifespan=lifespan),
+        interface="asgi3", log_level="warning", lifespan="on", timeout_graceful_shutdown=1,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    await started.wait()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await serving
+        sock.close()
+
+
+async def test_the_document_lists_the_routes_of_the_app_that_serves_it(
+    hub_server: RunningHub,
+) -> None:
+    """Not a route table read from elsewhere: an app with two routes documents two."""
+    routes: list[BaseRoute] = [
+        Route("/api/v1/health", health.health, methods=["GET"]),
+        Route("/api/v1/openapi.json", openapi_json, methods=["GET"]),
+    ]
+    async with serve_routes(routes, hub_server) as url, httpx.AsyncClient() as client:
+        answer = await client.get(url + "/api/v1/openapi.json")
+    assert answer.status_code == 200
+    paths = answer.json()["paths"]
+
+    assert {(p, m) for p, item in paths.items() for m in item} == documented_operations(routes)
+    assert set(paths) == {"/api/v1/health"}  # the document does not list itself
 
 
 async def test_the_documented_scope_is_the_scope_each_route_enforces(

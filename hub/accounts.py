@@ -91,10 +91,6 @@ class AccountDirectory:
         )
         self._stored = Counter({row["account_id"]: int(row["n"]) for row in rows})
 
-    def stored(self, account_id: str) -> int:
-        """Messages the account keeps stored, as counted in memory."""
-        return self._stored[account_id]
-
     def get(self, account_id: str) -> Account | None:
         return self._accounts.get(account_id)
 

@@ -19,7 +19,6 @@ from hub.auth import TokenAuthority
 from hub.batches import Batches
 from hub.clock import Clock
 from hub.config import Config
-from hub.dashboard_link import SavedLink
 from hub.delivery import Delivery
 from hub.devices import DeviceDirectory
 from hub.event_feed import EventFeed
@@ -64,7 +63,6 @@ class Hub:
     lists: RecipientLists
     batches: Batches
     admin_token: str | None = None  # set only on the first start, to show it once
-    sign_in_link: SavedLink | None = None  # kept in a file in the data folder, never printed
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
@@ -141,7 +139,7 @@ class Hub:
 
     async def _keep_dashboard_link(self, origin: str) -> None:
         path = self.config.data_path / dashboard_link.LINK_FILE
-        self.sign_in_link = await dashboard_link.ensure(self.auth, path, origin, self.clock.now())
+        await dashboard_link.ensure(self.auth, path, origin, self.clock.now())
 
     async def _renew_dashboard_link(self, origin: str) -> None:
         while True:

@@ -61,10 +61,13 @@ def redact(text: str) -> str:
     writes ``+`` as ``%2B``, and ``%72h_`` is ``rh_``), but only the original
     text is edited: a decoded line break or quote never reaches the log.
     """
-    plain, starts = _decoded(text)
-    spans = sorted(
-        (starts[m.start(2)], starts[m.end(2)]) for p in _PATTERNS for m in p.finditer(plain)
-    )
+    if "%" in text:
+        plain, starts = _decoded(text)
+        spans = sorted(
+            (starts[m.start(2)], starts[m.end(2)]) for p in _PATTERNS for m in p.finditer(plain)
+        )
+    else:  # nothing encoded (every access-log line of a plain request): positions are as they are
+        spans = sorted((m.start(2), m.end(2)) for p in _PATTERNS for m in p.finditer(text))
     out: list[str] = []
     kept = 0
     for begin, end in spans:

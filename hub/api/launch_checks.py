@@ -39,10 +39,7 @@ def is_simulated(model: str | None, os: str | None) -> bool:
 async def real_phone_check(request: Request, account_id: str) -> dict[str, Any]:
     """At least one online phone is not the simulator: simulated relays send no SMS."""
     hub = hub_of(request)
-    rows = await hub.store.fetchall(
-        "SELECT id, model, os FROM devices WHERE account_id = ? AND revoked_at IS NULL",
-        (account_id,),
-    )
+    rows = await hub.devices.list_rows(account_id)
     online = [r for r in rows if hub.delivery.is_online(r["id"])]
     simulated = sum(is_simulated(r["model"], r["os"]) for r in online)
     real = len(online) - simulated

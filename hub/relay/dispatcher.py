@@ -57,10 +57,6 @@ class DeviceLoad:
             _, parts = self.window.popleft()
             self.window_parts -= parts
 
-    def parts_within(self, now: float) -> int:
-        """Parts sent in the rate window ending ``now``, without trimming (a read)."""
-        return sum(parts for at, parts in self.window if at > now - RATE_WINDOW_S)
-
     def record(self, now: float, parts: int) -> None:
         self.window.append((now, parts))
         self.window_parts += parts
@@ -240,8 +236,8 @@ class Dispatcher:
     def waiting(self, message: LiveMessage, now: float) -> Waiting | None:
         """Why ``message`` (queued) is not with a relay yet; None if one can take it now.
 
-        A read: nothing is placed, trimmed or reordered. None also for a message
-        about to be placed by the next pump.
+        A read: nothing is placed or reordered (rate entries past their window
+        are dropped). None also for a message about to be placed by the next pump.
         """
         online = self._online.get(message.account_id, {})
         pinned = message.requested_device_id
@@ -280,13 +276,11 @@ class Dispatcher:
             load = relay.load
             if len(load.held) >= self.max_inflight:
                 continue  # free once the phone reports: no time to promise
-            wait = 0.0
-            used = load.parts_within(now)
-            if used > 0 and message.parts > relay.parts_per_minute - used:
-                # Room comes back as the oldest sends leave the window.
-                wait = min(
-                    at + RATE_WINDOW_S - now for at, _ in load.window if at > now - RATE_WINDOW_S
-                )
+            load.trim(now)  # drops only what has left the window; take() would anyway
+            # Held jobs and SIMs are settled above, so only the rate can refuse it;
+            # room comes back as the oldest send leaves the window (as in next_room).
+            fits = relay.fits(message, self.max_inflight)
+            wait = 0.0 if fits else load.window[0][0] + RATE_WINDOW_S - now
             paused_until = message.not_before if load.device_id == message.avoid_device else None
             if paused_until is not None and paused_until > now:
                 wait = max(wait, paused_until - now)  # it gave this message back just now
@@ -298,7 +292,7 @@ class Dispatcher:
             "every online phone that can send it is at its limit (max_inflight jobs in"
             " flight or its parts_per_minute rate); it goes out as soon as one has room."
             " Pair more phones, or raise the phones' limits, to send faster",
-            max(min(waits), 0.0) if waits and len(waits) == len(relays) else None,
+            min(waits) if waits and len(waits) == len(relays) else None,
         )
 
     def take(

@@ -25,6 +25,7 @@ from hub.api.errors import ApiError
 from hub.clock import Clock, rfc3339
 from hub.config import LimitsConfig
 from hub.store.sqlite import SqliteStore, set_clause
+from hub.token_bucket import TokenBucket
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,25 +37,6 @@ class Account:
     paused: bool = False
     send_per_minute: int | None = None  # None: the hub's default
     max_queued: int | None = None
-
-
-@dataclass(slots=True)
-class SendBucket:
-    """A token bucket: ``capacity`` sends at once, refilled at capacity per minute."""
-
-    capacity: int
-    tokens: float
-    at: float  # monotonic time of the last refill
-
-    def take(self, now: float) -> float:
-        """Take one send; returns 0, or the seconds until one is available."""
-        rate = self.capacity / 60.0
-        self.tokens = min(self.capacity, self.tokens + (now - self.at) * rate)
-        self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / rate
 
 
 def _account(row: sqlite3.Row) -> Account:
@@ -76,7 +58,7 @@ class AccountDirectory:
         self._clock = clock
         self._defaults = defaults
         self._accounts: dict[str, Account] = {}
-        self._buckets: dict[str, SendBucket] = {}
+        self._buckets: dict[str, TokenBucket] = {}
         self._stored: Counter[str] = Counter()  # account → messages stored (or being written)
         # Messages admitted but still being queued (a long list is written in
         # chunks, with awaits between): counted against every other send.
@@ -165,7 +147,7 @@ class AccountDirectory:
         mono = self._clock.monotonic()
         bucket = self._buckets.get(account_id)
         if bucket is None:
-            bucket = self._buckets[account_id] = SendBucket(per_minute, per_minute, mono)
+            bucket = self._buckets[account_id] = TokenBucket.full(per_minute, per_minute / 60, mono)
         wait = bucket.take(mono)
         if wait:
             retry = math.ceil(wait)

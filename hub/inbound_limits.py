@@ -21,28 +21,11 @@ from typing import Final
 
 from hub.clock import Clock
 from hub.store.sqlite import SqliteStore
+from hub.token_bucket import TokenBucket
 
 log = logging.getLogger(__name__)
 
 WARN_EVERY_S: Final = 60.0
-
-
-@dataclass(slots=True)
-class TokenBucket:
-    """``capacity`` at once, refilled at ``per_second``."""
-
-    capacity: float
-    per_second: float
-    tokens: float
-    at: float  # monotonic time of the last refill
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.per_second)
-        self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 @dataclass(slots=True)
@@ -76,9 +59,9 @@ class InboundGate:
         now = self._clock.monotonic()
         bucket = self._buckets.get(device_id)
         if bucket is None:
-            bucket = TokenBucket(self._burst, self._per_minute / 60.0, self._burst, now)
+            bucket = TokenBucket.full(self._burst, self._per_minute / 60.0, now)
             self._buckets[device_id] = bucket
-        if not bucket.take(now):
+        if bucket.take(now):  # seconds until the next one: over the rate
             self._drop(device_id, "rate", now)
             return False
         if self._stored[account_id] >= self._max_stored:

@@ -36,9 +36,9 @@ async def get_account(request: Request) -> Response:
     )
     usage = {
         "sent_today": int(row["n"]) if row else 0,
-        "queued_now": hub.delivery.queued_count(account.id),
+        "queued_now": hub.messaging.queued_count(account.id),
         "devices": hub.devices.count(account.id),
-        "devices_online": hub.delivery.dispatcher.online_count(account.id),
+        "devices_online": hub.messaging.online_relays(account.id),
     }
     return ok({**account_body(hub.accounts, account), "plan": "self-hosted", "usage": usage})
 
@@ -84,7 +84,7 @@ async def readiness(request: Request) -> Response:
     now = hub.clock.now()
     expires = account.subscription_expires_at
     paired = hub.devices.count(account.id)
-    online = hub.delivery.dispatcher.online_count(account.id)
+    online = hub.messaging.online_relays(account.id)
     delivered = await hub.store.fetchone(
         "SELECT MAX(delivered_at) AS at FROM messages WHERE account_id = ? AND delivered_at >= ?",
         (account.id, rfc3339(now - timedelta(hours=24))),

@@ -14,8 +14,8 @@ from hub.api.request import hub_of, query_int, require
 from hub.api.responses import ok, page
 from hub.api.schemas import MessageWaiting
 from hub.clock import rfc3339
-from hub.delivery import Delivery
-from hub.message import PRIORITY
+from hub.messaging.engine import Messaging
+from hub.messaging.message import PRIORITY
 from hub.phone import InvalidNumber, to_e164
 from protocol.lifecycle import ENDED_UNDELIVERED, State
 
@@ -24,9 +24,9 @@ _SELECT = (
 )
 
 
-def waiting_of(delivery: Delivery, message_id: str) -> MessageWaiting | None:
+def waiting_of(messaging: Messaging, message_id: str) -> MessageWaiting | None:
     """Why a message has not gone to a phone yet; None unless it is waiting."""
-    found = delivery.waiting(message_id)
+    found = messaging.waiting(message_id)
     if found is None:
         return None
     wait, until = found
@@ -37,7 +37,7 @@ def waiting_of(delivery: Delivery, message_id: str) -> MessageWaiting | None:
     )
 
 
-def message_body(row: sqlite3.Row, delivery: Delivery, with_text: bool = False) -> dict[str, Any]:
+def message_body(row: sqlite3.Row, messaging: Messaging, with_text: bool = False) -> dict[str, Any]:
     """A message as the API shows it; ``with_text`` for one message (lists leave it out)."""
     error = None
     if row["error_code"]:
@@ -62,7 +62,7 @@ def message_body(row: sqlite3.Row, delivery: Delivery, with_text: bool = False) 
         "failed_at": row["failed_at"] if terminal_failure else None,
         "expires_at": row["expires_at"],
         "updated_at": row["updated_at"],
-        "waiting": msgspec.to_builtins(waiting_of(delivery, row["id"]))
+        "waiting": msgspec.to_builtins(waiting_of(messaging, row["id"]))
         if row["state"] == State.QUEUED
         else None,
     }
@@ -96,7 +96,7 @@ async def message_status(request: Request) -> Response:
          "detail": e["detail"]}
         for e in events
     ]  # fmt: skip
-    body = message_body(row, hub_of(request).delivery, with_text=True)
+    body = message_body(row, hub_of(request).messaging, with_text=True)
     return ok({**body, "history": history})
 
 
@@ -138,7 +138,7 @@ async def list_messages(request: Request) -> Response:
     rows = await hub_of(request).store.fetchall(
         f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY m.id DESC LIMIT ?", (*args, limit + 1)
     )
-    delivery = hub_of(request).delivery
-    items = [message_body(r, delivery) for r in rows[:limit]]
+    messaging = hub_of(request).messaging
+    items = [message_body(r, messaging) for r in rows[:limit]]
     next_cursor = rows[limit - 1]["id"] if len(rows) > limit else None
     return page(items, next_cursor)

@@ -89,16 +89,16 @@ class Messaging:
             clock, relay.ack_timeout_s, self._dispatcher, self._moves, self._live,
             self._relays, self._background,
         )  # fmt: skip
-        self.inbound = InboundGate(
+        self._inbound = InboundGate(
             clock, relay.inbound_per_minute, relay.inbound_burst,
             config.limits.max_stored_inbound,
         )  # fmt: skip
         self._recovery = Recovery(
             store, clock, relay.ack_timeout_s, self._dispatcher, self._moves, self._live,
-            self._relays, self.inbound, self._background, self._rounds.run,
+            self._relays, self._inbound, self._background, self._rounds.run,
         )  # fmt: skip
         self._answers = RelayAnswers(
-            clock, self._moves, self._live, self._rounds, self._relays, self.inbound
+            clock, self._moves, self._live, self._rounds, self._relays, self._inbound
         )
         self._server_stopping = False  # the server is closing every socket (1012) to stop
 

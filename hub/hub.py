@@ -29,6 +29,7 @@ from hub.presence import Presence
 from hub.recipient_lists import RecipientLists
 from hub.recipients import Recipients
 from hub.secret_box import SecretBox
+from hub.store.interface import Store
 from hub.store.sqlite import SqliteStore
 from hub.webhooks.deliveries import WebhookDeliveries
 from hub.webhooks.endpoints import WebhookEndpoints
@@ -45,7 +46,7 @@ PRUNE_EVERY_S = 3600.0
 class Hub:
     config: Config
     clock: Clock
-    store: SqliteStore
+    store: Store
     auth: TokenAuthority
     devices: DeviceDirectory
     delivery: Delivery

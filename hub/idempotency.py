@@ -21,7 +21,7 @@ import msgspec
 
 from hub.api.errors import ApiError, validation_error
 from hub.clock import rfc3339
-from hub.store.sqlite import SqliteStore, Statement
+from hub.store.interface import Statement, Store
 
 HEADER: Final = "idempotency-key"
 KEEP: Final = timedelta(hours=24)
@@ -50,7 +50,7 @@ def check_key(raw: str | None) -> str | None:
 
 
 class IdempotencyKeys:
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
         self._in_flight: set[tuple[str, str]] = set()
 

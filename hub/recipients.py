@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -18,7 +17,7 @@ from typing import Any, Final
 from hub.clock import Clock, rfc3339
 from hub.ids import new_id
 from hub.search_text import query_forms, search_terms
-from hub.store.sqlite import SqliteStore
+from hub.store.interface import Row, Store, Tx
 
 TRIGRAM: Final = 3  # the shortest fragment the index can find
 Metadata = dict[str, str | int | float]
@@ -48,7 +47,7 @@ class Recipient:
         }  # fmt: skip
 
 
-def recipient_of(row: sqlite3.Row) -> Recipient:
+def recipient_of(row: Row) -> Recipient:
     return Recipient(
         row["id"],
         row["name"],
@@ -74,7 +73,7 @@ class ImportRow:
 
 
 class Recipients:
-    def __init__(self, store: SqliteStore, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 
@@ -86,7 +85,7 @@ class Recipients:
         recipient_id = new_id("rcp", now)
         stamp = rfc3339(now)
 
-        def op(conn: sqlite3.Connection) -> str | None:
+        def op(conn: Tx) -> str | None:
             found = conn.execute(
                 "SELECT id FROM recipients WHERE account_id = ? AND phone = ?", (account_id, phone)
             ).fetchone()
@@ -118,7 +117,7 @@ class Recipients:
         """Change the given fields; ``DuplicatePhone`` if the new number is taken."""
         stamp = rfc3339(self._clock.now())
 
-        def op(conn: sqlite3.Connection) -> Recipient | None:
+        def op(conn: Tx) -> Recipient | None:
             row = conn.execute(
                 "SELECT * FROM recipients WHERE id = ? AND account_id = ?",
                 (recipient_id, account_id),
@@ -205,11 +204,11 @@ class Recipients:
 
     def _upsert_op(
         self, account_id: str, rows: list[ImportRow], columns: set[str]
-    ) -> Callable[[sqlite3.Connection], tuple[int, int]]:
+    ) -> Callable[[Tx], tuple[int, int]]:
         now = self._clock.now()
         stamp = rfc3339(now)
 
-        def op(conn: sqlite3.Connection) -> tuple[int, int]:
+        def op(conn: Tx) -> tuple[int, int]:
             created = updated = 0
             for row in rows:
                 found = conn.execute(

@@ -104,7 +104,9 @@ class IdempotencyKeys:
     ) -> Statement:
         """Store the answer; joins the write that queues the message."""
         return (
-            "INSERT OR REPLACE INTO idempotency_keys"
-            " (account_id, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO idempotency_keys"
+            " (account_id, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (account_id, key) DO UPDATE SET request_hash = excluded.request_hash,"
+            " status = excluded.status, body = excluded.body, created_at = excluded.created_at",
             (account_id, key, digest, status, body, rfc3339(now)),
         )

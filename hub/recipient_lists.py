@@ -64,8 +64,8 @@ class RecipientLists:
                 (list_id, account_id, name, stamp, stamp),
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO list_members (list_id, recipient_id, added_at)"
-                " VALUES (?, ?, ?)",
+                "INSERT INTO list_members (list_id, recipient_id, added_at)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(list_id, rid, stamp) for rid in recipient_ids],
             )
 
@@ -122,8 +122,8 @@ class RecipientLists:
             changed = 0
             for rid in dict.fromkeys(add):
                 changed += conn.execute(
-                    "INSERT OR IGNORE INTO list_members (list_id, recipient_id, added_at)"
-                    " VALUES (?, ?, ?)",
+                    "INSERT INTO list_members (list_id, recipient_id, added_at)"
+                    " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (list_id, rid, stamp),
                 ).rowcount
             for rid in dict.fromkeys(remove):

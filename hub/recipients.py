@@ -9,17 +9,15 @@ a shorter one is matched by a scan of the account's recipients.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from hub.clock import Clock, rfc3339
 from hub.ids import new_id
 from hub.search_text import query_forms, search_terms
 from hub.store.interface import Row, Store, Tx
 
-TRIGRAM: Final = 3  # the shortest fragment the index can find
 Metadata = dict[str, str | int | float]
 
 
@@ -57,10 +55,6 @@ def recipient_of(row: Row) -> Recipient:
         row["created_at"],
         row["updated_at"],
     )
-
-
-def _fts_phrase(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,22 +155,18 @@ class Recipients:
         limit: int,
     ) -> tuple[list[Recipient], str | None]:
         """Newest first; ``query`` a fragment of the name or number, ``tag`` exact."""
-        where, args = ["r.account_id = ?"], [account_id]
+        where: list[str] = ["r.account_id = ?"]
+        args: list[object] = [account_id]
         forms = query_forms(query) if query else []
         if query and not forms:
             return [], None
-        if forms and all(len(f) >= TRIGRAM for f in forms):
-            # The index finds the matches first; a join would let the planner walk
-            # the account's recipients and test each against the index instead.
-            where.append(
-                "r.rowid IN (SELECT rowid FROM recipients_fts WHERE recipients_fts MATCH ?)"
-            )
-            args.append(" OR ".join(_fts_phrase(f) for f in forms))
-        elif forms:  # too short for the index: a scan of this account's recipients
-            where.append("(" + " OR ".join("r.search LIKE ? ESCAPE '\\'" for _ in forms) + ")")
-            args += ["%" + re.sub(r"([\\%_])", r"\\\1", f) + "%" for f in forms]
+        dialect = self._store.dialect
+        if forms:
+            matching, matching_args = dialect.recipients_matching(forms)
+            where.append(matching)
+            args += matching_args
         if tag:
-            where.append("EXISTS (SELECT 1 FROM json_each(r.tags) WHERE value = ?)")
+            where.append(dialect.json_array_holds("r.tags"))
             args.append(tag)
         if cursor:
             where.append("r.id < ?")

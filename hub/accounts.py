@@ -23,6 +23,7 @@ from datetime import datetime
 from hub.api.errors import ApiError
 from hub.clock import Clock, rfc3339
 from hub.config import LimitsConfig
+from hub.ids import new_id
 from hub.store.interface import Row, Store
 from hub.store.statements import set_clause
 from hub.token_bucket import TokenBucket
@@ -75,6 +76,25 @@ class AccountDirectory:
 
     def get(self, account_id: str) -> Account | None:
         return self._accounts.get(account_id)
+
+    async def create(self, name: str) -> Account:
+        """A new account, stored, then known to this directory."""
+        now = self._clock.now()
+        account = Account(new_id("acc", now), name, rfc3339(now))
+        await self._store.execute(
+            "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)",
+            (account.id, account.name, account.created_at),
+        )
+        self.remember(account)
+        return account
+
+    async def page(self, cursor: str, limit: int) -> tuple[list[Account], str | None]:
+        """Accounts by id after ``cursor``, and the cursor of the next page (None: last)."""
+        rows = await self._store.fetchall(
+            "SELECT id FROM accounts WHERE id > ? ORDER BY id LIMIT ?", (cursor, limit + 1)
+        )
+        found = [a for row in rows[:limit] if (a := self._accounts.get(row["id"])) is not None]
+        return found, rows[limit - 1]["id"] if len(rows) > limit else None
 
     def remember(self, account: Account) -> None:
         self._accounts[account.id] = account

@@ -29,7 +29,7 @@ async def health(request: Request) -> Response:
             headers={"Retry-After": "5"},
         )
     try:
-        await hub.store.fetchone("SELECT 1")
+        await hub.storage_answers()
     except StorageUnavailable:
         raise ApiError(
             "storage_unavailable", "the database does not answer", headers={"Retry-After": "5"}

@@ -147,6 +147,17 @@ class WebhookDeliveries:
 
         return await self._store.write(op)
 
+    async def latest_attempt(self, account_id: str) -> Row | None:
+        """``status_code``, ``error`` and ``at`` of the last attempt of the account's
+        newest attempted delivery to an enabled endpoint; None before any."""
+        return await self._store.fetchone(
+            "SELECT a.status_code, a.error, a.at FROM webhook_deliveries d"
+            " JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled = 1"
+            " JOIN webhook_attempts a ON a.delivery_id = d.id AND a.n = d.attempt_count"
+            " WHERE d.account_id = ? AND d.attempt_count > 0 ORDER BY d.id DESC LIMIT 1",
+            (account_id,),
+        )
+
     def prune(self, before: datetime) -> None:
         """Forget finished deliveries (and their attempts) made before ``before``."""
         below = floor_id("dlv", before)  # by id: ids sort by creation time and are indexed

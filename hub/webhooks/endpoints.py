@@ -155,6 +155,14 @@ class WebhookEndpoints:
 
         return secret if await self._store.write(swap) else None
 
+    async def enabled_count(self, account_id: str) -> int:
+        """How many of the account's endpoints are enabled (a go-live check)."""
+        row = await self._store.fetchone(
+            "SELECT COUNT(*) AS n FROM webhook_endpoints WHERE account_id = ? AND enabled = 1",
+            (account_id,),
+        )
+        return int(row["n"]) if row else 0
+
     async def signing_secrets(self, endpoint_id: str) -> list[str]:
         """Every secret that signs now: the current one, and the previous during overlap."""
         row = await self._store.fetchone(

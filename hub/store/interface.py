@@ -1,11 +1,12 @@
 """What the rest of the hub may know about storage: the narrow interface.
 
 Feature modules own their SQL, written in the portable subset both backends
-speak (``?`` placeholders, ``ON CONFLICT``, no ``rowid``); the few statements
-that must differ are built by ``hub.store.dialect``. They talk to a ``Store``
-and, inside a write, to a ``Tx``; they never import a database driver. The
-embedded SQLite backend (``hub.store.sqlite``) is one implementation; another
-can sit beside it without a change to the domain.
+speak (``?`` placeholders, ``ON CONFLICT``, no ``rowid``); the few conditions
+that must differ they take from ``Store.dialect`` (``hub.store.dialect``). They
+talk to a ``Store`` and, inside a write, to a ``Tx``; they never import a
+database driver, and catch ``StorageUnavailable`` and ``Conflict`` rather than a
+driver's errors. The embedded SQLite backend (``hub.store.sqlite``) is one
+implementation; another can sit beside it without a change to the domain.
 """
 
 from __future__ import annotations

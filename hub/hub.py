@@ -24,11 +24,13 @@ from hub.devices import DeviceDirectory
 from hub.event_feed import EventFeed
 from hub.guessing import GuessBrake
 from hub.idempotency import IdempotencyKeys
+from hub.messaging.history import MessageHistory
 from hub.otp import Otps
 from hub.presence import Presence
 from hub.recipient_lists import RecipientLists
 from hub.recipients import Recipients
 from hub.secret_box import SecretBox
+from hub.store.interface import Store
 from hub.store.sqlite import SqliteStore
 from hub.webhooks.deliveries import WebhookDeliveries
 from hub.webhooks.endpoints import WebhookEndpoints
@@ -45,7 +47,7 @@ PRUNE_EVERY_S = 3600.0
 class Hub:
     config: Config
     clock: Clock
-    store: SqliteStore
+    store: Store
     auth: TokenAuthority
     devices: DeviceDirectory
     delivery: Delivery
@@ -62,6 +64,7 @@ class Hub:
     recipients: Recipients
     lists: RecipientLists
     batches: Batches
+    history: MessageHistory
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -114,6 +117,7 @@ class Hub:
             recipients=Recipients(store, clock),
             lists=lists,
             batches=Batches(store, clock, lists, delivery, config.sms.max_parts),
+            history=MessageHistory(store, clock, config.sms.max_ttl_s),
         )
 
     async def start(self, admin_token: str | None, dashboard_origin: str | None = None) -> None:
@@ -172,6 +176,10 @@ class Hub:
         kept_since = now - timedelta(days=self.config.events.retention_days)
         self.feed.prune(kept_since)
         self.deliveries.prune(kept_since)
+
+    async def storage_answers(self) -> None:
+        """A read round trip for /v1/health; ``StorageUnavailable`` unless the database answers."""
+        await self.store.answers()
 
     async def swept(self) -> None:
         """Wait for the next sweep, then for every write made so far to commit.

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +23,9 @@ from datetime import datetime
 from hub.api.errors import ApiError
 from hub.clock import Clock, rfc3339
 from hub.config import LimitsConfig
-from hub.store.sqlite import SqliteStore, set_clause
+from hub.ids import new_id
+from hub.store.interface import Row, Store
+from hub.store.statements import set_clause
 from hub.token_bucket import TokenBucket
 
 
@@ -39,7 +40,7 @@ class Account:
     max_queued: int | None = None
 
 
-def _account(row: sqlite3.Row) -> Account:
+def _account(row: Row) -> Account:
     expires = row["subscription_expires_at"]
     return Account(
         id=row["id"],
@@ -53,7 +54,7 @@ def _account(row: sqlite3.Row) -> Account:
 
 
 class AccountDirectory:
-    def __init__(self, store: SqliteStore, clock: Clock, defaults: LimitsConfig) -> None:
+    def __init__(self, store: Store, clock: Clock, defaults: LimitsConfig) -> None:
         self._store = store
         self._clock = clock
         self._defaults = defaults
@@ -75,6 +76,25 @@ class AccountDirectory:
 
     def get(self, account_id: str) -> Account | None:
         return self._accounts.get(account_id)
+
+    async def create(self, name: str) -> Account:
+        """A new account, stored, then known to this directory."""
+        now = self._clock.now()
+        account = Account(new_id("acc", now), name, rfc3339(now))
+        await self._store.execute(
+            "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)",
+            (account.id, account.name, account.created_at),
+        )
+        self.remember(account)
+        return account
+
+    async def page(self, cursor: str, limit: int) -> tuple[list[Account], str | None]:
+        """Accounts by id after ``cursor``, and the cursor of the next page (None: last)."""
+        rows = await self._store.fetchall(
+            "SELECT id FROM accounts WHERE id > ? ORDER BY id LIMIT ?", (cursor, limit + 1)
+        )
+        found = [a for row in rows[:limit] if (a := self._accounts.get(row["id"])) is not None]
+        return found, rows[limit - 1]["id"] if len(rows) > limit else None
 
     def remember(self, account: Account) -> None:
         self._accounts[account.id] = account

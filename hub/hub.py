@@ -24,6 +24,7 @@ from hub.guessing import GuessBrake
 from hub.idempotency import IdempotencyKeys
 from hub.messaging.batches import Batches
 from hub.messaging.engine import Messaging
+from hub.messaging.history import MessageHistory
 from hub.otp import Otps
 from hub.presence import Presence
 from hub.recipient_lists import RecipientLists
@@ -45,7 +46,7 @@ PRUNE_EVERY_S = 3600.0
 class Hub:
     config: Config
     clock: Clock
-    store: SqliteStore
+    store: Store
     auth: TokenAuthority
     devices: DeviceDirectory
     messaging: Messaging  # the SMS engine: queue, relays, lifecycle
@@ -62,6 +63,7 @@ class Hub:
     recipients: Recipients
     lists: RecipientLists
     batches: Batches
+    history: MessageHistory
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -84,9 +86,7 @@ class Hub:
             SecretBox.for_data_dir(config.data_path, "otp.key", "RELAYHUB_OTP_KEY"),
             feed.committed,
         )
-        # Until SqliteStore's reads are typed as interface Rows (the store branch).
-        narrow: Store = store  # type: ignore[assignment]
-        messaging = Messaging(narrow, clock, config, devices, presence, feed.committed, otps.unseal)
+        messaging = Messaging(store, clock, config, devices, presence, feed.committed, otps.unseal)
         lists = RecipientLists(store, clock)
         endpoints = WebhookEndpoints(
             store,
@@ -115,7 +115,8 @@ class Hub:
             otps=otps,
             recipients=Recipients(store, clock),
             lists=lists,
-            batches=Batches(narrow, clock, lists, messaging, config.sms.max_parts),
+            batches=Batches(store, clock, lists, messaging, config.sms.max_parts),
+            history=MessageHistory(store, clock, config.sms.max_ttl_s),
         )
 
     async def start(self, admin_token: str | None, dashboard_origin: str | None = None) -> None:
@@ -174,6 +175,10 @@ class Hub:
         kept_since = now - timedelta(days=self.config.events.retention_days)
         self.feed.prune(kept_since)
         self.webhook_attempts.prune(kept_since)
+
+    async def storage_answers(self) -> None:
+        """A read round trip for /v1/health; ``StorageUnavailable`` unless the database answers."""
+        await self.store.answers()
 
     async def swept(self) -> None:
         """Wait for the next sweep, then for every write made so far to commit.

@@ -28,14 +28,8 @@ async def get_account(request: Request) -> Response:
     principal = await require(request, "account.read")
     hub = hub_of(request)
     account = _account_of(request, principal.account_id)
-    now = hub.clock.now()
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    row = await hub.store.fetchone(
-        "SELECT COUNT(*) AS n FROM messages WHERE account_id = ? AND sent_at >= ?",
-        (account.id, rfc3339(midnight)),
-    )
     usage = {
-        "sent_today": int(row["n"]) if row else 0,
+        "sent_today": await hub.history.sent_today(account.id),
         "queued_now": hub.messaging.queued_count(account.id),
         "devices": hub.devices.count(account.id),
         "devices_online": hub.messaging.online_relays(account.id),
@@ -45,19 +39,9 @@ async def get_account(request: Request) -> Response:
 
 async def _webhook_check(request: Request, account_id: str) -> dict[str, Any]:
     """An enabled endpoint whose latest delivery was answered with a 2xx."""
-    store = hub_of(request).store
-    row = await store.fetchone(
-        "SELECT COUNT(*) AS n FROM webhook_endpoints WHERE account_id = ? AND enabled = 1",
-        (account_id,),
-    )
-    endpoints = row["n"] if row else 0
-    last = await store.fetchone(
-        "SELECT a.status_code, a.error, a.at FROM webhook_deliveries d"
-        " JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled = 1"
-        " JOIN webhook_attempts a ON a.delivery_id = d.id AND a.n = d.attempt_count"
-        " WHERE d.account_id = ? AND d.attempt_count > 0 ORDER BY d.id DESC LIMIT 1",
-        (account_id,),
-    )
+    hub = hub_of(request)
+    endpoints = await hub.webhook_endpoints.enabled_count(account_id)
+    last = await hub.webhook_attempts.latest_attempt(account_id)
     status = last["status_code"] if last is not None else None
     passed = status is not None and 200 <= status < 300
     if endpoints == 0:
@@ -85,11 +69,7 @@ async def readiness(request: Request) -> Response:
     expires = account.subscription_expires_at
     paired = hub.devices.count(account.id)
     online = hub.messaging.online_relays(account.id)
-    delivered = await hub.store.fetchone(
-        "SELECT MAX(delivered_at) AS at FROM messages WHERE account_id = ? AND delivered_at >= ?",
-        (account.id, rfc3339(now - timedelta(hours=24))),
-    )
-    last_delivered = delivered["at"] if delivered else None
+    last_delivered = await hub.history.last_delivered_since(account.id, now - timedelta(hours=24))
     checks = [
         check("token", True, "this access token is valid", ""),
         check(

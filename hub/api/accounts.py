@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,7 +16,6 @@ from hub.api.request import hub_of, query_int, read_body, require
 from hub.api.responses import ok, page
 from hub.auth import ADMIN_SCOPE, SCOPES
 from hub.clock import rfc3339
-from hub.ids import new_id
 
 
 class CreateAccountRequest(msgspec.Struct):
@@ -28,20 +26,9 @@ async def create_account(request: Request) -> Response:
     await require(request, ADMIN_SCOPE)
     body = await read_body(request, CreateAccountRequest)
     hub = hub_of(request)
-    now = hub.clock.now()
-    account_id = new_id("acc", now)
-
-    def insert(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)",
-            (account_id, body.name, rfc3339(now)),
-        )
-
-    await hub.store.write(insert)
-    account = Account(account_id, body.name, rfc3339(now))
-    hub.accounts.remember(account)
+    account = await hub.accounts.create(body.name)
     # The account's first token: every customer scope, never the operator's.
-    secret, _ = await hub.auth.create(account_id, "owner", list(SCOPES), None)
+    secret, _ = await hub.auth.create(account.id, "owner", list(SCOPES), None)
     return ok({**account_body(hub.accounts, account), "token": secret}, status=201)
 
 
@@ -97,13 +84,6 @@ async def list_accounts(request: Request) -> Response:
     await require(request, ADMIN_SCOPE)
     limit = query_int(request, "limit", 100, 1, 500)
     cursor = request.query_params.get("cursor", "")
-    hub = hub_of(request)
-    rows = await hub.store.fetchall(
-        "SELECT id FROM accounts WHERE id > ? ORDER BY id LIMIT ?", (cursor, limit + 1)
-    )
-    items = []
-    for row in rows[:limit]:
-        account = hub.accounts.get(row["id"])
-        if account is not None:
-            items.append(account_body(hub.accounts, account))
-    return page(items, rows[limit - 1]["id"] if len(rows) > limit else None)
+    directory = hub_of(request).accounts
+    accounts, next_cursor = await directory.page(cursor, limit)
+    return page([account_body(directory, a) for a in accounts], next_cursor)

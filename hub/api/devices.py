@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from datetime import timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -17,7 +15,7 @@ from hub.api.request import hub_of, read_body, require
 from hub.api.responses import ok, page
 from hub.clock import rfc3339
 from hub.devices import Device
-from hub.ids import floor_id
+from hub.store.interface import Row
 from protocol.close_codes import CloseCode
 
 
@@ -72,20 +70,10 @@ async def list_devices(request: Request) -> Response:
 
 async def _sent_today(request: Request, account_id: str) -> dict[str, int]:
     """Messages each device of the account handed to its carrier since midnight (UTC)."""
-    hub = hub_of(request)
-    midnight = hub.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    # Ids sort by queue time and are indexed: only messages queued since the
-    # longest TTL before midnight are read, not the account's whole history.
-    since = floor_id("req", midnight - timedelta(seconds=hub.config.sms.max_ttl_s))
-    rows = await hub.store.fetchall(
-        "SELECT device_id, COUNT(*) AS n FROM messages WHERE account_id = ? AND id >= ?"
-        " AND sent_at >= ? GROUP BY device_id",
-        (account_id, since, rfc3339(midnight)),
-    )
-    return {r["device_id"]: r["n"] for r in rows}
+    return await hub_of(request).history.sent_today_by_device(account_id)
 
 
-def _device_body(request: Request, row: sqlite3.Row, sent_today: dict[str, int]) -> dict[str, Any]:
+def _device_body(request: Request, row: Row, sent_today: dict[str, int]) -> dict[str, Any]:
     """A device as stored, with its live state from the socket if it is online."""
     hub = hub_of(request)
     conn = hub.messaging.socket_facts(row["id"])

@@ -15,7 +15,7 @@ from hub.api.errors import ApiError
 from hub.api.request import hub_of, require
 from hub.api.responses import ok
 from hub.clock import rfc3339
-from hub.store.writer import StorageUnavailable
+from hub.store.interface import StorageUnavailable
 
 
 async def health(request: Request) -> Response:
@@ -29,7 +29,7 @@ async def health(request: Request) -> Response:
             headers={"Retry-After": "5"},
         )
     try:
-        await hub.store.fetchone("SELECT 1")
+        await hub.storage_answers()
     except StorageUnavailable:
         raise ApiError(
             "storage_unavailable", "the database does not answer", headers={"Retry-After": "5"}

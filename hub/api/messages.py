@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import msgspec
@@ -15,13 +14,11 @@ from hub.api.responses import ok, page
 from hub.api.schemas import MessageWaiting
 from hub.clock import rfc3339
 from hub.messaging.engine import Messaging
+from hub.messaging.history import MessageQuery
 from hub.messaging.message import PRIORITY
 from hub.phone import InvalidNumber, to_e164
+from hub.store.interface import Row
 from protocol.lifecycle import ENDED_UNDELIVERED, State
-
-_SELECT = (
-    "SELECT m.*, d.name AS device_name FROM messages m LEFT JOIN devices d ON d.id = m.device_id"
-)
 
 
 def waiting_of(messaging: Messaging, message_id: str) -> MessageWaiting | None:
@@ -37,7 +34,7 @@ def waiting_of(messaging: Messaging, message_id: str) -> MessageWaiting | None:
     )
 
 
-def message_body(row: sqlite3.Row, messaging: Messaging, with_text: bool = False) -> dict[str, Any]:
+def message_body(row: Row, messaging: Messaging, with_text: bool = False) -> dict[str, Any]:
     """A message as the API shows it; ``with_text`` for one message (lists leave it out)."""
     error = None
     if row["error_code"]:
@@ -80,65 +77,44 @@ async def message_status(request: Request) -> Response:
     if not request_id:
         message = "is required: the request_id a send answered, e.g. ?request_id=req_01H..."
         raise validation_error([{"field": "request_id", "message": message}])
-    store = hub_of(request).store
-    row = await store.fetchone(
-        f"{_SELECT} WHERE m.id = ? AND m.account_id = ?", (request_id, principal.account_id)
-    )
+    history = hub_of(request).history
+    row = await history.find(principal.account_id, request_id)
     if row is None:
         raise ApiError("not_found", f"no message {request_id} in this account")
-    events = await store.fetchall(
-        "SELECT at, state, cause, device_id, detail FROM message_events"
-        " WHERE message_id = ? ORDER BY rowid",
-        (request_id,),
-    )
-    history = [
+    events = await history.events_of(request_id)
+    moves = [
         {"state": e["state"], "at": e["at"], "cause": e["cause"], "device_id": e["device_id"],
          "detail": e["detail"]}
         for e in events
     ]  # fmt: skip
     body = message_body(row, hub_of(request).messaging, with_text=True)
-    return ok({**body, "history": history})
+    return ok({**body, "history": moves})
 
 
 async def list_messages(request: Request) -> Response:
     principal = await require(request, "messages.read")
     params = request.query_params
     limit = query_int(request, "limit", 50, 1, 500)
-    where = ["m.account_id = ?"]
-    args: list[Any] = [principal.account_id]
-    if status := params.get("status"):
-        if status not in State.__members__.values():
-            allowed = ", ".join(s.value for s in State)
-            message = f"must be one of {allowed}; got {status[:40]!r}"
-            raise validation_error([{"field": "status", "message": message}])
-        where.append("m.state = ?")
-        args.append(status)
-    if kind := params.get("kind"):
-        if kind not in PRIORITY:
-            message = f"must be one of {', '.join(PRIORITY)}; got {kind[:40]!r}"
-            raise validation_error([{"field": "kind", "message": message}])
-        where.append("m.kind = ?")
-        args.append(kind)
-    if device_id := params.get("device_id"):
-        where.append("m.device_id = ?")
-        args.append(device_id)
+    if (status := params.get("status")) and status not in State.__members__.values():
+        allowed = ", ".join(s.value for s in State)
+        message = f"must be one of {allowed}; got {status[:40]!r}"
+        raise validation_error([{"field": "status", "message": message}])
+    if (kind := params.get("kind")) and kind not in PRIORITY:
+        message = f"must be one of {', '.join(PRIORITY)}; got {kind[:40]!r}"
+        raise validation_error([{"field": "kind", "message": message}])
     if to := params.get("to"):
         try:  # written any way a client writes it: matched as E.164, like the send stored it
             to = to_e164(to, hub_of(request).config.sms.default_region)
         except InvalidNumber as exc:
             raise validation_error([{"field": "to", "message": str(exc)}]) from None
-        where.append("m.to_number = ?")
-        args.append(to)
-    if since := params.get("since"):
-        where.append("m.queued_at >= ?")
-        args.append(since)
-    if cursor := params.get("cursor"):
-        where.append("m.id < ?")  # newest first: the cursor is the last id seen
-        args.append(cursor)
-    rows = await hub_of(request).store.fetchall(
-        f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY m.id DESC LIMIT ?", (*args, limit + 1)
+    query = MessageQuery(
+        status=status,
+        kind=kind,
+        device_id=params.get("device_id"),
+        to=to,
+        queued_since=params.get("since"),
+        before_id=params.get("cursor"),
     )
+    rows, next_cursor = await hub_of(request).history.page(principal.account_id, query, limit)
     messaging = hub_of(request).messaging
-    items = [message_body(r, messaging) for r in rows[:limit]]
-    next_cursor = rows[limit - 1]["id"] if len(rows) > limit else None
-    return page(items, next_cursor)
+    return page([message_body(r, messaging) for r in rows], next_cursor)

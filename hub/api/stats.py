@@ -17,7 +17,6 @@ from starlette.responses import Response
 from hub.api.request import hub_of, require
 from hub.api.responses import ok
 from hub.clock import rfc3339
-from hub.ids import floor_id
 from protocol.lifecycle import ENDED_UNDELIVERED
 
 HOUR: Final = timedelta(hours=1)
@@ -58,12 +57,7 @@ async def stats(request: Request) -> Response:
     now = hub.clock.now()
     live = hub.messaging.live_counts(account_id)
     oldest = live.oldest_queued_at
-    rows = await hub.store.fetchall(
-        "SELECT queued_at, sent_at, failed_at, state FROM messages"
-        " WHERE account_id = ? AND id >= ? AND (sent_at >= ? OR failed_at >= ?)",
-        (account_id, floor_id("req", now - HOUR - timedelta(seconds=hub.config.sms.max_ttl_s)),
-         rfc3339(now - HOUR), rfc3339(now - HOUR)),
-    )  # fmt: skip
+    rows = await hub.history.ended_since(account_id, now - HOUR)
     first = _minute(now) - timedelta(minutes=59)
     minutes = {first + timedelta(minutes=i): {"sent": 0, "failed": 0} for i in range(60)}
     latencies: list[float] = []

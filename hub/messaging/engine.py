@@ -38,8 +38,7 @@ from hub.presence import Presence
 from hub.relay.connection import RelayConnection
 from hub.relay.handshake import Handshake
 from hub.relay.registry import RelayRegistry, SocketFacts
-from hub.store.interface import Statement, Store
-from hub.store.writer import StorageUnavailable
+from hub.store.interface import Statement, StorageUnavailable, Store
 from protocol import frames as f
 from protocol.close_codes import CloseCode
 from protocol.lifecycle import Event, State

@@ -24,8 +24,7 @@ from hub.messaging.live import LiveMessages
 from hub.messaging.message import LiveMessage
 from hub.messaging.moves import Moves
 from hub.relay.registry import RelayRegistry
-from hub.store.interface import Store
-from hub.store.writer import StorageUnavailable, is_storage_fault
+from hub.store.interface import StorageUnavailable, Store
 from protocol.close_codes import CloseCode
 from protocol.lifecycle import State
 
@@ -80,9 +79,11 @@ class Recovery:
     def write_failed(self, error: BaseException, messages: list[LiveMessage]) -> None:
         if self._background.closing or self.rebuilding:
             return
-        if is_storage_fault(error):
+        # The store tells a failure of storage itself as StorageUnavailable; any
+        # other error is the op's own data.
+        if isinstance(error, StorageUnavailable):
             log.error("a write failed (%r); reloading state from storage", str(error))
-            self.failure_cause = StorageUnavailable.of(error).cause
+            self.failure_cause = error.cause
             self._halt()
             return
         # Only this write's op rolled back: only its messages may be ahead of storage.

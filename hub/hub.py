@@ -16,14 +16,14 @@ from datetime import timedelta
 from hub import dashboard_link
 from hub.accounts import AccountDirectory
 from hub.auth import TokenAuthority
-from hub.batches import Batches
 from hub.clock import Clock
 from hub.config import Config
-from hub.delivery import Delivery
 from hub.devices import DeviceDirectory
 from hub.event_feed import EventFeed
 from hub.guessing import GuessBrake
 from hub.idempotency import IdempotencyKeys
+from hub.messaging.batches import Batches
+from hub.messaging.engine import Messaging
 from hub.messaging.history import MessageHistory
 from hub.otp import Otps
 from hub.presence import Presence
@@ -35,7 +35,6 @@ from hub.store.sqlite import SqliteStore
 from hub.webhooks.deliveries import WebhookDeliveries
 from hub.webhooks.endpoints import WebhookEndpoints
 from hub.webhooks.sender import WebhookSender
-from protocol.close_codes import CloseCode
 
 log = logging.getLogger(__name__)
 
@@ -50,16 +49,16 @@ class Hub:
     store: Store
     auth: TokenAuthority
     devices: DeviceDirectory
-    delivery: Delivery
+    messaging: Messaging  # the SMS engine: queue, relays, lifecycle
     pairing_brake: GuessBrake
     token_brake: GuessBrake
     accounts: AccountDirectory
     idempotency: IdempotencyKeys
-    webhooks: WebhookEndpoints
+    webhook_endpoints: WebhookEndpoints
     feed: EventFeed
     presence: Presence
-    sender: WebhookSender
-    deliveries: WebhookDeliveries
+    webhook_sender: WebhookSender
+    webhook_attempts: WebhookDeliveries  # the log of webhook deliveries and their attempts
     otps: Otps
     recipients: Recipients
     lists: RecipientLists
@@ -87,7 +86,7 @@ class Hub:
             SecretBox.for_data_dir(config.data_path, "otp.key", "RELAYHUB_OTP_KEY"),
             feed.committed,
         )
-        delivery = Delivery(store, clock, config, devices, presence, feed.committed, otps.unseal)
+        messaging = Messaging(store, clock, config, devices, presence, feed.committed, otps.unseal)
         lists = RecipientLists(store, clock)
         endpoints = WebhookEndpoints(
             store,
@@ -101,22 +100,22 @@ class Hub:
             store=store,
             auth=TokenAuthority(store, clock),
             devices=devices,
-            delivery=delivery,
+            messaging=messaging,
             pairing_brake=GuessBrake(
                 clock, config.pairing.max_failures, config.pairing.failure_window_s
             ),
             token_brake=GuessBrake(clock, config.auth.max_failures, config.auth.failure_window_s),
             accounts=AccountDirectory(store, clock, config.limits),
             idempotency=IdempotencyKeys(store),
-            webhooks=endpoints,
+            webhook_endpoints=endpoints,
             feed=feed,
             presence=presence,
-            sender=WebhookSender(store, clock, feed, endpoints, config.webhooks),
-            deliveries=WebhookDeliveries(store, clock),
+            webhook_sender=WebhookSender(store, clock, feed, endpoints, config.webhooks),
+            webhook_attempts=WebhookDeliveries(store, clock),
             otps=otps,
             recipients=Recipients(store, clock),
             lists=lists,
-            batches=Batches(store, clock, lists, delivery, config.sms.max_parts),
+            batches=Batches(store, clock, lists, messaging, config.sms.max_parts),
             history=MessageHistory(store, clock, config.sms.max_ttl_s),
         )
 
@@ -135,10 +134,10 @@ class Hub:
         await self.devices.load()
         await self.accounts.load()
         await self.presence.load()
-        resumed = await self.delivery.recover()
+        resumed = await self.messaging.recover()
         if resumed:
             log.info("resuming %d unfinished message(s)", resumed)
-        await self.sender.start()
+        await self.webhook_sender.start()
         self._timers.append(asyncio.create_task(self._sweep_forever(), name="sweeper"))
 
     async def _keep_dashboard_link(self, origin: str) -> None:
@@ -158,7 +157,7 @@ class Hub:
         while True:
             await self.clock.sleep(self.config.relay.sweep_interval_s)
             try:
-                self.delivery.sweep()
+                self.messaging.sweep()
                 self.presence.sweep()
                 if self.clock.monotonic() - pruned_at >= PRUNE_EVERY_S:
                     pruned_at = self.clock.monotonic()
@@ -175,7 +174,7 @@ class Hub:
         self.idempotency.prune(now)
         kept_since = now - timedelta(days=self.config.events.retention_days)
         self.feed.prune(kept_since)
-        self.deliveries.prune(kept_since)
+        self.webhook_attempts.prune(kept_since)
 
     async def storage_answers(self) -> None:
         """A read round trip for /v1/health; ``StorageUnavailable`` unless the database answers."""
@@ -193,13 +192,11 @@ class Hub:
 
     async def stop(self) -> None:
         self.feed.close()
-        await self.sender.close()
+        await self.webhook_sender.close()
         for task in self._timers:
             task.cancel()
         for task in self._timers:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        for conn in list(self.delivery.connections.values()):
-            conn.close(CloseCode.GOING_AWAY, "the hub is shutting down")
-        await self.delivery.close()
+        await self.messaging.close()  # every relay socket closed with 1001 first
         await self.store.close()

@@ -22,7 +22,7 @@ from typing import Any
 
 from hub.clock import Clock, rfc3339
 from hub.events import event_statements
-from hub.message import run_statements
+from hub.messaging.writes import run_statements
 from hub.store.interface import Store
 
 log = logging.getLogger(__name__)

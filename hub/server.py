@@ -86,5 +86,5 @@ class HubServer(uvicorn.Server):
         if hub is not None:
             hub.feed.close()
             # The 1012 closes that follow are the hub's own: jobs stay dispatched.
-            hub.delivery.server_stopping = True
+            hub.messaging.server_stopping()
         await super().shutdown(sockets)

@@ -30,9 +30,9 @@ async def get_account(request: Request) -> Response:
     account = _account_of(request, principal.account_id)
     usage = {
         "sent_today": await hub.history.sent_today(account.id),
-        "queued_now": hub.delivery.queued_count(account.id),
+        "queued_now": hub.messaging.queued_count(account.id),
         "devices": hub.devices.count(account.id),
-        "devices_online": hub.delivery.dispatcher.online_count(account.id),
+        "devices_online": hub.messaging.online_relays(account.id),
     }
     return ok({**account_body(hub.accounts, account), "plan": "self-hosted", "usage": usage})
 
@@ -40,8 +40,8 @@ async def get_account(request: Request) -> Response:
 async def _webhook_check(request: Request, account_id: str) -> dict[str, Any]:
     """An enabled endpoint whose latest delivery was answered with a 2xx."""
     hub = hub_of(request)
-    endpoints = await hub.webhooks.enabled_count(account_id)
-    last = await hub.deliveries.latest_attempt(account_id)
+    endpoints = await hub.webhook_endpoints.enabled_count(account_id)
+    last = await hub.webhook_attempts.latest_attempt(account_id)
     status = last["status_code"] if last is not None else None
     passed = status is not None and 200 <= status < 300
     if endpoints == 0:
@@ -68,7 +68,7 @@ async def readiness(request: Request) -> Response:
     now = hub.clock.now()
     expires = account.subscription_expires_at
     paired = hub.devices.count(account.id)
-    online = hub.delivery.dispatcher.online_count(account.id)
+    online = hub.messaging.online_relays(account.id)
     last_delivered = await hub.history.last_delivered_since(account.id, now - timedelta(hours=24))
     checks = [
         check("token", True, "this access token is valid", ""),

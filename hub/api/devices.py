@@ -47,7 +47,7 @@ async def update_device(request: Request) -> Response:
     hub = hub_of(request)
     updated = await hub.devices.update(device, name=body.name, disabled=body.disabled)
     if updated.disabled:
-        hub.delivery.disconnect(device.id, CloseCode.REVOKED, "the device was disabled")
+        hub.messaging.disconnect(device.id, CloseCode.REVOKED, "the device was disabled")
     sent = await _sent_today(request, principal.account_id)
     return ok(_device_body(request, await hub.devices.row(device.id), sent))
 
@@ -57,7 +57,7 @@ async def revoke_device(request: Request) -> Response:
     device = _device_or_404(request, principal.account_id)
     hub = hub_of(request)
     await hub.devices.revoke(device)
-    hub.delivery.disconnect(device.id, CloseCode.REVOKED, "the device was revoked")
+    hub.messaging.disconnect(device.id, CloseCode.REVOKED, "the device was revoked")
     return ok({"id": device.id, "revoked": True})
 
 
@@ -76,19 +76,19 @@ async def _sent_today(request: Request, account_id: str) -> dict[str, int]:
 def _device_body(request: Request, row: Row, sent_today: dict[str, int]) -> dict[str, Any]:
     """A device as stored, with its live state from the socket if it is online."""
     hub = hub_of(request)
-    conn = hub.delivery.connections.get(row["id"])
+    conn = hub.messaging.socket_facts(row["id"])
     heartbeat = conn.heartbeat if conn else None
     return {
         "id": row["id"],
         "name": row["name"],
-        "online": hub.delivery.is_online(row["id"]),
+        "online": hub.messaging.is_online(row["id"]),
         "disabled": bool(row["disabled"]),
         "model": row["model"],
         "app_version": row["app_version"],
         "os": row["os"],
         "sims": json.loads(row["sims"]),
         "parts_per_minute": row["parts_per_minute"],
-        "in_flight": len(hub.delivery.dispatcher.held_by(row["id"])),
+        "in_flight": hub.messaging.in_flight(row["id"]),
         "sent_today": sent_today.get(row["id"], 0),
         "connected_at": rfc3339(conn.connected_at) if conn else None,
         "last_heartbeat_at": rfc3339(conn.heartbeat_at) if conn and conn.heartbeat_at else None,

@@ -20,7 +20,7 @@ from hub.store.interface import StorageUnavailable
 
 async def health(request: Request) -> Response:
     hub = hub_of(request)
-    if hub.delivery.rebuilding:
+    if hub.messaging.rebuilding:
         # A write failed (locked database, full disk): the hub refuses writes and
         # relays until storage takes a write again, so it is not healthy.
         raise ApiError(
@@ -44,5 +44,5 @@ async def health(request: Request) -> Response:
         # A token that is sent is checked (401 if wrong), so a monitor with a
         # stale token learns it, rather than silently losing the count.
         principal = await require(request, None)
-        answer["relays_online"] = hub.delivery.dispatcher.online_count(principal.account_id)
+        answer["relays_online"] = hub.messaging.online_relays(principal.account_id)
     return ok(answer)

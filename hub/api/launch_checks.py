@@ -40,7 +40,7 @@ async def real_phone_check(request: Request, account_id: str) -> dict[str, Any]:
     """At least one online phone is not the simulator: simulated relays send no SMS."""
     hub = hub_of(request)
     rows = await hub.devices.list_rows(account_id)
-    online = [r for r in rows if hub.delivery.is_online(r["id"])]
+    online = [r for r in rows if hub.messaging.is_online(r["id"])]
     simulated = sum(is_simulated(r["model"], r["os"]) for r in online)
     real = len(online) - simulated
     if not rows:

@@ -13,8 +13,8 @@ from hub.api.errors import ApiError, validation_error
 from hub.api.request import hub_of, query_int, read_body, require
 from hub.api.responses import ok, page
 from hub.api.sms import check_device
-from hub.batches import BadTemplate, PartlyQueued, placeholders
 from hub.ids import new_id
+from hub.messaging.batches import BadTemplate, PartlyQueued, placeholders
 from hub.recipient_lists import UnknownRecipients
 from hub.sms_text import unsendable
 
@@ -169,7 +169,7 @@ async def queue_list(request: Request) -> Response:
     plan = hub.batches.plan(account_id, batch_id, members, body.text, body.device_id, ttl)
     # Admitted as one: the list is written in chunks with awaits between, and
     # until it is all queued another send must count it as waiting.
-    queued_now = hub.delivery.queued_count(account_id)
+    queued_now = hub.messaging.queued_count(account_id)
     with hub.accounts.admitting(account_id, queued_now, len(plan.messages)):
         try:
             queued = await hub.batches.queue(account_id, batch_id, body.list_id, body.text, plan)

@@ -13,17 +13,17 @@ from hub.api.request import hub_of, query_int, require
 from hub.api.responses import ok, page
 from hub.api.schemas import MessageWaiting
 from hub.clock import rfc3339
-from hub.delivery import Delivery
-from hub.message import PRIORITY
+from hub.messaging.engine import Messaging
 from hub.messaging.history import MessageQuery
+from hub.messaging.message import PRIORITY
 from hub.phone import InvalidNumber, to_e164
 from hub.store.interface import Row
 from protocol.lifecycle import ENDED_UNDELIVERED, State
 
 
-def waiting_of(delivery: Delivery, message_id: str) -> MessageWaiting | None:
+def waiting_of(messaging: Messaging, message_id: str) -> MessageWaiting | None:
     """Why a message has not gone to a phone yet; None unless it is waiting."""
-    found = delivery.waiting(message_id)
+    found = messaging.waiting(message_id)
     if found is None:
         return None
     wait, until = found
@@ -34,7 +34,7 @@ def waiting_of(delivery: Delivery, message_id: str) -> MessageWaiting | None:
     )
 
 
-def message_body(row: Row, delivery: Delivery, with_text: bool = False) -> dict[str, Any]:
+def message_body(row: Row, messaging: Messaging, with_text: bool = False) -> dict[str, Any]:
     """A message as the API shows it; ``with_text`` for one message (lists leave it out)."""
     error = None
     if row["error_code"]:
@@ -59,7 +59,7 @@ def message_body(row: Row, delivery: Delivery, with_text: bool = False) -> dict[
         "failed_at": row["failed_at"] if terminal_failure else None,
         "expires_at": row["expires_at"],
         "updated_at": row["updated_at"],
-        "waiting": msgspec.to_builtins(waiting_of(delivery, row["id"]))
+        "waiting": msgspec.to_builtins(waiting_of(messaging, row["id"]))
         if row["state"] == State.QUEUED
         else None,
     }
@@ -87,7 +87,7 @@ async def message_status(request: Request) -> Response:
          "detail": e["detail"]}
         for e in events
     ]  # fmt: skip
-    body = message_body(row, hub_of(request).delivery, with_text=True)
+    body = message_body(row, hub_of(request).messaging, with_text=True)
     return ok({**body, "history": moves})
 
 
@@ -116,5 +116,5 @@ async def list_messages(request: Request) -> Response:
         before_id=params.get("cursor"),
     )
     rows, next_cursor = await hub_of(request).history.page(principal.account_id, query, limit)
-    delivery = hub_of(request).delivery
-    return page([message_body(r, delivery) for r in rows], next_cursor)
+    messaging = hub_of(request).messaging
+    return page([message_body(r, messaging) for r in rows], next_cursor)

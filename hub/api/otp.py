@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -16,10 +15,9 @@ from hub.api.request import Check, hub_of, read_body, require
 from hub.api.schemas import OtpSent, OtpVerification
 from hub.api.sms import check_device
 from hub.ids import new_id
-from hub.message import LiveMessage
+from hub.messaging.message import new_message
 from hub.otp import TooSoon
 from hub.phone import InvalidNumber, to_e164
-from hub.sms_text import measure
 from protocol.lifecycle import State
 
 Purpose = Annotated[str, Meta(
@@ -73,29 +71,20 @@ async def send_otp(request: Request) -> Response:
             raise ApiError(
                 "rate_limited", exc.detail, headers={"Retry-After": str(exc.retry_after)}
             ) from None
-        hub.accounts.admit(account_id, hub.delivery.queued_count(account_id))
+        hub.accounts.admit(account_id, hub.messaging.queued_count(account_id))
         now = hub.clock.now()
         message_id = new_id("req", now)
         length = body.length or config.default_length
         otp = hub.otps.create(account_id, message_id, to, body.purpose, body.locale, ttl, length)
-        size = measure(otp.text)
-        message = LiveMessage(
-            id=message_id,
-            account_id=account_id,
-            to=to,
-            text=otp.text,
-            parts=size.parts,
-            encoding=size.encoding,
-            requested_device_id=body.device_id,
-            sim_slot=None,
-            queued_at=now,
-            expires_at=now + timedelta(seconds=ttl),  # the SMS is useless once the code is
-            kind="otp",
-            text_sealed=hub.otps.seal(otp.text),
-        )
-        await hub.delivery.submit(message, also=otp.statements)
+        message = new_message(
+            account_id, to, otp.text, now=now,
+            ttl_s=ttl,  # the SMS is useless once the code is
+            kind="otp", device_id=body.device_id, message_id=message_id,
+            sealed=hub.otps.seal(otp.text),
+        )  # fmt: skip
+        await hub.messaging.submit(message, also=otp.statements)
         # An old code's SMS still waiting for a relay would only confuse: it goes no further.
-        hub.delivery.cancel_queued(superseded, "superseded")
+        hub.messaging.cancel_queued(superseded, "superseded")
     # No phone could take it: the code stands, but the caller learns it waits, and why.
     queued = message.state is State.QUEUED
     sent = OtpSent(
@@ -103,7 +92,7 @@ async def send_otp(request: Request) -> Response:
         status="queued" if queued else "sent",
         expires_in_seconds=ttl,
         request_id=message_id,
-        waiting=waiting_of(hub.delivery, message_id) if queued else None,
+        waiting=waiting_of(hub.messaging, message_id) if queued else None,
     )
     return Response(msgspec.json.encode(sent), media_type="application/json")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 import msgspec
@@ -16,10 +15,9 @@ from hub.api.request import Check, hub_of, read_body, require
 from hub.api.schemas import SmsQueued
 from hub.clock import rfc3339
 from hub.config import SmsConfig
-from hub.ids import new_id
-from hub.message import LiveMessage
+from hub.messaging.message import new_message
 from hub.phone import InvalidNumber, to_e164
-from hub.sms_text import measure, refusal
+from hub.sms_text import refusal
 
 
 class SendSmsRequest(msgspec.Struct):
@@ -82,28 +80,19 @@ async def _send(
     sms = hub.config.sms
     hub.accounts.check_open(account_id)
     check_device(request, account_id, body.device_id, body.sim_slot)
-    hub.accounts.admit(account_id, hub.delivery.queued_count(account_id))
+    hub.accounts.admit(account_id, hub.messaging.queued_count(account_id))
 
     now = hub.clock.now()
-    size = measure(body.text)  # cached: the check above measured the same text
     ttl = body.ttl_seconds if body.ttl_seconds is not None else sms.default_ttl_s
-    message = LiveMessage(
-        id=new_id("req", now),
-        account_id=account_id,
-        to=to_e164(body.to, sms.default_region),
-        text=body.text,
-        parts=size.parts,
-        encoding=size.encoding,
-        requested_device_id=body.device_id,
-        sim_slot=body.sim_slot,
-        queued_at=now,
-        expires_at=now + timedelta(seconds=ttl),
-    )
+    message = new_message(
+        account_id, to_e164(body.to, sms.default_region), body.text, now=now, ttl_s=ttl,
+        device_id=body.device_id, sim_slot=body.sim_slot,
+    )  # fmt: skip
     answer = msgspec.json.encode(SmsQueued(request_id=message.id, queued_at=rfc3339(now)))
     also = []
     if key is not None:
         also.append(hub.idempotency.statement(account_id, key[0], key[1], 202, answer, now))
-    await hub.delivery.submit(message, also=also)
+    await hub.messaging.submit(message, also=also)
     return Response(answer, 202, media_type="application/json")
 
 

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from hub.api.request import hub_of, require
 from hub.api.responses import ok
 from hub.clock import rfc3339
-from protocol.lifecycle import ENDED_UNDELIVERED, State
+from protocol.lifecycle import ENDED_UNDELIVERED
 
 HOUR: Final = timedelta(hours=1)
 # Upper bounds of the latency histogram's buckets, in milliseconds (None: the rest).
@@ -55,8 +55,8 @@ async def stats(request: Request) -> Response:
     hub = hub_of(request)
     account_id = principal.account_id
     now = hub.clock.now()
-    live = [m for m in hub.delivery.book.messages() if m.account_id == account_id]
-    oldest = min((m.queued_at for m in live if m.state is State.QUEUED), default=None)
+    live = hub.messaging.live_counts(account_id)
+    oldest = live.oldest_queued_at
     rows = await hub.history.ended_since(account_id, now - HOUR)
     first = _minute(now) - timedelta(minutes=59)
     minutes = {first + timedelta(minutes=i): {"sent": 0, "failed": 0} for i in range(60)}
@@ -74,16 +74,16 @@ async def stats(request: Request) -> Response:
                 bucket["failed"] += 1
     last_minute = minutes[_minute(now)]
     devices = [
-        {"id": d.id, "name": d.name, "online": hub.delivery.is_online(d.id),
-         "in_flight": len(hub.delivery.dispatcher.held_by(d.id))}
+        {"id": d.id, "name": d.name, "online": hub.messaging.is_online(d.id),
+         "in_flight": hub.messaging.in_flight(d.id)}
         for d in hub.devices.of_account(account_id)
     ]  # fmt: skip
     return ok({
         "at": rfc3339(now),
         "queue": {
-            "queued": sum(m.state is State.QUEUED for m in live),
-            "dispatched": sum(m.state is State.DISPATCHED for m in live),
-            "accepted": sum(m.state is State.ACCEPTED for m in live),
+            "queued": live.queued,
+            "dispatched": live.dispatched,
+            "accepted": live.accepted,
             "oldest_queued_age_s": round((now - oldest).total_seconds(), 1) if oldest else None,
         },
         "per_minute": {"sent": last_minute["sent"], "failed": last_minute["failed"]},

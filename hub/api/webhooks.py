@@ -82,7 +82,7 @@ async def create_webhook(request: Request) -> Response:
     assert url is not None
     hub = hub_of(request)
     limit = hub.config.webhooks.max_endpoints_per_account
-    made = await hub.webhooks.create(
+    made = await hub.webhook_endpoints.create(
         principal.account_id, url, sorted(set(body.events)), body.description, body.enabled,
         limit=limit,
     )  # fmt: skip
@@ -93,14 +93,14 @@ async def create_webhook(request: Request) -> Response:
             " (DELETE /api/v1/webhooks/{id}) or point one elsewhere (PATCH /api/v1/webhooks/{id}"
             ' {"url": …}), or ask the hub\'s operator to raise the limit'}])  # fmt: skip
     endpoint, secret = made
-    hub.sender.endpoint_changed(endpoint.id)
+    hub.webhook_sender.endpoint_changed(endpoint.id)
     return ok({**endpoint_body(endpoint), "secret": secret}, status=201)
 
 
 async def list_webhooks(request: Request) -> Response:
     principal = await require(request, SCOPE)
     limit = query_int(request, "limit", 100, 1, 500)
-    endpoints = await hub_of(request).webhooks.of_account(
+    endpoints = await hub_of(request).webhook_endpoints.of_account(
         principal.account_id, request.query_params.get("cursor"), limit + 1
     )
     next_cursor = endpoints[limit - 1].id if len(endpoints) > limit else None
@@ -110,7 +110,7 @@ async def list_webhooks(request: Request) -> Response:
 async def get_webhook(request: Request) -> Response:
     principal = await require(request, SCOPE)
     endpoint_id = request.path_params["webhook_id"]
-    endpoint = await hub_of(request).webhooks.get(principal.account_id, endpoint_id)
+    endpoint = await hub_of(request).webhook_endpoints.get(principal.account_id, endpoint_id)
     if endpoint is None:
         raise _not_found(endpoint_id)
     return ok(endpoint_body(endpoint))
@@ -127,10 +127,10 @@ async def update_webhook(request: Request) -> Response:
     if "events" in changes:
         changes["events"] = sorted(set(changes["events"]))
     hub = hub_of(request)
-    endpoint = await hub.webhooks.update(principal.account_id, endpoint_id, **changes)
+    endpoint = await hub.webhook_endpoints.update(principal.account_id, endpoint_id, **changes)
     if endpoint is None:
         raise _not_found(endpoint_id)
-    hub.sender.endpoint_changed(endpoint_id)
+    hub.webhook_sender.endpoint_changed(endpoint_id)
     return ok(endpoint_body(endpoint))
 
 
@@ -138,9 +138,9 @@ async def delete_webhook(request: Request) -> Response:
     principal = await require(request, SCOPE)
     endpoint_id = request.path_params["webhook_id"]
     hub = hub_of(request)
-    if not await hub.webhooks.delete(principal.account_id, endpoint_id):
+    if not await hub.webhook_endpoints.delete(principal.account_id, endpoint_id):
         raise _not_found(endpoint_id)
-    hub.sender.endpoint_changed(endpoint_id)
+    hub.webhook_sender.endpoint_changed(endpoint_id)
     return ok({"id": endpoint_id, "deleted": True})
 
 
@@ -148,10 +148,10 @@ async def rotate_secret(request: Request) -> Response:
     principal = await require(request, SCOPE)
     endpoint_id = request.path_params["webhook_id"]
     hub = hub_of(request)
-    secret = await hub.webhooks.rotate(principal.account_id, endpoint_id)
+    secret = await hub.webhook_endpoints.rotate(principal.account_id, endpoint_id)
     if secret is None:
         raise _not_found(endpoint_id)
-    endpoint = await hub.webhooks.get(principal.account_id, endpoint_id)
+    endpoint = await hub.webhook_endpoints.get(principal.account_id, endpoint_id)
     assert endpoint is not None
     return ok({**endpoint_body(endpoint), "secret": secret})
 
@@ -170,7 +170,7 @@ async def list_deliveries(request: Request) -> Response:
         errors.append({"field": "status", "message": f"one of {', '.join(STATUSES)}"})
     if errors:
         raise validation_error(errors)
-    items, next_cursor = await hub_of(request).deliveries.page(
+    items, next_cursor = await hub_of(request).webhook_attempts.page(
         principal.account_id,
         endpoint_id=params.get("endpoint_id"),
         event_type=event_type,
@@ -184,7 +184,7 @@ async def list_deliveries(request: Request) -> Response:
 async def get_delivery(request: Request) -> Response:
     principal = await require(request, SCOPE)
     delivery_id = request.path_params["delivery_id"]
-    delivery = await hub_of(request).deliveries.get(principal.account_id, delivery_id)
+    delivery = await hub_of(request).webhook_attempts.get(principal.account_id, delivery_id)
     if delivery is None:
         raise ApiError("not_found", f"no webhook delivery {delivery_id} in this account")
     return ok(delivery)
@@ -195,7 +195,7 @@ async def redeliver(request: Request) -> Response:
     principal = await require(request, SCOPE)
     delivery_id = request.path_params["delivery_id"]
     hub = hub_of(request)
-    original = await hub.deliveries.get(principal.account_id, delivery_id)
+    original = await hub.webhook_attempts.get(principal.account_id, delivery_id)
     if original is None:
         raise ApiError("not_found", f"no webhook delivery {delivery_id} in this account")
     if original["event"] is None:
@@ -203,16 +203,16 @@ async def redeliver(request: Request) -> Response:
             "not_found",
             f"the event of {delivery_id} is no longer kept ([events] retention_days)",
         )
-    endpoint = await hub.webhooks.get(principal.account_id, original["endpoint_id"])
+    endpoint = await hub.webhook_endpoints.get(principal.account_id, original["endpoint_id"])
     if endpoint is None or not endpoint.enabled:
         raise validation_error([{"field": "endpoint_id", "message":
             f"the endpoint {original['endpoint_id']} is disabled; enable it first with"
             ' PATCH /api/v1/webhooks/{id} {"enabled": true}'}])  # fmt: skip
-    row = await hub.deliveries.redeliver(principal.account_id, delivery_id)
+    row = await hub.webhook_attempts.redeliver(principal.account_id, delivery_id)
     if row is None:
         raise ApiError("not_found", f"no webhook delivery {delivery_id} in this account")
-    hub.sender.add(row)
-    new = await hub.deliveries.get(principal.account_id, row["id"])
+    hub.webhook_sender.add(row)
+    new = await hub.webhook_attempts.get(principal.account_id, row["id"])
     assert new is not None
     new.pop("event")
     return ok(new, status=202)

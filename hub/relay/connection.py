@@ -48,7 +48,7 @@ class RelayConnection:
         self.hello: f.Hello | None = None
         # The seq of the last report whose write this socket submitted: the next
         # write must move the stored last_seq from exactly here.
-        self.chained_seq = session.stored_seq
+        self.submitted_seq = session.stored_seq
         self.closing = False
         self.reader: asyncio.Task[object] | None = None  # the task reading frames
         self.receiving = False  # the reader waits for the peer right now
@@ -87,6 +87,13 @@ class RelayConnection:
         if self.session.close_code is not None:
             self.close(self.session.close_code, self.session.close_reason)
         self._wakeup.set()
+
+    def take_outgoing(self) -> list[bytes]:
+        """Take the frames still waiting for the writer, in order (a test without a
+        socket reads what the hub sent this way)."""
+        out = list(self._outgoing)
+        self._outgoing.clear()
+        return out
 
     def send_job(self, job: f.Send) -> None:
         if not self.closing:

@@ -74,7 +74,7 @@ async def relay_socket(websocket: WebSocket) -> None:
         connected_at=hub.clock.now(),
     )
     writer = asyncio.create_task(conn.run_writer(), name=f"relay-writer-{device.id}")
-    hub.delivery.on_open(conn)
+    hub.messaging.on_open(conn)
     close_code: int | None = None
     try:
         close_code = await _read_frames(hub, conn)
@@ -82,7 +82,7 @@ async def relay_socket(websocket: WebSocket) -> None:
         log.exception("relay %s: error while handling a frame", device.id)
         conn.close(CloseCode.INTERNAL, "internal error")
     finally:
-        hub.delivery.on_disconnect(conn, close_code)
+        hub.messaging.on_disconnect(conn, close_code)
         conn.close(CloseCode.NORMAL, "")
         with contextlib.suppress(asyncio.TimeoutError, Exception):
             await asyncio.wait_for(writer, timeout=5)
@@ -127,10 +127,10 @@ async def _read_frames(hub: Hub, conn: RelayConnection) -> int | None:
 async def _handle(hub: Hub, conn: RelayConnection, event: HubEvent) -> None:
     match event:
         case HelloReceived(hello):
-            hub.delivery.on_hello(conn, hello)
+            hub.messaging.on_hello(conn, hello)
         case AckReceived(frame):
-            await hub.delivery.on_ack(conn, frame)
+            await hub.messaging.on_ack(conn, frame)
         case ReportReceived(report):
-            await hub.delivery.on_report(conn, report)
+            await hub.messaging.on_report(conn, report)
         case HeartbeatReceived(heartbeat):
-            hub.delivery.on_heartbeat(conn, heartbeat)
+            hub.messaging.on_heartbeat(conn, heartbeat)

@@ -106,7 +106,7 @@ async def test_send_answers_503_and_stores_nothing_while_another_process_holds_t
             again = await hub.post("/api/v1/sms/send", SEND)  # the hub is fenced by now
             during = row_counts(path)
 
-        await hub.hub.delivery.ready()  # it reloads its state once storage answers
+        await hub.hub.messaging.ready()  # it reloads its state once storage answers
         accepted = await hub.client.post(url, json=SEND, headers=keyed)
         assert accepted.status_code == 202, accepted.text
         request_id = accepted.json()["request_id"]

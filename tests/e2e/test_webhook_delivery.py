@@ -337,7 +337,7 @@ async def test_a_finished_delivery_queued_again_is_not_sent_again(
         # A stale copy, as a reload racing the attempt that finished it would read.
         stale = {**done, "status": "pending", "attempt_count": 0,
                  "next_attempt_at": done["created_at"]}  # fmt: skip
-        hub.hub.sender.add(stale)  # type: ignore[arg-type]
+        hub.hub.webhook_sender.add(stale)  # type: ignore[arg-type]
         await hub.send(text="a later one")  # its delivery goes after the stale copy's turn
         await receiver.wait_until(lambda: len(receiver.calls) == 2)
         await settled(hub, lambda d: d["status"] == "succeeded")

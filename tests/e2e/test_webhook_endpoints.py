@@ -58,7 +58,7 @@ def files_containing(folder: Path, needles: tuple[bytes, ...]) -> list[str]:
 async def test_signatures_verify_with_the_standard_webhooks_package(hub_server: RunningHub) -> None:
     created = (await hub_server.post(HOOKS, {"url": PUBLIC_URL})).json()
     payload = json.dumps({"type": "message.sent", "timestamp": "now", "data": {}}).encode()
-    secrets = await hub_server.hub.webhooks.signing_secrets(created["id"])
+    secrets = await hub_server.hub.webhook_endpoints.signing_secrets(created["id"])
     headers = signer.headers(secrets, "msg_1", int(time.time()), payload)
 
     assert Webhook(created["secret"]).verify(payload, headers)["type"] == "message.sent"
@@ -74,13 +74,12 @@ async def test_rotation_signs_with_both_secrets_until_the_overlap_ends(tmp_path:
 
         payload = b'{"type":"message.sent"}'
         now = int(time.time())
-        during = signer.headers(
-            await running.hub.webhooks.signing_secrets(created["id"]), "msg_2", now, payload
-        )
+        secrets = await running.hub.webhook_endpoints.signing_secrets(created["id"])
+        during = signer.headers(secrets, "msg_2", now, payload)
         assert Webhook(old).verify(payload, during) and Webhook(new).verify(payload, during)
 
         clock.advance(running.config.webhooks.rotation_overlap_s + 1)
-        after = await running.hub.webhooks.signing_secrets(created["id"])
+        after = await running.hub.webhook_endpoints.signing_secrets(created["id"])
         assert after == [new]
         shown = (await running.get(f"{HOOKS}/{created['id']}")).json()
         assert shown["previous_secret_valid_until"] is None

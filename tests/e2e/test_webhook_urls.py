@@ -157,7 +157,7 @@ async def test_an_attempt_that_fails_inside_the_hub_is_recorded_and_retried_to_t
     )
     async with serve_receiver() as receiver, serve_hub(config) as hub:
         broken = BrokenPool()
-        hub.hub.sender._pool = broken  # type: ignore[assignment]
+        hub.hub.webhook_sender._pool = broken  # type: ignore[assignment]
         await add_endpoint(hub, receiver.url, events=["device.online"])
 
         await hub.relay("Phone")

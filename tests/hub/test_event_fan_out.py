@@ -12,7 +12,7 @@ import pytest
 
 from hub.clock import rfc3339
 from hub.events import event_statements
-from hub.message import run_statements
+from hub.messaging.writes import run_statements
 from hub.store.interface import StorageUnavailable
 from hub.store.sqlite import SqliteStore
 

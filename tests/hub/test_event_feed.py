@@ -12,7 +12,7 @@ import pytest
 
 from hub.event_feed import EventFeed
 from hub.events import event_statements
-from hub.message import run_statements
+from hub.messaging.writes import run_statements
 from hub.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)

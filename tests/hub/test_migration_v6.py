@@ -7,7 +7,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from hub.message import LiveMessage
+from hub.messaging.message import LiveMessage
 from hub.store.migrations import CURRENT
 from hub.store.sqlite import SqliteStore
 from protocol.lifecycle import State

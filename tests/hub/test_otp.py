@@ -19,7 +19,7 @@ from cryptography.fernet import Fernet
 from hub import otp as otp_module
 from hub.clock import ManualClock, rfc3339
 from hub.config import ConfigError, OtpConfig, load_config
-from hub.message import run_statements
+from hub.messaging.writes import run_statements
 from hub.otp import NewOtp, Otps, TooSoon, Verification, _decide, new_code, render
 from hub.secret_box import SecretBox
 from hub.store.sqlite import SqliteStore

@@ -15,7 +15,7 @@ import pytest
 
 from hub.clock import ManualClock
 from hub.idempotency import IdempotencyKeys
-from hub.message import run_statements
+from hub.messaging.writes import run_statements
 from hub.recipient_lists import RecipientLists
 from hub.recipients import Recipients
 from hub.store.sqlite import SqliteStore

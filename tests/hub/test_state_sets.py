@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from hub.api.schemas import MessageStatus
-from hub.book import LIVE_SQL, sql_list
+from hub.messaging.live import LIVE_SQL, sql_list
 from protocol.lifecycle import ENDED_UNDELIVERED, LIVE, TERMINAL, TRANSITIONS, State
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "hub" / "web" / "dashboard"

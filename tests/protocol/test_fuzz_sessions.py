@@ -317,7 +317,7 @@ class HubSideMachine(RuleBasedStateMachine):
     The relays are played by the fuzzer: any valid frame, about any message,
     with any small seq, repeated, and both devices reporting on the same
     message. The hub is played as ``hub/relay/endpoint.py`` and
-    ``hub/delivery.py`` do: reports are stored later (``report_stored``), a
+    ``hub/messaging/`` does: reports are stored later (``report_stored``), a
     reconnect opens a session from the stored seq, and every ack or report
     goes through ``lifecycle.decide``.
     """

@@ -1,4 +1,4 @@
-"""Tests for the priority lanes of ``hub/relay/dispatcher.py``: OTP sends go ahead of
+"""Tests for the priority lanes of ``hub/messaging/dispatcher.py``: OTP sends go ahead of
 ordinary ones, oldest first within a lane, and a stuck lane holds up nothing else."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.message import PRIORITY, LiveMessage
-from hub.relay.dispatcher import Dispatcher
+from hub.messaging.dispatcher import Dispatcher
+from hub.messaging.message import PRIORITY, LiveMessage
 
 ACCOUNT = "acc_1"
 WALL = datetime(2026, 1, 1, tzinfo=UTC)
@@ -52,7 +52,7 @@ def queue_all(dispatcher: Dispatcher, *messages: LiveMessage) -> None:
 
 
 def placed_ids(dispatcher: Dispatcher, now: float = T0) -> list[str]:
-    placed, expired = dispatcher.take(ACCOUNT, now, WALL)
+    placed, expired = dispatcher.place(ACCOUNT, now, WALL)
     assert expired == []
     return [m.id for m, _ in placed]
 

@@ -1,4 +1,4 @@
-"""Tests for ``hub/book.py``: which copies of moving messages the book keeps, and
+"""Tests for ``hub/messaging/live.py``: which copies of moving messages it keeps, and
 how their writes reach a real SQLite store (faults injected by wrapping the
 writer's connection)."""
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from hub.auth import TokenAuthority
-from hub.book import Book
 from hub.clock import ManualClock
-from hub.message import LiveMessage, insert_statements, save_statements
+from hub.messaging.live import LiveMessages
+from hub.messaging.message import LiveMessage, insert_statements, save_statements
 from hub.store.interface import StorageUnavailable
 from hub.store.sqlite import SqliteStore
 from protocol.lifecycle import Event, State, decide
@@ -35,7 +35,7 @@ class Heard:
 class Env:
     store: SqliteStore
     faults: CommitFaults
-    book: Book
+    book: LiveMessages
     heard: Heard
     account_id: str
 
@@ -67,7 +67,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     account = await store.fetchone("SELECT id FROM accounts")
     assert account is not None
     heard = Heard()
-    book = Book(
+    book = LiveMessages(
         store,
         on_write_failed=lambda exc, messages: heard.failed.append((exc, [m.id for m in messages])),
         on_events=heard.events_of.append,

@@ -1,4 +1,4 @@
-"""Tests for ``hub/relay/dispatcher.py``: routing and flow control, with explicit times."""
+"""Tests for ``hub/messaging/dispatcher.py``: routing and flow control, with explicit times."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.message import LiveMessage
-from hub.relay.dispatcher import LOOKAHEAD, RATE_WINDOW_S, Dispatcher
+from hub.messaging.dispatcher import LOOKAHEAD, RATE_WINDOW_S, Dispatcher
+from hub.messaging.message import LiveMessage
 from protocol.lifecycle import State
 
 ACCOUNT = "acc_1"
@@ -48,11 +48,11 @@ def queue_all(dispatcher: Dispatcher, *messages: LiveMessage) -> None:
         dispatcher.enqueue(m)
 
 
-def take(
+def place(
     dispatcher: Dispatcher, now: float = T0, wall: datetime = WALL, account: str = ACCOUNT
 ) -> tuple[list[tuple[str, str]], list[str]]:
-    """``take`` with messages shown by id: ``([(message, device)], [expired])``."""
-    placed, expired = dispatcher.take(account, now, wall)
+    """``place`` with messages shown by id: ``([(message, device)], [expired])``."""
+    placed, expired = dispatcher.place(account, now, wall)
     return [(m.id, d) for m, d in placed], [m.id for m in expired]
 
 
@@ -69,7 +69,7 @@ def test_dispatcher_places_nothing_when_no_relay_of_the_account_is_online() -> N
     d.enqueue(m)
     d.device_online(OTHER_ACCOUNT, "dev_other", SIMS, PPM)
 
-    assert take(d) == ([], [])
+    assert place(d) == ([], [])
     assert queued_ids(d) == [m.id]
 
 
@@ -96,7 +96,7 @@ def test_dispatcher_picks_the_relay_with_most_free_capacity_when_auto() -> None:
     m = message()
     d.enqueue(m)
 
-    assert take(d) == ([(m.id, "dev_b")], [])
+    assert place(d) == ([(m.id, "dev_b")], [])
 
 
 def test_dispatcher_spreads_a_burst_over_relays_when_auto() -> None:
@@ -105,7 +105,7 @@ def test_dispatcher_spreads_a_burst_over_relays_when_auto() -> None:
     d.device_online(ACCOUNT, "dev_b", SIMS, PPM)
     queue_all(d, *(message() for _ in range(6)))
 
-    placed, _ = take(d)
+    placed, _ = place(d)
 
     assert len(placed) == 6
     assert (len(d.held_by("dev_a")), len(d.held_by("dev_b"))) == (3, 3)
@@ -116,13 +116,13 @@ def test_dispatcher_prefers_the_relay_with_more_rate_room_when_free_capacity_tie
     d.device_online(ACCOUNT, "dev_a", SIMS, 10)
     first = message(parts=3)
     d.enqueue(first)
-    assert take(d) == ([(first.id, "dev_a")], [])
+    assert place(d) == ([(first.id, "dev_a")], [])
     d.release(first, "dev_a")  # dev_a holds nothing again, but used 3 parts of its minute
     d.device_online(ACCOUNT, "dev_b", SIMS, 10)
     m = message()
     d.enqueue(m)
 
-    assert take(d, T0 + 1) == ([(m.id, "dev_b")], [])
+    assert place(d, T0 + 1) == ([(m.id, "dev_b")], [])
 
 
 def test_dispatcher_places_a_message_only_on_relays_of_its_account_when_auto() -> None:
@@ -131,9 +131,9 @@ def test_dispatcher_places_a_message_only_on_relays_of_its_account_when_auto() -
     mine = message()
     d.enqueue(mine)
 
-    assert take(d, account=OTHER_ACCOUNT) == ([], [])
+    assert place(d, account=OTHER_ACCOUNT) == ([], [])
     d.device_online(ACCOUNT, "dev_mine", SIMS, PPM)
-    assert take(d) == ([(mine.id, "dev_mine")], [])
+    assert place(d) == ([(mine.id, "dev_mine")], [])
 
 
 def test_dispatcher_keeps_queue_order_when_placing_auto_messages() -> None:
@@ -142,7 +142,7 @@ def test_dispatcher_keeps_queue_order_when_placing_auto_messages() -> None:
     messages = [message() for _ in range(5)]
     queue_all(d, *messages)
 
-    placed, _ = take(d)
+    placed, _ = place(d)
 
     assert [mid for mid, _ in placed] == [m.id for m in messages]
 
@@ -159,7 +159,7 @@ def test_dispatcher_sends_a_manual_message_only_to_its_device_when_others_have_m
     m = message(device="dev_b")
     d.enqueue(m)
 
-    assert take(d) == ([(m.id, "dev_b")], [])
+    assert place(d) == ([(m.id, "dev_b")], [])
 
 
 def test_dispatcher_keeps_a_manual_message_waiting_while_its_device_is_offline() -> None:
@@ -168,11 +168,11 @@ def test_dispatcher_keeps_a_manual_message_waiting_while_its_device_is_offline()
     m = message(device="dev_b")
     d.enqueue(m)
 
-    assert take(d) == ([], [])
+    assert place(d) == ([], [])
     assert d.held_by("dev_a") == set()
 
     d.device_online(ACCOUNT, "dev_b", SIMS, PPM)
-    assert take(d) == ([(m.id, "dev_b")], [])
+    assert place(d) == ([(m.id, "dev_b")], [])
 
 
 def test_dispatcher_keeps_a_manual_message_waiting_when_its_device_is_full() -> None:
@@ -184,9 +184,9 @@ def test_dispatcher_keeps_a_manual_message_waiting_when_its_device_is_full() -> 
     m = message(device="dev_b")
     d.enqueue(m)
 
-    assert take(d) == ([], [])
+    assert place(d) == ([], [])
     d.release(busy, "dev_b")
-    assert take(d) == ([(m.id, "dev_b")], [])
+    assert place(d) == ([(m.id, "dev_b")], [])
 
 
 # --- max_inflight
@@ -198,7 +198,7 @@ def test_dispatcher_gives_a_relay_at_most_max_inflight_jobs_when_more_are_queued
     messages = [message() for _ in range(5)]
     queue_all(d, *messages)
 
-    placed, _ = take(d)
+    placed, _ = place(d)
 
     assert placed == [(messages[0].id, "dev_a"), (messages[1].id, "dev_a")]
     assert d.held_by("dev_a") == {messages[0].id, messages[1].id}
@@ -210,12 +210,12 @@ def test_dispatcher_places_the_next_message_when_a_held_job_is_released() -> Non
     d.device_online(ACCOUNT, "dev_a", SIMS, PPM)
     messages = [message() for _ in range(3)]
     queue_all(d, *messages)
-    take(d)
-    assert take(d) == ([], [])
+    place(d)
+    assert place(d) == ([], [])
 
     d.release(messages[0], "dev_a")
 
-    assert take(d) == ([(messages[2].id, "dev_a")], [])
+    assert place(d) == ([(messages[2].id, "dev_a")], [])
 
 
 # --- parts_per_minute
@@ -227,26 +227,26 @@ def test_dispatcher_places_no_more_parts_than_parts_per_minute_within_the_window
     messages = [message() for _ in range(8)]
     queue_all(d, *messages)
 
-    first, _ = take(d, T0)
-    later, _ = take(d, T0 + RATE_WINDOW_S - 0.5)
+    first, _ = place(d, T0)
+    later, _ = place(d, T0 + RATE_WINDOW_S - 0.5)
 
     assert [mid for mid, _ in first] == [m.id for m in messages[:5]]
     assert later == []
 
 
 def test_dispatcher_leaves_the_queue_untouched_while_every_relay_is_at_its_rate() -> None:
-    """With no rate left anywhere, ``take`` looks at no queued message at all: a
+    """With no rate left anywhere, ``place`` looks at no queued message at all: a
     deep queue then costs nothing on each send and report."""
     d = Dispatcher(max_inflight=100)
     d.device_online(ACCOUNT, "dev_a", SIMS, 2)
     queue_all(d, message(), message())
-    take(d, T0)
+    place(d, T0)
     waiting = [message() for _ in range(LOOKAHEAD + 10)]
     queue_all(d, *waiting)
     for m in waiting:
-        m.in_queue = "untouched"  # type: ignore[assignment]  # take would reset it
+        m.in_queue = "untouched"  # type: ignore[assignment]  # place would reset it
 
-    placed, expired = take(d, T0 + 1)
+    placed, expired = place(d, T0 + 1)
 
     assert (placed, expired) == ([], [])
     assert all(m.in_queue == "untouched" for m in waiting)
@@ -259,7 +259,7 @@ def test_dispatcher_counts_parts_not_messages_when_applying_parts_per_minute() -
     long_one, too_many, fits = message(parts=3), message(parts=3), message(parts=2)
     queue_all(d, long_one, too_many, fits)
 
-    placed, _ = take(d)
+    placed, _ = place(d)
 
     assert placed == [(long_one.id, "dev_a"), (fits.id, "dev_a")]
     assert queued_ids(d) == [too_many.id]
@@ -270,9 +270,9 @@ def test_dispatcher_places_again_when_the_rate_window_has_passed() -> None:
     d.device_online(ACCOUNT, "dev_a", SIMS, 2)
     messages = [message() for _ in range(4)]
     queue_all(d, *messages)
-    take(d, T0)
+    place(d, T0)
 
-    placed, _ = take(d, T0 + RATE_WINDOW_S)
+    placed, _ = place(d, T0 + RATE_WINDOW_S)
 
     assert placed == [(messages[2].id, "dev_a"), (messages[3].id, "dev_a")]
 
@@ -281,26 +281,26 @@ def test_dispatcher_next_room_says_when_a_full_window_frees_room() -> None:
     d = Dispatcher(max_inflight=100)
     d.device_online(ACCOUNT, "dev_a", SIMS, 2)
     queue_all(d, *(message() for _ in range(3)))
-    take(d, T0)
+    place(d, T0)
 
     wait = d.next_room(ACCOUNT, T0 + 10)
 
     assert wait == pytest.approx(RATE_WINDOW_S - 10)
-    assert take(d, T0 + 10 + wait - 0.5)[0] == []
-    assert len(take(d, T0 + 10 + wait)[0]) == 1
+    assert place(d, T0 + 10 + wait - 0.5)[0] == []
+    assert len(place(d, T0 + 10 + wait)[0]) == 1
 
 
 def test_dispatcher_next_room_names_the_soonest_window_when_several_relays_are_full() -> None:
     d = Dispatcher(max_inflight=100)
     d.device_online(ACCOUNT, "dev_a", SIMS, 1)
     d.enqueue(message())
-    take(d, T0)
+    place(d, T0)
     d.device_online(ACCOUNT, "dev_b", SIMS, 1)
     d.enqueue(message())
-    take(d, T0 + 20)
+    place(d, T0 + 20)
     d.enqueue(message())
 
-    assert take(d, T0 + 30) == ([], [])
+    assert place(d, T0 + 30) == ([], [])
     assert d.next_room(ACCOUNT, T0 + 30) == pytest.approx(RATE_WINDOW_S - 30)
 
 
@@ -308,7 +308,7 @@ def test_dispatcher_next_room_is_zero_when_the_window_has_already_passed() -> No
     d = Dispatcher(max_inflight=100)
     d.device_online(ACCOUNT, "dev_a", SIMS, 1)
     queue_all(d, message(), message())
-    take(d, T0)
+    place(d, T0)
 
     assert d.next_room(ACCOUNT, T0 + RATE_WINDOW_S + 5) == 0.0
 
@@ -325,7 +325,7 @@ def test_dispatcher_next_room_is_none_when_the_rate_limited_relay_is_also_full()
     d = Dispatcher(max_inflight=1)
     d.device_online(ACCOUNT, "dev_a", SIMS, 1)
     queue_all(d, message(), message())
-    take(d, T0)  # holds its one job and used its one part: only a report frees it
+    place(d, T0)  # holds its one job and used its one part: only a report frees it
 
     assert d.next_room(ACCOUNT, T0 + 1) is None
 
@@ -336,9 +336,9 @@ def test_dispatcher_lets_a_message_longer_than_the_allowance_into_an_empty_windo
     huge, small = message(parts=5), message()
     queue_all(d, huge, small)
 
-    assert take(d, T0) == ([(huge.id, "dev_a")], [])
-    assert take(d, T0 + RATE_WINDOW_S - 1) == ([], [])
-    assert take(d, T0 + RATE_WINDOW_S) == ([(small.id, "dev_a")], [])
+    assert place(d, T0) == ([(huge.id, "dev_a")], [])
+    assert place(d, T0 + RATE_WINDOW_S - 1) == ([], [])
+    assert place(d, T0 + RATE_WINDOW_S) == ([(small.id, "dev_a")], [])
 
 
 # --- SIM slots
@@ -353,7 +353,7 @@ def test_dispatcher_sends_a_sim_slot_message_only_to_a_relay_with_that_sim() -> 
     m = message(sim_slot=1)
     d.enqueue(m)
 
-    assert take(d) == ([(m.id, "dev_b")], [])
+    assert place(d) == ([(m.id, "dev_b")], [])
 
 
 def test_dispatcher_keeps_a_sim_slot_message_queued_when_no_online_relay_has_that_sim() -> None:
@@ -362,7 +362,7 @@ def test_dispatcher_keeps_a_sim_slot_message_queued_when_no_online_relay_has_tha
     m = message(sim_slot=1)
     d.enqueue(m)
 
-    assert take(d) == ([], [])
+    assert place(d) == ([], [])
     assert queued_ids(d) == [m.id]
 
 
@@ -376,7 +376,7 @@ def test_dispatcher_sends_a_sim_slot_message_only_to_a_relay_with_that_sim_when_
     m = message(sim_slot=1)
     d.enqueue(m)
 
-    assert take(d) == ([(m.id, "dev_b")], [])
+    assert place(d) == ([(m.id, "dev_b")], [])
 
 
 # --- expiry and stale entries
@@ -390,7 +390,7 @@ def test_dispatcher_returns_messages_past_expires_at_as_expired_when_taking() ->
     fresh = message()
     queue_all(d, stale, on_the_dot, fresh)
 
-    assert take(d) == ([(fresh.id, "dev_a")], [stale.id, on_the_dot.id])
+    assert place(d) == ([(fresh.id, "dev_a")], [stale.id, on_the_dot.id])
     assert queued_ids(d) == []
     assert d.held_by("dev_a") == {fresh.id}
 
@@ -403,7 +403,7 @@ def test_dispatcher_drops_messages_no_longer_queued_when_taking() -> None:
     cancelled.state = State.CANCELLED
     elsewhere.state = State.DISPATCHED
 
-    assert take(d) == ([(waiting.id, "dev_a")], [])
+    assert place(d) == ([(waiting.id, "dev_a")], [])
     assert queued_ids(d) == []
 
 
@@ -416,7 +416,7 @@ def test_dispatcher_places_messages_behind_one_that_fits_nowhere() -> None:
     stuck, behind = message(sim_slot=3), message()
     queue_all(d, stuck, behind)
 
-    assert take(d) == ([(behind.id, "dev_a")], [])
+    assert place(d) == ([(behind.id, "dev_a")], [])
     assert queued_ids(d) == [stuck.id]
 
 
@@ -427,7 +427,7 @@ def test_dispatcher_keeps_skipped_messages_in_order_when_looking_ahead() -> None
     tail = message(sim_slot=3)
     queue_all(d, *stuck, message(), tail)
 
-    take(d)
+    place(d)
 
     assert queued_ids(d) == [m.id for m in [*stuck, tail]]
 
@@ -436,12 +436,12 @@ def test_dispatcher_stops_looking_when_lookahead_messages_fit_nowhere() -> None:
     d = Dispatcher(max_inflight=8)
     d.device_online(ACCOUNT, "dev_a", frozenset({0}), 4)  # 4 parts a minute
     d.enqueue(message(parts=2))
-    assert len(take(d)[0]) == 1  # 2 of the 4 parts used: 3-part messages wait
+    assert len(place(d)[0]) == 1  # 2 of the 4 parts used: 3-part messages wait
     queue_all(d, *(message(parts=3) for _ in range(LOOKAHEAD)))
     beyond = message()
     d.enqueue(beyond)
 
-    assert take(d) == ([], [])
+    assert place(d) == ([], [])
     assert queued_ids(d)[-1] == beyond.id
 
 
@@ -452,7 +452,7 @@ def test_dispatcher_places_other_messages_when_many_wait_for_a_missing_sim() -> 
     beyond = message()
     d.enqueue(beyond)
 
-    assert take(d) == ([(beyond.id, "dev_a")], [])
+    assert place(d) == ([(beyond.id, "dev_a")], [])
 
 
 def test_dispatcher_never_queues_a_message_twice() -> None:
@@ -473,7 +473,7 @@ def test_dispatcher_prefers_another_relay_over_the_one_that_gave_a_message_back(
     d.hold(message(), "dev_b")  # dev_a has more free capacity, yet is avoided
     d.enqueue(m)
 
-    assert take(d) == ([(m.id, "dev_b")], [])
+    assert place(d) == ([(m.id, "dev_b")], [])
 
 
 def test_dispatcher_retries_on_the_same_relay_only_after_not_before() -> None:
@@ -483,9 +483,9 @@ def test_dispatcher_retries_on_the_same_relay_only_after_not_before() -> None:
     m.avoid_device, m.not_before = "dev_a", T0 + 10
     d.enqueue(m)
 
-    assert take(d, now=T0) == ([], [])
+    assert place(d, now=T0) == ([], [])
     assert d.next_room(ACCOUNT, T0) == pytest.approx(10)
-    assert take(d, now=T0 + 10) == ([(m.id, "dev_a")], [])
+    assert place(d, now=T0 + 10) == ([(m.id, "dev_a")], [])
 
 
 def test_dispatcher_keeps_a_returning_messages_turn_when_enqueued_at_the_front() -> None:
@@ -493,12 +493,12 @@ def test_dispatcher_keeps_a_returning_messages_turn_when_enqueued_at_the_front()
     d.device_online(ACCOUNT, "dev_a", SIMS, PPM)
     first, second = message(), message()
     queue_all(d, first, second)
-    assert take(d) == ([(first.id, "dev_a")], [])
+    assert place(d) == ([(first.id, "dev_a")], [])
 
     d.release(first, "dev_a")  # e.g. the ack timed out: it goes back to the queue
     d.enqueue(first, front=True)
 
-    assert take(d, T0 + 1) == ([(first.id, "dev_a")], [])
+    assert place(d, T0 + 1) == ([(first.id, "dev_a")], [])
     assert queued_ids(d) == [second.id]
 
 
@@ -510,13 +510,13 @@ def test_dispatcher_keeps_held_jobs_when_a_device_goes_offline_and_back_online()
     d.device_online(ACCOUNT, "dev_a", SIMS, PPM)
     messages = [message() for _ in range(3)]
     queue_all(d, *messages)
-    take(d)
+    place(d)
 
     d.device_offline(ACCOUNT, "dev_a")
     d.device_online(ACCOUNT, "dev_a", SIMS, PPM)
 
     assert d.held_by("dev_a") == {messages[0].id, messages[1].id}
-    assert take(d) == ([], [])
+    assert place(d) == ([], [])
 
 
 def test_dispatcher_keeps_the_rate_window_when_a_device_goes_offline_and_back_online() -> None:
@@ -524,15 +524,15 @@ def test_dispatcher_keeps_the_rate_window_when_a_device_goes_offline_and_back_on
     d.device_online(ACCOUNT, "dev_a", SIMS, 1)
     first, second = message(), message()
     queue_all(d, first, second)
-    take(d, T0)
+    place(d, T0)
     d.release(first, "dev_a")
 
     d.device_offline(ACCOUNT, "dev_a")
     d.device_online(ACCOUNT, "dev_a", SIMS, 1)
 
-    assert take(d, T0 + 10) == ([], [])
+    assert place(d, T0 + 10) == ([], [])
     assert d.next_room(ACCOUNT, T0 + 10) == pytest.approx(RATE_WINDOW_S - 10)
-    assert take(d, T0 + RATE_WINDOW_S) == ([(second.id, "dev_a")], [])
+    assert place(d, T0 + RATE_WINDOW_S) == ([(second.id, "dev_a")], [])
 
 
 def test_dispatcher_forgets_queue_entries_that_left_queued_when_compacted() -> None:
@@ -588,4 +588,4 @@ def test_dispatcher_expires_a_message_without_text_instead_of_placing_it() -> No
     textless.text = ""
     queue_all(dispatcher, textless, fine)
 
-    assert take(dispatcher) == ([(fine.id, "dev_a")], [textless.id])
+    assert place(dispatcher) == ([(fine.id, "dev_a")], [textless.id])

@@ -1,6 +1,6 @@
 """Routing and flow control: which online relay gets which queued message, and when.
 
-The dispatcher only decides; the delivery service applies its choices. Queues
+The dispatcher only decides; the engine (``hub.messaging``) applies its choices. Queues
 are per account and SIM slot (auto relay mode) and per device (manual mode),
 oldest first, and each has a lane per priority (``LiveMessage.priority``): a
 lane is only drained once every more urgent lane has nothing that can go, so
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from hub.message import LiveMessage
+from hub.messaging.message import LiveMessage
 from protocol.lifecycle import State
 
 RATE_WINDOW_S = 60.0
@@ -95,6 +95,10 @@ class OnlineRelay:
 class Dispatcher:
     def __init__(self, max_inflight: int) -> None:
         self.max_inflight = max_inflight
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every queue, hold and online relay (memory is rebuilt from storage)."""
         # (account, SIM slot, priority) → queue; account → its (slot, priority) keys.
         self._auto: dict[tuple[str, int | None, int], deque[LiveMessage]] = {}
         self._slots: dict[str, set[tuple[int | None, int]]] = {}
@@ -197,7 +201,7 @@ class Dispatcher:
     def drop_finished(self) -> None:
         """Forget queue entries that stopped being queued while they waited (expired).
 
-        ``take`` skips such entries lazily, but an account with no relay online
+        ``place`` skips such entries lazily, but an account with no relay online
         never calls it, so without this its queue would only grow.
         """
         queues: list[dict[Any, deque[LiveMessage]]] = [self._auto, self._manual]
@@ -237,7 +241,8 @@ class Dispatcher:
         """Why ``message`` (queued) is not with a relay yet; None if one can take it now.
 
         A read: nothing is placed or reordered (rate entries past their window
-        are dropped). None also for a message about to be placed by the next pump.
+        are dropped). None also for a message about to be placed by the next
+        dispatch round.
         """
         online = self._online.get(message.account_id, {})
         pinned = message.requested_device_id
@@ -276,7 +281,7 @@ class Dispatcher:
             load = relay.load
             if len(load.held) >= self.max_inflight:
                 continue  # free once the phone reports: no time to promise
-            load.trim(now)  # drops only what has left the window; take() would anyway
+            load.trim(now)  # drops only what has left the window; place() would anyway
             # Held jobs and SIMs are settled above, so only the rate can refuse it;
             # room comes back as the oldest send leaves the window (as in next_room).
             fits = relay.fits(message, self.max_inflight)
@@ -295,7 +300,7 @@ class Dispatcher:
             min(waits) if waits and len(waits) == len(relays) else None,
         )
 
-    def take(
+    def place(
         self, account_id: str, now: float, wall: datetime
     ) -> tuple[list[tuple[LiveMessage, str]], list[LiveMessage]]:
         """Pick every queued message of the account that can go now.
@@ -393,8 +398,8 @@ class Dispatcher:
     def next_room(self, account_id: str, now: float) -> float | None:
         """Seconds until a waiting message may be placed: a rate window ages or a
         retry delay ends. None when there is nothing to wait for (then only a
-        report or a new relay frees room). It may wake the dispatcher early; a
-        pump then is cheap.
+        report or a new relay frees room). It may wake the engine early; a
+        dispatch round then is cheap.
         """
         waits = [
             relay.load.window[0][0] + RATE_WINDOW_S - now

@@ -1,21 +1,25 @@
 """A message while it moves, and how its state is written to storage.
 
 ``LiveMessage`` is the hub's in-memory copy of a message that is not finished;
-the store holds the durable one. Every change goes through ``enter()``, which
-applies a lifecycle ``Decision`` and notes a history row, and is then written
-with ``insert_statements`` or ``save_statements`` (the whole row at once:
-no partial updates).
+the store holds the durable one. ``new_message`` is the one way a send (single,
+OTP, list) makes it. Every change goes through ``enter()``, which applies a
+lifecycle ``Decision`` and notes a ``HistoryEntry``, and is then written with
+``insert_statements`` or ``save_statements`` (the whole row at once: no partial
+updates).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from hub.clock import rfc3339
 from hub.events import event_statements
-from hub.store.interface import Row, Statement, Tx
+from hub.ids import new_id
+from hub.sms_text import measure
+from hub.store.interface import Row, Statement
 from protocol import frames as f
 from protocol.lifecycle import Decision, State
 
@@ -67,6 +71,17 @@ _STATE_ERROR = {
 }
 
 
+class HistoryEntry(NamedTuple):
+    """One row of a message's history (``message_events``), in column order."""
+
+    message_id: str
+    at: str  # RFC 3339
+    state: str
+    cause: str  # the event or actor that moved it: "api", "dispatch", "ack_timeout", ...
+    device_id: str | None
+    detail: str | None  # the error, for a move into failed
+
+
 @dataclass(slots=True, eq=False)
 class LiveMessage:
     id: str
@@ -96,7 +111,7 @@ class LiveMessage:
     in_queue: bool = False  # has an entry in a dispatcher queue
     avoid_device: str | None = None  # the device that last gave it back
     not_before: float | None = None  # monotonic; that device may retry it from then
-    _history: list[tuple[str, str, str, str, str | None, str | None]] = field(default_factory=list)
+    _history: list[HistoryEntry] = field(default_factory=list)
     _events: list[Statement] = field(default_factory=list)
 
     def enter(
@@ -121,7 +136,7 @@ class LiveMessage:
             column = _STAMP.get(state)
             if column and (column not in self.stamps or state is State.DISPATCHED):
                 self.stamps[column] = rfc3339(now) if state is State.DISPATCHED else when
-            self._history.append((self.id, when, state.value, cause, device, None))
+            self._history.append(HistoryEntry(self.id, when, state.value, cause, device, None))
         self.state = decision.state
         if decision.holder is not None:
             self.device_id = decision.holder
@@ -129,8 +144,7 @@ class LiveMessage:
             error = (decision.error_code, "no attempt left: every relay it was handed to let it go")
         if error and decision.state is State.FAILED:
             self.error_code, self.error_message = error
-            last = self._history[-1]
-            self._history[-1] = (*last[:5], f"{error[0]}: {error[1]}")
+            self._history[-1] = self._history[-1]._replace(detail=f"{error[0]}: {error[1]}")
         self.updated_at = now
         for state in decision.path:
             if state in _EVENT_TYPE:
@@ -155,7 +169,9 @@ class LiveMessage:
 
     def note_queued(self, now: datetime) -> None:
         """Record the first state of a new message in its history."""
-        self._history.append((self.id, rfc3339(now), State.QUEUED.value, "api", None, None))
+        self._history.append(
+            HistoryEntry(self.id, rfc3339(now), State.QUEUED.value, "api", None, None)
+        )
 
     def send_frame(self) -> f.Send:
         return f.Send(
@@ -243,35 +259,39 @@ def statements_of(messages: Iterable[LiveMessage]) -> list[Statement]:
     return statements
 
 
-class ReportGap(Exception):
-    """A report's write would have moved ``last_seq`` past one that was not stored."""
+def new_message(
+    account_id: str,
+    to: str,
+    text: str,
+    *,
+    now: datetime,
+    ttl_s: int,
+    kind: str = "sms",
+    device_id: str | None = None,
+    sim_slot: int | None = None,
+    message_id: str | None = None,
+    sealed: bytes | None = None,
+    batch_id: str | None = None,
+) -> LiveMessage:
+    """A new queued message of any kind: its parts measured, its expiry set.
 
-
-def chained_report_op(
-    statements: list[Statement], device_id: str, previous: int, seq: int
-) -> Callable[[Tx], None]:
-    """A report's write: move the device's stored seq from exactly ``previous`` to
-    ``seq``, then run ``statements``; if the seq before it was never stored, fail."""
-
-    def op(conn: Tx) -> None:
-        moved = conn.execute(
-            "UPDATE devices SET last_seq = ? WHERE id = ? AND last_seq = ?",
-            (seq, device_id, previous),
-        ).rowcount
-        if moved != 1:
-            raise ReportGap(f"{device_id}: seq {seq} does not follow the stored seq {previous}")
-        for sql, params in statements:
-            conn.execute(sql, params)
-
-    return op
-
-
-def run_statements(statements: Iterable[Statement]) -> Callable[[Tx], None]:
-    """A write op that runs ``statements`` in order."""
-    items = list(statements)
-
-    def op(conn: Tx) -> None:
-        for sql, params in items:
-            conn.execute(sql, params)
-
-    return op
+    ``to`` is already in E.164. ``message_id`` when the caller needed the id
+    first (an OTP names its message); ``sealed`` is what storage keeps of a
+    secret text.
+    """
+    size = measure(text)
+    return LiveMessage(
+        id=message_id or new_id("req", now),
+        account_id=account_id,
+        to=to,
+        text=text,
+        parts=size.parts,
+        encoding=size.encoding,
+        requested_device_id=device_id,
+        sim_slot=sim_slot,
+        queued_at=now,
+        expires_at=now + timedelta(seconds=ttl_s),
+        kind=kind,
+        text_sealed=sealed,
+        batch_id=batch_id,
+    )

@@ -1,10 +1,10 @@
-"""The book: in-memory copies of the messages still moving, and how their changes
-reach storage.
+"""The live messages: in-memory copies of the messages still moving, and how
+their changes reach storage.
 
-Delivery decides on these copies synchronously, so one job has one holder at a
-time; every change is then written through the group-commit store. A copy
-stays in the book while it is queued, dispatched or accepted, and while a write
-of it is in flight; after that storage is the only copy, read back when a late
+The engine decides on these copies synchronously, so one job has one holder at
+a time; every change is then written through the group-commit store. A copy
+stays here while it is queued, dispatched or accepted, and while a write of it
+is in flight; after that storage is the only copy, read back when a late
 report names the message.
 """
 
@@ -16,7 +16,8 @@ from collections.abc import Callable, Collection, Iterator
 from typing import Any, Final
 
 from hub.events import accounts_with_events
-from hub.message import LiveMessage, chained_report_op, run_statements
+from hub.messaging.message import LiveMessage
+from hub.messaging.writes import SeqStep, report_op, run_statements
 from hub.store.interface import Row, Statement, Store
 from protocol.lifecycle import LIVE, State
 
@@ -35,7 +36,7 @@ def sql_list(states: Collection[State]) -> str:
 LIVE_SQL: Final = sql_list(LIVE)
 
 
-class Book:
+class LiveMessages:
     def __init__(
         self,
         store: Store,
@@ -56,14 +57,14 @@ class Book:
         return self._messages[message_id]
 
     def messages(self) -> list[LiveMessage]:
-        """Every message in the book now (those still moving)."""
+        """Every live message now (those still moving)."""
         return list(self._messages.values())
 
     def get(self, message_id: str) -> LiveMessage | None:
         return self._messages.get(message_id)
 
     def holds(self, message: LiveMessage) -> bool:
-        """True for the book's own copy (not one left over from before a reload)."""
+        """True for the index's own copy (not one left over from before a reload)."""
         return self._messages.get(message.id) is message
 
     def add(self, message: LiveMessage) -> None:
@@ -73,7 +74,7 @@ class Book:
         self._messages = {}
 
     async def load_live(self) -> Iterator[LiveMessage]:
-        """Read every message still moving from storage into the book, oldest first."""
+        """Read every message still moving from storage into the index, oldest first."""
         rows = await self._store.fetchall(
             f"SELECT * FROM messages WHERE state IN {LIVE_SQL} ORDER BY id"
         )
@@ -83,7 +84,7 @@ class Book:
         return iter(loaded)
 
     async def find(self, account_id: str, message_id: str) -> LiveMessage | None:
-        """The message if this account has it: the book's copy, else storage's."""
+        """The message if this account has it: the live copy, else storage's."""
         message = self._messages.get(message_id)
         if message is None:
             row = await self._store.fetchone(
@@ -96,13 +97,34 @@ class Book:
             message = self._messages.setdefault(message_id, found)
         return message if message.account_id == account_id else None
 
+    async def stored_row(self, message_id: str) -> Row | None:
+        """Storage's row of the message (None if it was never stored)."""
+        return await self._store.fetchone("SELECT * FROM messages WHERE id = ?", (message_id,))
+
+    async def was_given(self, message: LiveMessage, device_id: str) -> bool:
+        """True if the message was ever dispatched to this device.
+
+        Only such a device may answer or report it: "a report implies accepted"
+        (and the takeover it allows) must not let a phone claim a message it was
+        never handed. The last holder is known in memory; an earlier one only
+        from the message's history.
+        """
+        if message.device_id == device_id:
+            return True
+        row = await self._store.fetchone(
+            "SELECT 1 FROM message_events WHERE message_id = ? AND state = ? AND device_id = ?"
+            " LIMIT 1",
+            (message.id, State.DISPATCHED.value, device_id),
+        )
+        return row is not None
+
     def write(
         self,
         messages: list[LiveMessage],
         statements: list[Statement],
-        chain: tuple[str, int, int] | None = None,
+        seq_step: SeqStep | None = None,
     ) -> asyncio.Future[Any]:
-        """Store changes; ``chain`` = (device, previous seq, seq) for a report's write.
+        """Store changes; ``seq_step`` for a report's write (see ``writes.report_op``).
 
         The future resolves after the commit. A failed write is reported to
         ``on_write_failed`` with the messages it carried: memory may then be
@@ -110,7 +132,7 @@ class Book:
         """
         for message in messages:
             message.writes_in_flight += 1
-        op = run_statements(statements) if chain is None else chained_report_op(statements, *chain)
+        op = run_statements(statements) if seq_step is None else report_op(statements, seq_step)
         future: asyncio.Future[Any] = self._store.submit(op)
         future.add_done_callback(lambda fut: self._written(messages, fut))
         if accounts := accounts_with_events(statements):
@@ -119,7 +141,7 @@ class Book:
 
     def _written(self, messages: list[LiveMessage], future: asyncio.Future[Any]) -> None:
         # Told before the messages may be forgotten: the handler may keep them
-        # in the book until they are read back from storage.
+        # here until they are read back from storage.
         if not future.cancelled() and (error := future.exception()) is not None:
             self._on_write_failed(error, messages)
         for message in messages:

@@ -1,5 +1,6 @@
-"""Tests for ``hub/delivery.py`` without sockets: real storage, real protocol sessions,
-and connections whose outgoing frames are read straight from their queue.
+"""Tests for the messaging engine (``hub/messaging/engine.py``) without sockets:
+real storage, real protocol sessions, and connections whose outgoing frames are
+read straight from their queue.
 
 Each test drives the same calls the WebSocket endpoint makes (``on_open``,
 ``on_hello``, ``on_ack``, ``on_report``, ``on_disconnect``) so races the
@@ -8,7 +9,6 @@ endpoint cannot order reliably can be ordered exactly here.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,10 +21,10 @@ import pytest
 from hub.auth import TokenAuthority
 from hub.clock import ManualClock
 from hub.config import Config, load_config
-from hub.delivery import Delivery
 from hub.devices import Device, DeviceDirectory
 from hub.ids import new_id
-from hub.message import LiveMessage
+from hub.messaging.engine import Messaging
+from hub.messaging.message import LiveMessage
 from hub.presence import Presence
 from hub.relay.connection import RelayConnection
 from hub.store.interface import StorageUnavailable
@@ -48,7 +48,8 @@ class Env:
     store: SqliteStore
     clock: ManualClock
     devices: DeviceDirectory
-    delivery: Delivery
+    messaging: Messaging
+    config: Config
     account_id: str
     faults: CommitFaults  # commits of the store's writer made to fail on demand
 
@@ -72,14 +73,14 @@ class Env:
             now=self.clock.monotonic(),
             connected_at=self.clock.now(),
         )
-        self.delivery.on_open(conn)
+        self.messaging.on_open(conn)
         return conn
 
     def connect(self, device: Device) -> RelayConnection:
         conn = self.open(device)
         conn.session.receive_text(f.encode(HELLO))
         assert len(conn.session.events_received()) == 1  # HelloReceived
-        self.delivery.on_hello(conn, HELLO)
+        self.messaging.on_hello(conn, HELLO)
         return conn
 
     async def send(self, text: str = "hi", **fields: Any) -> LiveMessage:
@@ -96,14 +97,14 @@ class Env:
             queued_at=now,
             expires_at=now + timedelta(hours=1),
         )
-        await self.delivery.submit(message)
+        await self.messaging.submit(message)
         await self.settled()
         return message
 
     async def settled(self) -> None:
         """Every write submitted so far has ended (writes run in order), with the
-        pumps that reports and answers left for the end of the turn."""
-        self.delivery.pump_due_now()
+        dispatch rounds that reports and answers left for the end of the turn."""
+        self.messaging.run_due_rounds_now()
         # A barrier that shared a batch with a write a test made fail fails too.
         with contextlib.suppress(StorageUnavailable):
             await self.store.write(lambda conn: None)
@@ -118,9 +119,7 @@ class Env:
 
 def frames_out(conn: RelayConnection) -> list[f.HubFrame]:
     """Frames the hub queued for this socket since the last call."""
-    out = [f.decode_hub_frame(data) for data in conn._outgoing]
-    conn._outgoing.clear()
-    return out
+    return [f.decode_hub_frame(data) for data in conn.take_outgoing()]
 
 
 def jobs(conn: RelayConnection) -> list[str]:
@@ -146,45 +145,45 @@ async def _env(tmp_path: Path, config: Config, batch_max: int = 512) -> AsyncIte
     assert row is not None
     devices = DeviceDirectory(store, clock, 600)
     presence = Presence(store, clock, config.relay.offline_grace_s, lambda accounts: None)
-    delivery = Delivery(
+    messaging = Messaging(
         store, clock, config, devices, presence, lambda accounts: None, lambda sealed: ""
     )
-    yield Env(store, clock, devices, delivery, row["id"], faults)
-    await delivery.close()
+    yield Env(store, clock, devices, messaging, config, row["id"], faults)
+    await messaging.close()
     await store.close()
 
 
-async def test_delivery_keeps_jobs_when_a_socket_closes_without_hello(env: Env) -> None:
+async def test_engine_keeps_jobs_when_a_socket_closes_without_hello(env: Env) -> None:
     phone = await env.device("A")
     live = env.connect(phone)
     message = await env.send()
     assert jobs(live) == [message.id]
 
     ghost = env.open(phone)  # the same device's token, a socket that never says hello
-    env.delivery.on_disconnect(ghost, 1006)
+    env.messaging.on_disconnect(ghost, 1006)
     await env.settled()
 
     assert message.state is State.DISPATCHED
     assert await env.state(message.id) == ("dispatched", phone.id)
 
 
-async def test_delivery_requeues_jobs_once_the_grace_after_the_socket_closes_ends(
+async def test_engine_requeues_jobs_once_the_grace_after_the_socket_closes_ends(
     env: Env,
 ) -> None:
     a, b = await env.device("A"), await env.device("B")
     conn_a = env.connect(a)
     message = await env.send()
     assert jobs(conn_a) == [message.id]
-    grace = env.delivery._relay.requeue_grace_s
+    grace = env.config.relay.requeue_grace_s
 
-    env.delivery.on_disconnect(conn_a, 1006)
+    env.messaging.on_disconnect(conn_a, 1006)
     conn_b = env.connect(b)
     env.clock.advance(grace - 0.5)
-    env.delivery.sweep()
+    env.messaging.sweep()
     await env.settled()
     still_a = await env.state(message.id)
     env.clock.advance(0.5)
-    env.delivery.sweep()
+    env.messaging.sweep()
     await env.settled()
 
     assert still_a == ("dispatched", a.id)
@@ -196,7 +195,7 @@ async def test_delivery_requeues_jobs_once_the_grace_after_the_socket_closes_end
     assert [r["cause"] for r in causes] == ["api", "dispatch", "disconnect", "dispatch"]
 
 
-async def test_delivery_gives_unanswered_jobs_back_to_a_relay_that_returns_within_the_grace(
+async def test_engine_gives_unanswered_jobs_back_to_a_relay_that_returns_within_the_grace(
     env: Env,
 ) -> None:
     """Its `accepted` may have been lost with the socket: the job is re-sent to it,
@@ -206,14 +205,14 @@ async def test_delivery_gives_unanswered_jobs_back_to_a_relay_that_returns_withi
     message = await env.send()
     assert jobs(conn_a) == [message.id]
 
-    env.delivery.on_disconnect(conn_a, None)
+    env.messaging.on_disconnect(conn_a, None)
     conn_b = env.connect(b)
     env.clock.advance(1)
     again = env.connect(a)
     resent = jobs(again)
-    await env.delivery.on_ack(again, f.Accepted(id=message.id))
-    env.clock.advance(env.delivery._relay.requeue_grace_s)
-    env.delivery.sweep()
+    await env.messaging.on_ack(again, f.Accepted(id=message.id))
+    env.clock.advance(env.config.relay.requeue_grace_s)
+    env.messaging.sweep()
     await env.settled()
 
     assert resent == [message.id]
@@ -223,7 +222,7 @@ async def test_delivery_gives_unanswered_jobs_back_to_a_relay_that_returns_withi
     assert attempts is not None and attempts["attempts"] == 1
 
 
-async def test_delivery_counts_an_accepted_that_arrives_on_a_socket_being_closed(
+async def test_engine_counts_an_accepted_that_arrives_on_a_socket_being_closed(
     env: Env,
 ) -> None:
     a, b = await env.device("A"), await env.device("B")
@@ -232,18 +231,18 @@ async def test_delivery_counts_an_accepted_that_arrives_on_a_socket_being_closed
     assert jobs(conn_a) == [message.id]
 
     conn_a.close(1013, "too slow")
-    await env.delivery.on_ack(conn_a, f.Accepted(id=message.id))
-    env.delivery.on_disconnect(conn_a, 1013)
+    await env.messaging.on_ack(conn_a, f.Accepted(id=message.id))
+    env.messaging.on_disconnect(conn_a, 1013)
     conn_b = env.connect(b)
-    env.clock.advance(env.delivery._relay.requeue_grace_s + 1)
-    env.delivery.sweep()
+    env.clock.advance(env.config.relay.requeue_grace_s + 1)
+    env.messaging.sweep()
     await env.settled()
 
     assert jobs(conn_b) == []
     assert await env.state(message.id) == ("accepted", a.id)
 
 
-async def test_delivery_requeues_at_once_when_the_grace_is_zero(tmp_path: Path) -> None:
+async def test_engine_requeues_at_once_when_the_grace_is_zero(tmp_path: Path) -> None:
     config = load_config(
         overrides={"server": {"data_dir": str(tmp_path)}, "relay": {"requeue_grace_s": 0}}
     )
@@ -252,64 +251,64 @@ async def test_delivery_requeues_at_once_when_the_grace_is_zero(tmp_path: Path) 
         conn = env.connect(phone)
         message = await env.send()
 
-        env.delivery.on_disconnect(conn, 1006)
+        env.messaging.on_disconnect(conn, 1006)
         await env.settled()
 
         assert (await env.state(message.id))[0] == "queued"
 
 
-async def test_delivery_keeps_jobs_dispatched_when_the_server_restarts_the_socket(
+async def test_engine_keeps_jobs_dispatched_when_the_server_restarts_the_socket(
     env: Env,
 ) -> None:
     phone = await env.device("A")
     conn = env.connect(phone)
     message = await env.send()
 
-    env.delivery.server_stopping = True  # HubServer says so before uvicorn closes sockets
-    env.delivery.on_disconnect(conn, 1012)  # uvicorn closing every socket on shutdown
+    env.messaging.server_stopping()  # HubServer says so before uvicorn closes sockets
+    env.messaging.on_disconnect(conn, 1012)  # uvicorn closing every socket on shutdown
     await env.settled()
 
     assert await env.state(message.id) == ("dispatched", phone.id)
 
 
-async def test_delivery_requeues_when_a_relay_itself_closes_with_1012(env: Env) -> None:
+async def test_engine_requeues_when_a_relay_itself_closes_with_1012(env: Env) -> None:
     phone = await env.device("A")
     conn = env.connect(phone)
     message = await env.send()
 
-    env.delivery.on_disconnect(conn, 1012)  # sent by the relay, not by a stopping hub
-    env.clock.advance(env.delivery._relay.requeue_grace_s)
-    env.delivery.sweep()
+    env.messaging.on_disconnect(conn, 1012)  # sent by the relay, not by a stopping hub
+    env.clock.advance(env.config.relay.requeue_grace_s)
+    env.messaging.sweep()
     await env.settled()
 
     assert (await env.state(message.id))[0] == "queued"
 
 
-async def test_delivery_closes_a_socket_that_never_says_hello(env: Env) -> None:
+async def test_engine_closes_a_socket_that_never_says_hello(env: Env) -> None:
     phone = await env.device("A")
     silent = env.open(phone)
 
-    env.clock.advance(env.delivery._relay.heartbeat_s + 1)
-    env.delivery.sweep()
+    env.clock.advance(env.config.relay.heartbeat_s + 1)
+    env.messaging.sweep()
 
     assert silent.closing
     assert silent.session.close_code == 1008
-    assert silent not in env.delivery.pending
+    assert not env.messaging.awaits_hello(silent)
 
 
-async def test_delivery_sends_takeover_cancel_only_after_it_is_stored(env: Env) -> None:
+async def test_engine_sends_takeover_cancel_only_after_it_is_stored(env: Env) -> None:
     a, b = await env.device("A"), await env.device("B")
     conn_b = env.connect(b)
     message = await env.send()
     assert jobs(conn_b) == [message.id]  # B's answer will come too late
     conn_a = env.connect(a)
-    env.clock.advance(env.delivery._relay.ack_timeout_s + 1)
-    env.delivery.sweep()
+    env.clock.advance(env.config.relay.ack_timeout_s + 1)
+    env.messaging.sweep()
     await env.settled()
     assert jobs(conn_a) == [message.id]
 
     # B says it has the job from its earlier attempt: it takes it over.
-    await env.delivery.on_ack(conn_b, f.Accepted(id=message.id))
+    await env.messaging.on_ack(conn_b, f.Accepted(id=message.id))
     assert frames_out(conn_a) == []  # not yet: the takeover is not committed
     await env.settled()
 
@@ -317,7 +316,7 @@ async def test_delivery_sends_takeover_cancel_only_after_it_is_stored(env: Env) 
     assert await env.state(message.id) == ("accepted", b.id)
 
 
-async def test_delivery_offers_a_retryable_rejection_to_another_relay_first(env: Env) -> None:
+async def test_engine_offers_a_retryable_rejection_to_another_relay_first(env: Env) -> None:
     a, b = await env.device("A"), await env.device("B")
     conn_a = env.connect(a)
     message = await env.send()
@@ -326,58 +325,58 @@ async def test_delivery_offers_a_retryable_rejection_to_another_relay_first(env:
     frames_out(conn_b)
 
     rejected = f.Rejected(id=message.id, code="busy", message="", retryable=True)
-    await env.delivery.on_ack(conn_a, rejected)
+    await env.messaging.on_ack(conn_a, rejected)
     await env.settled()
 
     assert jobs(conn_b) == [message.id]
     assert jobs(conn_a) == []
 
 
-async def test_delivery_waits_before_retrying_on_the_only_relay(env: Env) -> None:
+async def test_engine_waits_before_retrying_on_the_only_relay(env: Env) -> None:
     phone = await env.device("A")
     conn = env.connect(phone)
     message = await env.send()
     assert jobs(conn) == [message.id]
 
     rejected = f.Rejected(id=message.id, code="busy", message="", retryable=True)
-    await env.delivery.on_ack(conn, rejected)
+    await env.messaging.on_ack(conn, rejected)
     await env.settled()
     assert jobs(conn) == []  # not at once: the phone said it was busy
     assert message.attempts == 1
 
-    wake_ups = set(env.delivery._tasks)
     env.clock.advance(2.5)  # 2 ** attempts seconds later the wake-up hands it out again
-    await asyncio.wait(wake_ups)
+    await env.messaging.background_settled()
     await env.settled()
     assert jobs(conn) == [message.id]
     assert message.attempts == 2
 
 
-async def test_delivery_fences_and_reloads_when_a_write_fails(env: Env) -> None:
+async def test_engine_halts_and_reloads_when_a_write_fails(env: Env) -> None:
     phone = await env.device("A")
     conn = env.connect(phone)
     message = await env.send()
     jobs(conn)
-    await env.delivery.on_ack(conn, f.Accepted(id=message.id))
+    await env.messaging.on_ack(conn, f.Accepted(id=message.id))
     await env.settled()
 
     env.faults.fail_next()
     sent = f.Sent(seq=1, id=message.id, at=env.clock.now(), parts=1, sim_slot=0)
     conn.session.receive_text(f.encode(sent))
     conn.session.events_received()
-    await env.delivery.on_report(conn, sent)
+    await env.messaging.on_report(conn, sent)
     await env.settled()
-    await env.delivery.ready()
+    await env.messaging.ready()
 
     assert conn.closing and conn.session.close_code == 1011
-    assert not env.delivery.rebuilding
-    reloaded = env.delivery.book[message.id]
+    assert not env.messaging.rebuilding
+    reloaded = env.messaging.live_message(message.id)
+    assert reloaded is not None
     assert reloaded is not message
     assert reloaded.state is State.ACCEPTED  # what storage holds, not what memory had
     assert await env.state(message.id) == ("accepted", phone.id)
 
 
-async def test_delivery_closes_only_the_reporting_socket_when_its_reports_data_fails_the_write(
+async def test_engine_closes_only_the_reporting_socket_when_its_reports_data_fails_the_write(
     env: Env,
 ) -> None:
     # Issue 16, finding 1: a seq SQLite cannot hold failed the report's write and
@@ -387,27 +386,27 @@ async def test_delivery_closes_only_the_reporting_socket_when_its_reports_data_f
     conn = env.connect(hostile)
     message = await env.send(device_id=hostile.id)
     assert jobs(conn) == [message.id]
-    await env.delivery.on_ack(conn, f.Accepted(id=message.id))
+    await env.messaging.on_ack(conn, f.Accepted(id=message.id))
     await env.settled()
     other = env.connect(healthy)
 
     bad = f.Delivered(seq=2**63, id=message.id, at=env.clock.now())
-    await env.delivery.on_report(conn, bad)
+    await env.messaging.on_report(conn, bad)
     await env.settled()
-    await asyncio.gather(*env.delivery._tasks)  # the re-read of the message
+    await env.messaging.background_settled()  # the re-read of the message
 
     assert conn.closing and conn.session.close_code == 1011  # no receipt: it is not stored
     assert not other.closing  # no fence: the other relay keeps its socket
-    assert not env.delivery.rebuilding
-    assert env.delivery.book.get(message.id) is message  # memory was not thrown away…
+    assert not env.messaging.rebuilding
+    assert env.messaging.live_message(message.id) is message  # memory was not thrown away…
     assert message.state is State.ACCEPTED  # …but says what storage says again
     assert await env.state(message.id) == ("accepted", hostile.id)
-    assert message.id in env.delivery.dispatcher.held_by(hostile.id)
+    assert env.messaging.in_flight(hostile.id) == 1  # this message, its only job
     after = await env.send(device_id=healthy.id)
     assert jobs(other) == [after.id]
 
 
-async def test_delivery_forgets_a_new_message_whose_insert_failed_for_its_own_data(
+async def test_engine_forgets_a_new_message_whose_insert_failed_for_its_own_data(
     env: Env,
 ) -> None:
     phone = await env.device("A")
@@ -421,19 +420,19 @@ async def test_delivery_forgets_a_new_message_whose_insert_failed_for_its_own_da
     )  # fmt: skip
 
     with pytest.raises(OverflowError):
-        await env.delivery.submit(broken)
+        await env.messaging.submit(broken)
     await env.settled()
-    await asyncio.gather(*env.delivery._tasks)
+    await env.messaging.background_settled()
 
-    assert not env.delivery.rebuilding and not conn.closing
-    assert env.delivery.book.get(broken.id) is None
-    assert env.delivery.queued_count(env.account_id) == 0
+    assert not env.messaging.rebuilding and not conn.closing
+    assert env.messaging.live_message(broken.id) is None
+    assert env.messaging.queued_count(env.account_id) == 0
     assert jobs(conn) == []
     good = await env.send()
     assert jobs(conn) == [good.id]
 
 
-async def test_delivery_never_stores_a_report_past_one_that_failed(tmp_path: Path) -> None:
+async def test_engine_never_stores_a_report_past_one_that_failed(tmp_path: Path) -> None:
     config = load_config(overrides={"server": {"data_dir": str(tmp_path)}})
     async with _env(tmp_path, config, batch_max=1) as env:  # each report its own transaction
         await _never_stores_a_report_past_one_that_failed(env)
@@ -445,7 +444,7 @@ async def _never_stores_a_report_past_one_that_failed(env: Env) -> None:
     first, second = await env.send("one"), await env.send("two")
     jobs(conn)
     for m in (first, second):
-        await env.delivery.on_ack(conn, f.Accepted(id=m.id))
+        await env.messaging.on_ack(conn, f.Accepted(id=m.id))
     await env.settled()
 
     env.faults.fail_next()
@@ -453,8 +452,8 @@ async def _never_stores_a_report_past_one_that_failed(env: Env) -> None:
     sent_one = f.Sent(seq=1, id=first.id, at=now, parts=1, sim_slot=0)
     sent_two = f.Sent(seq=2, id=second.id, at=now, parts=1, sim_slot=0)
     # Submitted back to back, before the first commit fails.
-    await env.delivery.on_report(conn, sent_one)
-    await env.delivery.on_report(conn, sent_two)
+    await env.messaging.on_report(conn, sent_one)
+    await env.messaging.on_report(conn, sent_two)
     await env.settled()
 
     row = await env.store.fetchone("SELECT last_seq FROM devices WHERE id = ?", (phone.id,))
@@ -462,17 +461,17 @@ async def _never_stores_a_report_past_one_that_failed(env: Env) -> None:
     assert await env.state(second.id) == ("accepted", phone.id)
 
 
-async def test_delivery_refuses_hello_from_a_device_revoked_during_the_handshake(env: Env) -> None:
+async def test_engine_refuses_hello_from_a_device_revoked_during_the_handshake(env: Env) -> None:
     phone = await env.device("A")
     conn = env.open(phone)  # accepted, not yet welcomed
     await env.devices.revoke(phone)
 
     conn.session.receive_text(f.encode(HELLO))
     conn.session.events_received()
-    env.delivery.on_hello(conn, HELLO)
+    env.messaging.on_hello(conn, HELLO)
 
     assert conn.closing and conn.session.close_code == 4403
-    assert phone.id not in env.delivery.connections
+    assert env.messaging.socket_facts(phone.id) is None  # never registered
 
 
 @pytest.mark.parametrize("state", [State.DISPATCHED, State.SENT, State.FAILED])
@@ -482,7 +481,7 @@ def test_a_save_writes_the_changing_columns_as_the_full_row_has_them(
 ) -> None:
     """The narrow UPDATE of a later write and the full INSERT agree on every
     column they share, whatever the state and however the text is kept."""
-    from hub.message import _CHANGING, _COLUMNS
+    from hub.messaging.message import _CHANGING, _COLUMNS
 
     now = ManualClock().now()
     message = LiveMessage(
@@ -500,7 +499,7 @@ def test_a_save_writes_the_changing_columns_as_the_full_row_has_them(
 
 
 async def test_a_message_row_names_every_column_of_the_messages_table_once(env: Env) -> None:
-    from hub.message import _COLUMNS
+    from hub.messaging.message import _COLUMNS
 
     table = await env.store.fetchall("PRAGMA table_info(messages)")
 

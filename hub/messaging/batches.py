@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any, Final
 
 from hub.clock import Clock, rfc3339
-from hub.delivery import Delivery, PartlyStored
-from hub.ids import new_id
-from hub.message import LiveMessage
+from hub.messaging.engine import Messaging, PartlyStored
+from hub.messaging.message import LiveMessage, new_message
 from hub.recipient_lists import RecipientLists
 from hub.recipients import Recipient
 from hub.sms_text import measure
@@ -74,6 +72,8 @@ def personalise(template: str, recipient: Recipient) -> str | None:
 
 @dataclass
 class Plan:
+    """A list send before it is stored: one message per recipient, and who was skipped."""
+
     messages: list[LiveMessage] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
 
@@ -84,13 +84,13 @@ class Batches:
         store: Store,
         clock: Clock,
         lists: RecipientLists,
-        delivery: Delivery,
+        messaging: Messaging,
         max_parts: int,
     ) -> None:
         self._store = store
         self._clock = clock
         self._lists = lists
-        self._delivery = delivery
+        self._messaging = messaging
         self._max_parts = max_parts
         self._cancelled: set[str] = set()  # batches cancelled (their queueing stops)
 
@@ -127,18 +127,14 @@ class Batches:
                                      f" (at most {self._max_parts})"})  # fmt: skip
                 continue
             plan.messages.append(
-                LiveMessage(
-                    id=new_id("req", now),
-                    account_id=account_id,
-                    to=recipient.phone,
-                    text=text,
-                    parts=size.parts,
-                    encoding=size.encoding,
-                    requested_device_id=device_id,
-                    sim_slot=None,
-                    queued_at=now,
-                    expires_at=now + timedelta(seconds=ttl_s),
+                new_message(
+                    account_id,
+                    recipient.phone,
+                    text,
+                    now=now,
+                    ttl_s=ttl_s,
                     kind="list",
+                    device_id=device_id,
                     batch_id=batch_id,
                 )
             )
@@ -163,7 +159,7 @@ class Batches:
             await self._store.execute(*record)
             return 0
         try:
-            return await self._delivery.submit_many(
+            return await self._messaging.submit_many(
                 plan.messages, also=[record], stop=lambda: batch_id in self._cancelled
             )
         except PartlyStored:
@@ -198,7 +194,7 @@ class Batches:
         rows = await self._store.fetchall(
             "SELECT id FROM messages WHERE batch_id = ? AND state = 'queued'", (batch_id,)
         )
-        cancelled = self._delivery.cancel_queued([r["id"] for r in rows], "batch_cancelled")
+        cancelled = self._messaging.cancel_queued([r["id"] for r in rows], "batch_cancelled")
         await self._store.execute(
             "UPDATE batches SET cancelled_at = COALESCE(cancelled_at, ?) WHERE id = ?",
             (rfc3339(self._clock.now()), batch_id),

@@ -1,5 +1,6 @@
-"""Tests for ``hub/message.py``: how a ``LiveMessage`` takes a lifecycle decision,
-and how its row, history and events reach storage (a real SQLite store)."""
+"""Tests for ``hub/messaging/message.py`` and ``writes.py``: how a ``LiveMessage``
+takes a lifecycle decision, and how its row, history and events reach storage
+(a real SQLite store)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,8 @@ import pytest
 
 from hub.auth import TokenAuthority
 from hub.clock import rfc3339
-from hub.message import (
-    LiveMessage,
-    ReportGap,
-    chained_report_op,
-    insert_statements,
-    run_statements,
-    save_statements,
-)
+from hub.messaging.message import LiveMessage, insert_statements, save_statements
+from hub.messaging.writes import ReportGap, SeqStep, report_op, run_statements
 from hub.store.sqlite import SqliteStore
 from protocol.lifecycle import Decision, Event, State, decide
 
@@ -230,7 +225,7 @@ async def test_live_message_keeps_a_sealed_text_out_of_storage_once_a_relay_acce
     assert (accepted["text"], accepted["text_sealed"]) == ("", None)
 
 
-async def test_chained_report_op_refuses_a_seq_that_does_not_follow_the_stored_one(
+async def test_report_op_refuses_a_seq_that_does_not_follow_the_stored_one(
     store: SqliteStore,
 ) -> None:
     account_id = await account_of(store)
@@ -242,9 +237,9 @@ async def test_chained_report_op_refuses_a_seq_that_does_not_follow_the_stored_o
         )
     )
 
-    await store.write(chained_report_op([], DEVICE, previous=0, seq=1))
+    await store.write(report_op([], SeqStep(DEVICE, previous=0, seq=1)))
     with pytest.raises(ReportGap):
-        await store.write(chained_report_op([], DEVICE, previous=2, seq=3))  # seq 2 never stored
+        await store.write(report_op([], SeqStep(DEVICE, previous=2, seq=3)))  # seq 2 never stored
     row = await store.fetchone("SELECT last_seq FROM devices WHERE id = ?", (DEVICE,))
 
     assert row is not None and row["last_seq"] == 1

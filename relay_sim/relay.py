@@ -28,18 +28,18 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from protocol import frames as f
 from protocol.close_codes import CloseCode
-from protocol.session import (
+from protocol.relay_session import (
     CancelRequested,
     ErrorReceived,
     JobReceived,
     JobStatus,
-    Phase,
     ReceiptReceived,
     RelayEvent,
     RelayLedger,
     RelaySession,
     Welcomed,
 )
+from protocol.session import Phase
 from relay_sim.backoff import Backoff
 from relay_sim.link import MAX_FRAME_BYTES, Link, open_socket
 from relay_sim.pairing import PairedDevice

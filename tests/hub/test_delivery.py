@@ -29,8 +29,8 @@ from hub.presence import Presence
 from hub.relay.connection import RelayConnection
 from hub.store.sqlite import SqliteStore, StorageUnavailable
 from protocol import frames as f
+from protocol.hub_session import HubSession
 from protocol.lifecycle import State
-from protocol.session import HubSession
 from tests.hub.store_faults import CommitFaults
 
 HELLO = f.Hello(

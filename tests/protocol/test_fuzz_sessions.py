@@ -1,4 +1,5 @@
-"""Hypothesis against ``protocol/session.py`` and ``protocol/lifecycle.py``.
+"""Hypothesis against the sessions (``protocol/session.py``, ``hub_session.py``,
+``relay_session.py``) and ``protocol/lifecycle.py``.
 
 The receive path of both roles is fed anything at all and must keep its
 promise (module docstring of ``protocol/session.py``): a peer that breaks the
@@ -27,6 +28,13 @@ from hypothesis.stateful import (
 
 from protocol import frames as f
 from protocol.close_codes import CloseCode
+from protocol.hub_session import (
+    AckReceived,
+    HeartbeatReceived,
+    HelloReceived,
+    HubSession,
+    ReportReceived,
+)
 from protocol.lifecycle import (
     ACCEPTED_OR_LATER,
     LOCAL_EVENTS,
@@ -39,23 +47,17 @@ from protocol.lifecycle import (
     decide,
     report_event,
 )
-from protocol.session import (
-    CLOSE_REASON_MAX_BYTES,
-    AckReceived,
+from protocol.relay_session import (
     CancelRequested,
     ErrorReceived,
-    HeartbeatReceived,
-    HelloReceived,
-    HubSession,
     JobReceived,
     JobStatus,
-    Phase,
     ReceiptReceived,
     RelayLedger,
     RelaySession,
-    ReportReceived,
     Welcomed,
 )
+from protocol.session import CLOSE_REASON_MAX_BYTES, Phase
 from tests.protocol.strategies import frames, hostile_text, json_values, mutated_frame_json
 
 AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

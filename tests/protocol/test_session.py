@@ -10,27 +10,27 @@ import pytest
 
 from protocol import frames as f
 from protocol.close_codes import CloseCode
-from protocol.session import (
-    DEFAULT_MAX_FRAME_BYTES,
+from protocol.hub_session import (
     AckReceived,
-    CancelRequested,
-    ErrorReceived,
     HeartbeatReceived,
     HelloReceived,
     HubEvent,
     HubSession,
-    InvalidState,
+    ReportReceived,
+)
+from protocol.relay_session import (
+    CancelRequested,
+    ErrorReceived,
     Job,
     JobReceived,
     JobStatus,
-    Phase,
     ReceiptReceived,
     RelayEvent,
     RelayLedger,
     RelaySession,
-    ReportReceived,
     Welcomed,
 )
+from protocol.session import DEFAULT_MAX_FRAME_BYTES, InvalidState, Phase
 
 AT = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 LATER = AT + timedelta(seconds=5)

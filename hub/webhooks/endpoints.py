@@ -10,6 +10,7 @@ from typing import Final
 from hub.clock import Clock, rfc3339
 from hub.ids import new_id
 from hub.secret_box import SecretBox
+from hub.store.interface import Row
 from hub.store.sqlite import SqliteStore, set_clause
 from hub.webhooks import signer
 
@@ -164,7 +165,7 @@ class WebhookEndpoints:
         )
         return self.secrets_of(row) if row is not None else []
 
-    def secrets_of(self, row: sqlite3.Row) -> list[str]:
+    def secrets_of(self, row: Row) -> list[str]:
         """``signing_secrets`` from a row that has the ``SECRET_COLUMNS`` (of a wider query)."""
         secrets = [self._open(row["secret_sealed"])]
         until = row["previous_until"]

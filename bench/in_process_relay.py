@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from protocol import frames as f
-from protocol.session import JobReceived, RelayLedger, RelaySession, Welcomed
+from protocol.relay_session import JobReceived, RelayLedger, RelaySession, Welcomed
 
 
 class InProcessRelay:

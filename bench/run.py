@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import floors, scale, spine, throughput
+from bench import floors, otp_pairs, scale, spine, throughput
 
 RESULTS = Path(__file__).with_name("results.json")
 BENCHMARKS = Path(__file__).parent.parent / "BENCHMARKS.md"
@@ -84,7 +84,7 @@ SCENARIOS = [
     Scenario("floors", _floors),
     Scenario("accept_and_push", spine.accept_and_push),
     Scenario("lifecycle", throughput.lifecycle),
-    Scenario("otp", throughput.otp_pairs),
+    Scenario("otp", otp_pairs.otp_pairs),
     Scenario("webhooks", throughput.webhooks),
     Scenario("idle_scale", scale.idle_scale),
     Scenario("reconnect_storm", scale.reconnect_storm),

@@ -10,12 +10,12 @@ also when it fails:
   ``delivered_at`` of the last one; every 202'd message must be delivered.
   This is the figure a customer sees: the hub accepting, routing, pushing and
   recording four transitions per message, not only the 202.
-- ``otp_pairs``: 32 clients each loop ``POST /otp/send`` → read the code from
-  the SMS a relay in this process was handed → ``POST /otp/verify``. Every
-  number is new, so the per-number limits never answer; every verify must say
-  ``verified``. The figure is what a login page built on the hub can do.
+- ``otp_pairs`` (``bench.otp_pairs``): 32 clients each loop ``POST /otp/send``
+  → read the code from the SMS a relay in this process was handed → ``POST
+  /otp/verify``. The figure is what a login page built on the hub can do.
 - ``webhooks``: one endpoint for ``message.sent`` and ``message.delivered``
-  on a receiver in its own process, while the lifecycle load runs for 5 s.
+  on a receiver in its own process (``bench.webhook_receiver``), while the
+  lifecycle load runs for 5 s.
   ``webhooks_per_s`` is deliveries the receiver acknowledged per second, from
   the first event's timestamp to the last acknowledgement; ``webhooks_lag_s``
   says whether that is the sender's rate or the lifecycle's (near zero: the
@@ -31,18 +31,14 @@ also when it fails:
 Run: ``.venv/bin/python -m bench.throughput`` (``bench.run`` repeats them).
 With ``BENCH_PROFILE=DIR`` set, py-spy records the hub over each measured
 window into ``DIR/<scenario>.txt`` (collapsed stacks; ``BENCH_PROFILE_ARGS``
-adds py-spy options, e.g. ``--threads``).
+adds py-spy options, e.g. ``--threads``; ``bench.profiling``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import os
-import re
 import sqlite3
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -53,26 +49,24 @@ from typing import Any
 
 import httpx
 
-from bench.harness import HOST, TOKEN, BenchHub, cpu_seconds, free_port, running_hub, start, stop
-from bench.http_load import Connection, LoadResult, build_request, hammer
-from bench.in_process_relay import InProcessRelay
+from bench.harness import HOST, TOKEN, BenchHub, cpu_seconds, running_hub, start, stop
+from bench.http_load import LoadResult, build_request, hammer
+from bench.otp_pairs import otp_pairs
+from bench.profiling import profiled
+from bench.webhook_receiver import receiver
 from hub.ids import new_id
 from hub.store.sqlite import SCHEMA_PATH
-from relay_sim.pairing import pair_device
 
 CLIENTS = 64
 SECONDS = 10.0
 RELAY_PROCESSES = 2
 RELAYS_PER_PROCESS = 50
-OTP_CLIENTS = 32
-OTP_RELAYS = 4
 WEBHOOK_LOAD_S = 5.0
 DRAIN_TIMEOUT_S = 180.0
 FLOOR_ROWS = 50_000
 FLOOR_BATCH = 100
 SEND_BODY = json.dumps({"to": "+998901234567", "text": "Salom from the benchmark"}).encode()
 MOVING = ("queued", "dispatched", "accepted", "sent")
-CODE = re.compile(r"\b(\d{6})\b")
 
 
 # --- 3. lifecycle -------------------------------------------------------------
@@ -167,208 +161,7 @@ async def relay_fleet(
         yield
 
 
-# --- 6. OTP -------------------------------------------------------------------
-
-
-class Inbox:
-    """The text of every SMS the in-process relays were handed, by message id."""
-
-    def __init__(self) -> None:
-        self._texts: dict[str, asyncio.Future[str]] = {}
-
-    def _slot(self, message_id: str) -> asyncio.Future[str]:
-        slot = self._texts.get(message_id)
-        if slot is None:
-            slot = self._texts[message_id] = asyncio.get_running_loop().create_future()
-        return slot
-
-    def arrived(self, message_id: str, text: str) -> None:
-        if not (slot := self._slot(message_id)).done():
-            slot.set_result(text)
-
-    async def text_of(self, message_id: str) -> str:
-        try:
-            return await self._slot(message_id)
-        finally:
-            self._texts.pop(message_id, None)
-
-
-def text_relay(inbox: Inbox) -> InProcessRelay:
-    """A relay in this process that puts the text of every SMS it is handed in ``inbox``."""
-    return InProcessRelay(lambda job: inbox.arrived(job.id, job.text))
-
-
-async def otp_pairs() -> dict[str, float]:
-    async with running_hub() as hub, AsyncExitStack() as stack:
-        inbox = Inbox()
-        relays = [text_relay(inbox) for _ in range(OTP_RELAYS)]
-        async with hub.client() as client:
-            devices = [
-                await pair_device(client, hub.base, TOKEN, f"OTP relay {n}")
-                for n in range(OTP_RELAYS)
-            ]
-        tasks = [
-            asyncio.create_task(relay.run(device.ws_url, device.device_token))
-            for relay, device in zip(relays, devices, strict=True)
-        ]
-        stack.push_async_callback(_cancel, tasks)
-        for relay, task in zip(relays, tasks, strict=True):
-            await _welcomed(relay, task)
-
-        numbers = itertools.count()
-        verdicts: dict[str, int] = {}
-        latencies: list[float] = []
-
-        async def client_loop(deadline: float) -> None:
-            conn = await Connection.open(HOST, hub.port)
-            try:
-                while time.perf_counter() < deadline:
-                    began = time.perf_counter()
-                    status = await _one_otp(conn, hub, inbox, f"+99890{next(numbers):07d}")
-                    latencies.append(time.perf_counter() - began)
-                    verdicts[status] = verdicts.get(status, 0) + 1
-            finally:
-                conn.close()
-
-        cpu_before = cpu_seconds(hub.pid)
-        async with profiled(hub, "otp"):
-            began = time.perf_counter()
-            await asyncio.gather(*(client_loop(began + SECONDS) for _ in range(OTP_CLIENTS)))
-            elapsed = time.perf_counter() - began
-        cpu = cpu_seconds(hub.pid) - cpu_before
-        if set(verdicts) != {"verified"}:
-            raise RuntimeError(f"every verify must say verified, not {verdicts}")
-    pairs = verdicts["verified"]
-    ordered = sorted(latencies)
-    return {
-        "otp_pairs_per_s": round(pairs / elapsed, 1),
-        "otp_pair_p50_ms": round(ordered[len(ordered) // 2] * 1000, 2),
-        "otp_pair_p99_ms": round(ordered[int(len(ordered) * 0.99)] * 1000, 2),
-        "otp_hub_cpu_ms_per_pair": round(cpu * 1000 / pairs, 3),
-    }
-
-
-async def _welcomed(relay: InProcessRelay, task: asyncio.Task[None]) -> None:
-    """Return once the relay is welcomed; raise if its socket ends first."""
-    welcomed = asyncio.ensure_future(relay.welcomed.wait())
-    try:
-        async with asyncio.timeout(30):
-            await asyncio.wait([welcomed, task], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        welcomed.cancel()
-    if not relay.welcomed.is_set():
-        crash = task.exception() if task.done() and not task.cancelled() else None
-        raise RuntimeError("an OTP relay was not welcomed") from crash
-
-
-async def _one_otp(conn: Connection, hub: BenchHub, inbox: Inbox, to: str) -> str:
-    """Send a code to ``to``, read it from the relay's SMS, verify it; the verdict."""
-    host = f"{HOST}:{hub.port}"
-    body = json.dumps({"to": to, "purpose": "login"}).encode()
-    status, answer = await conn.round_trip(build_request("/api/v1/otp/send", body, TOKEN, host))
-    if status != 200:
-        raise RuntimeError(f"otp/send answered {status}: {answer[:300]!r}")
-    sent = json.loads(answer)
-    text = await inbox.text_of(sent["request_id"])
-    code = CODE.search(text)
-    if code is None:
-        raise RuntimeError(f"no code in the SMS {text!r}")
-    body = json.dumps({"otp_id": sent["otp_id"], "code": code[1]}).encode()
-    status, answer = await conn.round_trip(build_request("/api/v1/otp/verify", body, TOKEN, host))
-    if status != 200:
-        raise RuntimeError(f"otp/verify answered {status}: {answer[:300]!r}")
-    verdict: str = json.loads(answer)["status"]
-    return verdict
-
-
-async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-
-
 # --- 7. webhooks --------------------------------------------------------------
-
-
-class Acks:
-    """The receiver's record: how often each ``webhook-id`` was acknowledged, and when."""
-
-    def __init__(self) -> None:
-        self.times: dict[str, int] = {}
-        self.first_event = float("inf")  # the earliest event timestamp carried
-        self.last_event = 0.0  # the latest one
-        self.last_ack = 0.0
-        self.opened_at = 0.0  # when the gate last opened
-
-    def as_json(self) -> bytes:
-        return json.dumps({
-            "deliveries": sum(self.times.values()),
-            "events": len(self.times),
-            "duplicates": sum(n - 1 for n in self.times.values()),
-            "first_event": self.first_event if self.times else None,
-            "last_event": self.last_event,
-            "last_ack": self.last_ack,
-            "opened_at": self.opened_at,
-        }).encode()  # fmt: skip
-
-
-_acks = Acks()
-_gate = asyncio.Event()  # while clear, deliveries get no answer: a backlog builds
-_gate.set()
-
-
-async def receiver_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    """The webhook receiver (``uvicorn bench.throughput:receiver_app``), kept bare so
-    that it is not what is measured. ``POST /hook``: a delivery, answered 204 once
-    the gate is open; ``POST /reset``, ``/close``, ``/open``: start a new record,
-    close or open the gate; ``GET /``: the record."""
-    global _acks
-    if scope["type"] != "http":
-        return
-    path = scope["path"]
-    chunks = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    if path == "/hook":
-        event_id = next(v.decode() for k, v in scope["headers"] if k == b"webhook-id")
-        timestamp = json.loads(b"".join(chunks))["timestamp"]
-        await _gate.wait()
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-        _acks.times[event_id] = _acks.times.get(event_id, 0) + 1
-        _acks.last_ack = time.time()
-        moment = datetime.fromisoformat(timestamp).timestamp()
-        _acks.first_event = min(_acks.first_event, moment)
-        _acks.last_event = max(_acks.last_event, moment)
-        return
-    if path == "/reset":
-        _acks = Acks()
-    elif path == "/close":
-        _gate.clear()
-    elif path == "/open":
-        _acks.opened_at = time.time()
-        _gate.set()
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json")]})  # fmt: skip
-    await send({"type": "http.response.body", "body": _acks.as_json()})
-
-
-@asynccontextmanager
-async def receiver() -> AsyncIterator[str]:
-    """The receiver in its own process; yields its base URL."""
-    port = free_port()
-    process = await start(
-        ["-m", "uvicorn", "bench.throughput:receiver_app", "--host", HOST, "--port", str(port),
-         "--no-access-log", "--log-level", "info", "--lifespan", "off"],
-        "Uvicorn running on",
-    )  # fmt: skip
-    try:
-        yield f"http://{HOST}:{port}"
-    finally:
-        await stop(process)
 
 
 async def webhooks() -> dict[str, float]:
@@ -458,30 +251,6 @@ def _message_row() -> tuple[object, ...]:
     expires = (now + timedelta(days=1)).isoformat(timespec="milliseconds")
     return (new_id("req", now), "acc_bench", "+998901234567", "Salom from the benchmark", 1,
             "GSM-7", "queued", stamp, expires, stamp)  # fmt: skip
-
-
-# --- profiling ----------------------------------------------------------------
-
-
-@asynccontextmanager
-async def profiled(hub: BenchHub, name: str) -> AsyncIterator[None]:
-    """Record the hub with py-spy over the block, if ``BENCH_PROFILE`` names a folder."""
-    folder = os.environ.get("BENCH_PROFILE")
-    if not folder:
-        yield
-        return
-    os.makedirs(folder, exist_ok=True)
-    extra = os.environ.get("BENCH_PROFILE_ARGS", "").split()  # e.g. "--threads --idle"
-    spy = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("py-spy")), "record", "-p", str(hub.pid),
-        "-f", "raw", "-o", str(Path(folder) / f"{name}.txt"), "--nonblocking", *extra,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        yield
-    finally:
-        spy.send_signal(2)  # SIGINT: py-spy writes what it has and exits
-        await spy.wait()
 
 
 def ratio_to_floor(lifecycle_mps: float, floor_rows_per_s: float) -> dict[str, float]:

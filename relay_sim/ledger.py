@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-from protocol.session import RelayLedger
+from protocol.relay_session import RelayLedger
 
 SEQ_BLOCK: Final = 1000  # one state-file write per this many reports
 

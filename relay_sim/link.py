@@ -22,7 +22,8 @@ from websockets.typing import Subprotocol
 
 from protocol import frames as f
 from protocol.close_codes import CloseCode
-from protocol.session import DEFAULT_MAX_FRAME_BYTES, RelaySession
+from protocol.relay_session import RelaySession
+from protocol.session import DEFAULT_MAX_FRAME_BYTES
 from relay_sim import __version__
 from relay_sim.pairing import PairedDevice
 

@@ -3,7 +3,7 @@
 The socket side is the four-step loop over ``RelaySession``: feed each frame
 that arrived, drain the events, flush what the session wants to send, handle
 each event with one small method. Each new job then runs in its own task along
-the ``JobPlan`` its profile drew for it.
+the ``JobPlan`` its profile drew for it (``relay_sim.phone_work``).
 
 Jobs and the report outbox live in a ``RelayLedger`` that outlives sockets: on
 every reconnect a NEW session over the SAME ledger says hello, and replays the
@@ -18,8 +18,6 @@ import collections
 import logging
 import random
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Final
 
@@ -28,12 +26,11 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from protocol import frames as f
 from protocol.close_codes import CloseCode
-from protocol.session import (
+from protocol.relay_session import (
     CancelRequested,
     ErrorReceived,
     JobReceived,
     JobStatus,
-    Phase,
     ReceiptReceived,
     RelayEvent,
     RelayLedger,
@@ -43,29 +40,17 @@ from protocol.session import (
 from relay_sim.backoff import Backoff
 from relay_sim.link import MAX_FRAME_BYTES, Link, open_socket
 from relay_sim.pairing import PairedDevice
-from relay_sim.phone import SimulatedPhone, count_parts
-from relay_sim.profiles import PROFILES, JobPlan, Profile
+from relay_sim.phone import SimulatedPhone
+from relay_sim.phone_work import PhoneJob, PhoneWork, monotonic, now
+from relay_sim.profiles import PROFILES, Profile
 
 logger = logging.getLogger(__name__)
 
-ANDROID_GENERIC_FAILURE: Final = 1  # SmsManager.RESULT_ERROR_GENERIC_FAILURE
 TOKEN_REFUSED: Final = frozenset({HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN})
 MAX_RETRY_AFTER_S: Final = 300.0
 
 
-@dataclass(slots=True)
-class _PhoneJob:
-    """A job the phone is working on, until it is reported sent or failed."""
-
-    send: f.Send
-    plan: JobPlan
-    offered_on: RelaySession  # the session whose socket last brought this job
-    offered_at: float  # when it did, on the event loop's monotonic clock
-    task: asyncio.Task[None] | None = None
-    handed_to_carrier: bool = False
-
-
-class SimRelay:
+class SimRelay(PhoneWork):
     """A simulated relay for one paired device; ``start`` it, ``stop`` it when done.
 
     Everything it observed is public, for tests to assert on: ``jobs_received``
@@ -121,7 +106,7 @@ class SimRelay:
         self._reconnect_at_once = False  # set by drop(): skip the next backoff delay
         self._session = _closed_session(self.ledger)
         self._link: Link | None = None
-        self._jobs: dict[str, _PhoneJob] = {}
+        self._jobs: dict[str, PhoneJob] = {}
         self._run_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._crashes: list[BaseException] = []
@@ -185,7 +170,7 @@ class SimRelay:
 
     def receive_sms(self, sender: str, text: str, sim_slot: int = 0) -> f.Received:
         """An inbound SMS arrives: report it now, or after the next welcome if offline."""
-        report = self._session.report_received(sender, text, _now(), sim_slot)
+        report = self._session.report_received(sender, text, now(), sim_slot)
         self._reported(report)
         return report
 
@@ -305,11 +290,7 @@ class SimRelay:
         if isinstance(frame, f.Send):
             self.jobs_received.append(frame)
             if (job := self._jobs.get(frame.id)) is not None:
-                job.offered_on, job.offered_at = session, _monotonic()
-
-    def _flush(self) -> None:
-        if self._link is not None:
-            self._link.flush()
+                job.offered_on, job.offered_at = session, monotonic()
 
     # --- events --------------------------------------------------------------
 
@@ -347,7 +328,7 @@ class SimRelay:
         if self._on_job_seen is not None:
             self._on_job_seen(self.name, send)
         plan = self.profile.plan(self._rng)
-        job = _PhoneJob(send, plan, offered_on=link.session, offered_at=_monotonic())
+        job = PhoneJob(send, plan, offered_on=link.session, offered_at=monotonic())
         self._jobs[send.id] = job
         job.task = self._spawn(self._work(job))
 
@@ -363,104 +344,6 @@ class SimRelay:
             self._reject(message_id, "cancelled", "cancelled before it was accepted")
         else:
             self._report_failed(job, "cancelled", "cancelled before it was sent")
-
-    # --- the phone's work on one job -----------------------------------------
-
-    async def _work(self, job: _PhoneJob) -> None:
-        plan = job.plan
-        await asyncio.sleep(plan.ack_delay_s)
-        if not self._answer(job):
-            return
-        if plan.disconnect_after_accept and self._link is not None:
-            self._link.abort_after_writes()
-        await asyncio.sleep(plan.send_latency_s)
-        self._hand_to_carrier(job)
-        if plan.send_fails:
-            message = "the carrier refused the message (simulated)"
-            self._report_failed(job, "generic_failure", message, ANDROID_GENERIC_FAILURE)
-        elif plan.delivery_delay_s is None:
-            self._report_sent(job)
-        elif plan.delivered_first:
-            # The hub must read a delivery with no `sent` before it as `sent` too.
-            await asyncio.sleep(plan.delivery_delay_s)
-            self._report_delivered(job)
-            self._report_sent(job)
-        else:
-            self._report_sent(job)
-            await asyncio.sleep(plan.delivery_delay_s)
-            self._report_delivered(job)
-
-    def _answer(self, job: _PhoneJob) -> bool:
-        """Accept the job, or reject or forget it; True if the phone goes on to send it."""
-        send, session = job.send, self._session
-        if not self._still_offered(job):
-            # Accepting a job the hub took back could send the SMS twice.
-            del self._jobs[send.id]
-            del self.ledger.jobs[send.id]
-            self._changed()
-            return False
-        if send.expires_at <= _now():
-            self._reject(send.id, "expired", f"expired at {send.expires_at.isoformat()}")
-            return False
-        if send.sim_slot is not None and not self._phone.has_slot(send.sim_slot):
-            self._reject(send.id, "no_sim", f"this phone has no SIM in slot {send.sim_slot}")
-            return False
-        session.accept(send.id)
-        self._flush()
-        self._changed()
-        return True
-
-    def _still_offered(self, job: _PhoneJob) -> bool:
-        """False once the hub has put the job back in its queue, maybe for another relay.
-
-        It does so when the socket that offered the job ends, or when no answer
-        came within ``ack_timeout_s`` of the offer (PROTOCOL.md, delivery guarantees).
-        """
-        session = self._session
-        if job.offered_on is not session or session.phase is not Phase.OPEN:
-            return False
-        assert session.welcome is not None  # OPEN means welcomed
-        return _monotonic() - job.offered_at <= session.welcome.ack_timeout_s
-
-    def _reject(self, message_id: str, code: str, message: str) -> None:
-        # Never retryable: expiry, a missing SIM and a cancel do not get better elsewhere.
-        self._jobs.pop(message_id, None)
-        self._session.reject(message_id, code, message, retryable=False)
-        rejection = self.ledger.jobs[message_id].rejection
-        if rejection is not None:
-            self.rejections.append(rejection)
-        self._flush()
-        self._changed()
-
-    def _hand_to_carrier(self, job: _PhoneJob) -> None:
-        job.handed_to_carrier = True
-        self.sms_sent[job.send.id] += 1
-        self._changed()
-
-    def _report_sent(self, job: _PhoneJob) -> None:
-        send = job.send
-        slot = send.sim_slot if send.sim_slot is not None else self._phone.sims[0].slot
-        self._jobs.pop(send.id, None)
-        self._reported(self._session.report_sent(send.id, _now(), count_parts(send.text), slot))
-
-    def _report_delivered(self, job: _PhoneJob) -> None:
-        self._reported(self._session.report_delivered(job.send.id, _now()))
-
-    def _report_failed(
-        self, job: _PhoneJob, code: str, message: str, android_result: int | None = None
-    ) -> None:
-        self._jobs.pop(job.send.id, None)
-        report = self._session.report_failed(
-            job.send.id, _now(), code, message, retryable=False, android_result=android_result
-        )
-        self._reported(report)
-
-    def _reported(self, report: f.Report) -> None:
-        self.reports.append(report)
-        if self._rng.random() < self.profile.duplicate_report_rate:
-            self._session.resend_report(report)
-        self._flush()
-        self._changed()
 
     # --- tasks and change notification --------------------------------------
 
@@ -502,11 +385,3 @@ def _retry_after(header: str | None) -> float | None:
     except ValueError:
         return None
     return None if seconds is None or seconds < 0 else min(seconds, MAX_RETRY_AFTER_S)
-
-
-def _monotonic() -> float:
-    return asyncio.get_running_loop().time()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket
 from hub.devices import Device
 from protocol import frames as f
 from protocol.close_codes import CloseCode
-from protocol.session import HubSession
+from protocol.hub_session import HubSession
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from hub.relay.connection import RelayConnection
 from hub.store.interface import StorageUnavailable
 from protocol import frames as f
 from protocol.close_codes import CloseCode
-from protocol.session import (
+from protocol.hub_session import (
     AckReceived,
     HeartbeatReceived,
     HelloReceived,

@@ -15,6 +15,9 @@ by redelivers and by each attempt's outcome). Each attempt's outcome and the
 delivery's next state commit together, so a SIGKILL at any point leaves every
 unfinished delivery pending, and the next start tries it again: at least once,
 always with the same ``webhook-id``, which receivers use to drop duplicates.
+
+This module decides when attempts are made; ``hub.webhooks.attempt`` makes
+one (the signed POST) and stores its outcome with the delivery's next state.
 """
 
 from __future__ import annotations
@@ -24,23 +27,20 @@ import heapq
 import itertools
 import logging
 import random
-import time
 from collections import Counter
 from collections.abc import Coroutine
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, Final
 
-from hub.clock import Clock, rfc3339
+from hub.clock import Clock
 from hub.config import WebhooksConfig
 from hub.event_feed import EventFeed
-from hub.store.interface import Row, StorageUnavailable, Store, Tx
+from hub.store.interface import Row, StorageUnavailable, Store
 from hub.waits import first_of
-from hub.webhooks import signer
+from hub.webhooks import attempt
+from hub.webhooks.attempt import USER_AGENT, Outcome, Pending, Recorded, pending_of
 from hub.webhooks.endpoints import SECRET_COLUMNS, WebhookEndpoints
-from hub.webhooks.http import Pool, RequestFailed
-from hub.webhooks.schedule import HONOURS_RETRY_AFTER, first_delay, next_delay, parse_retry_after
-from hub.webhooks.targets import TargetRefused, check_target
+from hub.webhooks.http import Pool
+from hub.webhooks.schedule import first_delay
 
 log = logging.getLogger(__name__)
 
@@ -48,40 +48,7 @@ MAX_IN_FLIGHT: Final = 64  # attempts at once over all endpoints
 READ_BATCH: Final = 16  # deliveries a worker reads at once
 READ_FRESH_S: Final = 1.0  # how long what a worker read is trusted
 TAKE_BATCH: Final = 2000  # new deliveries read at once
-EXCERPT_BYTES: Final = 512  # of each response body, for the attempts log
 UNRECORDED_RETRY_S: Final = 5.0  # an attempt whose outcome could not be stored
-USER_AGENT: Final = "relayhub-webhooks/1"
-
-
-@dataclass(slots=True)
-class Pending:
-    id: str
-    endpoint_id: str
-    event_id: str
-    attempt_count: int
-    due: float  # wall-clock seconds since the epoch
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    at: datetime  # when the attempt started
-    status_code: int | None
-    latency_ms: int
-    error: str | None = None
-    excerpt: str | None = None
-    retry_after_s: float | None = None
-    final: bool = False  # no point in trying again
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
-
-
-def pending_of(row: Row, first_delay_s: float) -> Pending:
-    due = datetime.fromisoformat(row["next_attempt_at"]).timestamp()
-    if row["attempt_count"] == 0:
-        due += first_delay_s  # a new delivery is stored due "now"; the schedule may say later
-    return Pending(row["id"], row["endpoint_id"], row["event_id"], row["attempt_count"], due)
 
 
 class WebhookSender:
@@ -344,7 +311,9 @@ class WebhookSender:
                 outcome = Outcome(self._clock.now(), None, 0, gone, final=True)
             else:
                 secrets = self._endpoints.secrets_of(row)
-                outcome = await self._post(pending, row["url"], row["body"], secrets)
+                outcome = await attempt.post(
+                    self._pool, self._clock, self._config, pending, row["url"], row["body"], secrets
+                )
         except Exception as exc:
             # A bug, or a failure nothing foresaw: it still counts as an attempt,
             # so the delivery follows its schedule to the end instead of being
@@ -360,11 +329,16 @@ class WebhookSender:
     async def _finish(self, pending: Pending, outcome: Outcome) -> None:
         """Record an attempt; queue the delivery again if it must be retried, else forget it."""
         try:
-            retry = await self._record(pending, outcome)
+            recorded = await attempt.record(
+                self._store, self._clock, self._config, self._rng, pending, outcome
+            )
         except Exception as exc:  # storage down, or a bug: the delivery must not be dropped
             self._not_recorded(pending, exc)
             return
-        if retry:
+        if recorded is not Recorded.STALE and outcome.gone:
+            log.warning("webhook endpoint %s answered 410 Gone; disabled", pending.endpoint_id)
+            self.endpoint_changed(pending.endpoint_id)
+        if recorded is Recorded.RETRY:
             self._push(pending, again=True)
             self._kick.set()  # it may be due at once, and no worker may be left to see it
         else:
@@ -380,91 +354,3 @@ class WebhookSender:
         pending.due = self._clock.now().timestamp() + UNRECORDED_RETRY_S
         self._push(pending, again=True)
         self._kick.set()
-
-    async def _post(self, pending: Pending, url: str, body: bytes, secrets: list[str]) -> Outcome:
-        at, started = self._clock.now(), time.perf_counter()
-
-        def took() -> int:
-            return round((time.perf_counter() - started) * 1000)
-
-        try:
-            # Checked again now (DNS may have changed), and the request goes to
-            # the address that was checked.
-            target = await check_target(url, self._config.allow_private_targets)
-        except TargetRefused as exc:
-            return Outcome(at, None, 0, f"refused: {exc}")
-        timestamp = int(self._clock.now().timestamp())
-        headers = {
-            **signer.headers(secrets, pending.event_id, timestamp, body),
-            "content-type": "application/json",
-        }
-        timeout = self._config.timeout_s
-        try:
-            async with asyncio.timeout(timeout):
-                answer = await self._pool.post(
-                    target.pinned_url, host_header=target.host_header,
-                    server_name=target.server_name, headers=headers, body=body,
-                    excerpt_bytes=EXCERPT_BYTES,
-                )  # fmt: skip
-        except TimeoutError:
-            return Outcome(at, None, took(), f"no answer within {timeout:g} s")
-        except RequestFailed as exc:
-            return Outcome(at, None, took(), str(exc))
-        retry_after = None
-        if answer.status in HONOURS_RETRY_AFTER:
-            retry_after = parse_retry_after(answer.headers.get("retry-after"), self._clock.now())
-        return Outcome(
-            at,
-            answer.status,
-            took(),
-            None,
-            answer.excerpt.decode("utf-8", "replace"),
-            retry_after,
-        )
-
-    async def _record(self, pending: Pending, outcome: Outcome) -> bool:
-        """Store the attempt and the delivery's next state together; True: try again."""
-        now = self._clock.now()
-        made = pending.attempt_count + 1
-        gone = outcome.status_code == 410
-        delay = None
-        if not outcome.succeeded and not gone and not outcome.final:
-            delay = next_delay(
-                made, self._config.retry_schedule_s, self._rng, outcome.retry_after_s
-            )
-        status = "succeeded" if outcome.succeeded else "pending" if delay is not None else "failed"
-        due = now + timedelta(seconds=delay) if delay is not None else None
-        stamp, tried = rfc3339(now), rfc3339(outcome.at)
-
-        def op(conn: Tx) -> bool:
-            moved = conn.execute(
-                "UPDATE webhook_deliveries SET status = ?, attempt_count = ?,"
-                " next_attempt_at = ?, updated_at = ?"
-                " WHERE id = ? AND status = 'pending' AND attempt_count = ?",
-                (status, made, due and rfc3339(due), stamp, pending.id, pending.attempt_count),
-            ).rowcount
-            if not moved:
-                return False  # deleted with its endpoint, or recorded by another copy
-            conn.execute(
-                "INSERT INTO webhook_attempts (delivery_id, n, at, status_code, latency_ms,"
-                " error, response_excerpt) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (pending.id, made, tried, outcome.status_code, outcome.latency_ms,
-                 outcome.error, outcome.excerpt),
-            )  # fmt: skip
-            if gone:
-                conn.execute(
-                    "UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ?,"
-                    " updated_at = ? WHERE id = ?",
-                    (f"the receiver answered 410 Gone at {stamp}", stamp, pending.endpoint_id),
-                )
-            return True
-
-        if not await self._store.write(op):
-            return False
-        if gone:
-            log.warning("webhook endpoint %s answered 410 Gone; disabled", pending.endpoint_id)
-            self.endpoint_changed(pending.endpoint_id)
-        if due is None:
-            return False
-        pending.attempt_count, pending.due = made, due.timestamp()
-        return True

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -68,6 +68,15 @@ class Rig:
     faults: CommitFaults
     receiver: Receiver
     account_id: str
+    sender: WebhookSender
+    new_sender: Callable[[], WebhookSender]
+
+    async def restart(self) -> None:
+        """Stop the sender and start a new one on the same storage, as a hub restart does."""
+        await self.sender.close()
+        self.clock.deadlines.clear()  # only the new sender's waits count from here
+        self.sender = self.new_sender()
+        await self.sender.start()
 
     async def emit(self) -> None:
         """One ``message.sent`` event, committed; the endpoint gets a delivery for it."""
@@ -125,7 +134,11 @@ async def rig(tmp_path: Path, schedule: list[int], answer: Answer) -> AsyncItera
     feed = EventFeed(store)
     endpoints = WebhookEndpoints(store, clock, SecretBox(Fernet.generate_key()), 86_400)
     config = WebhooksConfig(allow_private_targets=True, retry_schedule_s=schedule)
-    sender = WebhookSender(store, clock, feed, endpoints, config, rng=random.Random(SEED))
+
+    def new_sender() -> WebhookSender:
+        return WebhookSender(store, clock, feed, endpoints, config, rng=random.Random(SEED))
+
+    sender = new_sender()
     try:
         async with serve_receiver(answer=answer) as receiver:
             created = await endpoints.create(
@@ -133,10 +146,11 @@ async def rig(tmp_path: Path, schedule: list[int], answer: Answer) -> AsyncItera
             )
             assert created is not None
             await sender.start()
+            r = Rig(store, clock, feed, faults, receiver, account["id"], sender, new_sender)
             try:
-                yield Rig(store, clock, feed, faults, receiver, account["id"])
+                yield r
             finally:
-                await sender.close()
+                await r.sender.close()
     finally:
         feed.close()
         await store.close()
@@ -242,3 +256,28 @@ async def test_webhook_sender_makes_an_attempt_again_when_its_outcome_could_not_
     assert first.webhook_id == second.webhook_id  # the same delivery, not a new one
     assert done["status"] == "succeeded"
     assert "not recorded" in caplog.text
+
+
+async def test_webhook_sender_started_again_keeps_a_stored_retry_at_its_stored_time(
+    tmp_path: Path,
+) -> None:
+    schedule = [0, 300]
+    delay = next_delay(1, schedule, random.Random(SEED))  # the first sender's draw
+    assert delay is not None
+    async with rig(tmp_path, schedule, answers(500, 200)) as r:
+        await r.emit()
+        failed = await r.delivery(attempts=1)
+        await r.restart()
+        # The new sender read the pending delivery back and sleeps until its stored time.
+        await r.clock.sleeping_until(at(failed["next_attempt_at"]))
+        r.clock.advance(delay - 0.01)
+        before_due = await r.calls_after_a_round_trip()
+        r.clock.advance(0.01)
+        await r.receiver.wait_until(lambda: len(r.receiver.calls) == 2)
+        done = await r.delivery(attempts=2)
+
+    first, second = r.receiver.calls
+    assert failed["status"] == "pending"
+    assert before_due == [500]
+    assert first.webhook_id == second.webhook_id  # the same delivery, not a new one
+    assert (done["status"], done["attempt_count"]) == ("succeeded", 2)

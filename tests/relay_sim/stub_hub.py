@@ -20,7 +20,7 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from protocol import frames as f
-from protocol.session import (
+from protocol.hub_session import (
     AckReceived,
     HeartbeatReceived,
     HelloReceived,

@@ -30,8 +30,8 @@ from hub.relay.connection import RelayConnection
 from hub.store.interface import StorageUnavailable
 from hub.store.sqlite import SqliteStore
 from protocol import frames as f
+from protocol.hub_session import HubSession
 from protocol.lifecycle import State
-from protocol.session import HubSession
 from tests.hub.store_faults import CommitFaults
 
 HELLO = f.Hello(

@@ -3,30 +3,29 @@
 
 The page is rendered here from the hub's own tables, so it cannot drift from
 the hub it runs on: the OpenAPI document (one card per operation, with the
-error codes, parameters and body fields it documents; ``docs_fields`` flattens
-the schemas), ``ERRORS`` (one entry per error code) and ``EVENT_TYPES``. Its words are in
+error codes, parameters and body fields it documents; ``hub.devdocs.fields``
+flattens the schemas), ``ERRORS`` (one entry per error code) and ``EVENT_TYPES``. Its words are in
 ``web/docs/text.toml`` (one table per language, the same keys in each) and its
 sample answers in ``web/docs/samples.json``; its CSS and JavaScript (example
 tabs, copy buttons) are static files under ``/docs/assets``, because the page's
 Content-Security-Policy allows no inline script or style. Without JavaScript
 every example is simply shown in turn.
 
-Code examples in 13 languages come from ``hub.docs_examples.examples_for``
-where it has them; every other card gets a cURL command made here.
+Code examples in 13 languages come from ``hub.devdocs.examples`` where it has
+them; every other card gets a cURL command made here. Request bodies come from
+``hub.devdocs.bodies``, the one table of them.
 """
 
 from __future__ import annotations
 
 import functools
 import html
-import importlib
 import json
 import logging
 import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Final
 
 import msgspec
@@ -35,11 +34,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from hub import __version__, postman
-from hub.api.docs_fields import Field, Limit, describe, fields, resolve
+from hub import __version__
 from hub.api.errors import ERRORS
-from hub.api.openapi import build
 from hub.api.origin import public_origin
+from hub.devdocs import examples as code_examples
+from hub.devdocs import postman
+from hub.devdocs.bodies import EXAMPLE_BODIES, example_body
+from hub.devdocs.fields import Field, Limit, describe, fields, resolve
+from hub.devdocs.openapi import build
 from hub.events import EVENT_TYPES
 
 log = logging.getLogger(__name__)
@@ -112,37 +114,20 @@ def _collection(app: Starlette, origin: str) -> bytes:
     return msgspec.json.encode(made)
 
 
-@functools.cache
-def _examples_module() -> ModuleType | None:
-    try:
-        return importlib.import_module("hub.docs_examples")
-    except ImportError:
-        log.info("hub.docs_examples is not there: /docs shows cURL commands only")
-        return None
+_COVERED: Final = frozenset(op.id for op in code_examples.OPERATIONS)
+_LANGUAGE_NAMES: Final = {lang.id: lang.name for lang in code_examples.LANGUAGES}
 
 
 def examples(operation_id: str, origin: str) -> dict[str, str]:
-    """Language name → code from ``hub.docs_examples``; {} where it has none.
+    """Language name → code from ``hub.devdocs.examples``; {} where it has none.
 
     Its examples default to a local hub's URL; here they get this hub's origin.
     """
-    module = _examples_module()
-    if module is None:
+    if operation_id not in _COVERED:
         return {}
-    try:
-        found = module.examples_for(operation_id)
-    except KeyError:
-        return {}  # an operation it does not cover
-    except Exception:
-        log.warning("hub.docs_examples failed for %s", operation_id, exc_info=True)
-        return {}
-    names = {lang.id: lang.name for lang in getattr(module, "LANGUAGES", ())}
-    local = getattr(module, "DEFAULT_URL", "http://127.0.0.1:8080")
-    return {
-        names.get(key, key): code.replace(local, origin)
-        for key, code in found.items()
-        if isinstance(code, str) and code.strip()
-    }
+    found = code_examples.examples_for(operation_id)
+    local = code_examples.DEFAULT_URL
+    return {_LANGUAGE_NAMES[key]: code.replace(local, origin) for key, code in found.items()}
 
 
 # --- text to HTML -----------------------------------------------------------
@@ -338,9 +323,9 @@ QUICK_START_SCOPES: Final = (
 
 
 def _quick_start(w: _Writer) -> str:
-    base, bodies = w.base, postman.EXAMPLE_BODIES
-    app_token = {"name": "shop backend", "scopes": list(QUICK_START_SCOPES)}
-    verify = {"otp_id": "otp_…", "code": "482913"}
+    base, bodies = w.base, EXAMPLE_BODIES
+    app_token = {**bodies["create_token"], "scopes": list(QUICK_START_SCOPES)}
+    verify = {**bodies["verify_otp"], "otp_id": "otp_…"}  # from the answer before
     steps = [
         ["export RELAYHUB_TOKEN='rh_…'  # the admin token the hub printed\n"
          + curl("POST", f"{base}/tokens", body=app_token)
@@ -487,7 +472,7 @@ def _card_curl(w: _Writer, method: str, path: str, operation: dict[str, Any]) ->
     content = operation.get("requestBody", {}).get("content", {})
     token = None if operation.get("security") == [] else "RELAYHUB_TOKEN"
     media = next(iter(content), "application/json")
-    body = postman.example_body(operation["operationId"]) if content else None
+    body = example_body(operation["operationId"]) if content else None
     return curl(method.upper(), _url(w, path, operation), token, body, media)
 
 
@@ -608,21 +593,6 @@ def _reference(w: _Writer, spec: dict[str, Any]) -> str:
     return f"<p>{w('reference.intro')}</p>{sections}"
 
 
-_VERIFY: Final = """\
-import base64, hashlib, hmac, time
-
-def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.".encode() + body
-    mine = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-    fresh = abs(time.time() - int(headers["webhook-timestamp"])) <= 300
-    return fresh and any(
-        hmac.compare_digest(mine, value.removeprefix("v1,"))
-        for value in headers["webhook-signature"].split()
-        if value.startswith("v1,")
-    )"""
-
-
 def _webhooks(w: _Writer) -> str:
     events = w.t["webhooks"]["events"]
     rows = "".join(
@@ -630,7 +600,7 @@ def _webhooks(w: _Writer) -> str:
         for event in EVENT_TYPES
     )
     steps = "".join(f"<li>{w(f'webhooks.sig{n}')}</li>" for n in range(1, 5))
-    found = examples("verify_webhook", w.origin) or {"Python": _VERIFY}
+    found = examples("verify_webhook", w.origin)
     return (
         f"<p>{w('webhooks.intro')}</p>"
         f'<div class="table-wrap" tabindex="0"><table class="events"><thead><tr>'

@@ -34,16 +34,16 @@ TOKEN: Final = Env("RELAYHUB_TOKEN", "rh_...")
 
 
 def _operation(
-    id: str, title: str, purpose: str, method: Literal["GET", "POST"] | None = None,
+    op_id: str, title: str, purpose: str, method: Literal["GET", "POST"] | None = None,
     path: str = "", *, variables: dict[str, Env] | None = None,
     query: tuple[str, Env] | None = None, verdict: bool = False,
 ) -> Operation:  # fmt: skip
     """An operation whose body is its row of ``EXAMPLE_BODIES``; ``variables`` name the
     fields the example reads from the environment instead (an id from an earlier answer)."""
     reads = variables or {}
-    row = EXAMPLE_BODIES.get(id, {}) if method == "POST" else {}
+    row = EXAMPLE_BODIES.get(op_id, {}) if method == "POST" else {}
     body = tuple((key, reads.get(key, value)) for key, value in row.items())
-    return Operation(id, title, purpose, method, path, body, query, verdict)
+    return Operation(op_id, title, purpose, method, path, body, query, verdict)
 
 
 OPERATIONS: Final = (

@@ -14,7 +14,7 @@ CONFIG ?=
 DATA   ?=
 SERVE_FLAGS := $(if $(PORT),--port $(PORT)) $(if $(CONFIG),--config $(CONFIG)) $(if $(DATA),--data $(DATA))
 
-.PHONY: run test install install-run lint format bench chaos lock clean
+.PHONY: run test install install-run lint format docs bench chaos lock clean
 
 ## run: install what the hub needs, then start it on http://127.0.0.1:8080 (SQLite in ./data)
 run: install-run
@@ -71,6 +71,10 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## docs: rewrite docs/examples/ from hub/devdocs/example_templates/ (a test fails when they differ)
+docs: install
+	$(BIN)/python -m scripts.docs_examples
 
 ## bench: every scenario beside its floor, written to bench/results.json and BENCHMARKS.md (not part of `make test`)
 bench: install

@@ -16,13 +16,11 @@ from hub.api import (
     accounts,
     dashboard,
     devices,
-    docs,
     events,
     health,
     home,
     lists,
     messages,
-    openapi,
     otp,
     pairing,
     recipients,
@@ -40,6 +38,7 @@ from hub.api.errors import (
 )
 from hub.clock import Clock, SystemClock
 from hub.config import Config
+from hub.devdocs import openapi, page
 from hub.hub import Hub
 from hub.middleware import RequestMiddleware
 from hub.relay.endpoint import relay_socket
@@ -115,11 +114,11 @@ def routes() -> list[BaseRoute]:
         Route("/dashboard", dashboard.page, methods=["GET"]),
         Route("/dashboard/", dashboard.page, methods=["GET"]),
         Mount("/dashboard/assets", app=dashboard.assets, name="dashboard-assets"),
-        Route("/docs", docs.page_en, methods=["GET"]),
-        Route("/docs/uz", docs.page_uz, methods=["GET"]),
-        Route("/docs/errors", docs.errors, methods=["GET"]),
-        Mount("/docs/assets", app=docs.assets, name="docs-assets"),
-        Route(f"{API}/postman.json", docs.postman_json, methods=["GET"]),
+        Route("/docs", page.page_en, methods=["GET"]),
+        Route("/docs/uz", page.page_uz, methods=["GET"]),
+        Route("/docs/errors", page.errors, methods=["GET"]),
+        Mount("/docs/assets", app=page.assets, name="docs-assets"),
+        Route(f"{API}/postman.json", page.postman_json, methods=["GET"]),
         Route(f"{API}/admin/accounts", accounts.create_account, methods=["POST"]),
         Route(f"{API}/admin/accounts", accounts.list_accounts, methods=["GET"]),
         Route(f"{API}/admin/accounts/{{account_id}}", accounts.update_account, methods=["PATCH"]),

@@ -17,6 +17,7 @@ from hub import __version__, dashboard_link, private_files, redaction
 from hub.clock import rfc3339
 from hub.config import Config, ConfigError, load_config
 from hub.data_lock import DataFolderBusy, DataFolderLock, holder_of
+from hub.devdocs.bodies import example_json
 from hub.hub import Hub
 
 DEFAULT_CONFIG = Path("hub.toml")
@@ -80,7 +81,7 @@ def _banner(config: Config, origin: str) -> Callable[[Hub], None]:
                 "  2. send an SMS:",
                 f"     curl -s {origin}/api/v1/sms/send {bearer}"
                 " -H 'Content-Type: application/json'"
-                """ -d '{"to": "+998901234567", "text": "Salom from relayhub"}'""",
+                f" -d '{example_json('send_sms')}'",
                 "  3. its status: curl -s"
                 f" '{origin}/api/v1/messages/status?request_id=<request_id from step 2>' {bearer}",
                 f"  The README and {origin}/docs go on from there: OTP codes, webhooks, examples.",

@@ -1,5 +1,5 @@
-"""The API examples in docs/examples/: the same as hub/docs_examples.py renders, and
-working code.
+"""The API examples in docs/examples/: the same as hub/devdocs/examples.py renders from
+hub/devdocs/example_templates/ (``make docs`` writes them), and working code.
 
 - Every example that can run here runs as its own process against a live hub with
   a simulated relay (tests/e2e's harness): the SMS must reach ``delivered``, the
@@ -37,10 +37,11 @@ from typing import Any, NoReturn
 import pytest
 import standardwebhooks
 
-from hub import docs_examples as dx
+from hub.devdocs import examples as dx
+from scripts import docs_examples as writer
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, delivered_ids, hub_config, serve_hub
 
-EXAMPLES = dx.OUT
+EXAMPLES = writer.OUT
 REQUIRED_ENV = "RELAYHUB_REQUIRE_TOOLCHAINS"
 TIMEOUT_S = 30  # one example process; go run and javac take a second or two
 
@@ -159,21 +160,21 @@ def hub_env(hub: RunningHub, **extra: str) -> dict[str, str]:
 
 
 def test_committed_examples_are_what_the_generator_writes() -> None:
-    stale = dx.drift()
+    stale = writer.drift()
 
-    assert not stale, f"run `python -m hub.docs_examples`; out of date: {stale}"
+    assert not stale, f"run `make docs`; out of date: {stale}"
 
 
 def test_generator_writes_a_fresh_folder_and_then_finds_no_drift(tmp_path: Path) -> None:
-    written = dx.write(tmp_path)
+    written = writer.write(tmp_path)
     (tmp_path / "go" / "stray.go").write_text("package main\n")
     (tmp_path / "python" / "send_sms.py").write_text("# edited by hand\n")
 
     assert len(written) == len(dx.LANGUAGES) * len(dx.OPERATIONS) + 1  # and the README
-    assert dx.drift(tmp_path) == ["go/stray.go", "python/send_sms.py"]
-    assert dx.main(["--out", str(tmp_path), "--check"]) == 1
-    assert dx.main(["--out", str(tmp_path)]) == 0
-    assert dx.drift(tmp_path) == []
+    assert writer.drift(tmp_path) == ["go/stray.go", "python/send_sms.py"]
+    assert writer.main(["--out", str(tmp_path), "--check"]) == 1
+    assert writer.main(["--out", str(tmp_path)]) == 0
+    assert writer.drift(tmp_path) == []
     assert not (tmp_path / "go" / "stray.go").exists()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub import docs_examples as dx
+from hub.devdocs import examples as dx
 
 
 def test_every_verify_example_branches_on_valid_and_says_why() -> None:

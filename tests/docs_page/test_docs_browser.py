@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from hub.api import docs
+from hub.devdocs import page as docs
 from tests.chromium import DESKTOP, PHONE, NewTab, Tab, require_chromium
 from tests.e2e.conftest import RunningHub
 
@@ -126,7 +126,7 @@ async def test_docs_copy_button_puts_the_code_on_the_clipboard(open_docs: OpenDo
 async def test_docs_example_tabs_switch_every_card_to_the_chosen_language(
     open_docs: OpenDocs,
 ) -> None:
-    examples = pytest.importorskip("hub.docs_examples")
+    examples = pytest.importorskip("hub.devdocs.examples")
     languages = len(examples.examples_for("send_sms"))
     tab = await open_docs("/docs#op-send_sms")
     page = tab.page

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from hub.api import docs
+from hub.devdocs import page as docs
 from tests.docs_page.conftest import ROUTED, Element, Page, parse
 from tests.e2e.conftest import RunningHub
 

@@ -12,9 +12,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from hub.api import docs
 from hub.api.errors import ERRORS
 from hub.api.schemas import MessageStatus, OtpSent, OtpVerification, Problem, SmsQueued
+from hub.devdocs import page as docs
 from hub.events import EVENT_TYPES
 from tests.docs_page.conftest import CSP, ROUTED, Page, parse
 from tests.e2e.conftest import RunningHub, hub_config, serve_hub
@@ -187,10 +187,10 @@ def test_docs_sample_answers_decode_strictly_into_their_schema_types() -> None:
     assert (problem.status, problem.title) == ERRORS[problem.code]
 
 
-def test_docs_cards_fall_back_to_curl_when_the_examples_module_is_missing(
+def test_docs_cards_fall_back_to_curl_when_the_examples_module_has_none(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(docs, "_examples_module", lambda: None)
+    monkeypatch.setattr(docs, "examples", lambda operation_id, origin: {})
     docs.render.cache_clear()
     try:
         page = parse(docs.render(ROUTED, "en", "https://sms.example.uz"))
@@ -205,7 +205,7 @@ def test_docs_cards_fall_back_to_curl_when_the_examples_module_is_missing(
 
 
 def test_docs_cards_show_every_language_of_the_examples_module_when_it_is_there() -> None:
-    examples = pytest.importorskip("hub.docs_examples")
+    examples = pytest.importorskip("hub.devdocs.examples")
     docs.render.cache_clear()
     page = parse(docs.render(ROUTED, "en", "https://sms.example.uz"))
     ids = [op["operationId"] for _, _, op in docs.operations(docs.document(ROUTED, "x"))]

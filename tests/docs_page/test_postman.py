@@ -17,8 +17,9 @@ from typing import Any
 import jsonschema  # installed with openapi-spec-validator (a dev dependency)
 import pytest
 
-from hub.api import docs
-from hub.postman import EXAMPLE_BODIES, MAIN_FLOWS, SCHEMA
+from hub.devdocs import page as docs
+from hub.devdocs.bodies import EXAMPLE_BODIES
+from hub.devdocs.postman import MAIN_FLOWS, SCHEMA
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub
 
 NEWMAN_VERSION = "6"

@@ -17,9 +17,10 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
 from hub.api import health
-from hub.api.openapi import OPERATIONS, documented, openapi_json
 from hub.api.schemas import MessageStatus, OtpSent, OtpVerification, Problem, SmsQueued
 from hub.auth import SCOPES
+from hub.devdocs.openapi import documented, openapi_json
+from hub.devdocs.openapi_operations import OPERATIONS
 from hub.server import bind
 from tests.e2e.conftest import RunningHub
 

@@ -3,7 +3,7 @@
 Account A has one of everything (device, messages, recipients, a list and its
 batch, a webhook endpoint and its deliveries, an OTP, a token); account B has
 a token with every customer scope. For each operation in the OpenAPI table
-(``hub.api.openapi.OPERATIONS``) B calls it on A's ids (in the path, the query
+(``hub.devdocs.openapi_operations.OPERATIONS``) B calls it on A's ids (in the path, the query
 or the body) and gets what an id that exists nowhere gets (404 ``not_found``,
 or the 422 a body with an unknown id gets), never 403 and never A's data
 (only the operator's routes answer 403, whatever the id: B lacks ``admin``);
@@ -28,8 +28,9 @@ import pytest
 import pytest_asyncio
 from starlette.routing import Route
 
-from hub.api.openapi import OPERATIONS, documented
 from hub.app import routes
+from hub.devdocs.openapi import documented
+from hub.devdocs.openapi_operations import OPERATIONS
 from tests.e2e import raw_relay
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, delivered_ids, hub_config, serve_hub
 from tests.e2e.receiver import Receiver, serve_receiver

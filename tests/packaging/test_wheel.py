@@ -112,6 +112,7 @@ def test_wheel_carries_what_the_hub_reads_at_run_time(wheel: Path) -> None:
     assert archive.read("hub/schema.sql") == (ROOT / "schema.sql").read_bytes()
     assert "hub/web/dashboard/index.html" in names
     assert "hub/web/docs/text.toml" in names
+    assert "hub/devdocs/example_templates/python/post.py.tmpl" in names  # /docs's examples
     assert not any(name.startswith("tests/") for name in names)
 
 

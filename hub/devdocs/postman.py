@@ -1,6 +1,6 @@
 """A Postman collection (v2.1) made from the OpenAPI document.
 
-``collection(document)`` turns the document that ``hub.api.openapi.build``
+``collection(document)`` turns the document that ``hub.devdocs.openapi.build``
 returns into one folder per tag, plus a "Main flows" folder whose requests run
 in order and test themselves: health, send an SMS (its ``request_id`` is saved
 to a collection variable), ask for its status, send an OTP (``otp_id`` saved)
@@ -8,8 +8,8 @@ and verify it. Every URL starts with ``{{baseUrl}}`` and every request that
 needs a token authenticates with the ``{{token}}`` variable, so importing the
 file and setting ``token`` is all a developer has to do.
 
-``EXAMPLE_BODIES`` are the request bodies shown here and on /docs; a test checks
-each against its schema in the document.
+Request bodies come from ``hub.devdocs.bodies``, the table /docs and the
+examples read too.
 """
 
 from __future__ import annotations
@@ -20,58 +20,21 @@ from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from hub.devdocs.bodies import EXAMPLE_CSV, example_body
+
 SCHEMA: Final = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 MAIN_FLOWS: Final = "Main flows"
 FLOW: Final = ("health", "send_sms", "message_status", "send_otp", "verify_otp")
-
-# operationId → a realistic body for its request schema.
-EXAMPLE_BODIES: Final[dict[str, Any]] = {
-    "create_pairing_code": {"device_name": "Shop phone"},
-    "pair": {"pairing_code": "483-921", "device_name": "Shop phone", "model": "Pixel 7"},
-    "send_sms": {"to": "+998901234567", "text": "Salom! Buyurtmangiz qabul qilindi."},
-    "send_otp": {"to": "+998901234567", "purpose": "login", "locale": "uz"},
-    "verify_otp": {"otp_id": "otp_01K0EXAMPLE", "code": "482913"},
-    "create_recipient": {
-        "phone": "+998901234567",
-        "name": "Sherzod Karimov",
-        "tags": ["vip"],
-        "metadata": {"city": "Toshkent"},
-    },
-    "update_recipient": {"tags": ["vip", "loyal"]},
-    "queue_list": {
-        "list_id": "lst_01K0EXAMPLE",
-        "text": "Salom {name}! {city} filialimiz ochildi.",
-    },
-    "create_list": {"name": "Clients", "recipient_ids": ["rcp_01K0EXAMPLE"]},
-    "rename_list": {"name": "VIP clients"},
-    "add_members": {"recipient_ids": ["rcp_01K0EXAMPLE"]},
-    "remove_members": {"recipient_ids": ["rcp_01K0EXAMPLE"]},
-    "update_device": {"name": "Shop phone 2"},
-    "create_token": {"name": "shop backend", "scopes": ["sms.send", "messages.read"]},
-    "create_webhook": {
-        "url": "https://api.example.uz/hooks/relayhub",
-        "events": ["message.sent", "message.delivered", "message.failed"],
-    },
-    "update_webhook": {"enabled": True},
-    "create_account": {"name": "Clinic"},
-    "update_account": {"paused": False, "limits": {"send_per_minute": 60}},
-}
-EXAMPLE_CSV: Final = "phone,name,tags,city\n+998901234567,Sherzod Karimov,vip;loyal,Toshkent\n"
 
 # Fields that take a collection variable in Postman, so the flows chain.
 _VARIABLE_FIELDS: Final = {"verify_otp": {"otp_id": "{{otp_id}}"}}
 _QUERY_VALUES: Final = {("message_status", "request_id"): "{{request_id}}"}
 
 
-def example_body(operation_id: str) -> Any:
-    """The example JSON body of an operation, or None when it takes none."""
-    return EXAMPLE_BODIES.get(operation_id)
-
-
 def collection(
     document: dict[str, Any], base_url: str, folder_names: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
-    """The Postman collection of an OpenAPI document from ``hub.api.openapi.build``.
+    """The Postman collection of an OpenAPI document from ``hub.devdocs.openapi.build``.
 
     ``base_url`` becomes ``{{baseUrl}}`` (e.g. ``https://sms.example.uz/api/v1``:
     request paths are written relative to it); ``folder_names`` maps a tag to its

@@ -95,8 +95,10 @@ CREATE INDEX IF NOT EXISTS messages_batch ON messages(batch_id, state) WHERE bat
 CREATE INDEX IF NOT EXISTS messages_live ON messages(state)
     WHERE state IN ('queued', 'dispatched', 'accepted', 'sent');
 
--- Every transition of a message with its time and cause.
+-- Every transition of a message with its time and cause, in the order written:
+-- seq is that order (in SQLite an INTEGER PRIMARY KEY is the rowid itself).
 CREATE TABLE IF NOT EXISTS message_events (
+    seq         INTEGER PRIMARY KEY,
     message_id  TEXT NOT NULL,
     at          TEXT NOT NULL,
     state       TEXT NOT NULL,

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +23,8 @@ from datetime import datetime
 from hub.api.errors import ApiError
 from hub.clock import Clock, rfc3339
 from hub.config import LimitsConfig
-from hub.store.sqlite import SqliteStore, set_clause
+from hub.store.interface import Row, Store
+from hub.store.statements import set_clause
 from hub.token_bucket import TokenBucket
 
 
@@ -39,7 +39,7 @@ class Account:
     max_queued: int | None = None
 
 
-def _account(row: sqlite3.Row) -> Account:
+def _account(row: Row) -> Account:
     expires = row["subscription_expires_at"]
     return Account(
         id=row["id"],
@@ -53,7 +53,7 @@ def _account(row: sqlite3.Row) -> Account:
 
 
 class AccountDirectory:
-    def __init__(self, store: SqliteStore, clock: Clock, defaults: LimitsConfig) -> None:
+    def __init__(self, store: Store, clock: Clock, defaults: LimitsConfig) -> None:
         self._store = store
         self._clock = clock
         self._defaults = defaults

@@ -43,7 +43,7 @@ from hub.config import Config
 from hub.hub import Hub
 from hub.middleware import RequestMiddleware
 from hub.relay.endpoint import relay_socket
-from hub.store.writer import StorageUnavailable
+from hub.store.interface import StorageUnavailable
 
 API = "/api/v1"
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
 from hub.clock import Clock, rfc3339
 from hub.ids import new_id
-from hub.store.sqlite import SqliteStore
+from hub.store.interface import Row, Store, Tx
 
 SCOPES: Final = (
     "sms.send",
@@ -61,7 +60,7 @@ class Principal:
 
 
 class TokenAuthority:
-    def __init__(self, store: SqliteStore, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
         self._cache: dict[bytes, Principal | None] = {}
@@ -115,7 +114,7 @@ class TokenAuthority:
 
     async def create(
         self, account_id: str, name: str, scopes: list[str], expires_at: datetime | None
-    ) -> tuple[str, sqlite3.Row]:
+    ) -> tuple[str, Row]:
         """A new token; returns its secret (shown once) and its stored row."""
         secret = new_secret(ACCESS_TOKEN_PREFIX)
         now = self._clock.now()
@@ -132,7 +131,7 @@ class TokenAuthority:
         assert stored is not None
         return secret, stored
 
-    async def list(self, account_id: str) -> list[sqlite3.Row]:
+    async def list(self, account_id: str) -> list[Row]:
         return await self._store.fetchall(
             f"{_TOKEN_COLUMNS} WHERE account_id = ? AND revoked_at IS NULL ORDER BY id",
             (account_id,),
@@ -202,7 +201,7 @@ class TokenAuthority:
         token_id = new_id("tok", self._clock.now())
         scopes = " ".join((*SCOPES, ADMIN_SCOPE))
 
-        def create(conn: sqlite3.Connection) -> bool:
+        def create(conn: Tx) -> bool:
             if conn.execute("SELECT 1 FROM accounts LIMIT 1").fetchone():
                 return False
             conn.execute(

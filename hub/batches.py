@@ -22,7 +22,7 @@ from hub.message import LiveMessage
 from hub.recipient_lists import RecipientLists
 from hub.recipients import Recipient
 from hub.sms_text import measure
-from hub.store.sqlite import SqliteStore
+from hub.store.interface import Store
 from protocol.lifecycle import State
 
 COUNTED: Final = tuple(s.value for s in State)
@@ -81,7 +81,7 @@ class Plan:
 class Batches:
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         clock: Clock,
         lists: RecipientLists,
         delivery: Delivery,

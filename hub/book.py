@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Callable, Collection, Iterator
 from typing import Any, Final
 
 from hub.events import accounts_with_events
 from hub.message import LiveMessage, chained_report_op, run_statements
-from hub.store.sqlite import SqliteStore, Statement
+from hub.store.interface import Row, Statement, Store
 from protocol.lifecycle import LIVE, State
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,7 @@ LIVE_SQL: Final = sql_list(LIVE)
 class Book:
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         on_write_failed: Callable[[BaseException, list[LiveMessage]], None],
         on_events: Callable[[set[str]], None],
         unseal: Callable[[bytes], str],
@@ -127,7 +126,7 @@ class Book:
             message.writes_in_flight -= 1
             self.forget_if_done(message)
 
-    def from_row(self, row: sqlite3.Row) -> LiveMessage:
+    def from_row(self, row: Row) -> LiveMessage:
         """The message a stored row holds (a sealed text opened)."""
         return LiveMessage.from_row(row, self._unseal)
 

@@ -47,8 +47,8 @@ from hub.message import (
 from hub.presence import Presence
 from hub.relay.connection import RelayConnection
 from hub.relay.dispatcher import Dispatcher, Waiting
-from hub.store.sqlite import SqliteStore, Statement
-from hub.store.writer import StorageUnavailable, is_storage_fault
+from hub.store.interface import Statement, StorageUnavailable, Store
+from hub.store.writer import is_storage_fault, unavailable_of
 from protocol import frames as f
 from protocol.close_codes import CloseCode
 from protocol.lifecycle import HELD, Decision, Event, State, decide, report_event
@@ -72,7 +72,7 @@ class PartlyStored(StorageUnavailable):
 class Delivery:
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         clock: Clock,
         config: Config,
         devices: DeviceDirectory,
@@ -663,7 +663,7 @@ class Delivery:
             return
         if is_storage_fault(error):
             log.error("a write failed (%r); reloading state from storage", str(error))
-            self._fenced_by = StorageUnavailable.of(error).cause
+            self._fenced_by = unavailable_of(error).cause
             self._fence()
             return
         # Only this write's op rolled back: only its messages may be ahead of storage.

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
-import sqlite3
 import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,7 +18,7 @@ from datetime import datetime, timedelta
 from hub.auth import DEVICE_TOKEN_PREFIX, hash_secret, new_secret
 from hub.clock import Clock, rfc3339
 from hub.ids import new_id
-from hub.store.sqlite import SqliteStore
+from hub.store.interface import Conflict, Row, Store, Tx
 from protocol import frames as f
 
 QR_SCHEME = "relayhub"
@@ -48,7 +47,7 @@ class PairedDevice:
     device_token: str
 
 
-def _device(row: sqlite3.Row) -> Device:
+def _device(row: Row) -> Device:
     sims = tuple(sim["slot"] for sim in json.loads(row["sims"]))
     return Device(
         row["id"],
@@ -68,7 +67,7 @@ class DeviceDirectory:
     """Every unrevoked device, kept in memory (loaded at start, updated on change)
     so that the send path and the socket handshake never wait for a read."""
 
-    def __init__(self, store: SqliteStore, clock: Clock, code_ttl_s: int) -> None:
+    def __init__(self, store: Store, clock: Clock, code_ttl_s: int) -> None:
         self._store = store
         self._clock = clock
         self._code_ttl = timedelta(seconds=code_ttl_s)
@@ -106,7 +105,7 @@ class DeviceDirectory:
                 rfc3339(expires),
             )
 
-            def insert(conn: sqlite3.Connection, row: tuple[object, ...] = row) -> None:
+            def insert(conn: Tx, row: tuple[object, ...] = row) -> None:
                 conn.execute("DELETE FROM pairing_codes WHERE expires_at <= ?", (rfc3339(now),))
                 conn.execute(
                     "INSERT INTO pairing_codes (id, account_id, code_hash, qr_hash, device_name,"
@@ -116,7 +115,7 @@ class DeviceDirectory:
 
             try:
                 await self._store.write(insert)
-            except sqlite3.IntegrityError:
+            except Conflict:  # the code drawn is taken: draw another
                 continue
             return PairingCode(f"{code[:3]}-{code[3:]}", qr_payload, expires)
         raise RuntimeError("could not draw a free pairing code")
@@ -142,7 +141,7 @@ class DeviceDirectory:
         device_id = new_id("dev", now)
         token = new_secret(DEVICE_TOKEN_PREFIX)
 
-        def exchange(conn: sqlite3.Connection) -> Device | None:
+        def exchange(conn: Tx) -> Device | None:
             row = conn.execute(
                 f"SELECT id, account_id, device_name FROM pairing_codes WHERE {column} = ? "
                 "AND used_by IS NULL AND expires_at > ?",
@@ -205,12 +204,12 @@ class DeviceDirectory:
     def count(self, account_id: str) -> int:
         return len(self._by_account.get(account_id, ()))
 
-    async def row(self, device_id: str) -> sqlite3.Row:
+    async def row(self, device_id: str) -> Row:
         row = await self._store.fetchone("SELECT * FROM devices WHERE id = ?", (device_id,))
         assert row is not None, device_id
         return row
 
-    async def list_rows(self, account_id: str) -> list[sqlite3.Row]:
+    async def list_rows(self, account_id: str) -> list[Row]:
         return await self._store.fetchall(
             "SELECT * FROM devices WHERE account_id = ? AND revoked_at IS NULL ORDER BY id",
             (account_id,),

@@ -11,16 +11,15 @@ wakes it: no event is missed, at worst one read finds nothing new.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from hub.ids import floor_id
-from hub.store.sqlite import SqliteStore
+from hub.store.interface import Row, Store
 
 
 class EventFeed:
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
         self._changed = asyncio.Event()
         self._changed_for: dict[str, asyncio.Event] = {}
@@ -58,7 +57,7 @@ class EventFeed:
 
     async def read(
         self, account_id: str, after: int, types: Sequence[str] = (), limit: int = 500
-    ) -> list[sqlite3.Row]:
+    ) -> list[Row]:
         """The account's events after ``after``, oldest first (``types``: only these)."""
         where, args = "account_id = ? AND seq > ?", [account_id, after]
         if types:

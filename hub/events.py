@@ -21,7 +21,7 @@ import msgspec
 
 from hub.clock import rfc3339
 from hub.ids import new_id
-from hub.store.sqlite import Statement
+from hub.store.interface import Statement
 
 EVENT_TYPES: Final = (
     "message.sent",

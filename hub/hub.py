@@ -29,8 +29,8 @@ from hub.presence import Presence
 from hub.recipient_lists import RecipientLists
 from hub.recipients import Recipients
 from hub.secret_box import SecretBox
+from hub.store.interface import Store
 from hub.store.open_store import store_for
-from hub.store.sqlite import SqliteStore
 from hub.webhooks.deliveries import WebhookDeliveries
 from hub.webhooks.endpoints import WebhookEndpoints
 from hub.webhooks.sender import WebhookSender
@@ -45,7 +45,7 @@ PRUNE_EVERY_S = 3600.0
 class Hub:
     config: Config
     clock: Clock
-    store: SqliteStore
+    store: Store
     auth: TokenAuthority
     devices: DeviceDirectory
     delivery: Delivery

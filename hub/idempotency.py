@@ -21,7 +21,7 @@ import msgspec
 
 from hub.api.errors import ApiError, validation_error
 from hub.clock import rfc3339
-from hub.store.sqlite import SqliteStore, Statement
+from hub.store.interface import Statement, Store
 
 HEADER: Final = "idempotency-key"
 KEEP: Final = timedelta(hours=24)
@@ -50,7 +50,7 @@ def check_key(raw: str | None) -> str | None:
 
 
 class IdempotencyKeys:
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
         self._in_flight: set[tuple[str, str]] = set()
 
@@ -104,7 +104,9 @@ class IdempotencyKeys:
     ) -> Statement:
         """Store the answer; joins the write that queues the message."""
         return (
-            "INSERT OR REPLACE INTO idempotency_keys"
-            " (account_id, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO idempotency_keys"
+            " (account_id, key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (account_id, key) DO UPDATE SET request_hash = excluded.request_hash,"
+            " status = excluded.status, body = excluded.body, created_at = excluded.created_at",
             (account_id, key, digest, status, body, rfc3339(now)),
         )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from hub.clock import Clock
-from hub.store.sqlite import SqliteStore
+from hub.store.interface import Store
 from hub.token_bucket import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class InboundGate:
         self._stored: Counter[str] = Counter()  # account → inbound SMS stored or being written
         self._dropped: dict[tuple[str, str], _Dropped] = {}  # (device, reason) → count
 
-    async def load(self, store: SqliteStore) -> None:
+    async def load(self, store: Store) -> None:
         """Count what each account has stored (at start, and after a rebuild)."""
         rows = await store.fetchall(
             "SELECT account_id, COUNT(*) AS n FROM inbound_messages GROUP BY account_id"

@@ -9,14 +9,13 @@ no partial updates).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from hub.clock import rfc3339
 from hub.events import event_statements
-from hub.store.sqlite import Statement
+from hub.store.interface import Row, Statement, Tx
 from protocol import frames as f
 from protocol.lifecycle import Decision, State
 
@@ -200,7 +199,7 @@ class LiveMessage:
         return statements
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row, unseal: Callable[[bytes], str]) -> LiveMessage:
+    def from_row(cls, row: Row, unseal: Callable[[bytes], str]) -> LiveMessage:
         """The message a row stores; ``unseal`` opens a sealed (OTP) text."""
         stamps = {c: row[c] for c in _STAMP.values() if row[c]}
         sealed = row["text_sealed"]
@@ -250,11 +249,11 @@ class ReportGap(Exception):
 
 def chained_report_op(
     statements: list[Statement], device_id: str, previous: int, seq: int
-) -> Callable[[sqlite3.Connection], None]:
+) -> Callable[[Tx], None]:
     """A report's write: move the device's stored seq from exactly ``previous`` to
     ``seq``, then run ``statements``; if the seq before it was never stored, fail."""
 
-    def op(conn: sqlite3.Connection) -> None:
+    def op(conn: Tx) -> None:
         moved = conn.execute(
             "UPDATE devices SET last_seq = ? WHERE id = ? AND last_seq = ?",
             (seq, device_id, previous),
@@ -267,11 +266,11 @@ def chained_report_op(
     return op
 
 
-def run_statements(statements: Iterable[Statement]) -> Callable[[sqlite3.Connection], None]:
+def run_statements(statements: Iterable[Statement]) -> Callable[[Tx], None]:
     """A write op that runs ``statements`` in order."""
     items = list(statements)
 
-    def op(conn: sqlite3.Connection) -> None:
+    def op(conn: Tx) -> None:
         for sql, params in items:
             conn.execute(sql, params)
 

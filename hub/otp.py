@@ -24,7 +24,6 @@ import hmac
 import logging
 import math
 import secrets
-import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -39,7 +38,7 @@ from hub.config import OtpConfig
 from hub.events import event_statements
 from hub.ids import new_id
 from hub.secret_box import SecretBox
-from hub.store.sqlite import SqliteStore, Statement
+from hub.store.interface import Row, Statement, Store, Tx
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +89,7 @@ def render(config: OtpConfig, locale: str, purpose: str, code: str, ttl_s: int) 
 class Otps:
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         clock: Clock,
         config: OtpConfig,
         box: SecretBox,
@@ -209,7 +208,7 @@ class Otps:
         stamp = rfc3339(now)
         max_tries = self._config.max_wrong_tries
 
-        def op(conn: sqlite3.Connection) -> Verification:
+        def op(conn: Tx) -> Verification:
             row = conn.execute(
                 "SELECT * FROM otps WHERE id = ? AND account_id = ?", (otp_id, account_id)
             ).fetchone()
@@ -250,7 +249,7 @@ class Otps:
         return result
 
 
-def _decide(row: sqlite3.Row | None, right: bool, now: datetime, max_tries: int) -> Verification:
+def _decide(row: Row | None, right: bool, now: datetime, max_tries: int) -> Verification:
     """What a check of ``row`` with a right or wrong code answers."""
     if row is None:
         return Verification("unknown", 0)

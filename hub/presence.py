@@ -23,7 +23,7 @@ from typing import Any
 from hub.clock import Clock, rfc3339
 from hub.events import event_statements
 from hub.message import run_statements
-from hub.store.sqlite import SqliteStore
+from hub.store.interface import Store
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class _Gone:
 class Presence:
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         clock: Clock,
         grace_s: float,
         on_events: Callable[[set[str]], None],

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from hub.clock import Clock, rfc3339
 from hub.ids import new_id
 from hub.recipients import Recipient, recipient_of
-from hub.store.sqlite import SqliteStore
+from hub.store.interface import Row, Store, Tx
 
 
 class UnknownRecipients(Exception):
@@ -19,7 +18,7 @@ class UnknownRecipients(Exception):
         self.ids = ids
 
 
-def _list_body(row: sqlite3.Row) -> dict[str, Any]:
+def _list_body(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
         "name": row["name"],
@@ -35,7 +34,7 @@ _SELECT = (
 )
 
 
-def _check_recipients(conn: sqlite3.Connection, account_id: str, ids: list[str]) -> None:
+def _check_recipients(conn: Tx, account_id: str, ids: list[str]) -> None:
     unknown = [
         rid
         for rid in dict.fromkeys(ids)
@@ -49,7 +48,7 @@ def _check_recipients(conn: sqlite3.Connection, account_id: str, ids: list[str])
 
 
 class RecipientLists:
-    def __init__(self, store: SqliteStore, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 
@@ -57,7 +56,7 @@ class RecipientLists:
         now = self._clock.now()
         list_id, stamp = new_id("lst", now), rfc3339(now)
 
-        def op(conn: sqlite3.Connection) -> None:
+        def op(conn: Tx) -> None:
             _check_recipients(conn, account_id, recipient_ids)
             conn.execute(
                 "INSERT INTO recipient_lists (id, account_id, name, created_at, updated_at)"
@@ -65,8 +64,8 @@ class RecipientLists:
                 (list_id, account_id, name, stamp, stamp),
             )
             conn.executemany(
-                "INSERT OR IGNORE INTO list_members (list_id, recipient_id, added_at)"
-                " VALUES (?, ?, ?)",
+                "INSERT INTO list_members (list_id, recipient_id, added_at)"
+                " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(list_id, rid, stamp) for rid in recipient_ids],
             )
 
@@ -110,7 +109,7 @@ class RecipientLists:
         """Add and remove members; how many changed, or None without such a list."""
         stamp = rfc3339(self._clock.now())
 
-        def op(conn: sqlite3.Connection) -> int | None:
+        def op(conn: Tx) -> int | None:
             if (
                 conn.execute(
                     "SELECT 1 FROM recipient_lists WHERE id = ? AND account_id = ?",
@@ -123,8 +122,8 @@ class RecipientLists:
             changed = 0
             for rid in dict.fromkeys(add):
                 changed += conn.execute(
-                    "INSERT OR IGNORE INTO list_members (list_id, recipient_id, added_at)"
-                    " VALUES (?, ?, ?)",
+                    "INSERT INTO list_members (list_id, recipient_id, added_at)"
+                    " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                     (list_id, rid, stamp),
                 ).rowcount
             for rid in dict.fromkeys(remove):

@@ -9,18 +9,15 @@ a shorter one is matched by a scan of the account's recipients.
 from __future__ import annotations
 
 import json
-import re
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from hub.clock import Clock, rfc3339
 from hub.ids import new_id
 from hub.search_text import query_forms, search_terms
-from hub.store.sqlite import SqliteStore
+from hub.store.interface import Row, Store, Tx
 
-TRIGRAM: Final = 3  # the shortest fragment the index can find
 Metadata = dict[str, str | int | float]
 
 
@@ -48,7 +45,7 @@ class Recipient:
         }  # fmt: skip
 
 
-def recipient_of(row: sqlite3.Row) -> Recipient:
+def recipient_of(row: Row) -> Recipient:
     return Recipient(
         row["id"],
         row["name"],
@@ -58,10 +55,6 @@ def recipient_of(row: sqlite3.Row) -> Recipient:
         row["created_at"],
         row["updated_at"],
     )
-
-
-def _fts_phrase(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +67,7 @@ class ImportRow:
 
 
 class Recipients:
-    def __init__(self, store: SqliteStore, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 
@@ -86,7 +79,7 @@ class Recipients:
         recipient_id = new_id("rcp", now)
         stamp = rfc3339(now)
 
-        def op(conn: sqlite3.Connection) -> str | None:
+        def op(conn: Tx) -> str | None:
             found = conn.execute(
                 "SELECT id FROM recipients WHERE account_id = ? AND phone = ?", (account_id, phone)
             ).fetchone()
@@ -118,7 +111,7 @@ class Recipients:
         """Change the given fields; ``DuplicatePhone`` if the new number is taken."""
         stamp = rfc3339(self._clock.now())
 
-        def op(conn: sqlite3.Connection) -> Recipient | None:
+        def op(conn: Tx) -> Recipient | None:
             row = conn.execute(
                 "SELECT * FROM recipients WHERE id = ? AND account_id = ?",
                 (recipient_id, account_id),
@@ -162,22 +155,18 @@ class Recipients:
         limit: int,
     ) -> tuple[list[Recipient], str | None]:
         """Newest first; ``query`` a fragment of the name or number, ``tag`` exact."""
-        where, args = ["r.account_id = ?"], [account_id]
+        where: list[str] = ["r.account_id = ?"]
+        args: list[object] = [account_id]
         forms = query_forms(query) if query else []
         if query and not forms:
             return [], None
-        if forms and all(len(f) >= TRIGRAM for f in forms):
-            # The index finds the matches first; a join would let the planner walk
-            # the account's recipients and test each against the index instead.
-            where.append(
-                "r.rowid IN (SELECT rowid FROM recipients_fts WHERE recipients_fts MATCH ?)"
-            )
-            args.append(" OR ".join(_fts_phrase(f) for f in forms))
-        elif forms:  # too short for the index: a scan of this account's recipients
-            where.append("(" + " OR ".join("r.search LIKE ? ESCAPE '\\'" for _ in forms) + ")")
-            args += ["%" + re.sub(r"([\\%_])", r"\\\1", f) + "%" for f in forms]
+        dialect = self._store.dialect
+        if forms:
+            matching, matching_args = dialect.recipients_matching(forms)
+            where.append(matching)
+            args += matching_args
         if tag:
-            where.append("EXISTS (SELECT 1 FROM json_each(r.tags) WHERE value = ?)")
+            where.append(dialect.json_array_holds("r.tags"))
             args.append(tag)
         if cursor:
             where.append("r.id < ?")
@@ -205,11 +194,11 @@ class Recipients:
 
     def _upsert_op(
         self, account_id: str, rows: list[ImportRow], columns: set[str]
-    ) -> Callable[[sqlite3.Connection], tuple[int, int]]:
+    ) -> Callable[[Tx], tuple[int, int]]:
         now = self._clock.now()
         stamp = rfc3339(now)
 
-        def op(conn: sqlite3.Connection) -> tuple[int, int]:
+        def op(conn: Tx) -> tuple[int, int]:
             created = updated = 0
             for row in rows:
                 found = conn.execute(

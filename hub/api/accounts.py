@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from hub.api.responses import ok, page
 from hub.auth import ADMIN_SCOPE, SCOPES
 from hub.clock import rfc3339
 from hub.ids import new_id
+from hub.store.interface import Tx
 
 
 class CreateAccountRequest(msgspec.Struct):
@@ -31,7 +31,7 @@ async def create_account(request: Request) -> Response:
     now = hub.clock.now()
     account_id = new_id("acc", now)
 
-    def insert(conn: sqlite3.Connection) -> None:
+    def insert(conn: Tx) -> None:
         conn.execute(
             "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)",
             (account_id, body.name, rfc3339(now)),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from hub.api.responses import ok, page
 from hub.clock import rfc3339
 from hub.devices import Device
 from hub.ids import floor_id
+from hub.store.interface import Row
 from protocol.close_codes import CloseCode
 
 
@@ -85,7 +85,7 @@ async def _sent_today(request: Request, account_id: str) -> dict[str, int]:
     return {r["device_id"]: r["n"] for r in rows}
 
 
-def _device_body(request: Request, row: sqlite3.Row, sent_today: dict[str, int]) -> dict[str, Any]:
+def _device_body(request: Request, row: Row, sent_today: dict[str, int]) -> dict[str, Any]:
     """A device as stored, with its live state from the socket if it is online."""
     hub = hub_of(request)
     conn = hub.delivery.connections.get(row["id"])

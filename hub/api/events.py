@@ -12,7 +12,6 @@ Idle streams get a keepalive comment every ``[events] keepalive_s``.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.requests import Request
@@ -24,13 +23,14 @@ from hub.api.request import hub_of, require
 from hub.clock import Clock
 from hub.event_feed import EventFeed
 from hub.events import EVENT_TYPES
+from hub.store.interface import Row
 from hub.waits import first_of
 
 RECONNECT_MS = 3000  # what EventSource waits before reconnecting
 SCOPE = "messages.read"
 
 
-def _frame(row: sqlite3.Row) -> bytes:
+def _frame(row: Row) -> bytes:
     return b"id: %s\nevent: %s\ndata: %s\n\n" % (
         row["id"].encode(),
         row["type"].encode(),

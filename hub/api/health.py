@@ -15,7 +15,7 @@ from hub.api.errors import ApiError
 from hub.api.request import hub_of, require
 from hub.api.responses import ok
 from hub.clock import rfc3339
-from hub.store.writer import StorageUnavailable
+from hub.store.interface import StorageUnavailable
 
 
 async def health(request: Request) -> Response:

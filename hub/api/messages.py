@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import msgspec
@@ -17,6 +16,7 @@ from hub.clock import rfc3339
 from hub.delivery import Delivery
 from hub.message import PRIORITY
 from hub.phone import InvalidNumber, to_e164
+from hub.store.interface import Row
 from protocol.lifecycle import ENDED_UNDELIVERED, State
 
 _SELECT = (
@@ -37,7 +37,7 @@ def waiting_of(delivery: Delivery, message_id: str) -> MessageWaiting | None:
     )
 
 
-def message_body(row: sqlite3.Row, delivery: Delivery, with_text: bool = False) -> dict[str, Any]:
+def message_body(row: Row, delivery: Delivery, with_text: bool = False) -> dict[str, Any]:
     """A message as the API shows it; ``with_text`` for one message (lists leave it out)."""
     error = None
     if row["error_code"]:

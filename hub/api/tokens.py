@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,6 +14,7 @@ from hub.api.errors import ApiError, validation_error
 from hub.api.request import Check, hub_of, read_body, require
 from hub.api.responses import ok, page
 from hub.auth import ADMIN_SCOPE, SCOPES
+from hub.store.interface import Row
 
 SCOPE = "tokens.manage"
 
@@ -25,7 +25,7 @@ class CreateTokenRequest(msgspec.Struct):
     expires_at: datetime | None = None
 
 
-def token_body(row: sqlite3.Row) -> dict[str, Any]:
+def token_body(row: Row) -> dict[str, Any]:
     return {
         "id": row["id"],
         "name": row["name"],

@@ -18,7 +18,7 @@ from starlette.websockets import WebSocket
 
 from hub.hub import Hub
 from hub.relay.connection import RelayConnection
-from hub.store.writer import StorageUnavailable
+from hub.store.interface import StorageUnavailable
 from protocol import frames as f
 from protocol.close_codes import CloseCode
 from protocol.session import (

@@ -21,6 +21,29 @@ T = TypeVar("T")
 Statement = tuple[str, tuple[object, ...]]
 
 
+class StorageUnavailable(Exception):
+    """The database could not commit (locked, full, broken); nothing was written.
+
+    ``cause`` says which, for the client's hint: ``"busy"`` (another process
+    holds the database's lock longer than the busy timeout), ``"disk"`` (the
+    disk is full or failing) or ``"unavailable"`` (anything else, such as the
+    hub closing or reloading its state).
+    """
+
+    def __init__(self, message: str, cause: str = "unavailable") -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+class Conflict(Exception):
+    """A write broke a uniqueness or reference rule of the schema; that op changed nothing.
+
+    Raised by the store in place of its driver's own error, so feature code can
+    catch it (a pairing code drawn twice, a key already taken) without knowing
+    which database it runs on.
+    """
+
+
 class Row(Protocol):
     """One result row: read by column name (or position)."""
 
@@ -48,13 +71,40 @@ class Tx(Protocol):
 
     def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Result: ...
 
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Result: ...
+
 
 # A write: a function run inside one transaction on the store's writer.
 WriteOp = Callable[[Tx], T]
 
 
+class Dialect(Protocol):
+    """The conditions each backend writes its own way; ``hub.store.dialect`` has them.
+
+    Each returns a condition to put in a WHERE clause and the parameters its
+    ``?`` placeholders take, in order.
+    """
+
+    def recipients_matching(self, forms: list[str]) -> tuple[str, list[object]]:
+        """Recipients (table alias ``r``) whose search text holds any of ``forms``."""
+        ...
+
+    def json_array_holds(self, column: str) -> str:
+        """``column`` (a JSON array of strings) holds the value of the one placeholder."""
+        ...
+
+
 class Store(Protocol):
-    """Durable storage: writes commit before their futures resolve; reads see committed data."""
+    """Durable storage: writes commit before their futures resolve; reads see committed data.
+
+    A failure of the storage itself reaches callers as ``StorageUnavailable``,
+    a broken constraint as ``Conflict``.
+    """
+
+    @property
+    def dialect(self) -> Dialect:
+        """The conditions this backend writes its own way."""
+        ...
 
     async def open(self) -> None: ...
 
@@ -69,6 +119,10 @@ class Store(Protocol):
     async def barrier(self) -> None: ...
 
     async def probe(self) -> None: ...
+
+    async def answers(self) -> None:
+        """A read round trip: returns once the database answers, else ``StorageUnavailable``."""
+        ...
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int: ...
 

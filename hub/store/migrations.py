@@ -40,6 +40,21 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     # A version-5 database made while webhook deliveries were first written
     # lacks the column the sender now finds new deliveries by.
     8: ("ALTER TABLE webhook_deliveries ADD COLUMN event_seq INTEGER",),
+    # message_events gains seq, the explicit order a message's history is read
+    # in (it was read by rowid, which only SQLite has). The table is rebuilt
+    # with seq as its INTEGER PRIMARY KEY, copied from the rowid, so the order
+    # is the one it had; a database that never had the table gets it empty.
+    9: (
+        "CREATE TABLE IF NOT EXISTS message_events (message_id TEXT NOT NULL, at TEXT NOT NULL,"
+        " state TEXT NOT NULL, cause TEXT NOT NULL, device_id TEXT, detail TEXT)",
+        "CREATE TABLE message_events_v9 (seq INTEGER PRIMARY KEY, message_id TEXT NOT NULL,"
+        " at TEXT NOT NULL, state TEXT NOT NULL, cause TEXT NOT NULL, device_id TEXT,"
+        " detail TEXT)",
+        "INSERT INTO message_events_v9 (seq, message_id, at, state, cause, device_id, detail)"
+        " SELECT rowid, message_id, at, state, cause, device_id, detail FROM message_events",
+        "DROP TABLE message_events",
+        "ALTER TABLE message_events_v9 RENAME TO message_events",
+    ),
 }
 CURRENT: Final = max(STEPS)
 

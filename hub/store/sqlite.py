@@ -19,22 +19,17 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from hub import private_files
-from hub.clock import rfc3339
 from hub.ids import new_id
+from hub.store.dialect import SqliteDialect
+from hub.store.interface import Conflict, Row, StorageUnavailable, Store, Tx, WriteOp
 from hub.store.migrations import migrate
-from hub.store.writer import GroupCommitWriter, StorageUnavailable, WriteOp
+from hub.store.writer import GroupCommitWriter, unavailable_of
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 # The repository's top-level schema.sql, shipped in the package (hub/schema.sql
 # links to it) so that an installed wheel finds it too.
 SCHEMA_PATH = resources.files("hub").joinpath("schema.sql")
-
-__all__ = ["SqliteStore", "Statement", "StorageUnavailable"]
-
-# One SQL statement and its parameters; changes are built as lists of these so
-# that several of them can share one transaction.
-Statement = tuple[str, tuple[object, ...]]
 
 
 def _log_failure(fut: asyncio.Future[Any]) -> None:
@@ -59,34 +54,32 @@ def _new_id(prefix: str) -> str:
     return new_id(prefix, datetime.now(UTC))
 
 
-def _nothing(conn: sqlite3.Connection) -> None:
+def _nothing(tx: Tx) -> None:
     return None
 
 
-def _rewrite_user_version(conn: sqlite3.Connection) -> None:
+def _rewrite_user_version(conn: Tx) -> None:
     # Setting the schema version to what it is changes nothing, yet dirties the
     # database header page, so the commit must write a page to the WAL.
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     conn.execute(f"PRAGMA user_version = {version}")
 
 
-def set_clause(changes: dict[str, object]) -> tuple[str, tuple[object, ...]]:
-    """``"a = ?, b = ?"`` and its values for a partial UPDATE, in storage form:
-    bool → 0/1, datetime → RFC 3339, list → space-separated. Column names come
-    from the hub's own code, never from a client."""
-    values: list[object] = []
-    for value in changes.values():
-        if isinstance(value, bool):
-            value = int(value)
-        elif isinstance(value, datetime):
-            value = rfc3339(value)
-        elif isinstance(value, list):
-            value = " ".join(value)
-        values.append(value)
-    return ", ".join(f"{name} = ?" for name in changes), tuple(values)
+def _conflicts_raised(op: WriteOp[T]) -> WriteOp[T]:
+    """``op`` with SQLite's constraint error told as the interface's ``Conflict``."""
+
+    def run(tx: Tx) -> T:
+        try:
+            return op(tx)
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(str(exc)) from exc
+
+    return run
 
 
 class SqliteStore:
+    dialect = SqliteDialect()
+
     def __init__(
         self,
         path: Path,
@@ -123,12 +116,12 @@ class SqliteStore:
 
     # writes
 
-    def submit(self, op: WriteOp[T]) -> Any:
+    def submit(self, op: WriteOp[T]) -> asyncio.Future[T]:
         """Queue a write; returns a future resolved after its commit."""
-        return self.writer.submit(op)
+        return self.writer.submit(_conflicts_raised(op))
 
     async def write(self, op: WriteOp[T]) -> T:
-        return await self.writer.write(op)
+        return await self.submit(op)
 
     async def barrier(self) -> None:
         """Return once every write submitted before this call has ended (they run in order)."""
@@ -144,14 +137,14 @@ class SqliteStore:
         """
         await self.write(_rewrite_user_version)
 
-    def write_later(self, op: WriteOp[T]) -> None:
+    def write_later(self, op: WriteOp[Any]) -> None:
         """Queue a write nobody waits for (telemetry); a failure is only logged."""
-        self.writer.submit(op).add_done_callback(_log_failure)
+        self.submit(op).add_done_callback(_log_failure)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """One statement as its own write; returns the number of rows changed."""
         args = tuple(params)
-        return await self.write(lambda conn: conn.execute(sql, args).rowcount)
+        return await self.write(lambda tx: tx.execute(sql, args).rowcount)
 
     # reads (committed data only)
 
@@ -160,19 +153,26 @@ class SqliteStore:
     # snapshot, open on the shared connection: a read started meanwhile would
     # not see what was committed since, not even its own caller's last write.
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+    async def answers(self) -> None:
+        await self.fetchone("SELECT 1")
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         reader = self._require_reader()
         try:
             rows = await reader.execute_fetchall(sql, tuple(params))
         except sqlite3.Error as exc:
-            raise StorageUnavailable.of(exc) from exc
+            raise unavailable_of(exc) from exc
         return list(rows)
 
     def _require_reader(self) -> aiosqlite.Connection:
         if self._reader is None:
             raise StorageUnavailable("the store is not open")
         return self._reader
+
+
+# Checked by mypy: the SQLite store is a whole ``Store``.
+_satisfies_the_interface: type[Store] = SqliteStore

@@ -26,6 +26,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, TypeVar
 
+from hub.store.interface import StorageUnavailable
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -55,34 +57,20 @@ def is_storage_fault(exc: BaseException) -> bool:
     return type(exc) is sqlite3.DatabaseError  # "malformed", "not a database"
 
 
-class StorageUnavailable(Exception):
-    """The database could not commit (locked, full, broken); nothing was written.
-
-    ``cause`` says which, for the client's hint: ``"busy"`` (another process
-    holds the database's lock longer than the busy timeout), ``"disk"`` (the
-    disk is full or failing) or ``"unavailable"`` (anything else, such as the
-    hub closing or reloading its state).
-    """
-
-    def __init__(self, message: str, cause: str = "unavailable") -> None:
-        super().__init__(message)
-        self.cause = cause
-
-    @classmethod
-    def of(cls, exc: BaseException) -> StorageUnavailable:
-        """What a failed SQLite call means for callers (``exc`` itself if it already is one)."""
-        if isinstance(exc, StorageUnavailable):
-            return exc
-        code = getattr(exc, "sqlite_errorcode", None)
-        primary = code & 0xFF if isinstance(code, int) else None
-        if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
-            cause = "busy"
-        elif primary in (_SQLITE_FULL, _SQLITE_IOERR):
-            # A write past a file size limit is an I/O error, past free space a full disk.
-            cause = "disk"
-        else:
-            cause = "unavailable"
-        return cls(str(exc), cause)
+def unavailable_of(exc: BaseException) -> StorageUnavailable:
+    """What a failed SQLite call means for callers (``exc`` itself if it already is one)."""
+    if isinstance(exc, StorageUnavailable):
+        return exc
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
+        cause = "busy"
+    elif primary in (_SQLITE_FULL, _SQLITE_IOERR):
+        # A write past a file size limit is an I/O error, past free space a full disk.
+        cause = "disk"
+    else:
+        cause = "unavailable"
+    return StorageUnavailable(str(exc), cause)
 
 
 class GroupCommitWriter:
@@ -158,7 +146,7 @@ class GroupCommitWriter:
                 except Exception as exc:  # the transaction failed: nobody's write is durable
                     if is_storage_fault(exc):
                         log.error("group commit failed: %r", str(exc))
-                        outcomes = [StorageUnavailable.of(exc)] * len(batch)
+                        outcomes = [unavailable_of(exc)] * len(batch)
                     else:
                         # One op's data failed the whole transaction: find it.
                         outcomes = await loop.run_in_executor(
@@ -186,7 +174,7 @@ class GroupCommitWriter:
                 except Exception as exc:
                     # Locked, full or failing storage is the storage's fault, not the op's.
                     if is_storage_fault(exc):
-                        exc = StorageUnavailable.of(exc)
+                        exc = unavailable_of(exc)
                     if not conn.in_transaction:
                         # SQLite rolled the whole transaction back (it may, on a full
                         # disk or an I/O error): the ops before this one are undone
@@ -211,5 +199,5 @@ class GroupCommitWriter:
             try:
                 outcomes += self._commit([item])
             except Exception as exc:
-                outcomes.append(StorageUnavailable.of(exc) if is_storage_fault(exc) else exc)
+                outcomes.append(unavailable_of(exc) if is_storage_fault(exc) else exc)
         return outcomes

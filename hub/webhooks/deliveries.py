@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -11,12 +10,12 @@ import msgspec
 
 from hub.clock import Clock, rfc3339
 from hub.ids import floor_id, new_id
-from hub.store.sqlite import SqliteStore
+from hub.store.interface import Row, Store, Tx
 
 STATUSES = ("pending", "succeeded", "failed")
 
 
-def _attempt(row: sqlite3.Row) -> dict[str, Any]:
+def _attempt(row: Row) -> dict[str, Any]:
     return {
         "n": row["n"],
         "at": row["at"],
@@ -49,7 +48,7 @@ def _request_id(body: bytes | None) -> str | None:
         return None
 
 
-def _delivery(row: sqlite3.Row, attempts: list[dict[str, Any]]) -> dict[str, Any]:
+def _delivery(row: Row, attempts: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "endpoint_id": row["endpoint_id"],
@@ -67,7 +66,7 @@ def _delivery(row: sqlite3.Row, attempts: list[dict[str, Any]]) -> dict[str, Any
 
 
 class WebhookDeliveries:
-    def __init__(self, store: SqliteStore, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 
@@ -116,7 +115,7 @@ class WebhookDeliveries:
         event = msgspec.Raw(row["body"]) if row["body"] is not None else None
         return {**_delivery(row, attempts[delivery_id]), "event": event}
 
-    async def redeliver(self, account_id: str, delivery_id: str) -> sqlite3.Row | None:
+    async def redeliver(self, account_id: str, delivery_id: str) -> Row | None:
         """A new delivery of the same event to the same endpoint, due now.
 
         It keeps the event's ``webhook-id``: receivers that already handled it
@@ -126,7 +125,7 @@ class WebhookDeliveries:
         new = new_id("dlv", now)
         stamp = rfc3339(now)
 
-        def op(conn: sqlite3.Connection) -> sqlite3.Row | None:
+        def op(conn: Tx) -> Row | None:
             row = conn.execute(
                 "SELECT d.* FROM webhook_deliveries d JOIN webhook_endpoints e"
                 " ON e.id = d.endpoint_id WHERE d.id = ? AND d.account_id = ?",
@@ -141,7 +140,7 @@ class WebhookDeliveries:
                 (new, account_id, row["endpoint_id"], row["event_id"], row["event_type"],
                  stamp, delivery_id, stamp, stamp),
             )  # fmt: skip
-            found: sqlite3.Row | None = conn.execute(
+            found: Row | None = conn.execute(
                 "SELECT * FROM webhook_deliveries WHERE id = ?", (new,)
             ).fetchone()
             return found

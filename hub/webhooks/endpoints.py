@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -10,7 +9,8 @@ from typing import Final
 from hub.clock import Clock, rfc3339
 from hub.ids import new_id
 from hub.secret_box import SecretBox
-from hub.store.sqlite import SqliteStore, set_clause
+from hub.store.interface import Row, Store, Tx
+from hub.store.statements import set_clause
 from hub.webhooks import signer
 
 # The columns ``secrets_of`` reads, for queries that also fetch other things.
@@ -32,7 +32,7 @@ class Endpoint:
     disabled_reason: str | None  # why the hub disabled it (410 Gone), if it did
 
 
-def _endpoint(row: sqlite3.Row, now: datetime) -> Endpoint:
+def _endpoint(row: Row, now: datetime) -> Endpoint:
     until = row["previous_until"]
     if until is not None and datetime.fromisoformat(until) <= now:
         until = None  # the overlap is over: only the current secret signs
@@ -51,9 +51,7 @@ def _endpoint(row: sqlite3.Row, now: datetime) -> Endpoint:
 
 
 class WebhookEndpoints:
-    def __init__(
-        self, store: SqliteStore, clock: Clock, box: SecretBox, rotation_overlap_s: int
-    ) -> None:
+    def __init__(self, store: Store, clock: Clock, box: SecretBox, rotation_overlap_s: int) -> None:
         self._store = store
         self._clock = clock
         self._box = box
@@ -79,7 +77,7 @@ class WebhookEndpoints:
         row = (endpoint_id, account_id, url, " ".join(events), description, int(enabled),
                self._box.seal(secret), now, now)  # fmt: skip
 
-        def insert(conn: sqlite3.Connection) -> bool:
+        def insert(conn: Tx) -> bool:
             (count,) = conn.execute(
                 "SELECT COUNT(*) FROM webhook_endpoints WHERE account_id = ?", (account_id,)
             ).fetchone()
@@ -140,7 +138,7 @@ class WebhookEndpoints:
         secret = signer.new_secret()
         now = self._clock.now()
 
-        def swap(conn: sqlite3.Connection) -> bool:
+        def swap(conn: Tx) -> bool:
             row = conn.execute(
                 "SELECT secret_sealed FROM webhook_endpoints WHERE id = ? AND account_id = ?",
                 (endpoint_id, account_id),
@@ -164,7 +162,7 @@ class WebhookEndpoints:
         )
         return self.secrets_of(row) if row is not None else []
 
-    def secrets_of(self, row: sqlite3.Row) -> list[str]:
+    def secrets_of(self, row: Row) -> list[str]:
         """``signing_secrets`` from a row that has the ``SECRET_COLUMNS`` (of a wider query)."""
         secrets = [self._open(row["secret_sealed"])]
         until = row["previous_until"]

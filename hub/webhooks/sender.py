@@ -24,7 +24,6 @@ import heapq
 import itertools
 import logging
 import random
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Coroutine
@@ -35,8 +34,7 @@ from typing import Any, Final
 from hub.clock import Clock, rfc3339
 from hub.config import WebhooksConfig
 from hub.event_feed import EventFeed
-from hub.store.sqlite import SqliteStore
-from hub.store.writer import StorageUnavailable
+from hub.store.interface import Row, StorageUnavailable, Store, Tx
 from hub.waits import first_of
 from hub.webhooks import signer
 from hub.webhooks.endpoints import SECRET_COLUMNS, WebhookEndpoints
@@ -79,7 +77,7 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def pending_of(row: sqlite3.Row, first_delay_s: float) -> Pending:
+def pending_of(row: Row, first_delay_s: float) -> Pending:
     due = datetime.fromisoformat(row["next_attempt_at"]).timestamp()
     if row["attempt_count"] == 0:
         due += first_delay_s  # a new delivery is stored due "now"; the schedule may say later
@@ -89,7 +87,7 @@ def pending_of(row: sqlite3.Row, first_delay_s: float) -> Pending:
 class WebhookSender:
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         clock: Clock,
         feed: EventFeed,
         endpoints: WebhookEndpoints,
@@ -139,7 +137,7 @@ class WebhookSender:
 
     # --- what the rest of the hub tells it -------------------------------
 
-    def add(self, row: sqlite3.Row) -> None:
+    def add(self, row: Row) -> None:
         """A new pending delivery (a redeliver), already stored."""
         self._push(self._pending_of(row))
         self._kick.set()
@@ -219,7 +217,7 @@ class WebhookSender:
             for row in rows:
                 self._push(self._pending_of(row))  # one in flight stays known: not twice
 
-    def _pending_of(self, row: sqlite3.Row) -> Pending:
+    def _pending_of(self, row: Row) -> Pending:
         return pending_of(row, first_delay(self._config.retry_schedule_s))
 
     def _push(self, pending: Pending, again: bool = False) -> None:
@@ -319,7 +317,7 @@ class WebhookSender:
                 return
             await self._attempt(pending, rows.get(pending.id))
 
-    async def _rows_of(self, delivery_ids: list[str]) -> dict[str, sqlite3.Row]:
+    async def _rows_of(self, delivery_ids: list[str]) -> dict[str, Row]:
         """Each delivery as storage has it, with its event and its endpoint's secrets."""
         rows = await self._store.fetchall(
             f"SELECT d.id, e.url, e.enabled, {SECRET_COLUMNS}, d.status, d.attempt_count, v.body"
@@ -330,7 +328,7 @@ class WebhookSender:
         )
         return {row["id"]: row for row in rows}
 
-    async def _attempt(self, pending: Pending, row: sqlite3.Row | None) -> None:
+    async def _attempt(self, pending: Pending, row: Row | None) -> None:
         """POST one delivery; its outcome is recorded in the background."""
         if (
             row is None  # its endpoint was deleted
@@ -438,7 +436,7 @@ class WebhookSender:
         due = now + timedelta(seconds=delay) if delay is not None else None
         stamp, tried = rfc3339(now), rfc3339(outcome.at)
 
-        def op(conn: sqlite3.Connection) -> bool:
+        def op(conn: Tx) -> bool:
             moved = conn.execute(
                 "UPDATE webhook_deliveries SET status = ?, attempt_count = ?,"
                 " next_attempt_at = ?, updated_at = ?"

@@ -15,8 +15,8 @@ from hub.auth import TokenAuthority
 from hub.book import Book
 from hub.clock import ManualClock
 from hub.message import LiveMessage, insert_statements, save_statements
+from hub.store.interface import StorageUnavailable
 from hub.store.sqlite import SqliteStore
-from hub.store.writer import StorageUnavailable
 from protocol.lifecycle import Event, State, decide
 from tests.hub.store_faults import CommitFaults
 

@@ -27,7 +27,8 @@ from hub.ids import new_id
 from hub.message import LiveMessage
 from hub.presence import Presence
 from hub.relay.connection import RelayConnection
-from hub.store.sqlite import SqliteStore, StorageUnavailable
+from hub.store.interface import StorageUnavailable
+from hub.store.sqlite import SqliteStore
 from protocol import frames as f
 from protocol.lifecycle import State
 from protocol.session import HubSession

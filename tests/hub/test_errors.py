@@ -9,7 +9,7 @@ import pytest
 from starlette.requests import Request
 
 from hub.api.errors import handle_storage_unavailable, handle_unexpected
-from hub.store.writer import StorageUnavailable
+from hub.store.interface import StorageUnavailable
 
 
 def request_with_id(request_id: str) -> Request:

@@ -13,7 +13,8 @@ import pytest
 from hub.clock import rfc3339
 from hub.events import event_statements
 from hub.message import run_statements
-from hub.store.sqlite import SqliteStore, StorageUnavailable
+from hub.store.interface import StorageUnavailable
+from hub.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 ADD_ACCOUNT = "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, '2026-01-01T00:00:00Z')"

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from hub.store.interface import Conflict, StorageUnavailable, Tx
 from hub.store.migrations import CURRENT
-from hub.store.sqlite import SCHEMA_PATH, SqliteStore, StorageUnavailable
+from hub.store.sqlite import SCHEMA_PATH, SqliteStore
 from tests.hub.store_faults import CommitFaults
 
 THREAD_WAIT_S = 5.0
@@ -95,11 +96,38 @@ async def test_sqlite_store_writes_with_synchronous_normal_when_configured(
 
 
 async def test_sqlite_store_enforces_foreign_keys_when_writing(store: SqliteStore) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(Conflict):
         await store.execute(
             "INSERT INTO devices (id, account_id, name, token_hash, created_at)"
             " VALUES ('dev_1', 'acc_missing', 'phone', x'00', '2026-01-01T00:00:00Z')"
         )
+
+
+async def test_sqlite_store_raises_conflict_and_keeps_nothing_of_the_op_when_a_key_is_taken(
+    store: SqliteStore,
+) -> None:
+    await store.execute(ADD_ACCOUNT, ("acc_1", "first"))
+
+    def twice(tx: Tx) -> None:
+        tx.execute(ADD_ACCOUNT, ("acc_2", "second"))
+        tx.execute(ADD_ACCOUNT, ("acc_1", "again"))
+
+    with pytest.raises(Conflict) as raised:
+        await store.write(twice)
+
+    assert isinstance(raised.value.__cause__, sqlite3.IntegrityError)
+    rows = await store.fetchall("SELECT id, name FROM accounts ORDER BY id")
+    assert [(r["id"], r["name"]) for r in rows] == [("acc_1", "first")]
+
+
+async def test_sqlite_store_answers_a_read_round_trip_only_while_open(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "hub.db")
+    await store.open()
+    await store.answers()
+    await store.close()
+
+    with pytest.raises(StorageUnavailable):
+        await store.answers()
 
 
 async def test_sqlite_store_fetch_sees_a_write_once_it_is_acknowledged(

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.store.writer import GroupCommitWriter, StorageUnavailable, is_storage_fault
+from hub.store.interface import StorageUnavailable
+from hub.store.writer import GroupCommitWriter, is_storage_fault, unavailable_of
 from tests.hub.store_faults import CommitFaults
 
 # How long a test waits for the writer thread to reach a point before giving up.
@@ -271,8 +272,8 @@ async def test_writer_says_the_disk_is_full_when_a_write_needs_a_page_it_cannot_
 def test_storage_unavailable_keeps_the_cause_of_one_that_already_is_one() -> None:
     original = StorageUnavailable("the hub is shutting down", "unavailable")
 
-    assert StorageUnavailable.of(original) is original
-    assert StorageUnavailable.of(ValueError("not SQLite")).cause == "unavailable"
+    assert unavailable_of(original) is original
+    assert unavailable_of(ValueError("not SQLite")).cause == "unavailable"
 
 
 # --- one op's data never fails its batch-mates (issue 16, finding 1) ------------

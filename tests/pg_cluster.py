@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import pwd
 import shutil
@@ -25,6 +26,8 @@ import time
 from pathlib import Path
 
 import psycopg
+
+from hub.store.postgres import migrate_database
 
 ROLE = "relayhub"
 REQUIRE_ENV = "RELAYHUB_REQUIRE_POSTGRES"
@@ -129,3 +132,46 @@ class PgCluster:
             raise subprocess.CalledProcessError(
                 done.returncode, command, done.stdout, done.stderr + log
             )
+
+
+# One cluster for the whole test session, started on first use (tests/conftest.py
+# stops it at the end); each hub gets a database of its own, copied from a
+# template migrated once.
+_shared: PgCluster | None = None
+_TEMPLATE = "relayhub_template"
+BACKEND_ENV = "RELAYHUB_TEST_BACKEND"
+
+
+def shared_cluster() -> PgCluster:
+    global _shared
+    if _shared is None:
+        cluster = PgCluster()
+        cluster.start()
+        cluster.create_database(_TEMPLATE)
+        migrate_database(cluster.url(_TEMPLATE))
+        _shared = cluster
+    return _shared
+
+
+def stop_shared_cluster() -> None:
+    global _shared
+    if _shared is not None:
+        _shared.destroy()
+        _shared = None
+
+
+def database_for(key: str | Path) -> str:
+    """The URL of a migrated database for ``key`` (a hub's data folder, say):
+    the same key gives the same database, so a restarted hub finds its data."""
+    cluster = shared_cluster()
+    name = "t_" + hashlib.sha1(str(key).encode()).hexdigest()[:20]
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+    if found:
+        return cluster.url(name)
+    return cluster.create_database(name, template=_TEMPLATE)
+
+
+def postgres_backend() -> bool:
+    """True when the tests' hubs run on PostgreSQL (RELAYHUB_TEST_BACKEND=postgres)."""
+    return os.environ.get(BACKEND_ENV, "sqlite") == "postgres"

@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from hub.store.interface import Row, StorageUnavailable, Tx, WriteOp
+from hub.store.postgres_dialect import PostgresDialect
 from hub.store.postgres_migrate import migrate
 from hub.store.postgres_sql import PgRow, WholeOrFloatLoader, pg_row, stored, to_psycopg
-from hub.store.postgres_writer import PgTx, PostgresWriter, is_storage_fault, unavailable
-from hub.store.writer import StorageUnavailable
+from hub.store.postgres_writer import PostgresWriter, is_storage_fault, unavailable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -48,11 +49,11 @@ def connect(url: str) -> psycopg.Connection[PgRow]:
     return conn
 
 
-def _nothing(tx: PgTx) -> None:
+def _nothing(tx: Tx) -> None:
     return None
 
 
-def _touch_version(tx: PgTx) -> None:
+def _touch_version(tx: Tx) -> None:
     # Rewriting the one version row changes nothing, yet must reach the WAL.
     tx.execute("UPDATE schema_version SET version = version")
 
@@ -82,6 +83,11 @@ class PostgresStore:
             name="relayhub-readers",
         )
         self._open = False
+        self._dialect = PostgresDialect()
+
+    @property
+    def dialect(self) -> PostgresDialect:
+        return self._dialect
 
     @staticmethod
     async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -100,14 +106,14 @@ class PostgresStore:
 
     # writes
 
-    def submit(self, op: Any) -> asyncio.Future[Any]:
+    def submit(self, op: WriteOp[T]) -> asyncio.Future[T]:
         """Queue a write; returns a future resolved after its commit."""
         return self.writer.submit(op)
 
-    async def write(self, op: Any) -> Any:
+    async def write(self, op: WriteOp[T]) -> T:
         return await self.writer.submit(op)
 
-    def write_later(self, op: Any) -> None:
+    def write_later(self, op: WriteOp[Any]) -> None:
         """Queue a write nobody waits for (telemetry); a failure is only logged."""
         self.writer.submit(op).add_done_callback(_log_failure)
 
@@ -128,17 +134,21 @@ class PostgresStore:
 
     # reads (committed data only)
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> PgRow | None:
+    async def answers(self) -> None:
+        """A read round trip: returns once the server answers, else ``StorageUnavailable``."""
+        await self.fetchone("SELECT 1")
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
         rows = await self.fetchall(sql, params)
         return rows[0] if rows else None
 
-    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[PgRow]:
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         if not self._open:
             raise StorageUnavailable("the store is not open")
         try:
             async with self._pool.connection() as conn:
                 cursor = await conn.execute(to_psycopg(sql).encode(), stored(params))
-                return await cursor.fetchall()
+                return list(await cursor.fetchall())
         except PoolTimeout as exc:
             raise StorageUnavailable(f"no connection to PostgreSQL: {exc}") from exc
         except psycopg.Error as exc:

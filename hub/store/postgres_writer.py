@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import pq
 
+from hub.store.interface import Conflict, StorageUnavailable
 from hub.store.postgres_sql import PgRow, stored, to_psycopg
-from hub.store.writer import StorageUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,10 +61,18 @@ def unavailable(exc: BaseException) -> StorageUnavailable:
 class PgResult:
     """A statement's outcome read at once, so the op may look at it in any order."""
 
-    def __init__(self, cursor: psycopg.Cursor[PgRow]) -> None:
-        self.rowcount = cursor.rowcount
-        self._rows = cursor.fetchall() if cursor.pgresult and cursor.description else []
+    def __init__(self, rowcount: int, rows: list[PgRow]) -> None:
+        self.rowcount = rowcount
+        self._rows = rows
         self._next = 0
+
+    @classmethod
+    def of(cls, cursor: psycopg.Cursor[PgRow]) -> PgResult:
+        return cls(cursor.rowcount, cursor.fetchall() if cursor.description else [])
+
+    @classmethod
+    def counted(cls, rowcount: int) -> PgResult:
+        return cls(rowcount, [])
 
     def fetchone(self) -> PgRow | None:
         if self._next >= len(self._rows):
@@ -83,8 +91,9 @@ class PgResult:
 class PgTx:
     """The transaction an op runs in: the hub's ``?`` SQL on the writer's connection.
 
-    A storage fault raised here is ``StorageUnavailable`` already, so the hub's
-    own fault checks read it the same on either backend.
+    A storage fault raised here is ``StorageUnavailable`` already and a broken
+    uniqueness or reference rule ``Conflict``, so the hub reads them the same
+    on either backend.
     """
 
     def __init__(self, conn: psycopg.Connection[PgRow]) -> None:
@@ -93,15 +102,20 @@ class PgTx:
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> PgResult:
         try:
             cursor = self._conn.execute(to_psycopg(sql).encode(), stored(parameters))
-            return PgResult(cursor)
+            return PgResult.of(cursor)
+        except psycopg.IntegrityError as exc:
+            raise Conflict(str(exc).strip()) from exc
         except psycopg.Error as exc:
             if is_storage_fault(exc):
                 raise unavailable(exc) from exc
             raise
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], /) -> None:
-        for row in rows:
-            self.execute(sql, row)
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> PgResult:
+        """Each row in turn; the result counts every row changed, as sqlite3's does."""
+        changed = 0
+        for row in parameters:
+            changed += self.execute(sql, row).rowcount
+        return PgResult.counted(changed)
 
 
 class PostgresWriter:

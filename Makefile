@@ -14,7 +14,7 @@ CONFIG ?=
 DATA   ?=
 SERVE_FLAGS := $(if $(PORT),--port $(PORT)) $(if $(CONFIG),--config $(CONFIG)) $(if $(DATA),--data $(DATA))
 
-.PHONY: run test install install-run lint format docs bench chaos lock clean
+.PHONY: run test test-pg install install-run lint format docs bench chaos lock clean
 
 ## run: install what the hub needs, then start it on http://127.0.0.1:8080 (SQLite in ./data)
 run: install-run
@@ -23,6 +23,10 @@ run: install-run
 ## test: lint, type-check and run the whole test suite
 test: install lint
 	$(BIN)/pytest
+
+## test-pg: the end-to-end suite with every hub on PostgreSQL (a private cluster the tests start)
+test-pg: install
+	RELAYHUB_TEST_BACKEND=postgres $(BIN)/pytest tests/e2e tests/hub/test_postgres_store.py
 
 ## install: .venv with the hub (editable) and its test tools, exactly as locked in requirements/dev.txt
 install: $(VENV)/.dev

@@ -1,5 +1,6 @@
 """The ``relayhub`` command: ``serve`` runs the hub, ``sim`` runs simulated relays,
-``dashboard-link`` prints the dashboard sign-in link."""
+``dashboard-link`` prints the dashboard sign-in link, ``migrate`` readies a
+PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 import errno
 import logging
 import os
+import re
 import socket
 import sys
 from collections.abc import Callable
@@ -15,12 +17,14 @@ from pathlib import Path
 
 from hub import __version__, dashboard_link, private_files, redaction
 from hub.clock import rfc3339
-from hub.config import Config, ConfigError, load_config
+from hub.config import POSTGRES_SCHEMES, Config, ConfigError, load_config
 from hub.data_lock import DataFolderBusy, DataFolderLock, holder_of
 from hub.devdocs.bodies import example_json
 from hub.hub import Hub
+from hub.store.open_store import migrate_ahead
 
 DEFAULT_CONFIG = Path("hub.toml")
+DATABASE_ENV = "RELAYHUB_DATABASE_URL"
 log = logging.getLogger("hub.serve")
 
 
@@ -30,6 +34,13 @@ def _serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.add_argument("--data", help="data folder for the database (default ./data)")
     serve.add_argument("--config", type=Path, help="a TOML file whose keys override ./hub.toml")
+    serve.add_argument("--database", help=DATABASE_HELP)
+
+
+DATABASE_HELP = (
+    f"a PostgreSQL URL (postgresql://…) instead of SQLite in the data folder;"
+    f" also ${DATABASE_ENV} or [storage] url"
+)
 
 
 def load_serve_config(args: argparse.Namespace) -> Config:
@@ -45,7 +56,38 @@ def load_serve_config(args: argparse.Namespace) -> Config:
         server["port"] = args.port
     if args.data is not None:
         server["data_dir"] = args.data
-    return load_config(*files, overrides={"server": server} if server else None)
+    overrides: dict[str, object] = {"server": server} if server else {}
+    database = args.database or os.environ.get(DATABASE_ENV)
+    if database:
+        overrides["storage"] = {"url": database}
+    return load_config(*files, overrides=overrides or None)
+
+
+def migrate_command(argv: list[str]) -> int:
+    """Create or upgrade a PostgreSQL database's schema ahead of the hubs that will use it."""
+    parser = argparse.ArgumentParser(
+        prog="relayhub migrate",
+        description="create or upgrade the hub's tables in a PostgreSQL database",
+    )
+    parser.add_argument("--database", help=f"the PostgreSQL URL (default ${DATABASE_ENV})")
+    args = parser.parse_args(argv)
+    url = args.database or os.environ.get(DATABASE_ENV, "")
+    if not url.startswith(POSTGRES_SCHEMES):
+        return _refuse(
+            "give the PostgreSQL URL: relayhub migrate --database postgresql://user@host/db"
+            f" (or set {DATABASE_ENV}); a SQLite data folder is migrated by relayhub serve"
+        )
+    try:
+        was = migrate_ahead(url)
+    except Exception as exc:  # the driver's error says what failed; show it, not a trace
+        return _refuse(f"could not migrate {_without_password(url)}: {str(exc).strip()}")
+    now = "created" if was == 0 else f"at version {was}, now current"
+    print(f"{_without_password(url)}: schema {now}", flush=True)
+    return 0
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
 
 
 def _banner(config: Config, origin: str) -> Callable[[Hub], None]:
@@ -235,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         from hub.cli_admin import account_main
 
         return account_main(argv[1:])
+    if argv[:1] == ["migrate"]:
+        return migrate_command(argv[1:])
     if argv[:1] == ["dashboard-link"]:
         return dashboard_link_command(argv[1:])
     if argv[:1] == ["token"]:
@@ -253,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("account", help="operator: create, list, update accounts")
     sub.add_parser("token", help="create, list, revoke access tokens")
     sub.add_parser("listen", help="a local webhook receiver that checks signatures")
+    sub.add_parser("migrate", help="create or upgrade a PostgreSQL database's tables")
     sub.add_parser("dashboard-link", help="print the dashboard sign-in link (on the hub's machine)")
     args = parser.parse_args(argv)
     if args.command == "serve":

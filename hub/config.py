@@ -17,6 +17,7 @@ import msgspec
 from msgspec import Meta
 
 PositiveInt = Annotated[int, Meta(ge=1)]
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
 
 class _Section(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -44,9 +45,24 @@ class ServerConfig(_Section):
 
 
 class StorageConfig(_Section):
+    # Empty: the embedded SQLite file in the data folder. Else a PostgreSQL URL,
+    # postgresql://user:password@host:port/database (also --database and
+    # RELAYHUB_DATABASE_URL, which win over this).
+    url: str = ""
     synchronous: Literal["FULL", "NORMAL"] = "FULL"
     batch_max: PositiveInt = 512
     busy_timeout_ms: Annotated[int, Meta(ge=0)] = 5000
+
+    def __post_init__(self) -> None:
+        if self.url and not self.url.startswith(POSTGRES_SCHEMES):
+            raise ValueError(
+                "[storage] url must be empty (SQLite in the data folder) or a PostgreSQL"
+                " URL starting with postgresql://, e.g. postgresql://relayhub@127.0.0.1/relayhub"
+            )
+
+    @property
+    def is_postgres(self) -> bool:
+        return bool(self.url)
 
 
 class SmsConfig(_Section):

@@ -31,14 +31,13 @@ from hub.recipient_lists import RecipientLists
 from hub.recipients import Recipients
 from hub.secret_box import SecretBox
 from hub.store.interface import Store
-from hub.store.sqlite import SqliteStore
+from hub.store.open_store import store_for
 from hub.webhooks.deliveries import WebhookDeliveries
 from hub.webhooks.endpoints import WebhookEndpoints
 from hub.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
-DB_FILE = "relayhub.db"
 PRUNE_EVERY_S = 3600.0
 
 
@@ -70,12 +69,7 @@ class Hub:
 
     @classmethod
     def build(cls, config: Config, clock: Clock) -> Hub:
-        store = SqliteStore(
-            config.data_path / DB_FILE,
-            synchronous=config.storage.synchronous,
-            batch_max=config.storage.batch_max,
-            busy_timeout_ms=config.storage.busy_timeout_ms,
-        )
+        store = store_for(config)
         devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s)
         feed = EventFeed(store)
         presence = Presence(store, clock, config.relay.offline_grace_s, feed.committed)

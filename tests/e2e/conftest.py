@@ -31,13 +31,18 @@ from relay_sim.pairing import PairedDevice, pair_device
 from relay_sim.profiles import PROFILES, Profile
 from relay_sim.relay import SimRelay
 from tests.e2e import raw_relay
+from tests.pg_cluster import database_for, postgres_backend
 
 ADMIN_TOKEN = "rh_e2e_admin_token_0123456789abcdef"
 _seeds = itertools.count(1)
 
 
 def hub_config(data_dir: Path, **sections: dict[str, Any]) -> Config:
+    """A test hub's configuration; on PostgreSQL (RELAYHUB_TEST_BACKEND=postgres)
+    with a database of the data folder's own."""
     overrides: dict[str, Any] = {"server": {"data_dir": str(data_dir), "port": 0}}
+    if postgres_backend():
+        overrides["storage"] = {"url": database_for(data_dir)}
     for name, values in sections.items():
         overrides.setdefault(name, {}).update(values)
     return load_config(overrides=overrides)

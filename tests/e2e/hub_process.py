@@ -10,6 +10,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.pg_cluster import database_for, postgres_backend
+
 READY_LINE = "Uvicorn running on"
 
 
@@ -62,6 +64,8 @@ class HubProcess:
         """Start ``relayhub serve`` and return once it accepts connections."""
         env = {**os.environ, "RELAYHUB_ADMIN_TOKEN": self.admin_token}
         config = ["--config", str(self.config)] if self.config else []
+        if postgres_backend():
+            config += ["--database", database_for(self.data_dir)]
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hub", "serve", "--host", "127.0.0.1",
             "--port", str(self.port), "--data", str(self.data_dir), *config,

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import httpx
 
-from hub.hub import DB_FILE
+from hub.store.open_store import DB_FILE
 from relay_sim.pairing import pair_device
 from relay_sim.profiles import Profile
 from relay_sim.relay import SimRelay

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from hub.hub import DB_FILE
+from hub.store.open_store import DB_FILE
 from relay_sim.pairing import pair_device
 from relay_sim.relay import SimRelay
 from tests.e2e.conftest import ADMIN_TOKEN, delivered_ids, send_until, sent_ids, wait_any

@@ -1,0 +1,30 @@
+"""Which store a configuration asks for: SQLite in the data folder, or PostgreSQL."""
+
+from __future__ import annotations
+
+from hub.config import Config
+from hub.store.interface import Store
+from hub.store.postgres import PostgresStore, migrate_database
+from hub.store.sqlite import SqliteStore
+
+DB_FILE = "relayhub.db"
+
+
+def store_for(config: Config) -> Store:
+    """The store ``[storage]`` names; not yet open."""
+    storage = config.storage
+    if storage.is_postgres:
+        return PostgresStore(
+            storage.url, batch_max=storage.batch_max, wait_ms=storage.busy_timeout_ms
+        )
+    return SqliteStore(
+        config.data_path / DB_FILE,
+        synchronous=storage.synchronous,
+        batch_max=storage.batch_max,
+        busy_timeout_ms=storage.busy_timeout_ms,
+    )
+
+
+def migrate_ahead(url: str) -> int:
+    """Create or migrate the PostgreSQL database at ``url`` now; the version it was at (0: new)."""
+    return migrate_database(url)

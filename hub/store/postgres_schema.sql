@@ -1,0 +1,336 @@
+-- relayhub storage schema (PostgreSQL): the same tables, columns and meaning as
+-- the SQLite schema.sql, so that the feature modules' SQL serves both. Applied
+-- on every start under an advisory lock (hub/store/postgres_migrate.py): idempotent.
+--
+-- Kept as SQLite keeps them, so the shared SQL compares and sorts alike:
+-- times are RFC 3339 UTC text and flags are integers 0/1; every text column
+-- sorts bytewise (COLLATE "C", as SQLite's BINARY), whatever the database's
+-- locale, so ids and times page in the same order. Integers are bigint (SQLite
+-- integers are 64-bit), blobs bytea, AUTOINCREMENT an identity column.
+
+CREATE TABLE IF NOT EXISTS accounts (
+    id                       TEXT COLLATE "C" PRIMARY KEY,
+    name                     TEXT COLLATE "C" NOT NULL,
+    created_at               TEXT COLLATE "C" NOT NULL,
+    subscription_expires_at  TEXT COLLATE "C",                  -- NULL: no end
+    paused                   BIGINT NOT NULL DEFAULT 0,
+    send_per_minute          BIGINT,               -- NULL: [limits] default
+    max_queued               BIGINT                -- NULL: [limits] default
+);
+
+-- Access tokens: only the SHA-256 of the secret is kept.
+CREATE TABLE IF NOT EXISTS tokens (
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    account_id    TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+    name          TEXT COLLATE "C" NOT NULL,
+    token_hash    BYTEA NOT NULL UNIQUE,
+    scopes        TEXT COLLATE "C" NOT NULL,          -- space-separated
+    created_at    TEXT COLLATE "C" NOT NULL,
+    expires_at    TEXT COLLATE "C",
+    revoked_at    TEXT COLLATE "C",
+    last_used_at  TEXT COLLATE "C"
+);
+
+-- One-time pairing codes; both the short code and the QR secret are hashed.
+CREATE TABLE IF NOT EXISTS pairing_codes (
+    id           TEXT COLLATE "C" PRIMARY KEY,
+    account_id   TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+    code_hash    BYTEA NOT NULL UNIQUE,
+    qr_hash      BYTEA NOT NULL UNIQUE,
+    device_name  TEXT COLLATE "C",
+    created_at   TEXT COLLATE "C" NOT NULL,
+    expires_at   TEXT COLLATE "C" NOT NULL,
+    used_by      TEXT COLLATE "C"                     -- device id once used
+);
+
+CREATE TABLE IF NOT EXISTS devices (
+    id                TEXT COLLATE "C" PRIMARY KEY,
+    account_id        TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+    name              TEXT COLLATE "C" NOT NULL,
+    token_hash        BYTEA NOT NULL UNIQUE,
+    created_at        TEXT COLLATE "C" NOT NULL,
+    disabled          BIGINT NOT NULL DEFAULT 0,
+    revoked_at        TEXT COLLATE "C",
+    model             TEXT COLLATE "C",
+    app_version       TEXT COLLATE "C",
+    os                TEXT COLLATE "C",
+    sims              TEXT COLLATE "C" NOT NULL DEFAULT '[]',   -- JSON from the last hello
+    parts_per_minute  BIGINT,
+    last_seq          BIGINT NOT NULL DEFAULT 0,   -- highest report seq stored
+    last_seen_at      TEXT COLLATE "C",
+    battery           BIGINT,
+    charging          BIGINT,
+    signal            BIGINT,
+    network           TEXT COLLATE "C",
+    presence          TEXT COLLATE "C" NOT NULL DEFAULT 'offline'  -- last device.online/offline event
+);
+CREATE INDEX IF NOT EXISTS devices_account ON devices(account_id, id);
+
+CREATE TABLE IF NOT EXISTS messages (
+    id                   TEXT COLLATE "C" PRIMARY KEY,       -- req_…
+    account_id           TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+    to_number            TEXT COLLATE "C" NOT NULL,
+    text                 TEXT COLLATE "C" NOT NULL,
+    parts                BIGINT NOT NULL,
+    encoding             TEXT COLLATE "C" NOT NULL,
+    requested_device_id  TEXT COLLATE "C",                   -- manual relay mode
+    sim_slot             BIGINT,
+    state                TEXT COLLATE "C" NOT NULL,
+    device_id            TEXT COLLATE "C",                   -- the device that holds or last held it
+    attempts             BIGINT NOT NULL DEFAULT 0,
+    error_code           TEXT COLLATE "C",
+    error_message        TEXT COLLATE "C",
+    queued_at            TEXT COLLATE "C" NOT NULL,
+    expires_at           TEXT COLLATE "C" NOT NULL,
+    dispatched_at        TEXT COLLATE "C",
+    accepted_at          TEXT COLLATE "C",
+    sent_at              TEXT COLLATE "C",
+    delivered_at         TEXT COLLATE "C",
+    failed_at            TEXT COLLATE "C",
+    updated_at           TEXT COLLATE "C" NOT NULL,
+    kind                 TEXT COLLATE "C" NOT NULL DEFAULT 'sms',  -- sms, otp or list: the queue's priority
+    batch_id             TEXT COLLATE "C",                   -- a list send (bat_…)
+    -- An OTP's text (it holds the code) only encrypted, and only until a relay
+    -- has accepted it; `text` is then empty (hub/otp.py).
+    text_sealed          BYTEA
+);
+CREATE INDEX IF NOT EXISTS messages_account ON messages(account_id, id);
+CREATE INDEX IF NOT EXISTS messages_batch ON messages(batch_id, state) WHERE batch_id IS NOT NULL;
+-- Restart recovery reads only the messages still moving.
+CREATE INDEX IF NOT EXISTS messages_live ON messages(state)
+    WHERE state IN ('queued', 'dispatched', 'accepted', 'sent');
+
+-- Every transition of a message with its time and cause.
+CREATE TABLE IF NOT EXISTS message_events (
+    seq         BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,  -- the order they were written
+    message_id  TEXT COLLATE "C" NOT NULL,
+    at          TEXT COLLATE "C" NOT NULL,
+    state       TEXT COLLATE "C" NOT NULL,
+    cause       TEXT COLLATE "C" NOT NULL,
+    device_id   TEXT COLLATE "C",
+    detail      TEXT COLLATE "C"
+);
+CREATE INDEX IF NOT EXISTS message_events_message ON message_events(message_id);
+
+-- Inbound SMS from relays (`received` frames).
+CREATE TABLE IF NOT EXISTS inbound_messages (
+    id           TEXT COLLATE "C" PRIMARY KEY,
+    account_id   TEXT COLLATE "C" NOT NULL,
+    device_id    TEXT COLLATE "C" NOT NULL,
+    seq          BIGINT NOT NULL,
+    from_number  TEXT COLLATE "C" NOT NULL,
+    text         TEXT COLLATE "C" NOT NULL,
+    sim_slot     BIGINT,
+    received_at  TEXT COLLATE "C" NOT NULL,
+    UNIQUE (device_id, seq)                  -- a replayed report is stored once
+);
+
+-- Idempotency-Key: the answer to a send, kept 24 h, written in the same
+-- transaction as the message itself so a retry can never queue it twice.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    account_id    TEXT COLLATE "C" NOT NULL,
+    key           TEXT COLLATE "C" NOT NULL,
+    request_hash  BYTEA NOT NULL,
+    status        BIGINT NOT NULL,
+    body          BYTEA NOT NULL,
+    created_at    TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (account_id, key)
+);
+
+-- Webhook endpoints; the signing secret only encrypted (hub/webhooks/secret_box.py).
+CREATE TABLE IF NOT EXISTS webhook_endpoints (
+    id                    TEXT COLLATE "C" PRIMARY KEY,
+    account_id            TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+    url                   TEXT COLLATE "C" NOT NULL,
+    events                TEXT COLLATE "C" NOT NULL,        -- space-separated event types
+    description           TEXT COLLATE "C" NOT NULL DEFAULT '',
+    enabled               BIGINT NOT NULL DEFAULT 1,
+    disabled_reason       TEXT COLLATE "C",                 -- set when the hub disabled it (410 Gone)
+    secret_sealed         BYTEA NOT NULL,
+    previous_sealed       BYTEA,                 -- still signs until previous_until
+    previous_until        TEXT COLLATE "C",
+    created_at            TEXT COLLATE "C" NOT NULL,
+    updated_at            TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_endpoints_account ON webhook_endpoints(account_id, id);
+
+-- The event log: every webhook event, written in the same transaction as the
+-- change that caused it, with its deliveries (hub/events.py). It is the live
+-- stream's source (`seq` is its order; AUTOINCREMENT never reuses a pruned seq).
+CREATE TABLE IF NOT EXISTS events (
+    seq         BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    id          TEXT COLLATE "C" NOT NULL UNIQUE,           -- evt_…, the webhook-id
+    account_id  TEXT COLLATE "C" NOT NULL,
+    type        TEXT COLLATE "C" NOT NULL,
+    created_at  TEXT COLLATE "C" NOT NULL,
+    body        BYTEA NOT NULL                   -- the JSON sent: {type, timestamp, data}
+);
+CREATE INDEX IF NOT EXISTS events_account ON events(account_id, seq);
+
+-- One event for one endpoint (the webhook outbox); retried until it succeeds
+-- or the schedule ends.
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    id               TEXT COLLATE "C" PRIMARY KEY,          -- dlv_…
+    account_id       TEXT COLLATE "C" NOT NULL,
+    endpoint_id      TEXT COLLATE "C" NOT NULL REFERENCES webhook_endpoints(id) ON DELETE CASCADE,
+    event_id         TEXT COLLATE "C" NOT NULL,
+    event_seq        BIGINT,                   -- events.seq: how the sender finds new ones
+    event_type       TEXT COLLATE "C" NOT NULL,
+    status           TEXT COLLATE "C" NOT NULL,             -- pending, succeeded, failed
+    attempt_count    BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at  TEXT COLLATE "C",                      -- while pending
+    redelivery_of    TEXT COLLATE "C",                      -- a manual redeliver: the delivery it repeats
+    created_at       TEXT COLLATE "C" NOT NULL,
+    updated_at       TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_account ON webhook_deliveries(account_id, id);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(next_attempt_at)
+    WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint
+    ON webhook_deliveries(endpoint_id, status);
+-- How the sender finds new deliveries, and pruning finds the events still needed.
+CREATE INDEX IF NOT EXISTS webhook_deliveries_new ON webhook_deliveries(event_seq, id);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_event ON webhook_deliveries(event_id);
+-- One delivery per event and endpoint (redelivers aside).
+CREATE UNIQUE INDEX IF NOT EXISTS webhook_deliveries_once
+    ON webhook_deliveries(event_id, endpoint_id) WHERE redelivery_of IS NULL;
+
+-- The webhook outbox is filled by the event's own insert: one pending delivery
+-- per enabled endpoint of the account that subscribes to the event's type, in
+-- the same transaction as the event (and so as the change it reports).
+-- new_id() makes the hub's ids (hub/ids.py) in SQL: 48 bits of milliseconds,
+-- then 80 bits from the server's strong random source (gen_random_uuid), in
+-- Crockford base32.
+CREATE OR REPLACE FUNCTION new_id(prefix TEXT) RETURNS TEXT
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    alphabet CONSTANT TEXT := '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+    ms BIGINT := floor(extract(epoch FROM clock_timestamp()) * 1000);
+    -- Two random UUIDs less their version bytes (6 and 22, half fixed): 30 bytes.
+    entropy BYTEA := uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid());
+    digits TEXT := '';
+    taken INT := 0;
+    i INT;
+BEGIN
+    FOR i IN REVERSE 9..0 LOOP
+        digits := digits || substr(alphabet, ((ms >> (5 * i)) & 31)::INT + 1, 1);
+    END LOOP;
+    i := 0;
+    WHILE taken < 16 LOOP
+        IF i <> 6 AND i <> 22 THEN
+            digits := digits || substr(alphabet, (get_byte(entropy, i) & 31) + 1, 1);
+            taken := taken + 1;
+        END IF;
+        i := i + 1;
+    END LOOP;
+    RETURN prefix || '_' || digits;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION events_fan_out() RETURNS TRIGGER
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, event_seq,
+        event_type, status, next_attempt_at, created_at, updated_at)
+    SELECT new_id('dlv'), e.account_id, e.id, NEW.id, NEW.seq, NEW.type, 'pending',
+        NEW.created_at, NEW.created_at, NEW.created_at
+    FROM webhook_endpoints e
+    WHERE e.account_id = NEW.account_id AND e.enabled = 1
+        AND strpos(' ' || e.events || ' ', ' ' || NEW.type || ' ') > 0;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER events_fan_out AFTER INSERT ON events
+    FOR EACH ROW EXECUTE FUNCTION events_fan_out();
+
+-- Every try of a delivery: the attempts log.
+CREATE TABLE IF NOT EXISTS webhook_attempts (
+    delivery_id       TEXT COLLATE "C" NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+    n                 BIGINT NOT NULL,
+    at                TEXT COLLATE "C" NOT NULL,
+    status_code       BIGINT,
+    latency_ms        BIGINT NOT NULL,
+    error             TEXT COLLATE "C",
+    response_excerpt  TEXT COLLATE "C",
+    PRIMARY KEY (delivery_id, n)
+);
+
+-- One-time passwords. The code only as a keyed HMAC; its SMS is a message.
+CREATE TABLE IF NOT EXISTS otps (
+    id           TEXT COLLATE "C" PRIMARY KEY,             -- otp_…
+    account_id   TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+    message_id   TEXT COLLATE "C" NOT NULL,                -- the SMS carrying it (req_…)
+    to_number    TEXT COLLATE "C" NOT NULL,
+    purpose      TEXT COLLATE "C" NOT NULL,
+    locale       TEXT COLLATE "C" NOT NULL,
+    code_hash    BYTEA NOT NULL,                -- HMAC-SHA256(otp key, id + code)
+    status       TEXT COLLATE "C" NOT NULL,                -- pending, verified, superseded, max_attempts
+    wrong_tries  BIGINT NOT NULL DEFAULT 0,
+    created_at   TEXT COLLATE "C" NOT NULL,
+    expires_at   TEXT COLLATE "C" NOT NULL,
+    verified_at  TEXT COLLATE "C"
+);
+-- Resend limits and supersede look up the number's recent OTPs of a purpose.
+CREATE INDEX IF NOT EXISTS otps_recipient ON otps(account_id, to_number, purpose, created_at);
+
+-- Every verify call, whatever it found: the audit trail (and every call
+-- writes the same, so no answer is faster than another).
+CREATE TABLE IF NOT EXISTS otp_checks (
+    otp_id      TEXT COLLATE "C" NOT NULL,
+    account_id  TEXT COLLATE "C" NOT NULL,
+    at          TEXT COLLATE "C" NOT NULL,
+    result      TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX IF NOT EXISTS otp_checks_otp ON otp_checks(otp_id);
+
+-- Saved recipients. `search` is what the name and number are found by
+-- (hub/search_text.py); a pg_trgm index on it finds any fragment of three
+-- characters or more (SQLite's FTS5 trigram table, as a LIKE the index serves).
+CREATE TABLE IF NOT EXISTS recipients (
+    id          TEXT COLLATE "C" PRIMARY KEY,              -- rcp_…
+    account_id  TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+    name        TEXT COLLATE "C" NOT NULL DEFAULT '',
+    phone       TEXT COLLATE "C" NOT NULL,                 -- E.164
+    tags        TEXT COLLATE "C" NOT NULL DEFAULT '[]',    -- JSON array of strings
+    metadata    TEXT COLLATE "C" NOT NULL DEFAULT '{}',    -- JSON object of strings and numbers
+    search      TEXT COLLATE "C" NOT NULL,
+    created_at  TEXT COLLATE "C" NOT NULL,
+    updated_at  TEXT COLLATE "C" NOT NULL,
+    UNIQUE (account_id, phone)
+);
+CREATE INDEX IF NOT EXISTS recipients_account ON recipients(account_id, id);
+CREATE INDEX IF NOT EXISTS recipients_search ON recipients USING gin (search gin_trgm_ops);
+
+-- Named lists of recipients.
+CREATE TABLE IF NOT EXISTS recipient_lists (
+    id          TEXT COLLATE "C" PRIMARY KEY,              -- lst_…
+    account_id  TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+    name        TEXT COLLATE "C" NOT NULL,
+    created_at  TEXT COLLATE "C" NOT NULL,
+    updated_at  TEXT COLLATE "C" NOT NULL
+);
+CREATE INDEX IF NOT EXISTS recipient_lists_account ON recipient_lists(account_id, id);
+CREATE TABLE IF NOT EXISTS list_members (
+    list_id       TEXT COLLATE "C" NOT NULL REFERENCES recipient_lists(id) ON DELETE CASCADE,
+    recipient_id  TEXT COLLATE "C" NOT NULL REFERENCES recipients(id) ON DELETE CASCADE,
+    added_at      TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (list_id, recipient_id)
+);
+CREATE INDEX IF NOT EXISTS list_members_recipient ON list_members(recipient_id);
+
+-- A list send: one message per number, each with batch_id set.
+CREATE TABLE IF NOT EXISTS batches (
+    id          TEXT COLLATE "C" PRIMARY KEY,              -- bat_…
+    account_id  TEXT COLLATE "C" NOT NULL REFERENCES accounts(id),
+    list_id     TEXT COLLATE "C" NOT NULL,
+    text        TEXT COLLATE "C" NOT NULL,                 -- the template as sent
+    total       BIGINT NOT NULL,              -- messages queued
+    skipped     BIGINT NOT NULL,
+    created_at  TEXT COLLATE "C" NOT NULL,
+    cancelled_at TEXT COLLATE "C"
+);
+
+-- The schema's version (SQLite keeps it in PRAGMA user_version): one row.
+CREATE TABLE IF NOT EXISTS schema_version (
+    version  BIGINT NOT NULL
+);

@@ -1,0 +1,25 @@
+"""Session-wide fixtures: the private PostgreSQL cluster, when a test asks for it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests import pg_cluster
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg_cluster.PgCluster]:
+    """A running private cluster; skips (fails in CI) where PostgreSQL is not installed."""
+    reason = pg_cluster.missing_reason()
+    if reason is not None:
+        if os.environ.get(pg_cluster.REQUIRE_ENV) == "1":
+            pytest.fail(f"{pg_cluster.REQUIRE_ENV}=1 but {reason}")
+        pytest.skip(reason)
+    yield pg_cluster.shared_cluster()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    pg_cluster.stop_shared_cluster()

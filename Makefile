@@ -26,7 +26,7 @@ test: install lint
 
 ## test-pg: the end-to-end suite with every hub on PostgreSQL (a private cluster the tests start)
 test-pg: install
-	RELAYHUB_TEST_BACKEND=postgres $(BIN)/pytest tests/e2e tests/hub/test_postgres_store.py
+	RELAYHUB_TEST_BACKEND=postgres $(BIN)/pytest tests/e2e tests/hub/store/test_postgres_store.py
 
 ## install: .venv with the hub (editable) and its test tools, exactly as locked in requirements/dev.txt
 install: $(VENV)/.dev

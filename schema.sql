@@ -151,7 +151,7 @@ CREATE TABLE IF NOT EXISTS webhook_endpoints (
 CREATE INDEX IF NOT EXISTS webhook_endpoints_account ON webhook_endpoints(account_id, id);
 
 -- The event log: every webhook event, written in the same transaction as the
--- change that caused it, with its deliveries (hub/events.py). It is the live
+-- change that caused it, with its deliveries (hub/events/outbox.py). It is the live
 -- stream's source (`seq` is its order; AUTOINCREMENT never reuses a pruned seq).
 CREATE TABLE IF NOT EXISTS events (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -248,7 +248,7 @@ CREATE TABLE IF NOT EXISTS otp_checks (
 CREATE INDEX IF NOT EXISTS otp_checks_otp ON otp_checks(otp_id);
 
 -- Saved recipients. `search` is what the name and number are found by
--- (hub/search_text.py); recipients_fts indexes it as trigrams, so any
+-- (hub/recipients/search_text.py); recipients_fts indexes it as trigrams, so any
 -- fragment of three characters or more is found through the index.
 CREATE TABLE IF NOT EXISTS recipients (
     id          TEXT PRIMARY KEY,              -- rcp_…

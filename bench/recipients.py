@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from bench.harness import free_port, start
-from hub.search_text import search_terms
+from hub.recipients.search_text import search_terms
 
 TOKEN = "rh_bench_recipients_token_0123456789"
 RECIPIENTS = 100_000

@@ -28,7 +28,7 @@ from websockets.exceptions import InvalidHandshake
 from relay_sim.backoff import Backoff
 
 HOST: Final = "127.0.0.1"
-BACKLOG: Final = 2048  # what hub/server.py's bind() listens with
+BACKLOG: Final = 2048  # what hub/serving/server.py's bind() listens with
 PING_INTERVAL_S: Final = 20  # the hub's default [relay] ping_interval_s
 
 

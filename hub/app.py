@@ -40,8 +40,8 @@ from hub.clock import Clock, SystemClock
 from hub.config import Config
 from hub.devdocs import openapi, page
 from hub.hub import Hub
-from hub.middleware import RequestMiddleware
 from hub.relay.endpoint import relay_socket
+from hub.serving.middleware import RequestMiddleware
 from hub.store.interface import StorageUnavailable
 
 API = "/api/v1"
@@ -139,7 +139,7 @@ def create_app(
     becomes the admin token on the first start; ``on_started`` is called once
     the hub is ready (before it listens: tests wait on it);
     ``dashboard_origin`` keeps a dashboard sign-in link for that origin in the
-    data folder (see ``hub.dashboard_link``).
+    data folder (see ``hub.serving.dashboard_link``).
     """
     token = admin_token if admin_token is not None else os.environ.get("RELAYHUB_ADMIN_TOKEN")
 

@@ -15,12 +15,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hub import __version__, dashboard_link, private_files, redaction
+from hub import __version__
 from hub.clock import rfc3339
 from hub.config import POSTGRES_SCHEMES, Config, ConfigError, load_config
-from hub.data_lock import DataFolderBusy, DataFolderLock, holder_of
 from hub.devdocs.bodies import example_json
 from hub.hub import Hub
+from hub.serving import dashboard_link, private_files, redaction
+from hub.serving.data_lock import DataFolderBusy, DataFolderLock, holder_of
 from hub.store.open_store import migrate_ahead
 
 DEFAULT_CONFIG = Path("hub.toml")
@@ -158,7 +159,7 @@ def _busy_message(busy: DataFolderBusy) -> str:
 
 def _listen(host: str, port: int) -> socket.socket:
     """The listening socket, bound before anything is opened (raises ``StartRefused``)."""
-    from hub.server import bind
+    from hub.serving.server import bind
 
     try:
         return bind(host, port)
@@ -187,7 +188,7 @@ def _make_private(folder: Path) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     from hub.app import create_app
-    from hub.server import HubServer, uvicorn_config
+    from hub.serving.server import HubServer, uvicorn_config
 
     try:
         config = load_serve_config(args)
@@ -286,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return token_main(argv[1:])
     if argv[:1] == ["listen"]:
-        from hub.webhook_listen import main as listen_main
+        from hub.webhooks.listen import main as listen_main
 
         return listen_main(argv[1:])
     parser = argparse.ArgumentParser(prog="relayhub", description="WebSocket-first SMS relay hub")

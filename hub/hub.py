@@ -13,23 +13,23 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from hub import dashboard_link
-from hub.accounts import AccountDirectory
-from hub.auth import TokenAuthority
+from hub.accounts.directory import AccountDirectory
+from hub.accounts.tokens import TokenAuthority
 from hub.clock import Clock
 from hub.config import Config
-from hub.devices import DeviceDirectory
-from hub.event_feed import EventFeed
-from hub.guessing import GuessBrake
-from hub.idempotency import IdempotencyKeys
+from hub.events.feed import EventFeed
+from hub.events.presence import Presence
+from hub.limits.guess_brakes import GuessBrake
 from hub.messaging.batches import Batches
 from hub.messaging.engine import Messaging
 from hub.messaging.history import MessageHistory
+from hub.messaging.idempotency import IdempotencyKeys
 from hub.otp import Otps
-from hub.presence import Presence
-from hub.recipient_lists import RecipientLists
-from hub.recipients import Recipients
+from hub.recipients.directory import Recipients
+from hub.recipients.lists import RecipientLists
+from hub.relay.devices import DeviceDirectory
 from hub.secret_box import SecretBox
+from hub.serving import dashboard_link
 from hub.store.interface import Store
 from hub.store.open_store import store_for
 from hub.webhooks.deliveries import WebhookDeliveries

@@ -35,7 +35,7 @@ from cryptography.fernet import InvalidToken
 
 from hub.clock import Clock, rfc3339
 from hub.config import OtpConfig
-from hub.events import event_statements
+from hub.events.outbox import event_statements
 from hub.ids import new_id
 from hub.secret_box import SecretBox
 from hub.store.interface import Row, Statement, Store, Tx

@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from hub import private_files
+from hub.serving import private_files
 
 KEY_FILE = "webhook.key"
 ENV_KEY = "RELAYHUB_WEBHOOK_KEY"

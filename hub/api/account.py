@@ -8,7 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.accounts import Account
+from hub.accounts.directory import Account
 from hub.api.accounts import account_body
 from hub.api.errors import ApiError
 from hub.api.launch_checks import check, https_check, private_targets_check, real_phone_check

@@ -10,11 +10,11 @@ from msgspec import UNSET, Meta, UnsetType
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.accounts import Account, AccountDirectory
+from hub.accounts.directory import Account, AccountDirectory
+from hub.accounts.tokens import ADMIN_SCOPE, SCOPES
 from hub.api.errors import ApiError
 from hub.api.request import hub_of, query_int, read_body, require
 from hub.api.responses import ok, page
-from hub.auth import ADMIN_SCOPE, SCOPES
 from hub.clock import rfc3339
 
 

@@ -3,7 +3,7 @@
 The page is plain HTML, CSS and JavaScript (no build step, no CDN); it signs in
 with an access token kept in ``sessionStorage`` and talks to the same REST API
 and ``/v1/events`` stream as any client. Every response under ``/dashboard``
-carries a strict Content-Security-Policy (see ``hub.middleware``).
+carries a strict Content-Security-Policy (see ``hub.serving.middleware``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from hub.api.errors import ApiError
 from hub.api.request import hub_of, read_body, require
 from hub.api.responses import ok, page
 from hub.clock import rfc3339
-from hub.devices import Device
+from hub.relay.devices import Device
 from hub.store.interface import Row
 from protocol.close_codes import CloseCode
 

@@ -21,8 +21,8 @@ from starlette.types import Message, Receive, Scope, Send
 from hub.api.errors import validation_error
 from hub.api.request import hub_of, require
 from hub.clock import Clock
-from hub.event_feed import EventFeed
-from hub.events import EVENT_TYPES
+from hub.events.feed import EventFeed
+from hub.events.outbox import EVENT_TYPES
 from hub.store.interface import Row
 from hub.waits import first_of
 

@@ -15,8 +15,8 @@ from hub.api.responses import ok, page
 from hub.api.sms import check_device
 from hub.ids import new_id
 from hub.messaging.batches import BadTemplate, PartlyQueued, placeholders
-from hub.recipient_lists import UnknownRecipients
-from hub.sms_text import unsendable
+from hub.recipients.lists import UnknownRecipients
+from hub.text.sms_text import unsendable
 
 ListName = Annotated[str, Meta(min_length=1, max_length=100)]
 Ids = Annotated[list[Annotated[str, Meta(min_length=1, max_length=64)]], Meta(max_length=10_000)]

@@ -16,8 +16,8 @@ from hub.clock import rfc3339
 from hub.messaging.engine import Messaging
 from hub.messaging.history import MessageQuery
 from hub.messaging.message import PRIORITY
-from hub.phone import InvalidNumber, to_e164
 from hub.store.interface import Row
+from hub.text.phone import InvalidNumber, to_e164
 from protocol.lifecycle import ENDED_UNDELIVERED, State
 
 

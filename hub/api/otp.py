@@ -17,7 +17,7 @@ from hub.api.sms import check_device
 from hub.ids import new_id
 from hub.messaging.message import new_message
 from hub.otp import TooSoon
-from hub.phone import InvalidNumber, to_e164
+from hub.text.phone import InvalidNumber, to_e164
 from protocol.lifecycle import State
 
 Purpose = Annotated[str, Meta(

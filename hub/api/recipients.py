@@ -22,9 +22,9 @@ from hub.api.request import (
     require,
 )
 from hub.api.responses import ok, page
-from hub.phone import InvalidNumber, to_e164
-from hub.recipient_import import BadCsv, parse
-from hub.recipients import DuplicatePhone
+from hub.recipients.csv_import import BadCsv, parse
+from hub.recipients.directory import DuplicatePhone
+from hub.text.phone import InvalidNumber, to_e164
 
 Name = Annotated[str, Meta(max_length=200)]
 Phone = Annotated[str, Meta(min_length=1, max_length=32)]

@@ -15,12 +15,12 @@ from typing import Any, TypeVar
 import msgspec
 from starlette.requests import ClientDisconnect, Request
 
+from hub.accounts.tokens import ACCESS_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX, Principal
 from hub.api.errors import ApiError, payload_too_large, validation_error
 from hub.api.explain import explain, guesses, missing, shown, struct_info, unknown
-from hub.auth import ACCESS_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX, Principal
 from hub.clock import rfc3339
 from hub.hub import Hub
-from hub.text_rules import control_character, control_problems, may_hold_control
+from hub.text.rules import control_character, control_problems, may_hold_control
 
 T = TypeVar("T", bound=msgspec.Struct)
 

@@ -9,15 +9,15 @@ from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub import idempotency
 from hub.api.errors import ApiError
 from hub.api.request import Check, hub_of, read_body, require
 from hub.api.schemas import SmsQueued
 from hub.clock import rfc3339
 from hub.config import SmsConfig
+from hub.messaging import idempotency
 from hub.messaging.message import new_message
-from hub.phone import InvalidNumber, to_e164
-from hub.sms_text import refusal
+from hub.text.phone import InvalidNumber, to_e164
+from hub.text.sms_text import refusal
 
 
 class SendSmsRequest(msgspec.Struct):

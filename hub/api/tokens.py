@@ -10,10 +10,10 @@ from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
 
+from hub.accounts.tokens import ADMIN_SCOPE, SCOPES
 from hub.api.errors import ApiError, validation_error
 from hub.api.request import Check, hub_of, read_body, require
 from hub.api.responses import ok, page
-from hub.auth import ADMIN_SCOPE, SCOPES
 from hub.store.interface import Row
 
 SCOPE = "tokens.manage"

@@ -24,7 +24,7 @@ from hub.api.errors import ERRORS
 from hub.api.origin import public_origin
 from hub.api.schemas import Problem
 from hub.devdocs.openapi_operations import FIELD_NOTES, OPERATIONS, Operation
-from hub.events import EVENT_TYPES
+from hub.events.outbox import EVENT_TYPES
 
 # Routes that are not part of the REST API (pages, the relay socket, static files).
 NOT_API: Final = (

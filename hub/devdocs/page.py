@@ -42,7 +42,7 @@ from hub.devdocs.bodies import EXAMPLE_BODIES
 from hub.devdocs.openapi import build
 from hub.devdocs.page_cards import curl, operations
 from hub.devdocs.page_text import API_PATH, PageText
-from hub.events import EVENT_TYPES
+from hub.events.outbox import EVENT_TYPES
 
 ROOT: Final = Path(__file__).resolve().parents[1] / "web" / "docs"
 LANGUAGES: Final = ("en", "uz")

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from hub.clock import Clock
-from hub.inbound_limits import InboundGate
+from hub.limits.inbound import InboundGate
 from hub.messaging.inbound import inbound_statements
 from hub.messaging.live import LiveMessages
 from hub.messaging.message import LiveMessage, save_statements

@@ -17,10 +17,10 @@ from typing import Any, Final
 from hub.clock import Clock, rfc3339
 from hub.messaging.engine import Messaging, PartlyStored
 from hub.messaging.message import LiveMessage, new_message
-from hub.recipient_lists import RecipientLists
-from hub.recipients import Recipient
-from hub.sms_text import measure
+from hub.recipients.directory import Recipient
+from hub.recipients.lists import RecipientLists
 from hub.store.interface import Store
+from hub.text.sms_text import measure
 from protocol.lifecycle import State
 
 COUNTED: Final = tuple(s.value for s in State)

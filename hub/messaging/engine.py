@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 
 from hub.clock import Clock
 from hub.config import Config
-from hub.devices import DeviceDirectory
-from hub.inbound_limits import InboundGate
+from hub.events.presence import Presence
+from hub.limits.inbound import InboundGate
 from hub.messaging.answers import RelayAnswers
 from hub.messaging.background import Background
 from hub.messaging.dispatcher import Dispatcher, Waiting
@@ -34,8 +34,8 @@ from hub.messaging.message import LiveMessage, insert_statements, save_statement
 from hub.messaging.moves import Moves
 from hub.messaging.recovery import Recovery
 from hub.messaging.rounds import DispatchRounds
-from hub.presence import Presence
 from hub.relay.connection import RelayConnection
+from hub.relay.devices import DeviceDirectory
 from hub.relay.handshake import Handshake
 from hub.relay.registry import RelayRegistry, SocketFacts
 from hub.store.interface import Statement, StorageUnavailable, Store

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from hub.clock import rfc3339
-from hub.events import event_statements
+from hub.events.outbox import event_statements
 from hub.ids import new_id
 from hub.store.interface import Statement
 from protocol import frames as f

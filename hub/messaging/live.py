@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Collection, Iterator
 from typing import Any, Final
 
-from hub.events import accounts_with_events
+from hub.events.outbox import accounts_with_events
 from hub.messaging.message import LiveMessage
 from hub.messaging.writes import SeqStep, report_op, run_statements
 from hub.store.interface import Row, Statement, Store

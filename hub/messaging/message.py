@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from hub.clock import rfc3339
-from hub.events import event_statements
+from hub.events.outbox import event_statements
 from hub.ids import new_id
-from hub.sms_text import measure
 from hub.store.interface import Row, Statement
+from hub.text.sms_text import measure
 from protocol import frames as f
 from protocol.lifecycle import Decision, State
 

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 
 from hub.clock import Clock
-from hub.inbound_limits import InboundGate
+from hub.limits.inbound import InboundGate
 from hub.messaging.background import Background
 from hub.messaging.dispatcher import Dispatcher
 from hub.messaging.live import LiveMessages

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from starlette.websockets import WebSocket
 
-from hub.devices import Device
+from hub.relay.devices import Device
 from protocol import frames as f
 from protocol.close_codes import CloseCode
 from protocol.hub_session import HubSession

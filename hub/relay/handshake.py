@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from hub.clock import Clock
 from hub.config import RelayConfig
-from hub.devices import DeviceDirectory
+from hub.events.presence import Presence
 from hub.ids import new_id
-from hub.presence import Presence
 from hub.relay.connection import RelayConnection
+from hub.relay.devices import DeviceDirectory
 from hub.relay.registry import RelayRegistry
 from protocol import frames as f
 from protocol.close_codes import CloseCode

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hub.clock import Clock
-from hub.devices import DeviceDirectory
-from hub.presence import Presence
+from hub.events.presence import Presence
 from hub.relay.connection import RelayConnection
+from hub.relay.devices import DeviceDirectory
 from protocol import frames as f
 from protocol.close_codes import CloseCode
 

@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from hub import private_files
 from hub.ids import new_id
+from hub.serving import private_files
 from hub.store.dialect import SqliteDialect
 from hub.store.interface import Conflict, Row, StorageUnavailable, Store, Tx, WriteOp
 from hub.store.migrations import migrate

@@ -1,6 +1,6 @@
 """The webhook sender: delivers pending deliveries, with retries.
 
-Deliveries are made with the events themselves (``hub.events``), in the
+Deliveries are made with the events themselves (``hub.events.outbox``), in the
 transaction of the change they report. This loop only reads: after events
 commit it picks up their new deliveries, then starts workers for the
 endpoints that have attempts due, at most ``concurrency_per_endpoint`` per
@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from hub.clock import Clock
 from hub.config import WebhooksConfig
-from hub.event_feed import EventFeed
+from hub.events.feed import EventFeed
 from hub.store.interface import Row, StorageUnavailable, Store
 from hub.waits import first_of
 from hub.webhooks import attempt

@@ -13,7 +13,7 @@ from typing import Any
 
 from playwright.async_api import Page, expect
 
-from hub.auth import SCOPES
+from hub.accounts.tokens import SCOPES
 from tests.browser.conftest import Dashboard, OpenDashboard, require_chromium
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub
 

@@ -15,7 +15,7 @@ import pytest
 from hub.api.errors import ERRORS
 from hub.api.schemas import MessageStatus, OtpSent, OtpVerification, Problem, SmsQueued
 from hub.devdocs import page as docs
-from hub.events import EVENT_TYPES
+from hub.events.outbox import EVENT_TYPES
 from tests.docs_page.conftest import CSP, ROUTED, Page, parse
 from tests.e2e.conftest import RunningHub, hub_config, serve_hub
 

@@ -26,7 +26,7 @@ from hub.app import create_app
 from hub.clock import Clock, ManualClock
 from hub.config import Config, load_config
 from hub.hub import Hub
-from hub.server import HubServer, bind, uvicorn_config
+from hub.serving.server import HubServer, bind, uvicorn_config
 from relay_sim.pairing import PairedDevice, pair_device
 from relay_sim.profiles import PROFILES, Profile
 from relay_sim.relay import SimRelay

@@ -17,8 +17,8 @@ from typing import Any
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
-from hub.server import bind
-from hub.webhook_listen import read_request
+from hub.serving.server import bind
+from hub.webhooks.listen import read_request
 
 
 @dataclass

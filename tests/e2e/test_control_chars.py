@@ -3,7 +3,7 @@
 Issue 16 found ``GET /recipients?q=%00abc`` answered 503 ``storage_unavailable``
 (SQLite's full-text parser stopped at the NUL): a bad input must be the
 client's 422, naming the field. Every text field of every request, every query
-parameter and every path id is held to one rule (``hub.text_rules``): no C0
+parameter and every path id is held to one rule (``hub.text.rules``): no C0
 control character and no DEL; newline, tab and carriage return only where a
 text may span lines (an SMS text, a metadata value).
 """

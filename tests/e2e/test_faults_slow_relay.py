@@ -32,7 +32,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from hub.clock import ManualClock
-from hub.server import bind
+from hub.serving.server import bind
 from protocol import frames as f
 from relay_sim.profiles import Profile
 from tests.e2e import raw_relay

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.server import bind
+from hub.serving.server import bind
 from tests.e2e.conftest import delivered_ids, hub_config, serve_hub
 from tests.e2e.receiver import serve_receiver
 from tests.e2e.webhook_log import add_endpoint, deliveries, settled

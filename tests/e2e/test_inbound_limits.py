@@ -60,13 +60,13 @@ async def test_a_flood_of_inbound_sms_stores_only_the_burst_and_is_receipted_who
 ) -> None:
     async with serve_hub(limits_config(tmp_path), ManualClock()) as hub:
         relay = await hub.relay("Forger")
-        with caplog.at_level(logging.WARNING, logger="hub.inbound_limits"):
+        with caplog.at_level(logging.WARNING, logger="hub.limits.inbound"):
             await flood(relay, FLOOD)
 
         assert await stored(hub, relay.device_id) == (BURST, BURST)
         stored_seq = await hub.hub.devices.stored_seq(relay.device_id)
         assert stored_seq == relay.reports[-1].seq  # receipted: the outbox will not replay them
-        warnings = [r for r in caplog.records if r.name == "hub.inbound_limits"]
+        warnings = [r for r in caplog.records if r.name == "hub.limits.inbound"]
         assert len(warnings) == 1  # once a minute, not once a frame
         assert relay.device_id in warnings[0].getMessage()
 

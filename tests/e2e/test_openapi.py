@@ -16,12 +16,12 @@ from openapi_spec_validator import validate
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Route
 
+from hub.accounts.tokens import SCOPES
 from hub.api import health
 from hub.api.schemas import MessageStatus, OtpSent, OtpVerification, Problem, SmsQueued
-from hub.auth import SCOPES
 from hub.devdocs.openapi import documented, openapi_json
 from hub.devdocs.openapi_operations import OPERATIONS
-from hub.server import bind
+from hub.serving.server import bind
 from tests.e2e.conftest import RunningHub
 
 

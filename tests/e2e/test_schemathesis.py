@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hub.auth import SCOPES
+from hub.accounts.tokens import SCOPES
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, delivered_ids, hub_config, serve_hub
 
 ST = Path(sys.executable).with_name("st")

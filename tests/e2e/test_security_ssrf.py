@@ -1,6 +1,6 @@
 """The SSRF guard end to end: webhook URLs may not point into the hub's own network.
 
-``tests/hub/test_targets.py`` covers the address rules and
+``tests/hub/webhooks/test_targets.py`` covers the address rules and
 ``test_webhook_endpoints.py`` the common internal URLs; here: the spellings
 that hide an internal address, changing an endpoint's URL, a name with one
 internal address among public ones, the check made again at delivery time

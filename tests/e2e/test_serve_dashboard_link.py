@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from hub import dashboard_link
+from hub.serving import dashboard_link
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub
 from tests.e2e.hub_process import HubProcess, free_port, run_relayhub
 

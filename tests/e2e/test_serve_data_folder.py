@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from hub import dashboard_link
-from hub.data_lock import LOCK_FILE, DataFolderLock
+from hub.serving import dashboard_link
+from hub.serving.data_lock import LOCK_FILE, DataFolderLock
 from relay_sim.pairing import pair_device
 from tests.e2e.conftest import ADMIN_TOKEN
 from tests.e2e.hub_process import HubProcess, free_port, run_relayhub

@@ -22,7 +22,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from hub.server import bind
+from hub.serving.server import bind
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, hub_config, serve_hub
 
 PROJECT = Path(__file__).resolve().parents[2]

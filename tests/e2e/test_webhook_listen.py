@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
-from hub.webhook_listen import verdict
+from hub.webhooks.listen import verdict
 from hub.webhooks.signer import new_secret
 from tests.e2e.conftest import hub_config, serve_hub
 from tests.e2e.hub_process import free_port

@@ -18,21 +18,21 @@ from typing import Any
 
 import pytest
 
-from hub.auth import TokenAuthority
+from hub.accounts.tokens import TokenAuthority
 from hub.clock import ManualClock
 from hub.config import Config, load_config
-from hub.devices import Device, DeviceDirectory
+from hub.events.presence import Presence
 from hub.ids import new_id
 from hub.messaging.engine import Messaging
 from hub.messaging.message import LiveMessage
-from hub.presence import Presence
 from hub.relay.connection import RelayConnection
+from hub.relay.devices import Device, DeviceDirectory
 from hub.store.interface import StorageUnavailable
 from hub.store.sqlite import SqliteStore
 from protocol import frames as f
 from protocol.hub_session import HubSession
 from protocol.lifecycle import State
-from tests.hub.store_faults import CommitFaults
+from tests.hub.store.store_faults import CommitFaults
 
 HELLO = f.Hello(
     app_version="t",

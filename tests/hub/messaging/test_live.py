@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from hub.auth import TokenAuthority
+from hub.accounts.tokens import TokenAuthority
 from hub.clock import ManualClock
 from hub.messaging.live import LiveMessages
 from hub.messaging.message import LiveMessage, insert_statements, save_statements
 from hub.store.interface import StorageUnavailable
 from hub.store.sqlite import SqliteStore
 from protocol.lifecycle import Event, State, decide
-from tests.hub.store_faults import CommitFaults
+from tests.hub.store.store_faults import CommitFaults
 
 NOW = datetime(2026, 3, 1, 9, 0, 0, tzinfo=UTC)
 

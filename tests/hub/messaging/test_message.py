@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.auth import TokenAuthority
+from hub.accounts.tokens import TokenAuthority
 from hub.clock import rfc3339
 from hub.messaging.message import LiveMessage, insert_statements, save_statements
 from hub.messaging.writes import ReportGap, SeqStep, report_op, run_statements

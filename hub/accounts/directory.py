@@ -1,0 +1,198 @@
+"""Accounts: who may send, how fast, and how much may wait.
+
+Settings are kept in memory (loaded at start, replaced on every change) so the
+send path never waits for a read. ``admit`` is the one check every sending
+endpoint makes before it queues anything.
+
+Messages are kept for good and the disk is shared, so each account may keep at
+most ``[limits] max_stored_messages``. The count lives in memory too: loaded
+once at start, raised by every admitted send. A send whose write then fails is
+still counted until the next start, which errs on the side of refusing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from hub.api.errors import ApiError
+from hub.clock import Clock, rfc3339
+from hub.config import LimitsConfig
+from hub.ids import new_id
+from hub.limits.token_bucket import TokenBucket
+from hub.store.interface import Row, Store
+from hub.store.statements import set_clause
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    name: str
+    created_at: str
+    subscription_expires_at: datetime | None = None
+    paused: bool = False
+    send_per_minute: int | None = None  # None: the hub's default
+    max_queued: int | None = None
+
+
+def _account(row: Row) -> Account:
+    expires = row["subscription_expires_at"]
+    return Account(
+        id=row["id"],
+        name=row["name"],
+        created_at=row["created_at"],
+        subscription_expires_at=datetime.fromisoformat(expires) if expires else None,
+        paused=bool(row["paused"]),
+        send_per_minute=row["send_per_minute"],
+        max_queued=row["max_queued"],
+    )
+
+
+class AccountDirectory:
+    def __init__(self, store: Store, clock: Clock, defaults: LimitsConfig) -> None:
+        self._store = store
+        self._clock = clock
+        self._defaults = defaults
+        self._accounts: dict[str, Account] = {}
+        self._buckets: dict[str, TokenBucket] = {}
+        self._stored: Counter[str] = Counter()  # account → messages stored (or being written)
+        # Messages admitted but still being queued (a long list is written in
+        # chunks, with awaits between): counted against every other send.
+        self._admitting: Counter[str] = Counter()
+
+    async def load(self) -> None:
+        for row in await self._store.fetchall("SELECT * FROM accounts"):
+            account = _account(row)
+            self._accounts[account.id] = account
+        rows = await self._store.fetchall(
+            "SELECT account_id, COUNT(*) AS n FROM messages GROUP BY account_id"
+        )
+        self._stored = Counter({row["account_id"]: int(row["n"]) for row in rows})
+
+    def get(self, account_id: str) -> Account | None:
+        return self._accounts.get(account_id)
+
+    async def create(self, name: str) -> Account:
+        """A new account, stored, then known to this directory."""
+        now = self._clock.now()
+        account = Account(new_id("acc", now), name, rfc3339(now))
+        await self._store.execute(
+            "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)",
+            (account.id, account.name, account.created_at),
+        )
+        self.remember(account)
+        return account
+
+    async def page(self, cursor: str, limit: int) -> tuple[list[Account], str | None]:
+        """Accounts by id after ``cursor``, and the cursor of the next page (None: last)."""
+        rows = await self._store.fetchall(
+            "SELECT id FROM accounts WHERE id > ? ORDER BY id LIMIT ?", (cursor, limit + 1)
+        )
+        found = [a for row in rows[:limit] if (a := self._accounts.get(row["id"])) is not None]
+        return found, rows[limit - 1]["id"] if len(rows) > limit else None
+
+    def remember(self, account: Account) -> None:
+        self._accounts[account.id] = account
+        self._buckets.pop(account.id, None)  # a new limit starts a full bucket
+
+    def limits(self, account: Account) -> tuple[int, int]:
+        """(send_per_minute, max_queued) in force for the account."""
+        return (
+            account.send_per_minute or self._defaults.send_per_minute,
+            account.max_queued or self._defaults.max_queued,
+        )
+
+    async def update(self, account_id: str, **changes: object) -> Account | None:
+        """Change only the given settings; two PATCHes of different fields both stick."""
+        if account_id not in self._accounts:
+            return None
+        if changes:
+            assignments, values = set_clause(changes)
+            await self._store.execute(
+                f"UPDATE accounts SET {assignments} WHERE id = ?", (*values, account_id)
+            )
+        # Apply to the copy in memory now (another PATCH may have changed it meanwhile).
+        updated = dataclasses.replace(self._accounts[account_id], **changes)  # type: ignore[arg-type]
+        self.remember(updated)
+        return updated
+
+    def check_open(self, account_id: str) -> None:
+        """402 if the subscription ended, 409 if the operator paused the account."""
+        account = self._accounts.get(account_id)
+        if account is None:
+            return
+        now = self._clock.now()
+        expires = account.subscription_expires_at
+        if expires is not None and expires <= now:
+            raise ApiError(
+                "subscription_expired",
+                f"the subscription ended at {rfc3339(expires)}; renew it to send again"
+                " (reads still work)",
+            )
+        if account.paused:
+            raise ApiError("queue_blocked", "this account's queue is paused by the operator")
+
+    def admit(self, account_id: str, queued: int, adding: int = 1) -> None:
+        """409 if ``adding`` more messages would overfill the queue, 403 past the
+        storage quota, 429 past the send rate; else count this send (a list send
+        counts once against the rate, each of its messages against the quota).
+
+        Call ``check_open`` first; a send is counted only when all else allows it.
+        """
+        account = self._accounts.get(account_id)
+        if account is None:
+            return
+        per_minute, max_queued = self.limits(account)
+        queued += self._admitting[account_id]
+        if queued + adding > max_queued:
+            raise ApiError(
+                "queue_blocked",
+                f"{queued} messages are waiting (or being queued) and {adding} more would pass"
+                f" the limit of {max_queued}; retry once relays drain it",
+            )
+        stored, quota = self._stored[account_id], self._defaults.max_stored_messages
+        if stored + adding > quota:
+            raise ApiError(
+                "quota_exceeded",
+                f"this account keeps {stored} messages and {adding} more would pass its"
+                f" storage quota of {quota}; the hub keeps every message, so ask the operator"
+                " to raise [limits] max_stored_messages in hub.toml",
+                extra={"stored": stored, "quota": quota},
+            )
+        mono = self._clock.monotonic()
+        bucket = self._buckets.get(account_id)
+        if bucket is None:
+            bucket = self._buckets[account_id] = TokenBucket.full(per_minute, per_minute / 60, mono)
+        wait = bucket.take(mono)
+        if wait:
+            retry = math.ceil(wait)
+            raise ApiError(
+                "rate_limited",
+                f"{per_minute} sends per minute allowed; retry in {retry} s",
+                headers={
+                    "Retry-After": str(retry),
+                    "RateLimit-Policy": f'"send";q={per_minute};w=60',
+                    "RateLimit": f'"send";r=0;t={retry}',
+                },
+            )
+        self._stored[account_id] += adding
+
+    @contextlib.contextmanager
+    def admitting(self, account_id: str, queued: int, adding: int) -> Iterator[None]:
+        """``admit`` for messages queued over several awaits (a list): until the
+        block ends they count as waiting for every other send's check, so two
+        lists sent together cannot both pass the limit. (Those of them already
+        queued count twice meanwhile: the check errs on the side of the limit.)"""
+        self.admit(account_id, queued, adding)
+        self._admitting[account_id] += adding
+        try:
+            yield
+        finally:
+            self._admitting[account_id] -= adding
+            if not self._admitting[account_id]:
+                del self._admitting[account_id]

@@ -1,0 +1,122 @@
+"""Presence events: ``device.online`` and ``device.offline``, once per real change.
+
+A relay that says hello is announced online at once (unless it already was).
+A relay whose socket is gone is announced offline only after
+``[relay] offline_grace_s`` without a new socket, so a phone switching from
+Wi-Fi to mobile data and reconnecting announces nothing.
+
+The last announcement is stored with the device (``devices.presence``) in the
+same transaction as its event. After a restart every device last announced
+online gets the same grace to reconnect; one that does not is announced
+offline, so a relay that died with the hub is never left "online".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from hub.clock import Clock, rfc3339
+from hub.events.outbox import event_statements
+from hub.messaging.writes import run_statements
+from hub.store.interface import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Gone:
+    account_id: str
+    name: str | None
+    since_mono: float
+    since: datetime
+
+
+class Presence:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        grace_s: float,
+        on_events: Callable[[set[str]], None],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._grace_s = grace_s
+        self._on_events = on_events
+        self._online: set[str] = set()  # devices last announced online
+        self._gone: dict[str, _Gone] = {}  # announced online, socket gone, grace running
+
+    async def load(self) -> None:
+        """Devices announced online before a restart get the grace to come back."""
+        rows = await self._store.fetchall(
+            "SELECT id, account_id, name, last_seen_at FROM devices WHERE presence = 'online'"
+        )
+        mono, now = self._clock.monotonic(), self._clock.now()
+        for row in rows:
+            self._online.add(row["id"])
+            # If it never returns, it went away when it was last heard from.
+            seen = row["last_seen_at"]
+            since = datetime.fromisoformat(seen) if seen else now
+            self._gone[row["id"]] = _Gone(row["account_id"], row["name"], mono, since)
+
+    def is_announced_online(self, device_id: str) -> bool:
+        return device_id in self._online
+
+    def connected(self, account_id: str, device_id: str, name: str) -> None:
+        """A relay said hello."""
+        self._gone.pop(device_id, None)
+        if device_id not in self._online:
+            self._online.add(device_id)
+            self._announce(account_id, device_id, name, "online", self._clock.now())
+
+    def disconnected(self, account_id: str, device_id: str, name: str | None) -> None:
+        """A relay's registered socket is gone; offline unless it returns in time."""
+        if device_id in self._online and device_id not in self._gone:
+            self._gone[device_id] = _Gone(
+                account_id, name, self._clock.monotonic(), self._clock.now()
+            )
+
+    def sweep(self) -> None:
+        """Announce every device whose grace has run out."""
+        mono = self._clock.monotonic()
+        for device_id, gone in list(self._gone.items()):
+            if mono - gone.since_mono >= self._grace_s:
+                del self._gone[device_id]
+                self._online.discard(device_id)
+                self._announce(gone.account_id, device_id, gone.name, "offline", gone.since, gone)
+
+    def _announce(
+        self,
+        account_id: str,
+        device_id: str,
+        name: str | None,
+        status: str,
+        at: datetime,
+        gone: _Gone | None = None,
+    ) -> None:
+        data = {"device_id": device_id, "name": name, "status": status, "at": rfc3339(at)}
+        statements = [
+            ("UPDATE devices SET presence = ? WHERE id = ?", (status, device_id)),
+            *event_statements(account_id, f"device.{status}", data, self._clock.now()),
+        ]
+        future = self._store.submit(run_statements(statements))
+        future.add_done_callback(lambda fut: self._written(fut, account_id, device_id, gone))
+
+    def _written(
+        self, future: asyncio.Future[Any], account_id: str, device_id: str, gone: _Gone | None
+    ) -> None:
+        if not future.cancelled() and (error := future.exception()) is not None:
+            # Not stored: memory goes back to what storage says, so the
+            # announcement is made again (next hello, or next sweep).
+            log.warning("a presence event could not be stored (%s); will retry", error)
+            if gone is None:
+                self._online.discard(device_id)
+            elif device_id not in self._online:
+                self._online.add(device_id)
+                self._gone.setdefault(device_id, gone)
+        self._on_events({account_id})

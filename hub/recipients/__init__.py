@@ -1,0 +1,1 @@
+"""The address book: recipients, their lists, CSV import and the search index text."""

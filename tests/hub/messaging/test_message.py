@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hub.accounts.tokens import TokenAuthority
-from hub.clock import rfc3339
+from hub.clock import ManualClock, rfc3339
 from hub.messaging.message import LiveMessage, insert_statements, save_statements
 from hub.messaging.writes import ReportGap, SeqStep, report_op, run_statements
 from hub.store.sqlite import SqliteStore
@@ -243,3 +243,40 @@ async def test_report_op_refuses_a_seq_that_does_not_follow_the_stored_one(
     row = await store.fetchone("SELECT last_seq FROM devices WHERE id = ?", (DEVICE,))
 
     assert row is not None and row["last_seq"] == 1
+
+
+# the row's columns
+
+
+@pytest.mark.parametrize("state", [State.DISPATCHED, State.SENT, State.FAILED])
+@pytest.mark.parametrize("sealed", [None, b"sealed"])
+def test_a_save_writes_the_changing_columns_as_the_full_row_has_them(
+    state: State, sealed: bytes | None
+) -> None:
+    """The narrow UPDATE of a later write and the full INSERT agree on every
+    column they share, whatever the state and however the text is kept."""
+    from hub.messaging.message import _CHANGING, _COLUMNS
+
+    now = ManualClock().now()
+    message = LiveMessage(
+        id="req_1", account_id="acc_1", to="+998901234567", text="hi", parts=1,
+        encoding="gsm7", requested_device_id=None, sim_slot=0, queued_at=now,
+        expires_at=now + timedelta(hours=1), state=state, device_id="dev_1", attempts=2,
+        error_code="generic_failure", error_message="radio off",
+        stamps={"dispatched_at": "2026-01-01T00:00:00.000Z", "sent_at": "2026-01-01T00:00:01.000Z"},
+        updated_at=now + timedelta(seconds=3), text_sealed=sealed,
+    )  # fmt: skip
+    full = dict(zip(_COLUMNS, message._values(), strict=True))
+
+    assert message._changing_values() == tuple(full[c] for c in _CHANGING)
+    assert set(_CHANGING) <= set(_COLUMNS)
+
+
+async def test_a_message_row_names_every_column_of_the_messages_table_once(
+    store: SqliteStore,
+) -> None:
+    from hub.messaging.message import _COLUMNS
+
+    table = await store.fetchall("PRAGMA table_info(messages)")
+
+    assert sorted(_COLUMNS) == sorted(row["name"] for row in table)

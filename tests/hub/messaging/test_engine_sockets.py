@@ -49,7 +49,7 @@ async def test_engine_requeues_jobs_once_the_grace_after_the_socket_closes_ends(
     assert jobs(conn_b) == [message.id]
     assert await env.state(message.id) == ("dispatched", b.id)
     causes = await env.store.fetchall(
-        "SELECT cause FROM message_events WHERE message_id = ? ORDER BY rowid", (message.id,)
+        "SELECT cause FROM message_events WHERE message_id = ? ORDER BY seq", (message.id,)
     )
     assert [r["cause"] for r in causes] == ["api", "dispatch", "disconnect", "dispatch"]
 

@@ -52,7 +52,10 @@ async def otp_row(store: SqliteStore, otp_id: str) -> sqlite3.Row:
 
 
 async def check_results(store: SqliteStore, otp_id: str) -> list[str]:
+    """The results of the code's checks, oldest first. ``otp_checks`` keeps no
+    sequence, so checks made at one instant come in result order: the same on
+    every backend, where insertion order (SQLite's rowid) is not."""
     rows = await store.fetchall(
-        "SELECT result FROM otp_checks WHERE otp_id = ? ORDER BY rowid", (otp_id,)
+        "SELECT result FROM otp_checks WHERE otp_id = ? ORDER BY at, result", (otp_id,)
     )
     return [r["result"] for r in rows]

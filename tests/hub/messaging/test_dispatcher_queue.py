@@ -188,8 +188,9 @@ def test_dispatcher_compacts_expiry_index_when_stale_entries_pile_up() -> None:
 
     dispatcher.compact(live_messages=1)
 
+    assert dispatcher.expiry_entries() == 1  # only the waiting message's is left
     assert dispatcher.due_to_expire(WALL + timedelta(days=1)) == [waiting]
-    assert len(dispatcher._expiry) == 0
+    assert dispatcher.expiry_entries() == 0
 
 
 def test_dispatcher_expires_a_message_without_text_instead_of_placing_it() -> None:

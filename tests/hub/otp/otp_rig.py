@@ -5,11 +5,11 @@ they use, and helpers to send a code and read what storage holds of it.
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from datetime import UTC, datetime
 
 from hub.messaging.writes import run_statements
 from hub.otp import NewOtp, Otps
+from hub.store.interface import Row
 from hub.store.sqlite import SqliteStore
 
 ACCOUNT = "acc_1"
@@ -45,7 +45,7 @@ def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
 
 
-async def otp_row(store: SqliteStore, otp_id: str) -> sqlite3.Row:
+async def otp_row(store: SqliteStore, otp_id: str) -> Row:
     row = await store.fetchone("SELECT * FROM otps WHERE id = ?", (otp_id,))
     assert row is not None
     return row

@@ -1,6 +1,6 @@
 """What the messaging engine's tests share: an engine (``hub/messaging/engine.py``)
-without sockets, on real storage, real protocol sessions, and connections whose outgoing frames are
-read straight from their queue.
+without sockets, on real storage, real protocol sessions, and connections whose
+outgoing frames are read straight from their queue.
 
 Each test drives the same calls the WebSocket endpoint makes (``on_open``,
 ``on_hello``, ``on_ack``, ``on_report``, ``on_disconnect``) so races the

@@ -43,6 +43,7 @@ from hub.hub import Hub
 from hub.relay.endpoint import relay_socket
 from hub.serving.middleware import RequestMiddleware
 from hub.store.interface import StorageUnavailable
+from hub.webhooks.http import Pool
 
 API = "/api/v1"
 
@@ -132,6 +133,7 @@ def create_app(
     admin_token: str | None = None,
     on_started: Callable[[Hub], None] | None = None,
     dashboard_origin: str | None = None,
+    webhook_pool: Pool | None = None,
 ) -> Starlette:
     """Build the hub's ASGI app.
 
@@ -139,13 +141,14 @@ def create_app(
     becomes the admin token on the first start; ``on_started`` is called once
     the hub is ready (before it listens: tests wait on it);
     ``dashboard_origin`` keeps a dashboard sign-in link for that origin in the
-    data folder (see ``hub.serving.dashboard_link``).
+    data folder (see ``hub.serving.dashboard_link``); ``webhook_pool`` is what
+    webhooks are POSTed through (default: a new one; tests pass one that fails).
     """
     token = admin_token if admin_token is not None else os.environ.get("RELAYHUB_ADMIN_TOKEN")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        hub = Hub.build(config, clock or SystemClock())
+        hub = Hub.build(config, clock or SystemClock(), webhook_pool=webhook_pool)
         await hub.start(token or None, dashboard_origin)
         app.state.hub = hub
         if on_started is not None:

@@ -34,6 +34,7 @@ from hub.store.interface import Store
 from hub.store.open_store import store_for
 from hub.webhooks.deliveries import WebhookDeliveries
 from hub.webhooks.endpoints import WebhookEndpoints
+from hub.webhooks.http import Pool
 from hub.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ class Hub:
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, config: Config, clock: Clock) -> Hub:
+    def build(cls, config: Config, clock: Clock, *, webhook_pool: Pool | None = None) -> Hub:
+        """``webhook_pool``: what webhooks are POSTed through (default: the sender's own)."""
         store = store_for(config)
         devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s)
         feed = EventFeed(store)
@@ -104,7 +106,9 @@ class Hub:
             webhook_endpoints=endpoints,
             feed=feed,
             presence=presence,
-            webhook_sender=WebhookSender(store, clock, feed, endpoints, config.webhooks),
+            webhook_sender=WebhookSender(
+                store, clock, feed, endpoints, config.webhooks, pool=webhook_pool
+            ),
             webhook_attempts=WebhookDeliveries(store, clock),
             otps=otps,
             recipients=Recipients(store, clock),

@@ -94,13 +94,17 @@ class Otps:
         config: OtpConfig,
         box: SecretBox,
         on_events: Callable[[set[str]], None],
+        *,
+        make_code: Callable[[int], str] = new_code,
     ) -> None:
+        """``make_code``: a code of the given length (default: from ``secrets``)."""
         self._store = store
         self._clock = clock
         self._config = config
         self._box = box
         self._key = box.derive("relayhub otp code")
         self._on_events = on_events
+        self._make_code = make_code
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self._users: Counter[tuple[str, str, str]] = Counter()
 
@@ -173,7 +177,7 @@ class Otps:
         """A new OTP, and the statements that store it (and supersede the last one)."""
         now = self._clock.now()
         otp_id = new_id("otp", now)
-        code = new_code(length)
+        code = self._make_code(length)
         digest = self._digest(otp_id, code)
         expires = rfc3339(now + timedelta(seconds=ttl_s))
         statements: list[Statement] = [

@@ -75,7 +75,7 @@ async def errors(request: Request) -> Response:
 
 async def postman_json(request: Request) -> Response:
     return Response(
-        _collection(request.app, public_origin(request)),
+        postman_collection(request.app, public_origin(request)),
         media_type="application/json",
         headers={"Content-Disposition": 'inline; filename="relayhub.postman_collection.json"'},
     )
@@ -106,7 +106,8 @@ def document(app: Starlette, origin: str) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=16)
-def _collection(app: Starlette, origin: str) -> bytes:
+def postman_collection(app: Starlette, origin: str) -> bytes:
+    """The Postman collection as ``app`` serves it at ``origin``, encoded."""
     made = postman.collection(document(app, origin), origin + API_PATH, text()["en"]["tags"])
     return msgspec.json.encode(made)
 

@@ -187,6 +187,10 @@ class Dispatcher:
         for load in self._loads.values():
             yield from load.held
 
+    def expiry_entries(self) -> int:
+        """Entries in the expiry heap, stale ones included: what ``compact`` bounds."""
+        return len(self._expiry)
+
     def compact(self, live_messages: int) -> None:
         """Rebuild the expiry heap once stale entries outnumber live ones.
 

@@ -61,7 +61,10 @@ class WebhookSender:
         config: WebhooksConfig,
         *,
         rng: random.Random | None = None,
+        pool: Pool | None = None,
     ) -> None:
+        """``pool``: what the POSTs go through (default: a new ``Pool``; tests
+        pass one that fails on demand)."""
         self._store = store
         self._clock = clock
         self._feed = feed
@@ -80,7 +83,7 @@ class WebhookSender:
         self._task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()  # workers, and outcomes being recorded
         # Never follows redirects: one could lead past the SSRF guard.
-        self._pool = Pool(USER_AGENT)
+        self._pool = pool if pool is not None else Pool(USER_AGENT)
 
     # --- start and stop ----------------------------------------------------
 

@@ -64,7 +64,7 @@ def test_the_quick_start_and_postman_send_the_same_bodies_as_the_examples() -> N
         quick = parse(page.render(ROUTED, "en", "https://sms.example.uz"))
     finally:
         page.render.cache_clear()
-    collection = json.loads(page._collection(ROUTED, "https://sms.example.uz"))
+    collection = json.loads(page.postman_collection(ROUTED, "https://sms.example.uz"))
     sent = {
         item["request"]["url"]["raw"]: json.loads(item["request"]["body"]["raw"])
         for folder in collection["item"]

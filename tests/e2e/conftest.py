@@ -27,6 +27,7 @@ from hub.clock import Clock, ManualClock
 from hub.config import Config, load_config
 from hub.hub import Hub
 from hub.serving.server import HubServer, bind, uvicorn_config
+from hub.webhooks.http import Pool
 from relay_sim.pairing import PairedDevice, pair_device
 from relay_sim.profiles import PROFILES, Profile
 from relay_sim.relay import SimRelay
@@ -131,16 +132,22 @@ async def serve_hub(
     clock: Clock | None = None,
     client: httpx.AsyncClient | None = None,
     listen: Sequence[socket.socket] = (),
+    webhook_pool: Pool | None = None,
 ) -> AsyncIterator[RunningHub]:
     """Serve a hub until the block ends; relays started through it are stopped first.
 
     ``listen``: listening sockets of the test's making, served together (the
     first gives ``base_url``); a socket the hub accepts inherits its listener's
     options, such as a small ``SO_SNDBUF``. They are closed when the block ends.
+    ``webhook_pool``: what the hub POSTs webhooks through (e.g. a ``PostFaults`` wrapper).
     """
     started = asyncio.Event()
     app = create_app(
-        config, clock=clock, admin_token=ADMIN_TOKEN, on_started=lambda _: started.set()
+        config,
+        clock=clock,
+        admin_token=ADMIN_TOKEN,
+        on_started=lambda _: started.set(),
+        webhook_pool=webhook_pool,
     )
     socks = list(listen) or [bind("127.0.0.1", 0)]
     port = socks[0].getsockname()[1]

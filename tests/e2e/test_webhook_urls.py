@@ -21,14 +21,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from hub.webhooks.attempt import USER_AGENT
+from hub.webhooks.http import Pool
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, hub_config, serve_hub
 from tests.e2e.receiver import serve_receiver
 from tests.e2e.test_api_errors import assert_problem
 from tests.e2e.webhook_log import add_endpoint, settled
+from tests.hub.webhooks.pool_faults import PostFaults
 
 HOOKS = "/api/v1/webhooks"
 PUBLIC = "203.0.113.7"
@@ -134,20 +136,6 @@ async def test_a_url_an_older_version_stored_as_written_is_sent_encoded(tmp_path
     assert [c.target for c in receiver.calls] == ["/a%20b"]
 
 
-class BrokenPool:
-    """An HTTP client that fails inside, before connecting, as h11 did on a raw URL."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    async def post(self, url: str, **_: Any) -> Any:
-        self.calls += 1
-        raise UnicodeEncodeError("ascii", url, 0, 1, "ordinal not in range(128)")
-
-    async def close(self) -> None:
-        return None
-
-
 async def test_an_attempt_that_fails_inside_the_hub_is_recorded_and_retried_to_the_end(
     tmp_path: Path,
 ) -> None:
@@ -155,16 +143,17 @@ async def test_an_attempt_that_fails_inside_the_hub_is_recorded_and_retried_to_t
     config = hub_config(
         tmp_path, webhooks={"allow_private_targets": True, "retry_schedule_s": schedule}
     )
-    async with serve_receiver() as receiver, serve_hub(config) as hub:
-        broken = BrokenPool()
-        hub.hub.webhook_sender._pool = broken  # type: ignore[assignment]
+    faults = PostFaults()  # every attempt fails inside the hub, as h11 did on a raw URL
+    faults.fail_next(len(schedule))
+    pool = faults.wrap(Pool(USER_AGENT))
+    async with serve_receiver() as receiver, serve_hub(config, webhook_pool=pool) as hub:
         await add_endpoint(hub, receiver.url, events=["device.online"])
 
         await hub.relay("Phone")
         (delivery,) = await settled(hub, lambda d: d["status"] != "pending")
 
     assert (delivery["status"], delivery["attempt_count"]) == ("failed", 3)
-    assert broken.calls == 3
+    assert (faults.posts, faults.failed) == (3, 3)
     assert [a["status_code"] for a in delivery["attempts"]] == [None, None, None]
     for attempt in delivery["attempts"]:
         assert attempt["error"].startswith("the hub could not send it: UnicodeEncodeError")

@@ -3,52 +3,19 @@ ordinary ones, oldest first within a lane, and a stuck lane holds up nothing els
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, datetime, timedelta
-
 import pytest
 
 from hub.messaging.dispatcher import Dispatcher
 from hub.messaging.message import PRIORITY, LiveMessage
-
-ACCOUNT = "acc_1"
-WALL = datetime(2026, 1, 1, tzinfo=UTC)
-T0 = 1000.0  # monotonic seconds
-SIMS = frozenset({0})
-PPM = 1000  # a rate limit that never binds
-
-_ids = itertools.count(1)
-
-
-def message(
-    kind: str = "sms", *, device: str | None = None, sim_slot: int | None = None
-) -> LiveMessage:
-    return LiveMessage(
-        id=f"{kind}_{next(_ids):04d}",
-        account_id=ACCOUNT,
-        to="+998901234567",
-        text="hello",
-        parts=1,
-        encoding="gsm7",
-        requested_device_id=device,
-        sim_slot=sim_slot,
-        queued_at=WALL,
-        expires_at=WALL + timedelta(hours=1),
-        kind=kind,
-    )
+from tests.hub.messaging.dispatcher_rig import ACCOUNT, PPM, SIMS, T0, WALL, message, queue_all
 
 
 def otp(*, device: str | None = None, sim_slot: int | None = None) -> LiveMessage:
-    return message("otp", device=device, sim_slot=sim_slot)
+    return message(kind="otp", device=device, sim_slot=sim_slot)
 
 
 def sms(*, device: str | None = None, sim_slot: int | None = None) -> LiveMessage:
-    return message("sms", device=device, sim_slot=sim_slot)
-
-
-def queue_all(dispatcher: Dispatcher, *messages: LiveMessage) -> None:
-    for m in messages:
-        dispatcher.enqueue(m)
+    return message(kind="sms", device=device, sim_slot=sim_slot)
 
 
 def placed_ids(dispatcher: Dispatcher, now: float = T0) -> list[str]:
@@ -64,7 +31,7 @@ def ids(*messages: LiveMessage) -> list[str]:
 def test_live_message_priority_puts_otp_in_the_most_urgent_lane_when_read() -> None:
     assert otp().priority == PRIORITY["otp"] == min(PRIORITY.values())
     assert sms().priority == PRIORITY["sms"] > otp().priority
-    assert message("unknown").priority == sms().priority  # goes with ordinary sends
+    assert message(kind="unknown").priority == sms().priority  # goes with ordinary sends
 
 
 @pytest.mark.parametrize("order", ["ssoo", "osos", "soso", "ooss", "sosso"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hub.accounts.tokens import TokenAuthority
-from hub.clock import rfc3339
+from hub.clock import ManualClock, rfc3339
 from hub.messaging.message import LiveMessage, insert_statements, save_statements
 from hub.messaging.writes import ReportGap, SeqStep, report_op, run_statements
 from hub.store.sqlite import SqliteStore
@@ -243,3 +243,52 @@ async def test_report_op_refuses_a_seq_that_does_not_follow_the_stored_one(
     row = await store.fetchone("SELECT last_seq FROM devices WHERE id = ?", (DEVICE,))
 
     assert row is not None and row["last_seq"] == 1
+
+
+# the row's columns
+
+
+def columns_written(sql: str) -> list[str]:
+    """The columns an ``INSERT`` names, or an ``UPDATE`` sets, in their order."""
+    if sql.startswith("INSERT"):
+        return [c.strip() for c in sql[sql.index("(") + 1 : sql.index(")")].split(",")]
+    sets = sql[sql.index(" SET ") + len(" SET ") : sql.index(" WHERE ")]
+    return [assignment.split("=")[0].strip() for assignment in sets.split(",")]
+
+
+@pytest.mark.parametrize("state", [State.DISPATCHED, State.SENT, State.FAILED])
+@pytest.mark.parametrize("sealed", [None, b"sealed"])
+def test_a_save_writes_the_changing_columns_as_the_full_row_has_them(
+    state: State, sealed: bytes | None
+) -> None:
+    """The narrow UPDATE of a later write and the full INSERT agree on every
+    column they share, whatever the state and however the text is kept."""
+    now = ManualClock().now()
+    message = LiveMessage(
+        id="req_1", account_id="acc_1", to="+998901234567", text="hi", parts=1,
+        encoding="gsm7", requested_device_id=None, sim_slot=0, queued_at=now,
+        expires_at=now + timedelta(hours=1), state=state, device_id="dev_1", attempts=2,
+        error_code="generic_failure", error_message="radio off",
+        stamps={"dispatched_at": "2026-01-01T00:00:00.000Z", "sent_at": "2026-01-01T00:00:01.000Z"},
+        updated_at=now + timedelta(seconds=3), text_sealed=sealed,
+    )  # fmt: skip
+    (insert, inserted), *_ = insert_statements(message)
+    (update, updated), *_ = save_statements(message)
+    full = dict(zip(columns_written(insert), inserted, strict=True))
+    changing = columns_written(update)
+
+    assert updated == (*(full[c] for c in changing), message.id)  # the id is the WHERE's
+    assert set(changing) <= set(full)
+
+
+async def test_a_message_row_names_every_column_of_the_messages_table_once(
+    store: SqliteStore,
+) -> None:
+    m = message(await account_of(store))
+    statements = insert_statements(m)
+    await store.write(run_statements(statements))
+
+    row = await store.fetchone("SELECT * FROM messages WHERE id = ?", (m.id,))
+
+    assert row is not None
+    assert sorted(columns_written(statements[0][0])) == sorted(row.keys())

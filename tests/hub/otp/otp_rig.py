@@ -5,11 +5,11 @@ they use, and helpers to send a code and read what storage holds of it.
 from __future__ import annotations
 
 import itertools
-import sqlite3
 from datetime import UTC, datetime
 
 from hub.messaging.writes import run_statements
 from hub.otp import NewOtp, Otps
+from hub.store.interface import Row
 from hub.store.sqlite import SqliteStore
 
 ACCOUNT = "acc_1"
@@ -45,14 +45,17 @@ def wrong(code: str) -> str:
     return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
 
 
-async def otp_row(store: SqliteStore, otp_id: str) -> sqlite3.Row:
+async def otp_row(store: SqliteStore, otp_id: str) -> Row:
     row = await store.fetchone("SELECT * FROM otps WHERE id = ?", (otp_id,))
     assert row is not None
     return row
 
 
 async def check_results(store: SqliteStore, otp_id: str) -> list[str]:
+    """The results of the code's checks, oldest first. ``otp_checks`` keeps no
+    sequence, so checks made at one instant come in result order: the same on
+    every backend, where insertion order (SQLite's rowid) is not."""
     rows = await store.fetchall(
-        "SELECT result FROM otp_checks WHERE otp_id = ? ORDER BY rowid", (otp_id,)
+        "SELECT result FROM otp_checks WHERE otp_id = ? ORDER BY at, result", (otp_id,)
     )
     return [r["result"] for r in rows]

@@ -9,10 +9,8 @@ import hashlib
 import json
 from datetime import timedelta
 
-import pytest
 from cryptography.fernet import Fernet
 
-from hub import otp as otp_module
 from hub.clock import ManualClock, rfc3339
 from hub.config import OtpConfig
 from hub.otp import Otps, Verification
@@ -238,12 +236,10 @@ async def test_otps_verify_stores_no_event_and_announces_nothing_when_not_verifi
 
 
 async def test_otps_store_a_keyed_hash_that_differs_per_otp_when_codes_are_equal(
-    otps: Otps,
-    store: SqliteStore,
-    clock: ManualClock,
-    monkeypatch: pytest.MonkeyPatch,
+    store: SqliteStore, clock: ManualClock, box: SecretBox
 ) -> None:
-    monkeypatch.setattr(otp_module, "new_code", lambda length: "4" * length)
+    config = OtpConfig(max_wrong_tries=MAX_TRIES)
+    otps = Otps(store, clock, config, box, lambda _: None, make_code=lambda length: "4" * length)
     first = await send(otps, store)
     second = await send(otps, store, to=OTHER_TO)
     first_hash = (await otp_row(store, first.otp_id))["code_hash"]

@@ -19,20 +19,18 @@ ORIGIN = "http://127.0.0.1:8080"
 
 
 @pytest.fixture
-async def auth(tmp_path: Path) -> AsyncIterator[TokenAuthority]:
-    store = SqliteStore(tmp_path / "hub.db")
-    await store.open()
-    authority = TokenAuthority(store, ManualClock())
-    await authority.bootstrap(None)
-    yield authority
-    await store.close()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-def clock(auth: TokenAuthority) -> ManualClock:
-    clock = auth._clock
-    assert isinstance(clock, ManualClock)
-    return clock
+async def auth(tmp_path: Path, clock: ManualClock) -> AsyncIterator[TokenAuthority]:
+    store = SqliteStore(tmp_path / "hub.db")
+    await store.open()
+    authority = TokenAuthority(store, clock)
+    await authority.bootstrap(None)
+    yield authority
+    await store.close()
 
 
 def secret_of(link: dashboard_link.SavedLink) -> str:

@@ -126,7 +126,7 @@ class ClusterNode:
         self._store.write_later(lambda tx: tx.execute(sql, params))
 
     def wake_holders(self, account_id: str) -> list[Statement]:
-        return [wake_holders(self.node_id, account_id)]
+        return wake_holders(self.node_id, account_id)
 
 
 def coordination_for(store: Store, clock: Clock, config: Config) -> Coordination:

@@ -15,11 +15,16 @@ from collections.abc import Callable
 from hub.cluster.node import channel_of
 from hub.store.interface import Statement, Tx
 
+# The first key of an account's advisory lock ("rh"); the second is the
+# account id's hash (a collision only makes two accounts wait for each other).
+_ACCOUNT_LOCK = 0x7268
+
 
 def took_session(node_id: str, account_id: str, device_id: str) -> Callable[[Tx], int]:
     """A write op: this node holds the device's socket now; returns the new epoch."""
 
     def op(tx: Tx) -> int:
+        tx.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (_ACCOUNT_LOCK, account_id))
         row = tx.execute(
             "INSERT INTO relay_sessions (device_id, account_id, node_id, epoch)"
             " VALUES (?, ?, ?, 1)"
@@ -41,12 +46,23 @@ def left_session(node_id: str, device_id: str) -> Statement:
     )
 
 
-def wake_holders(node_id: str, account_id: str) -> Statement:
-    """NOTIFY every other live node holding a relay of the account (at commit)."""
+def wake_holders(node_id: str, account_id: str) -> list[Statement]:
+    """NOTIFY every other live node holding a relay of the account (at commit).
+
+    The account's lock, shared here and exclusive in a hello's session write,
+    closes a race: without it a send could read the sessions just before a
+    hello's commit, and that hello's claim read the queue just before the
+    send's commit, and neither would see the other. With it, either the send
+    sees the session, or the session (and so the claim after it) waits for the
+    send's commit.
+    """
     prefix = channel_of("")
-    return (
-        "SELECT pg_notify(? || s.node_id, ?) FROM (SELECT DISTINCT r.node_id"
-        " FROM relay_sessions r JOIN hub_nodes n ON n.id = r.node_id"
-        " WHERE r.account_id = ? AND r.node_id <> ? AND n.lease_until > now()) AS s",
-        (prefix, account_id, account_id, node_id),
-    )
+    return [
+        ("SELECT pg_advisory_xact_lock_shared(?, hashtext(?))", (_ACCOUNT_LOCK, account_id)),
+        (
+            "SELECT pg_notify(? || s.node_id, ?) FROM (SELECT DISTINCT r.node_id"
+            " FROM relay_sessions r JOIN hub_nodes n ON n.id = r.node_id"
+            " WHERE r.account_id = ? AND r.node_id <> ? AND n.lease_until > now()) AS s",
+            (prefix, account_id, account_id, node_id),
+        ),
+    ]

@@ -92,7 +92,7 @@ class Messaging:
         # Several nodes: queued messages a node cannot place wait in PostgreSQL.
         self._shared = SharedQueue(
             coordination, store, clock, relay.ack_timeout_s, config.cluster.poll_s,
-            self._dispatcher, self._moves, self._live, lambda account: self._rounds.run(account),
+            self._dispatcher, self._moves, self._live, lambda: self._rounds,
         )  # fmt: skip
         self._rounds = DispatchRounds(
             clock, relay.ack_timeout_s, self._dispatcher, self._moves, self._live,

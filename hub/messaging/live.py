@@ -143,14 +143,21 @@ class LiveMessages:
         ``on_write_failed`` with the messages it carried: memory may then be
         ahead of storage for them (for every message, if storage failed).
         """
-        for message in messages:
-            message.writes_in_flight += 1
         op = run_statements(statements) if seq_step is None else report_op(statements, seq_step)
         future: asyncio.Future[Any] = self._store.submit(op)
+        self.track(messages, statements, future)
+        return future
+
+    def track(
+        self, messages: list[LiveMessage], statements: list[Statement], future: asyncio.Future[Any]
+    ) -> None:
+        """Follow a write of ``statements`` that ``future`` commits, as ``write`` does
+        (the shared queue's claim runs them inside an op of its own)."""
+        for message in messages:
+            message.writes_in_flight += 1
         future.add_done_callback(lambda fut: self._written(messages, fut))
         if accounts := accounts_with_events(statements):
             future.add_done_callback(lambda fut: self._on_events(accounts))
-        return future
 
     def _written(self, messages: list[LiveMessage], future: asyncio.Future[Any]) -> None:
         # Told before the messages may be forgotten: the handler may keep them

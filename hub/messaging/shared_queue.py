@@ -17,19 +17,34 @@ storage (or a write saying so is in flight); a shared one is in no memory.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from hub.clock import Clock
 from hub.cluster.coordination import Coordination
 from hub.messaging.dispatcher import Dispatcher
 from hub.messaging.live import LiveMessages
-from hub.messaging.message import PRIORITY, LiveMessage
+from hub.messaging.message import PRIORITY, LiveMessage, statements_of
 from hub.messaging.moves import Moves
 from hub.store.interface import Row, Statement, StorageUnavailable, Store, Tx
+from protocol.lifecycle import State
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+_ON_LOOP_TIMEOUT_S = 5.0  # the loop answers in microseconds unless it is stopping
+
+
+class Rounds(Protocol):
+    """What the shared queue needs of the engine's dispatch rounds."""
+
+    def place(self, account_id: str) -> list[LiveMessage]: ...
+
+    def release_jobs(self, messages: list[LiveMessage], future: asyncio.Future[Any]) -> None: ...
+
 
 # The dispatcher's lanes in SQL: a claim takes an account's OTPs first.
 _LANE = (
@@ -59,7 +74,7 @@ class SharedQueue:
         dispatcher: Dispatcher,
         moves: Moves,
         live: LiveMessages,
-        run_round: Callable[[str], None],
+        rounds: Callable[[], Rounds],
     ) -> None:
         self._coordination = coordination
         self._store = store
@@ -69,11 +84,15 @@ class SharedQueue:
         self._dispatcher = dispatcher
         self._moves = moves
         self._live = live
-        self._run_round = run_round
+        self._rounds_of = rounds  # the engine's dispatch rounds (built after this)
         self._hinted: set[str] = set()  # accounts whose shared messages may wait for us
         self._claiming: dict[str, bool] = {}  # account → offered again while its claim ran
         self._tasks: set[asyncio.Task[None]] = set()
         self._polling: asyncio.Task[None] | None = None
+
+    @property
+    def _rounds(self) -> Rounds:
+        return self._rounds_of()
 
     @property
     def node(self) -> str | None:
@@ -157,25 +176,67 @@ class SharedQueue:
         task.add_done_callback(self._tasks.discard)
 
     async def _claim(self, account_id: str, room: int, devices: list[str]) -> None:
+        """Claim and dispatch in one transaction: the op locks and takes the rows,
+        asks the event loop to place them (the dispatcher lives there), and writes
+        the dispatches before the one COMMIT; jobs go out after it."""
+        loop = asyncio.get_running_loop()
         node = self.node
+        taken: list[LiveMessage] = []
+        committed: list[asyncio.Future[int]] = []
 
-        def claim(tx: Tx) -> list[Row]:
-            return tx.execute(_CLAIM, (account_id, devices, room, node)).fetchall()
+        def claim(tx: Tx) -> int:
+            rows = tx.execute(_CLAIM, (account_id, devices, room, node)).fetchall()
+            if rows:
+                place = functools.partial(self._place, account_id, rows, taken, committed[0])
+                for sql, params in on_loop(loop, place):
+                    tx.execute(sql, params)
+            return len(rows)
 
+        future = self._store.submit(claim)
+        committed.append(future)
+        # Registered before the dispatch write's own callbacks, so a claim that
+        # rolled back is forgotten before anything re-reads it.
+        future.add_done_callback(lambda fut: self._unclaim_if_failed(taken, fut))
         try:
-            rows = await self._store.write(claim)
-        except StorageUnavailable as exc:  # the poll asks again
+            count = await future
+        except Exception as exc:  # the poll, a hello or a notification asks again
             log.warning("claiming queued messages of %s failed: %s", account_id, exc)
-            rows = []
+            count = 0
         offered_again = self._claiming.pop(account_id, False)
-        if len(rows) < room and not offered_again:
+        # Claimed ones this node could not place went straight back: asking again
+        # now would take them again, so only a new offer (or the poll) does.
+        gave_back = any(m.state is State.QUEUED for m in taken)
+        if (count < room or gave_back) and not offered_again:
             self._hinted.discard(account_id)
+        self.refill(account_id)
+
+    def _place(
+        self,
+        account_id: str,
+        rows: list[Row],
+        taken: list[LiveMessage],
+        future: asyncio.Future[int],
+    ) -> list[Statement]:
+        """On the event loop, inside the claim's transaction: the claimed rows join
+        the queue, a round places what it can; the statements that say so."""
         deadline = self._clock.monotonic() + self._ack_timeout_s
-        claimed = sorted((self._live.from_row(row) for row in rows), key=_lane_order)
-        for message in claimed:
+        for message in sorted((self._live.from_row(row) for row in rows), key=_lane_order):
             self._live.add(message)
             self._moves.resume(message, deadline)
-        self._run_round(account_id)
+            taken.append(message)
+        moved = self._rounds.place(account_id)
+        statements = statements_of(moved)
+        self._live.track(moved, statements, future)
+        future.add_done_callback(functools.partial(self._rounds.release_jobs, moved))
+        return statements + self.withdraw(account_id)
+
+    def _unclaim_if_failed(self, taken: list[LiveMessage], future: asyncio.Future[int]) -> None:
+        error = None if future.cancelled() else future.exception()
+        if error is None or isinstance(error, StorageUnavailable):
+            return  # committed; or storage failed, and the rebuild reloads only what is ours
+        for message in taken:  # the claim rolled back: they were never ours
+            self._moves.restore(message, None)
+            self._live.remove(message)
 
     def relay_online(self, account_id: str, device_id: str) -> None:
         """The device's socket said hello here: record the session, then claim for it."""
@@ -198,6 +259,21 @@ class SharedQueue:
         while True:
             await self._clock.sleep(self._poll_s)
             self.offered(None)
+
+
+def on_loop(loop: asyncio.AbstractEventLoop, work: Callable[[], T]) -> T:
+    """Run ``work`` on the event loop from the PostgreSQL writer's thread and wait
+    for its result (the claim's op; never called on the loop itself)."""
+    done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+    def run() -> None:
+        try:
+            done.set_result(work())
+        except BaseException as exc:
+            done.set_exception(exc)
+
+    loop.call_soon_threadsafe(run)
+    return done.result(timeout=_ON_LOOP_TIMEOUT_S)
 
 
 def _lane_order(message: LiveMessage) -> tuple[int, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,8 @@ import httpx
 import psycopg
 import pytest
 
+from protocol import frames as f
+from relay_sim.ledger import RelayLedger
 from relay_sim.pairing import PairedDevice, pair_device
 from relay_sim.profiles import PROFILES
 from relay_sim.relay import SimRelay
@@ -63,12 +65,21 @@ class Cluster:
     async def pair(self, node: HubProcess, name: str) -> PairedDevice:
         return await pair_device(self.client, node.base_url, ADMIN_TOKEN, name)
 
-    async def relay_on(self, node: HubProcess, device: PairedDevice) -> SimRelay:
-        """A relay_sim relay for ``device`` whose socket goes to ``node``."""
+    async def relay_on(
+        self,
+        node: HubProcess,
+        device: PairedDevice,
+        ledger: RelayLedger | None = None,
+        on_job: Callable[[str, f.Send], None] | None = None,
+    ) -> SimRelay:
+        """A relay_sim relay for ``device`` whose socket goes to ``node``; ``ledger``:
+        the phone's report numbering, kept when the same phone moves to another node."""
         at_node = PairedDevice(
             device.device_id, device.device_token, ws_url(node.base_url), device.name
         )
-        relay = SimRelay(at_node, PROFILES["ideal"], seed=next(_seeds))
+        relay = SimRelay(
+            at_node, PROFILES["ideal"], seed=next(_seeds), ledger=ledger, on_job=on_job
+        )
         self.relays.append(relay)
         await relay.start()
         await relay.wait_welcomed()

@@ -67,15 +67,16 @@ class Cluster:
 
     async def relay_on(
         self,
-        node: HubProcess,
+        node: HubProcess | str,
         device: PairedDevice,
         ledger: RelayLedger | None = None,
         on_job: Callable[[str, f.Send], None] | None = None,
     ) -> SimRelay:
-        """A relay_sim relay for ``device`` whose socket goes to ``node``; ``ledger``:
+        """A relay_sim relay for ``device`` whose socket goes to ``node`` (or a base
+        URL: the balancer's); ``ledger``:
         the phone's report numbering, kept when the same phone moves to another node."""
         at_node = PairedDevice(
-            device.device_id, device.device_token, ws_url(node.base_url), device.name
+            device.device_id, device.device_token, ws_url(_base(node)), device.name
         )
         relay = SimRelay(
             at_node, PROFILES["ideal"], seed=next(_seeds), ledger=ledger, on_job=on_job
@@ -85,19 +86,22 @@ class Cluster:
         await relay.wait_welcomed()
         return relay
 
-    async def send(self, node: HubProcess, text: str = "Salom") -> str:
+    async def send(self, node: HubProcess | str, text: str = "Salom") -> str:
+        """POST /v1/sms/send to ``node`` (or a base URL); the request id."""
+        return (await self.send_answer(node, text)).json()["request_id"]  # type: ignore[no-any-return]
+
+    async def send_answer(self, node: HubProcess | str, text: str) -> httpx.Response:
         response = await self.client.post(
-            node.base_url + "/api/v1/sms/send",
+            _base(node) + "/api/v1/sms/send",
             json={"to": "+998901234567", "text": text},
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
         )
         assert response.status_code == 202, response.text
-        request_id: str = response.json()["request_id"]
-        return request_id
+        return response
 
-    async def status(self, node: HubProcess, request_id: str) -> dict[str, Any]:
+    async def status(self, node: HubProcess | str, request_id: str) -> dict[str, Any]:
         response = await self.client.get(
-            node.base_url + f"/api/v1/messages/status?request_id={request_id}",
+            _base(node) + f"/api/v1/messages/status?request_id={request_id}",
             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
         )
         assert response.status_code == 200, response.text
@@ -114,6 +118,10 @@ class Cluster:
     def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
         with psycopg.connect(self.database, autocommit=True) as conn:
             return list(conn.execute(sql.encode(), params).fetchall())
+
+
+def _base(node: HubProcess | str) -> str:
+    return node if isinstance(node, str) else node.base_url
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ _LANE = (
     + " ".join(f"WHEN '{kind}' THEN {lane}" for kind, lane in PRIORITY.items())
     + f" ELSE {PRIORITY['sms']} END"
 )
-_CLAIM = (
+CLAIM = (
     "WITH picked AS (SELECT id FROM messages"
     " WHERE account_id = ? AND state = 'queued' AND owner_node IS NULL"
     " AND (requested_device_id IS NULL OR requested_device_id = ANY(?))"
@@ -185,7 +185,7 @@ class SharedQueue:
         committed: list[asyncio.Future[int]] = []
 
         def claim(tx: Tx) -> int:
-            rows = tx.execute(_CLAIM, (account_id, devices, room, node)).fetchall()
+            rows = tx.execute(CLAIM, (account_id, devices, room, node)).fetchall()
             if rows:
                 place = functools.partial(self._place, account_id, rows, taken, committed[0])
                 for sql, params in on_loop(loop, place):

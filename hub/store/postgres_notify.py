@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 _CHANNEL = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _CONNECT_TIMEOUT_S = 5
+_BACKOFF_FIRST_S = 0.1
 _BACKOFF_MAX_S = 5.0
 
 
@@ -43,6 +44,7 @@ class NotifyListener:
         self._task: asyncio.Task[None] | None = None
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._listening = asyncio.Event()
+        self._listened = False  # the current connection reached LISTEN
 
     async def start(self) -> None:
         """Start listening; returns once the first LISTEN is in place."""
@@ -62,11 +64,14 @@ class NotifyListener:
             await self._conn.close()
 
     async def _run(self) -> None:
-        delay = 0.1
+        delay = _BACKOFF_FIRST_S
         while True:
+            self._listened = False
             try:
                 await self._listen()
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                if self._listened:
+                    delay = _BACKOFF_FIRST_S  # it was listening: a fresh loss, not a retry
                 log.warning("LISTEN %s lost (%s); again in %.1f s", self._channel, exc, delay)
             if self._conn is not None:
                 await self._conn.close()
@@ -79,6 +84,7 @@ class NotifyListener:
             self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT_S
         )
         await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+        self._listened = True
         self._listening.set()
         self._on_listening()
         async for notify in conn.notifies():

@@ -65,6 +65,26 @@ class StorageConfig(_Section):
         return bool(self.url)
 
 
+class ClusterConfig(_Section):
+    # Several `relayhub serve` processes on one PostgreSQL (hub/cluster/). Off:
+    # this node owns every queued message, as on SQLite.
+    enabled: bool = False
+    # A node is alive while its lease (on the database's clock) runs; it renews
+    # it every renew_every_s.
+    lease_s: Annotated[float, Meta(gt=0)] = 10.0
+    renew_every_s: Annotated[float, Meta(gt=0)] = 2.0
+    # How often a node looks in the shared queue for its relays' accounts even
+    # without a notification (a safety net: notifications are not stored).
+    poll_s: Annotated[float, Meta(gt=0)] = 1.0
+
+    def __post_init__(self) -> None:
+        if self.renew_every_s >= self.lease_s:
+            raise ValueError(
+                "[cluster] renew_every_s must be shorter than lease_s, or a live node's"
+                " lease runs out between renewals; e.g. lease_s = 10, renew_every_s = 2"
+            )
+
+
 class SmsConfig(_Section):
     default_region: Annotated[str, Meta(pattern="^[A-Z]{2}$")] = "UZ"
     default_ttl_s: PositiveInt = 86_400
@@ -176,6 +196,7 @@ class PairingConfig(_Section):
 class Config(_Section):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
+    cluster: ClusterConfig = msgspec.field(default_factory=ClusterConfig)
     sms: SmsConfig = msgspec.field(default_factory=SmsConfig)
     relay: RelayConfig = msgspec.field(default_factory=RelayConfig)
     pairing: PairingConfig = msgspec.field(default_factory=PairingConfig)
@@ -184,6 +205,13 @@ class Config(_Section):
     webhooks: WebhooksConfig = msgspec.field(default_factory=WebhooksConfig)
     events: EventsConfig = msgspec.field(default_factory=EventsConfig)
     otp: OtpConfig = msgspec.field(default_factory=OtpConfig)
+
+    def __post_init__(self) -> None:
+        if self.cluster.enabled and not self.storage.is_postgres:
+            raise ValueError(
+                "[cluster] enabled needs PostgreSQL: nodes share their queue through it;"
+                " give --database postgresql://… (or [storage] url), or set enabled = false"
+            )
 
     @property
     def data_path(self) -> Path:

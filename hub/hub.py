@@ -16,6 +16,7 @@ from datetime import timedelta
 from hub.accounts.directory import AccountDirectory
 from hub.accounts.tokens import TokenAuthority
 from hub.clock import Clock
+from hub.cluster.coordination import coordination_for
 from hub.config import Config
 from hub.events.feed import EventFeed
 from hub.events.presence import Presence
@@ -82,7 +83,10 @@ class Hub:
             SecretBox.for_data_dir(config.data_path, "otp.key", "RELAYHUB_OTP_KEY"),
             feed.committed,
         )
-        messaging = Messaging(store, clock, config, devices, presence, feed.committed, otps.unseal)
+        messaging = Messaging(
+            store, clock, config, devices, presence, feed.committed, otps.unseal,
+            coordination_for(store, clock, config),
+        )  # fmt: skip
         lists = RecipientLists(store, clock)
         endpoints = WebhookEndpoints(
             store,
@@ -132,6 +136,7 @@ class Hub:
         await self.devices.load()
         await self.accounts.load()
         await self.presence.load()
+        await self.messaging.join_cluster()
         resumed = await self.messaging.recover()
         if resumed:
             log.info("resuming %d unfinished message(s)", resumed)

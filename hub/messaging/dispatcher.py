@@ -135,6 +135,17 @@ class Dispatcher:
             return sum(len(v) for v in self._online.values())
         return len(self._online.get(account_id, ()))
 
+    def online_accounts(self) -> list[str]:
+        return [account for account, online in self._online.items() if online]
+
+    def online_devices(self, account_id: str) -> list[str]:
+        return list(self._online.get(account_id, ()))
+
+    def free_slots(self, account_id: str) -> int:
+        """Jobs the account's online relays could take now (free slots of those with room)."""
+        relays = self._online.get(account_id, {}).values()
+        return sum(r.free(self.max_inflight) for r in relays if r.has_room(self.max_inflight))
+
     def hold(self, message: LiveMessage, device_id: str) -> None:
         self.load(device_id, message.account_id).held.add(message.id)
 
@@ -172,6 +183,20 @@ class Dispatcher:
         else:
             queue.append(message)
         heapq.heappush(self._expiry, (message.expires_at, next(self._order), message))
+
+    def withdraw_queued(self, account_id: str) -> list[LiveMessage]:
+        """Take every queued message of the account out of its queues (a cluster node
+        hands them to the shared queue); their expiry entries are skipped by the caller."""
+        queues = [self._auto.pop(k) for k in [k for k in self._auto if k[0] == account_id]]
+        pinned = [k for k, q in self._manual.items() if q and q[0].account_id == account_id]
+        queues += [self._manual.pop(k) for k in pinned]
+        self._slots.pop(account_id, None)
+        taken: list[LiveMessage] = []
+        for message in itertools.chain.from_iterable(queues):
+            message.in_queue = False
+            if message.state is State.QUEUED:
+                taken.append(message)
+        return taken
 
     def due_to_expire(self, wall: datetime) -> list[LiveMessage]:
         """Queued messages whose ``expires_at`` has passed (each returned once)."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hub.clock import Clock
+from hub.cluster.coordination import Coordination
 from hub.config import Config
 from hub.events.presence import Presence
 from hub.limits.inbound import InboundGate
@@ -34,6 +35,7 @@ from hub.messaging.message import LiveMessage, insert_statements, save_statement
 from hub.messaging.moves import Moves
 from hub.messaging.recovery import Recovery
 from hub.messaging.rounds import DispatchRounds
+from hub.messaging.shared_queue import SharedQueue
 from hub.relay.connection import RelayConnection
 from hub.relay.devices import DeviceDirectory
 from hub.relay.handshake import Handshake
@@ -74,6 +76,7 @@ class Messaging:
         presence: Presence,
         on_events: Callable[[set[str]], None],
         unseal: Callable[[bytes], str],
+        coordination: Coordination,
     ) -> None:
         relay = config.relay
         self._clock = clock
@@ -83,10 +86,17 @@ class Messaging:
         self._moves = Moves(clock, self._dispatcher, config.sms.max_attempts)
         self._relays = RelayRegistry(clock, devices, presence)
         self._handshake = Handshake(clock, relay, devices, presence, self._relays)
-        self._live = LiveMessages(store, self._write_failed, on_events, unseal)
+        self._live = LiveMessages(
+            store, self._write_failed, on_events, unseal, coordination.node_id
+        )
+        # Several nodes: queued messages a node cannot place wait in PostgreSQL.
+        self._shared = SharedQueue(
+            coordination, store, clock, relay.ack_timeout_s, config.cluster.poll_s,
+            self._dispatcher, self._moves, self._live, lambda: self._rounds,
+        )  # fmt: skip
         self._rounds = DispatchRounds(
             clock, relay.ack_timeout_s, self._dispatcher, self._moves, self._live,
-            self._relays, self._background,
+            self._relays, self._background, self._shared,
         )  # fmt: skip
         self._inbound = InboundGate(
             clock, relay.inbound_per_minute, relay.inbound_burst,
@@ -107,6 +117,10 @@ class Messaging:
         """Load every message still moving; returns how many."""
         return await self._recovery.load()
 
+    async def join_cluster(self) -> None:
+        """On a cluster node: take the node's lease and listen to other nodes."""
+        await self._shared.join()
+
     async def ready(self) -> None:
         """Return once no rebuild is under way (at once, normally)."""
         await self._recovery.ready()
@@ -120,6 +134,7 @@ class Messaging:
         """Close every relay socket (1001) and stop the background tasks."""
         self._relays.close_registered(CloseCode.GOING_AWAY, "the hub is shutting down")
         await self._background.close()
+        await self._shared.leave()
 
     async def background_settled(self) -> None:
         """Wait for the background work running now (a wake-up, a re-read, a rebuild)."""
@@ -228,6 +243,7 @@ class Messaging:
                 self._live.add(message)
                 self._moves.queue_new(message, now)
             placed = self._rounds.place(part[0].account_id)
+            withdrawn = self._shared.withdraw(part[0].account_id)  # a cluster node
             # One that cannot go yet (a phone at its rate) must not wait for an
             # unrelated event to be placed: wake when room frees, as a round does.
             self._rounds.wake_when_room_frees(part[0].account_id)
@@ -238,8 +254,10 @@ class Messaging:
                 statements += insert_statements(message)
             if start == 0:
                 statements += also or []
+            statements += self._shared.keep([m for m in part if self._live.holds(m)])
             for other in others:
                 statements += save_statements(other)
+            statements += withdrawn
             future = self._live.write([*part, *others], statements)
             future.add_done_callback(functools.partial(self._rounds.release_jobs, placed))
             try:
@@ -303,6 +321,7 @@ class Messaging:
         # Coalesced: in a reconnect storm hundreds of hellos arrive per turn of the
         # loop, and each round looks at every online relay of the account.
         self._rounds.soon(conn.account_id)
+        self._shared.relay_online(conn.account_id, device_id)  # a cluster node
 
     def on_heartbeat(self, conn: RelayConnection, heartbeat: f.Heartbeat) -> None:
         self._relays.heartbeat(conn, heartbeat)
@@ -328,6 +347,7 @@ class Messaging:
         if not self._relays.unregister(conn):
             return
         self._dispatcher.device_offline(conn.account_id, conn.device_id)
+        self._shared.relay_offline(conn.device_id)  # a cluster node
         if self._background.closing or (
             self._server_stopping and code == CloseCode.SERVICE_RESTART
         ):
@@ -375,7 +395,9 @@ class Messaging:
         expired = [
             message
             for message in self._dispatcher.due_to_expire(wall)
-            if self._moves.local(message, Event.EXPIRE, "expired", None)
+            # A message withdrawn to the shared queue is another node's to expire.
+            if self._live.holds(message)
+            and self._moves.local(message, Event.EXPIRE, "expired", None)
         ]
         changed += expired
         if changed:

@@ -43,8 +43,10 @@ class LiveMessages:
         on_write_failed: Callable[[BaseException, list[LiveMessage]], None],
         on_events: Callable[[set[str]], None],
         unseal: Callable[[bytes], str],
+        node: str | None = None,
     ) -> None:
         self._store = store
+        self._node = node  # a cluster node loads only the messages it owns
         self._unseal = unseal  # opens a sealed (OTP) text read back from storage
         self._on_write_failed = on_write_failed
         self._on_events = on_events  # a write that carried events has ended
@@ -70,14 +72,25 @@ class LiveMessages:
     def add(self, message: LiveMessage) -> None:
         self._messages[message.id] = message
 
+    def remove(self, message: LiveMessage) -> None:
+        """Forget a message another node may own from now on (the shared queue's)."""
+        if self.holds(message):
+            del self._messages[message.id]
+
     def clear(self) -> None:
         self._messages = {}
 
     async def load_live(self) -> Iterator[LiveMessage]:
         """Read every message still moving from storage into the index, oldest first."""
-        rows = await self._store.fetchall(
-            f"SELECT * FROM messages WHERE state IN {LIVE_SQL} ORDER BY id"
-        )
+        if self._node is None:
+            rows = await self._store.fetchall(
+                f"SELECT * FROM messages WHERE state IN {LIVE_SQL} ORDER BY id"
+            )
+        else:
+            rows = await self._store.fetchall(
+                f"SELECT * FROM messages WHERE state IN {LIVE_SQL} AND owner_node = ? ORDER BY id",
+                (self._node,),
+            )
         loaded = [LiveMessage.from_row(row, self._unseal) for row in rows]
         for message in loaded:
             self.add(message)
@@ -130,14 +143,21 @@ class LiveMessages:
         ``on_write_failed`` with the messages it carried: memory may then be
         ahead of storage for them (for every message, if storage failed).
         """
-        for message in messages:
-            message.writes_in_flight += 1
         op = run_statements(statements) if seq_step is None else report_op(statements, seq_step)
         future: asyncio.Future[Any] = self._store.submit(op)
+        self.track(messages, statements, future)
+        return future
+
+    def track(
+        self, messages: list[LiveMessage], statements: list[Statement], future: asyncio.Future[Any]
+    ) -> None:
+        """Follow a write of ``statements`` that ``future`` commits, as ``write`` does
+        (the shared queue's claim runs them inside an op of its own)."""
+        for message in messages:
+            message.writes_in_flight += 1
         future.add_done_callback(lambda fut: self._written(messages, fut))
         if accounts := accounts_with_events(statements):
             future.add_done_callback(lambda fut: self._on_events(accounts))
-        return future
 
     def _written(self, messages: list[LiveMessage], future: asyncio.Future[Any]) -> None:
         # Told before the messages may be forgotten: the handler may keep them

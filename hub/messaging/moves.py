@@ -56,6 +56,10 @@ class Moves:
         message.note_queued(now)
         self._dispatcher.enqueue(message)
 
+    def withdrawn(self, message: LiveMessage) -> None:
+        """A queued message left this node's memory for the shared queue (``shared_queue``)."""
+        self._queued[message.account_id] -= 1
+
     def resume(self, message: LiveMessage, ack_deadline: float) -> None:
         """A live message read back from storage takes its place again: queued, or
         held by its device (a dispatched one with a fresh ``ack_deadline``)."""

@@ -21,6 +21,7 @@ from hub.messaging.dispatcher import Dispatcher
 from hub.messaging.live import LiveMessages
 from hub.messaging.message import LiveMessage, statements_of
 from hub.messaging.moves import Moves
+from hub.messaging.shared_queue import SharedQueue
 from hub.relay.registry import RelayRegistry
 from protocol.lifecycle import Event, State
 
@@ -35,6 +36,7 @@ class DispatchRounds:
         live: LiveMessages,
         relays: RelayRegistry,
         background: Background,
+        shared: SharedQueue,
     ) -> None:
         self._clock = clock
         self._ack_timeout_s = ack_timeout_s
@@ -43,6 +45,7 @@ class DispatchRounds:
         self._live = live
         self._relays = relays
         self._background = background
+        self._shared = shared
         self._due: set[str] = set()  # accounts with a round at the end of this turn
         self._wakeups: set[str] = set()  # accounts with a wake-up pending
 
@@ -68,9 +71,11 @@ class DispatchRounds:
     def run(self, account_id: str) -> None:
         """Hand every queued message of the account that can go now to a relay."""
         moved = self.place(account_id)
-        if moved:
-            future = self._live.write(moved, statements_of(moved))
+        withdrawn = self._shared.withdraw(account_id)  # a cluster node: what it cannot place
+        if moved or withdrawn:
+            future = self._live.write(moved, statements_of(moved) + withdrawn)
             future.add_done_callback(lambda fut: self.release_jobs(moved, fut))
+        self._shared.refill(account_id)
         self.wake_when_room_frees(account_id)
 
     def place(self, account_id: str) -> list[LiveMessage]:

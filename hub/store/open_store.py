@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hub.config import Config
 from hub.store.interface import Store
 from hub.store.postgres import PostgresStore, migrate_database
+from hub.store.postgres_notify import NotifyListener
 from hub.store.sqlite import SqliteStore
 
 DB_FILE = "relayhub.db"
@@ -28,3 +31,10 @@ def store_for(config: Config) -> Store:
 def migrate_ahead(url: str) -> int:
     """Create or migrate the PostgreSQL database at ``url`` now; the version it was at (0: new)."""
     return migrate_database(url)
+
+
+def notify_listener(
+    url: str, channel: str, on_payload: Callable[[str], None], on_listening: Callable[[], None]
+) -> NotifyListener:
+    """A listener to one PostgreSQL NOTIFY channel (a cluster node's), not yet started."""
+    return NotifyListener(url, channel, on_payload, on_listening)

@@ -21,7 +21,12 @@ import psycopg
 SCHEMA_PATH = resources.files("hub.store").joinpath("postgres_schema.sql")
 
 # version → statements that take a database from version - 1 to it.
-STEPS: Final[dict[int, tuple[str, ...]]] = {9: ()}
+STEPS: Final[dict[int, tuple[str, ...]]] = {
+    9: (),
+    # Several nodes: messages gain the node holding a queued one; hub_nodes and
+    # relay_sessions are new tables created by the schema.
+    10: ('ALTER TABLE messages ADD COLUMN IF NOT EXISTS owner_node TEXT COLLATE "C"',),
+}
 CURRENT: Final = max(STEPS)
 
 # pg_advisory_xact_lock's key: "relayhub" in ASCII, so another application's

@@ -92,13 +92,19 @@ CREATE TABLE IF NOT EXISTS messages (
     batch_id             TEXT COLLATE "C",                   -- a list send (bat_…)
     -- An OTP's text (it holds the code) only encrypted, and only until a relay
     -- has accepted it; `text` is then empty (hub/otp.py).
-    text_sealed          BYTEA
+    text_sealed          BYTEA,
+    -- Several nodes (hub/cluster/): the node whose engine holds this queued
+    -- message in memory; NULL while it waits in the shared queue for any node.
+    owner_node           TEXT COLLATE "C"
 );
 CREATE INDEX IF NOT EXISTS messages_account ON messages(account_id, id);
 CREATE INDEX IF NOT EXISTS messages_batch ON messages(batch_id, state) WHERE batch_id IS NOT NULL;
 -- Restart recovery reads only the messages still moving.
 CREATE INDEX IF NOT EXISTS messages_live ON messages(state)
     WHERE state IN ('queued', 'dispatched', 'accepted', 'sent');
+-- The shared queue of a cluster: what a node with room claims (hub/cluster/queue.py).
+CREATE INDEX IF NOT EXISTS messages_shared_queue ON messages(account_id, id)
+    WHERE state = 'queued' AND owner_node IS NULL;
 
 -- Every transition of a message with its time and cause.
 CREATE TABLE IF NOT EXISTS message_events (
@@ -334,3 +340,22 @@ CREATE TABLE IF NOT EXISTS batches (
 CREATE TABLE IF NOT EXISTS schema_version (
     version  BIGINT NOT NULL
 );
+
+-- Several nodes on this database (hub/cluster/). A node is alive while its
+-- lease runs; leases are on the database's clock, never a node's.
+CREATE TABLE IF NOT EXISTS hub_nodes (
+    id           TEXT COLLATE "C" PRIMARY KEY,        -- also its NOTIFY channel: rh_<id>
+    started_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+    lease_until  TIMESTAMPTZ NOT NULL
+);
+
+-- Which node holds each device's relay socket now; epoch grows with every hello,
+-- so a write fenced by it tells a current session from an older one.
+CREATE TABLE IF NOT EXISTS relay_sessions (
+    device_id   TEXT COLLATE "C" PRIMARY KEY,
+    account_id  TEXT COLLATE "C" NOT NULL,
+    node_id     TEXT COLLATE "C" NOT NULL,
+    epoch       BIGINT NOT NULL,
+    since       TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS relay_sessions_account ON relay_sessions(account_id, node_id);

@@ -46,10 +46,17 @@ def free_port() -> int:
 
 class HubProcess:
     def __init__(
-        self, data_dir: Path, port: int, admin_token: str, config: Path | None = None
+        self,
+        data_dir: Path,
+        port: int,
+        admin_token: str,
+        config: Path | None = None,
+        database: str | None = None,
     ) -> None:
+        """``database``: this PostgreSQL URL (several nodes share one), whatever the backend."""
         self.data_dir = data_dir
         self.config = config
+        self.database = database
         self.port = port
         self.admin_token = admin_token
         self.base_url = f"http://127.0.0.1:{port}"
@@ -64,7 +71,9 @@ class HubProcess:
         """Start ``relayhub serve`` and return once it accepts connections."""
         env = {**os.environ, "RELAYHUB_ADMIN_TOKEN": self.admin_token}
         config = ["--config", str(self.config)] if self.config else []
-        if postgres_backend():
+        if self.database is not None:
+            config += ["--database", self.database]
+        elif postgres_backend():
             config += ["--database", database_for(self.data_dir)]
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hub", "serve", "--host", "127.0.0.1",

@@ -37,6 +37,7 @@ BACKEND_MODULES = {
     "hub.store.postgres_sql",
     "hub.store.postgres_dialect",
     "hub.store.postgres_migrate",
+    "hub.store.postgres_notify",
 }
 # Who outside hub/store may import a backend module: nobody.
 BUILDS_THE_STORE: set[str] = set()

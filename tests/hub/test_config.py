@@ -147,6 +147,7 @@ def test_hub_toml_parses_as_toml_when_read_with_the_stdlib() -> None:
         assert set(tomllib.load(fh)) == {
             "server",
             "storage",
+            "cluster",
             "sms",
             "relay",
             "pairing",
@@ -156,3 +157,20 @@ def test_hub_toml_parses_as_toml_when_read_with_the_stdlib() -> None:
             "events",
             "otp",
         }
+
+
+def test_config_refuses_a_cluster_without_postgresql_naming_the_fix() -> None:
+    with pytest.raises(ConfigError, match=r"\[cluster\] enabled needs PostgreSQL.*--database"):
+        load_config(overrides={"cluster": {"enabled": True}})
+
+
+def test_config_refuses_a_lease_renewed_less_often_than_it_lasts() -> None:
+    with pytest.raises(ConfigError, match=r"renew_every_s must be shorter than lease_s"):
+        load_config(overrides={"cluster": {"lease_s": 2, "renew_every_s": 2}})
+
+
+def test_config_takes_a_cluster_on_postgresql() -> None:
+    config = load_config(
+        overrides={"storage": {"url": "postgresql://h@127.0.0.1/db"}, "cluster": {"enabled": True}}
+    )
+    assert config.cluster.enabled and config.cluster.lease_s == 10.0

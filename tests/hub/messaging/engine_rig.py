@@ -18,6 +18,7 @@ from typing import Any
 
 from hub.accounts.tokens import TokenAuthority
 from hub.clock import ManualClock
+from hub.cluster.coordination import OneNode
 from hub.config import Config
 from hub.events.presence import Presence
 from hub.ids import new_id
@@ -137,8 +138,9 @@ async def engine_env(tmp_path: Path, config: Config, batch_max: int = 512) -> As
     devices = DeviceDirectory(store, clock, 600)
     presence = Presence(store, clock, config.relay.offline_grace_s, lambda accounts: None)
     messaging = Messaging(
-        store, clock, config, devices, presence, lambda accounts: None, lambda sealed: ""
-    )
+        store, clock, config, devices, presence, lambda accounts: None, lambda sealed: "",
+        OneNode(),
+    )  # fmt: skip
     yield Env(store, clock, devices, messaging, config, row["id"], faults)
     await messaging.close()
     await store.close()

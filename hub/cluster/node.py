@@ -1,0 +1,92 @@
+"""A node's identity and its lease on the database's clock.
+
+Each start is a new node with a new id (a restarted process never inherits an
+older one's sessions). The node is alive while ``hub_nodes.lease_until`` is
+ahead of the database's ``now()``; it renews the lease every
+``renew_every_s``. What happens when a lease runs out (the reaper, a node
+fencing itself) is not built yet: see docs/operations.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from hub.clock import Clock
+from hub.config import ClusterConfig
+from hub.store.interface import StorageUnavailable, Store, Tx
+
+log = logging.getLogger(__name__)
+
+
+def new_node_id() -> str:
+    """A node id that is also a valid channel name once prefixed: lowercase hex."""
+    return "node_" + secrets.token_hex(8)
+
+
+def channel_of(node_id: str) -> str:
+    """The NOTIFY channel a node listens on."""
+    return "rh_" + node_id
+
+
+class NodeLease:
+    def __init__(self, store: Store, clock: Clock, settings: ClusterConfig, node_id: str) -> None:
+        self._store = store
+        self._clock = clock
+        self._settings = settings
+        self.node_id = node_id
+
+    async def take(self) -> None:
+        """Register this node with a fresh lease."""
+        lease, node = self._settings.lease_s, self.node_id
+
+        def register(tx: Tx) -> None:
+            tx.execute(
+                "INSERT INTO hub_nodes (id, lease_until)"
+                " VALUES (?, now() + make_interval(secs => ?))",
+                (node, lease),
+            )
+
+        await self._store.write(register)
+
+    async def renew(self) -> bool:
+        """Push the lease ``lease_s`` past the database's now; False if the row is gone."""
+        lease, node = self._settings.lease_s, self.node_id
+
+        def renew(tx: Tx) -> int:
+            return tx.execute(
+                "UPDATE hub_nodes SET lease_until = now() + make_interval(secs => ?) WHERE id = ?",
+                (lease, node),
+            ).rowcount
+
+        return bool(await self._store.write(renew))
+
+    async def keep_renewing(self) -> None:
+        """Renew every ``renew_every_s`` until cancelled; a failed renewal is logged."""
+        while True:
+            await self._clock.sleep(self._settings.renew_every_s)
+            try:
+                if not await self.renew():
+                    log.error("node %s: its lease row is gone", self.node_id)
+            except StorageUnavailable as exc:
+                log.warning("node %s: lease not renewed (%s)", self.node_id, exc)
+
+    async def give_up(self) -> None:
+        """Leave the cluster on a clean stop: the node's sessions and lease go, and
+        queued messages it held go back to the shared queue."""
+        node = self.node_id
+
+        def leave(tx: Tx) -> None:
+            # Nodes holding relays of those accounts hear of it at once.
+            tx.execute(
+                "WITH freed AS (UPDATE messages SET owner_node = NULL"
+                " WHERE owner_node = ? AND state = 'queued' RETURNING account_id)"
+                " SELECT pg_notify(? || s.node_id, s.account_id)"
+                " FROM (SELECT DISTINCT r.node_id, r.account_id FROM relay_sessions r"
+                " WHERE r.node_id <> ? AND r.account_id IN (SELECT account_id FROM freed)) AS s",
+                (node, channel_of(""), node),
+            )
+            tx.execute("DELETE FROM relay_sessions WHERE node_id = ?", (node,))
+            tx.execute("DELETE FROM hub_nodes WHERE id = ?", (node,))
+
+        await self._store.write(leave)

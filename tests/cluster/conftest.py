@@ -1,0 +1,141 @@
+"""Several real ``relayhub serve`` processes on one private PostgreSQL.
+
+Each node is its own OS process on its own loopback port with its own data
+folder; all share one database. The nodes' caches of accounts and devices are
+read at start (making them cluster-wide is a later step), so a test pairs its
+devices through the first node before it starts the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from protocol import frames as f
+from relay_sim.ledger import RelayLedger
+from relay_sim.pairing import PairedDevice, pair_device
+from relay_sim.profiles import PROFILES
+from relay_sim.relay import SimRelay
+from tests import pg_cluster
+from tests.e2e.conftest import ADMIN_TOKEN
+from tests.e2e.hub_process import HubProcess, free_port
+from tests.e2e.raw_relay import ws_url
+
+_seeds = itertools.count(1)
+
+# Only a notification (or a hello) wakes a node in these tests: the safety-net
+# poll is pushed out of their time so it cannot stand in for either.
+CLUSTER_TOML = """
+[cluster]
+enabled = true
+poll_s = 3600.0
+[relay]
+max_inflight = {max_inflight}
+"""
+
+
+@dataclass
+class Cluster:
+    database: str
+    root: Path
+    client: httpx.AsyncClient
+    max_inflight: int = 8
+    nodes: list[HubProcess] = field(default_factory=list)
+    relays: list[SimRelay] = field(default_factory=list)
+
+    async def start_node(self) -> HubProcess:
+        index = len(self.nodes)
+        config = self.root / f"node{index}.toml"
+        config.write_text(CLUSTER_TOML.format(max_inflight=self.max_inflight))
+        node = HubProcess(
+            self.root / f"node{index}", free_port(), ADMIN_TOKEN, config, database=self.database
+        )
+        self.nodes.append(node)
+        await node.start()
+        return node
+
+    async def pair(self, node: HubProcess, name: str) -> PairedDevice:
+        return await pair_device(self.client, node.base_url, ADMIN_TOKEN, name)
+
+    async def relay_on(
+        self,
+        node: HubProcess | str,
+        device: PairedDevice,
+        ledger: RelayLedger | None = None,
+        on_job: Callable[[str, f.Send], None] | None = None,
+    ) -> SimRelay:
+        """A relay_sim relay for ``device`` whose socket goes to ``node`` (or a base
+        URL: the balancer's); ``ledger``:
+        the phone's report numbering, kept when the same phone moves to another node."""
+        at_node = PairedDevice(
+            device.device_id, device.device_token, ws_url(_base(node)), device.name
+        )
+        relay = SimRelay(
+            at_node, PROFILES["ideal"], seed=next(_seeds), ledger=ledger, on_job=on_job
+        )
+        self.relays.append(relay)
+        await relay.start()
+        await relay.wait_welcomed()
+        return relay
+
+    async def send(self, node: HubProcess | str, text: str = "Salom") -> str:
+        """POST /v1/sms/send to ``node`` (or a base URL); the request id."""
+        return (await self.send_answer(node, text)).json()["request_id"]  # type: ignore[no-any-return]
+
+    async def send_answer(self, node: HubProcess | str, text: str) -> httpx.Response:
+        response = await self.client.post(
+            _base(node) + "/api/v1/sms/send",
+            json={"to": "+998901234567", "text": text},
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        assert response.status_code == 202, response.text
+        return response
+
+    async def status(self, node: HubProcess | str, request_id: str) -> dict[str, Any]:
+        response = await self.client.get(
+            _base(node) + f"/api/v1/messages/status?request_id={request_id}",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        )
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def node_id(self, node: HubProcess) -> str:
+        """The cluster id the node logged at start."""
+        for line in node.log:
+            if "cluster node " in line:
+                return line.split("cluster node ", 1)[1].split()[0]
+        raise AssertionError(f"node on port {node.port} logged no cluster id: {node.log}")
+
+    def query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
+        with psycopg.connect(self.database, autocommit=True) as conn:
+            return list(conn.execute(sql.encode(), params).fetchall())
+
+
+def _base(node: HubProcess | str) -> str:
+    return node if isinstance(node, str) else node.base_url
+
+
+@pytest.fixture
+async def cluster(postgres: pg_cluster.PgCluster, tmp_path: Path) -> AsyncIterator[Cluster]:
+    """An empty migrated database and a place for nodes; every node and relay is
+    stopped at the end."""
+    database = pg_cluster.database_for(tmp_path / "cluster")
+    async with httpx.AsyncClient(timeout=10) as client:
+        running = Cluster(database, tmp_path, client)
+        try:
+            yield running
+        finally:
+            for relay in running.relays:
+                with contextlib.suppress(Exception):
+                    await relay.stop()
+            for node in running.nodes:
+                await node.stop()

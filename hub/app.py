@@ -29,6 +29,7 @@ from hub.api import (
     tokens,
     webhooks,
 )
+from hub.api.domain_problems import handle_domain_error
 from hub.api.errors import (
     ApiError,
     handle_api_error,
@@ -39,6 +40,7 @@ from hub.api.errors import (
 from hub.clock import Clock, SystemClock
 from hub.config import Config
 from hub.devdocs import openapi, page
+from hub.errors import DomainError
 from hub.hub import Hub
 from hub.relay.endpoint import relay_socket
 from hub.serving.middleware import RequestMiddleware
@@ -166,6 +168,7 @@ def create_app(
         ],
         exception_handlers={
             ApiError: handle_api_error,
+            DomainError: handle_domain_error,
             HTTPException: handle_http_exception,
             StorageUnavailable: handle_storage_unavailable,
             Exception: handle_unexpected,

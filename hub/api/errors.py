@@ -38,6 +38,14 @@ ERRORS: Final[dict[str, tuple[int, str]]] = {
     "storage_unavailable": (503, "Storage unavailable"),
     "internal_error": (500, "Internal error"),
 }
+# The statuses a code answers with besides its own above: an Idempotency-Key
+# reused with another body is 422 (while its first request runs, 409).
+OTHER_STATUSES: Final[dict[str, tuple[int, ...]]] = {"idempotency_conflict": (422,)}
+
+
+def statuses(code: str) -> tuple[int, ...]:
+    """Every status a problem with this code can have, its usual one first."""
+    return (ERRORS[code][0], *OTHER_STATUSES.get(code, ()))
 
 
 class ApiError(Exception):

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from hub import __version__
 from hub.api import pairing
 from hub.api.errors import statuses
-from hub.api.origin import public_origin
+from hub.api.origin import origin_for
 from hub.api.schemas import Problem
 from hub.devdocs.openapi_operations import FIELD_NOTES, OPERATIONS, Operation
 from hub.events.outbox import EVENT_TYPES
@@ -227,4 +227,4 @@ def _document(app: Starlette, server_url: str) -> bytes:
 
 
 async def openapi_json(request: Request) -> Response:
-    return Response(_document(request.app, public_origin(request)), media_type="application/json")
+    return Response(_document(request.app, origin_for(request)), media_type="application/json")

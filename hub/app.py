@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from hub.api import (
     account,
-    accounts,
+    admin_accounts,
     dashboard,
     devices,
     events,
@@ -121,9 +121,11 @@ def routes() -> list[BaseRoute]:
         Route("/docs/errors", page.errors, methods=["GET"]),
         Mount("/docs/assets", app=page.assets, name="docs-assets"),
         Route(f"{API}/postman.json", page.postman_json, methods=["GET"]),
-        Route(f"{API}/admin/accounts", accounts.create_account, methods=["POST"]),
-        Route(f"{API}/admin/accounts", accounts.list_accounts, methods=["GET"]),
-        Route(f"{API}/admin/accounts/{{account_id}}", accounts.update_account, methods=["PATCH"]),
+        Route(f"{API}/admin/accounts", admin_accounts.create_account, methods=["POST"]),
+        Route(f"{API}/admin/accounts", admin_accounts.list_accounts, methods=["GET"]),
+        Route(
+            f"{API}/admin/accounts/{{account_id}}", admin_accounts.update_account, methods=["PATCH"]
+        ),
     ]
 
 

@@ -43,7 +43,11 @@ from hub.devdocs import openapi, page
 from hub.errors import DomainError
 from hub.hub import Hub
 from hub.relay.endpoint import relay_socket
-from hub.serving.middleware import RequestMiddleware
+from hub.serving.middleware import (
+    BodyLimitMiddleware,
+    RequestIdMiddleware,
+    ResponseHeadersMiddleware,
+)
 from hub.store.interface import StorageUnavailable
 
 API = "/api/v1"
@@ -161,12 +165,16 @@ def create_app(
 
     return Starlette(
         routes=routes(),
+        # Outermost first: the id is given before anything answers, and every
+        # answer (the body limit's 413 too) gets the headers.
         middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(ResponseHeadersMiddleware),
             Middleware(
-                RequestMiddleware,
+                BodyLimitMiddleware,
                 max_body_bytes=config.server.max_body_bytes,
                 larger={f"{API}/recipients/import": config.server.max_import_bytes},
-            )
+            ),
         ],
         exception_handlers={
             ApiError: handle_api_error,

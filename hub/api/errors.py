@@ -15,6 +15,7 @@ import msgspec
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +113,13 @@ def problem(request_id: str, error: ApiError) -> Response:
     )
 
 
+def request_id_of_scope(scope: Scope) -> str:
+    """The id ``RequestIdMiddleware`` gave this request ("" before it ran)."""
+    return str(scope.get("state", {}).get("request_id", ""))
+
+
 def request_id_of(request: Request) -> str:
-    return str(request.scope.get("state", {}).get("request_id", ""))
+    return request_id_of_scope(request.scope)
 
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from hub.api import (
     account,
-    accounts,
+    admin_accounts,
     dashboard,
     devices,
     events,
@@ -29,6 +29,7 @@ from hub.api import (
     tokens,
     webhooks,
 )
+from hub.api.domain_problems import handle_domain_error
 from hub.api.errors import (
     ApiError,
     handle_api_error,
@@ -39,9 +40,14 @@ from hub.api.errors import (
 from hub.clock import Clock, SystemClock
 from hub.config import Config
 from hub.devdocs import openapi, page
+from hub.errors import DomainError
 from hub.hub import Hub
 from hub.relay.endpoint import relay_socket
-from hub.serving.middleware import RequestMiddleware
+from hub.serving.middleware import (
+    BodyLimitMiddleware,
+    RequestIdMiddleware,
+    ResponseHeadersMiddleware,
+)
 from hub.store.interface import StorageUnavailable
 from hub.webhooks.http import Pool
 
@@ -120,9 +126,11 @@ def routes() -> list[BaseRoute]:
         Route("/docs/errors", page.errors, methods=["GET"]),
         Mount("/docs/assets", app=page.assets, name="docs-assets"),
         Route(f"{API}/postman.json", page.postman_json, methods=["GET"]),
-        Route(f"{API}/admin/accounts", accounts.create_account, methods=["POST"]),
-        Route(f"{API}/admin/accounts", accounts.list_accounts, methods=["GET"]),
-        Route(f"{API}/admin/accounts/{{account_id}}", accounts.update_account, methods=["PATCH"]),
+        Route(f"{API}/admin/accounts", admin_accounts.create_account, methods=["POST"]),
+        Route(f"{API}/admin/accounts", admin_accounts.list_accounts, methods=["GET"]),
+        Route(
+            f"{API}/admin/accounts/{{account_id}}", admin_accounts.update_account, methods=["PATCH"]
+        ),
     ]
 
 
@@ -160,15 +168,20 @@ def create_app(
 
     return Starlette(
         routes=routes(),
+        # Outermost first: the id is given before anything answers, and every
+        # answer (the body limit's 413 too) gets the headers.
         middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(ResponseHeadersMiddleware),
             Middleware(
-                RequestMiddleware,
+                BodyLimitMiddleware,
                 max_body_bytes=config.server.max_body_bytes,
                 larger={f"{API}/recipients/import": config.server.max_import_bytes},
-            )
+            ),
         ],
         exception_handlers={
             ApiError: handle_api_error,
+            DomainError: handle_domain_error,
             HTTPException: handle_http_exception,
             StorageUnavailable: handle_storage_unavailable,
             Exception: handle_unexpected,

@@ -187,6 +187,7 @@ def _make_private(folder: Path) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from hub.api.origin import listening_origin, public_origin
     from hub.app import create_app
     from hub.serving.server import HubServer, uvicorn_config
 
@@ -217,7 +218,7 @@ def serve(args: argparse.Namespace) -> int:
         except StartRefused as exc:
             return _refuse(str(exc))
         port = sock.getsockname()[1]
-        origin = dashboard_link.public_origin(config.server, port)
+        origin = public_origin(config.server, listening_origin(config.server.host, port))
         lock.describe(origin)
         logging.basicConfig(
             level=config.server.log_level.upper(),

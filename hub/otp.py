@@ -35,6 +35,7 @@ from cryptography.fernet import InvalidToken
 
 from hub.clock import Clock, rfc3339
 from hub.config import OtpConfig
+from hub.errors import TooSoon
 from hub.events.outbox import event_statements
 from hub.ids import new_id
 from hub.secret_box import SecretBox
@@ -45,15 +46,6 @@ log = logging.getLogger(__name__)
 LOCALES: Final = ("uz", "ru", "en")
 HOUR: Final = timedelta(hours=1)
 _NO_SUCH_CODE: Final = bytes(32)  # compared against when the OTP is unknown: same work
-
-
-class TooSoon(Exception):
-    """A resend limit: ``retry_after`` seconds until the next code may go."""
-
-    def __init__(self, detail: str, retry_after: int) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +148,10 @@ class Otps:
         hourly = sent[-limit] + HOUR if len(sent) >= limit else None
         if hourly is not None and hourly > now:
             wait = math.ceil((hourly - now).total_seconds())
-            raise TooSoon(f"{limit} codes an hour may go to one number for one purpose;"
-                          f" retry in {wait} s", wait)  # fmt: skip
+            raise TooSoon(wait, purpose, per_hour=limit)
         if sent and now < sent[-1] + cooldown:
             wait = math.ceil((sent[-1] + cooldown - now).total_seconds())
-            raise TooSoon(f"a code was sent to this number for '{purpose}' just now;"
-                          f" wait {wait} s before sending another", wait)  # fmt: skip
+            raise TooSoon(wait, purpose)
         return [r["message_id"] for r in rows if r["status"] == "pending"]
 
     def create(

@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.api.errors import ApiError
 from hub.clock import Clock, rfc3339
 from hub.config import LimitsConfig
+from hub.errors import QueueFull, QueuePaused, QuotaExceeded, RateLimited, SubscriptionExpired
 from hub.ids import new_id
 from hub.limits.token_bucket import TokenBucket
 from hub.store.interface import Row, Store
@@ -122,25 +122,23 @@ class AccountDirectory:
         return updated
 
     def check_open(self, account_id: str) -> None:
-        """402 if the subscription ended, 409 if the operator paused the account."""
+        """``SubscriptionExpired`` if the subscription ended, ``QueuePaused`` if the
+        operator paused the account."""
         account = self._accounts.get(account_id)
         if account is None:
             return
         now = self._clock.now()
         expires = account.subscription_expires_at
         if expires is not None and expires <= now:
-            raise ApiError(
-                "subscription_expired",
-                f"the subscription ended at {rfc3339(expires)}; renew it to send again"
-                " (reads still work)",
-            )
+            raise SubscriptionExpired(expires)
         if account.paused:
-            raise ApiError("queue_blocked", "this account's queue is paused by the operator")
+            raise QueuePaused()
 
     def admit(self, account_id: str, queued: int, adding: int = 1) -> None:
-        """409 if ``adding`` more messages would overfill the queue, 403 past the
-        storage quota, 429 past the send rate; else count this send (a list send
-        counts once against the rate, each of its messages against the quota).
+        """``QueueFull`` if ``adding`` more messages would overfill the queue,
+        ``QuotaExceeded`` past the storage quota, ``RateLimited`` past the send
+        rate; else count this send (a list send counts once against the rate,
+        each of its messages against the quota).
 
         Call ``check_open`` first; a send is counted only when all else allows it.
         """
@@ -150,36 +148,17 @@ class AccountDirectory:
         per_minute, max_queued = self.limits(account)
         queued += self._admitting[account_id]
         if queued + adding > max_queued:
-            raise ApiError(
-                "queue_blocked",
-                f"{queued} messages are waiting (or being queued) and {adding} more would pass"
-                f" the limit of {max_queued}; retry once relays drain it",
-            )
+            raise QueueFull(queued, adding, max_queued)
         stored, quota = self._stored[account_id], self._defaults.max_stored_messages
         if stored + adding > quota:
-            raise ApiError(
-                "quota_exceeded",
-                f"this account keeps {stored} messages and {adding} more would pass its"
-                f" storage quota of {quota}; the hub keeps every message, so ask the operator"
-                " to raise [limits] max_stored_messages in hub.toml",
-                extra={"stored": stored, "quota": quota},
-            )
+            raise QuotaExceeded(stored, adding, quota)
         mono = self._clock.monotonic()
         bucket = self._buckets.get(account_id)
         if bucket is None:
             bucket = self._buckets[account_id] = TokenBucket.full(per_minute, per_minute / 60, mono)
         wait = bucket.take(mono)
         if wait:
-            retry = math.ceil(wait)
-            raise ApiError(
-                "rate_limited",
-                f"{per_minute} sends per minute allowed; retry in {retry} s",
-                headers={
-                    "Retry-After": str(retry),
-                    "RateLimit-Policy": f'"send";q={per_minute};w=60',
-                    "RateLimit": f'"send";r=0;t={retry}',
-                },
-            )
+            raise RateLimited(per_minute, math.ceil(wait))
         self._stored[account_id] += adding
 
     @contextlib.contextmanager

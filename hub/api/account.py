@@ -1,4 +1,5 @@
-"""``GET /v1/account`` and ``GET /v1/launch/readiness``: where an account stands."""
+"""``GET /v1/account`` and ``GET /v1/launch/readiness``: where the caller's own
+account stands. (The operator's admin of every account is ``admin_accounts.py``.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.accounts.directory import Account
-from hub.api.accounts import account_body
+from hub.api.admin_accounts import account_body
 from hub.api.errors import ApiError
 from hub.api.launch_checks import check, https_check, private_targets_check, real_phone_check
 from hub.api.request import hub_of, require

@@ -15,6 +15,7 @@ import msgspec
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,14 @@ ERRORS: Final[dict[str, tuple[int, str]]] = {
     "storage_unavailable": (503, "Storage unavailable"),
     "internal_error": (500, "Internal error"),
 }
+# The statuses a code answers with besides its own above: an Idempotency-Key
+# reused with another body is 422 (while its first request runs, 409).
+OTHER_STATUSES: Final[dict[str, tuple[int, ...]]] = {"idempotency_conflict": (422,)}
+
+
+def statuses(code: str) -> tuple[int, ...]:
+    """Every status a problem with this code can have, its usual one first."""
+    return (ERRORS[code][0], *OTHER_STATUSES.get(code, ()))
 
 
 class ApiError(Exception):
@@ -104,8 +113,13 @@ def problem(request_id: str, error: ApiError) -> Response:
     )
 
 
+def request_id_of_scope(scope: Scope) -> str:
+    """The id ``RequestIdMiddleware`` gave this request ("" before it ran)."""
+    return str(scope.get("state", {}).get("request_id", ""))
+
+
 def request_id_of(request: Request) -> str:
-    return str(request.scope.get("state", {}).get("request_id", ""))
+    return request_id_of_scope(request.scope)
 
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:

@@ -12,7 +12,7 @@ from typing import Any, Final
 
 from starlette.requests import Request
 
-from hub.api.origin import public_origin
+from hub.api.origin import origin_for
 from hub.api.request import hub_of
 
 # How the bundled simulator introduces itself (relay_sim/phone.py): its hello
@@ -79,7 +79,7 @@ def https_check(request: Request) -> dict[str, Any]:
     else the request's own (which honours a local proxy's X-Forwarded-Proto).
     Plain http on loopback is only a warning: nothing crosses a network yet.
     """
-    origin = public_origin(request)
+    origin = origin_for(request)
     parts = urllib.parse.urlsplit(origin)
     host = parts.hostname or ""
     fix = (

@@ -12,10 +12,9 @@ from starlette.responses import Response
 from hub.api.errors import ApiError, validation_error
 from hub.api.request import hub_of, query_int, read_body, require
 from hub.api.responses import ok, page
-from hub.api.sms import check_device
+from hub.errors import BadTemplate
 from hub.ids import new_id
-from hub.messaging.batches import BadTemplate, PartlyQueued, placeholders
-from hub.recipients.lists import UnknownRecipients
+from hub.messaging.batches import placeholders
 from hub.text.sms_text import unsendable
 
 ListName = Annotated[str, Meta(min_length=1, max_length=100)]
@@ -42,12 +41,6 @@ class QueueList(msgspec.Struct, forbid_unknown_fields=True):
     ttl_seconds: int | None = None
 
 
-def _unknown(exc: UnknownRecipients) -> ApiError:
-    listed = ", ".join(exc.ids[:20])
-    message = f"not recipients of this account: {listed}"
-    return validation_error([{"field": "recipient_ids", "message": message}])
-
-
 def _not_found(list_id: str) -> ApiError:
     return ApiError("not_found", f"no recipient list {list_id} in this account")
 
@@ -55,12 +48,9 @@ def _not_found(list_id: str) -> ApiError:
 async def create_list(request: Request) -> Response:
     principal = await require(request, "recipients.write")
     body = await read_body(request, CreateList)
-    try:
-        created = await hub_of(request).lists.create(
-            principal.account_id, body.name.strip(), body.recipient_ids
-        )
-    except UnknownRecipients as exc:
-        raise _unknown(exc) from None
+    created = await hub_of(request).lists.create(
+        principal.account_id, body.name.strip(), body.recipient_ids
+    )
     return ok(created, status=201)
 
 
@@ -120,10 +110,7 @@ async def _change_members(request: Request, adding: bool) -> Response:
     body = await read_body(request, Members)
     add, remove = (body.recipient_ids, []) if adding else ([], body.recipient_ids)
     lists = hub_of(request).lists
-    try:
-        changed = await lists.change_members(principal.account_id, list_id, add, remove)
-    except UnknownRecipients as exc:
-        raise _unknown(exc) from None
+    changed = await lists.change_members(principal.account_id, list_id, add, remove)
     if changed is None:
         raise _not_found(list_id)
     found = await lists.get(principal.account_id, list_id)
@@ -163,7 +150,7 @@ async def queue_list(request: Request) -> Response:
         message = f"no recipient list {body.list_id} in this account"
         raise validation_error([{"field": "list_id", "message": message}])
     hub.accounts.check_open(account_id)
-    check_device(request, account_id, body.device_id, None)
+    hub.devices.check_can_send(account_id, body.device_id, None)
     members = await hub.lists.members(account_id, body.list_id)
     batch_id = new_id("bat", hub.clock.now())
     plan = hub.batches.plan(account_id, batch_id, members, body.text, body.device_id, ttl)
@@ -171,15 +158,7 @@ async def queue_list(request: Request) -> Response:
     # until it is all queued another send must count it as waiting.
     queued_now = hub.messaging.queued_count(account_id)
     with hub.accounts.admitting(account_id, queued_now, len(plan.messages)):
-        try:
-            queued = await hub.batches.queue(account_id, batch_id, body.list_id, body.text, plan)
-        except PartlyQueued:
-            raise ApiError(
-                "storage_unavailable",
-                f"storage failed part way: some messages of batch {batch_id} are queued and"
-                f" will go out; see GET /api/v1/batches/{batch_id} before sending the list again",
-                extra={"batch_id": batch_id},
-            ) from None
+        queued = await hub.batches.queue(account_id, batch_id, body.list_id, body.text, plan)
     answer: dict[str, Any] = {"batch_id": batch_id, "queued": queued, "skipped": plan.skipped}
     return ok(answer, status=202)
 

@@ -13,11 +13,12 @@ from hub.api.request import hub_of, query_int, require
 from hub.api.responses import ok, page
 from hub.api.schemas import MessageWaiting
 from hub.clock import rfc3339
+from hub.errors import InvalidNumber
 from hub.messaging.engine import Messaging
 from hub.messaging.history import MessageQuery
 from hub.messaging.message import PRIORITY
 from hub.store.interface import Row
-from hub.text.phone import InvalidNumber, to_e164
+from hub.text.phone import to_e164
 from protocol.lifecycle import ENDED_UNDELIVERED, State
 
 

@@ -1,7 +1,8 @@
 """The hub's public origin: the one address every answer gives clients.
 
 Pairing hands it to phones, the docs page, Postman and the OpenAPI document
-print it, the launch checks judge it; all of them ask here, so they agree.
+print it, the launch checks judge it, and the start banner and the dashboard
+sign-in link show it; all of them ask ``public_origin``, so they agree.
 """
 
 from __future__ import annotations
@@ -9,12 +10,24 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from hub.api.request import hub_of
+from hub.config import ServerConfig
 
 
-def public_origin(request: Request) -> str:
-    """``[server] public_url``, else the scheme and host this request came to.
+def public_origin(server: ServerConfig, reached_at: str) -> str:
+    """``[server] public_url``, else ``reached_at``: the origin the hub was
+    reached at (a request's scheme and host) or, with no request, listens at.
 
     Never with a trailing slash, so callers append paths as they are.
     """
-    configured = hub_of(request).config.server.public_url.rstrip("/")
-    return configured or f"{request.url.scheme}://{request.url.netloc}"
+    return server.public_url.rstrip("/") or reached_at
+
+
+def origin_for(request: Request) -> str:
+    """The public origin as this request sees it."""
+    reached_at = f"{request.url.scheme}://{request.url.netloc}"
+    return public_origin(hub_of(request).config.server, reached_at)
+
+
+def listening_origin(host: str, port: int) -> str:
+    """The origin of the hub's own socket (an IPv6 host in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

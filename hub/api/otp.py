@@ -13,11 +13,10 @@ from hub.api.errors import ApiError
 from hub.api.messages import waiting_of
 from hub.api.request import Check, hub_of, read_body, require
 from hub.api.schemas import OtpSent, OtpVerification
-from hub.api.sms import check_device
+from hub.errors import InvalidNumber
 from hub.ids import new_id
 from hub.messaging.message import new_message
-from hub.otp import TooSoon
-from hub.text.phone import InvalidNumber, to_e164
+from hub.text.phone import to_e164
 from protocol.lifecycle import State
 
 Purpose = Annotated[str, Meta(
@@ -63,14 +62,9 @@ async def send_otp(request: Request) -> Response:
     to = to_e164(body.to, hub.config.sms.default_region)
     ttl = body.ttl_seconds or config.default_ttl_s
     hub.accounts.check_open(account_id)
-    check_device(request, account_id, body.device_id, None)
+    hub.devices.check_can_send(account_id, body.device_id, None)
     async with hub.otps.recipient(account_id, to, body.purpose):
-        try:
-            superseded = await hub.otps.check_limits(account_id, to, body.purpose)
-        except TooSoon as exc:
-            raise ApiError(
-                "rate_limited", exc.detail, headers={"Retry-After": str(exc.retry_after)}
-            ) from None
+        superseded = await hub.otps.check_limits(account_id, to, body.purpose)
         hub.accounts.admit(account_id, hub.messaging.queued_count(account_id))
         now = hub.clock.now()
         message_id = new_id("req", now)

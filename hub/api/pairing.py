@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.errors import ApiError, validation_error
-from hub.api.origin import public_origin
+from hub.api.origin import origin_for
 from hub.api.request import (
     hub_of,
     parse_body,
@@ -59,7 +59,7 @@ async def create_pairing_code(request: Request) -> Response:
         require_json(request)
         body = parse_body(raw, PairingCodeRequest)
     code = await hub.devices.create_pairing_code(
-        principal.account_id, body.device_name, public_origin(request)
+        principal.account_id, body.device_name, origin_for(request)
     )
     return ok(
         {
@@ -107,7 +107,7 @@ async def pair(request: Request) -> Response:
             "the pairing code is unknown, expired or already used; make a new one in the panel",
         )
     brake.refund(client)  # only wrong codes stay on the count
-    ws_origin = public_origin(request).replace("http", "ws", 1)
+    ws_origin = origin_for(request).replace("http", "ws", 1)
     return ok(
         {
             "device_id": paired.device_id,

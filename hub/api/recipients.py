@@ -22,9 +22,9 @@ from hub.api.request import (
     require,
 )
 from hub.api.responses import ok, page
-from hub.recipients.csv_import import BadCsv, parse
-from hub.recipients.directory import DuplicatePhone
-from hub.text.phone import InvalidNumber, to_e164
+from hub.errors import InvalidNumber
+from hub.recipients.csv_import import parse
+from hub.text.phone import to_e164
 
 Name = Annotated[str, Meta(max_length=200)]
 Phone = Annotated[str, Meta(min_length=1, max_length=32)]
@@ -62,11 +62,6 @@ def _phone_check(region: str) -> Check:
     return check
 
 
-def _duplicate(exc: DuplicatePhone) -> ApiError:
-    message = f"this account has the number already ({exc.recipient_id})"
-    return validation_error([{"field": "phone", "message": message}])
-
-
 def _not_found(recipient_id: str) -> ApiError:
     return ApiError("not_found", f"no recipient {recipient_id} in this account")
 
@@ -76,13 +71,10 @@ async def create_recipient(request: Request) -> Response:
     hub = hub_of(request)
     region = hub.config.sms.default_region
     body = await read_body(request, CreateRecipient, _phone_check(region))
-    try:
-        recipient = await hub.recipients.create(
-            principal.account_id, body.name.strip(), to_e164(body.phone, region), body.tags,
-            body.metadata,
-        )  # fmt: skip
-    except DuplicatePhone as exc:
-        raise _duplicate(exc) from None
+    recipient = await hub.recipients.create(
+        principal.account_id, body.name.strip(), to_e164(body.phone, region), body.tags,
+        body.metadata,
+    )  # fmt: skip
     return ok(recipient.body(), status=201)
 
 
@@ -120,10 +112,7 @@ async def update_recipient(request: Request) -> Response:
     changes = {k: v for k, v in msgspec.structs.asdict(body).items() if v is not UNSET}
     if "phone" in changes:
         changes["phone"] = to_e164(changes["phone"], region)
-    try:
-        recipient = await hub.recipients.update(principal.account_id, recipient_id, changes)
-    except DuplicatePhone as exc:
-        raise _duplicate(exc) from None
+    recipient = await hub.recipients.update(principal.account_id, recipient_id, changes)
     if recipient is None:
         raise _not_found(recipient_id)
     return ok(recipient.body())
@@ -153,10 +142,8 @@ async def import_recipients(request: Request) -> Response:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise validation_error([{"field": "body", "message": "the CSV must be UTF-8"}]) from None
-    try:
-        # Parsing 100,000 rows takes seconds: off the event loop, so sends go on.
-        columns, rows, errors = await asyncio.to_thread(parse, text, hub.config.sms.default_region)
-    except BadCsv as exc:
-        raise validation_error([{"field": "body", "message": str(exc)}]) from None
+    # Parsing 100,000 rows takes seconds: off the event loop, so sends go on.
+    # A file that cannot be read at all is BadCsv, answered for the field "body".
+    columns, rows, errors = await asyncio.to_thread(parse, text, hub.config.sms.default_region)
     created, updated = await hub.recipients.upsert_many(principal.account_id, rows, set(columns))
     return ok({"created": created, "updated": updated, "rejected": len(errors), "errors": errors})

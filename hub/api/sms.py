@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, Final
 
 import msgspec
 from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.errors import ApiError
+from hub.api.errors import validation_error
 from hub.api.request import Check, hub_of, read_body, require
 from hub.api.schemas import SmsQueued
 from hub.clock import rfc3339
 from hub.config import SmsConfig
+from hub.errors import InvalidNumber
 from hub.messaging import idempotency
 from hub.messaging.message import new_message
-from hub.text.phone import InvalidNumber, to_e164
+from hub.text.phone import to_e164
 from hub.text.sms_text import refusal
+
+IDEMPOTENCY_KEY: Final = "idempotency-key"
+_VALID_KEY: Final = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 
 
 class SendSmsRequest(msgspec.Struct):
@@ -51,10 +56,21 @@ def _checks(sms: SmsConfig) -> Check:
     return check
 
 
+def _idempotency_key(request: Request) -> str | None:
+    raw = request.headers.get(IDEMPOTENCY_KEY)
+    if raw is None:
+        return None
+    if not _VALID_KEY.match(raw):
+        raise validation_error(
+            [{"field": "Idempotency-Key", "message": "1 to 255 printable ASCII characters"}]
+        )
+    return raw
+
+
 async def send_sms(request: Request) -> Response:
     principal = await require(request, "sms.send")
     hub = hub_of(request)
-    key = idempotency.check_key(request.headers.get(idempotency.HEADER))
+    key = _idempotency_key(request)
     body = await read_body(request, SendSmsRequest, _checks(hub.config.sms))
     if key is None:
         return await _send(request, principal.account_id, body, None)
@@ -79,7 +95,7 @@ async def _send(
     hub = hub_of(request)
     sms = hub.config.sms
     hub.accounts.check_open(account_id)
-    check_device(request, account_id, body.device_id, body.sim_slot)
+    hub.devices.check_can_send(account_id, body.device_id, body.sim_slot)
     hub.accounts.admit(account_id, hub.messaging.queued_count(account_id))
 
     now = hub.clock.now()
@@ -94,43 +110,3 @@ async def _send(
         also.append(hub.idempotency.statement(account_id, key[0], key[1], 202, answer, now))
     await hub.messaging.submit(message, also=also)
     return Response(answer, 202, media_type="application/json")
-
-
-def check_device(
-    request: Request, account_id: str, device_id: str | None, sim_slot: int | None
-) -> None:
-    """``invalid_device`` unless a device of this account can take the message."""
-    devices = hub_of(request).devices
-    if device_id is None:
-        if devices.count(account_id) == 0:
-            raise ApiError(
-                "invalid_device",
-                "no device is paired yet; pair the Android relay app first",
-                extra={"field": "device_id"},
-            )
-        slots = devices.slots(account_id)
-        if sim_slot is not None and slots and sim_slot not in slots:
-            known = ", ".join(map(str, sorted(slots)))
-            raise ApiError(
-                "invalid_device",
-                f"no device of this account has a SIM in slot {sim_slot} (slots: {known})",
-                extra={"field": "sim_slot"},
-            )
-        return
-    device = devices.get(account_id, device_id)
-    if device is None:
-        raise ApiError(
-            "invalid_device", f"no device {device_id} in this account",
-            extra={"field": "device_id"},
-        )  # fmt: skip
-    if device.disabled:
-        raise ApiError(
-            "invalid_device", f"device {device_id} is disabled; enable it or pick another",
-            extra={"field": "device_id"},
-        )  # fmt: skip
-    if sim_slot is not None and device.sims and sim_slot not in device.sims:
-        has = ", ".join(map(str, device.sims))
-        raise ApiError(
-            "invalid_device", f"device {device_id} has no SIM in slot {sim_slot}"
-            f" (it has {has})", extra={"field": "sim_slot"},
-        )  # fmt: skip

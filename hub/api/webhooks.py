@@ -13,10 +13,11 @@ from starlette.responses import Response
 from hub.api.errors import ApiError, validation_error
 from hub.api.request import hub_of, query_int, read_body, require
 from hub.api.responses import ok, page
+from hub.errors import TargetRefused
 from hub.events.outbox import EVENT_TYPES
 from hub.webhooks.deliveries import STATUSES
 from hub.webhooks.endpoints import Endpoint
-from hub.webhooks.targets import TargetRefused, check_target
+from hub.webhooks.targets import check_target
 
 SCOPE = "webhooks.manage"
 Url = Annotated[str, Meta(min_length=8, max_length=2000)]

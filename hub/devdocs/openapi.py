@@ -20,8 +20,8 @@ from starlette.routing import BaseRoute, Route
 
 from hub import __version__
 from hub.api import pairing
-from hub.api.errors import ERRORS
-from hub.api.origin import public_origin
+from hub.api.errors import statuses
+from hub.api.origin import origin_for
 from hub.api.schemas import Problem
 from hub.devdocs.openapi_operations import FIELD_NOTES, OPERATIONS, Operation
 from hub.events.outbox import EVENT_TYPES
@@ -163,9 +163,8 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
         codes += ["payload_too_large", "unsupported_media_type"]
     by_status: dict[str, list[str]] = {}
     for code in dict.fromkeys(codes):  # several codes share a status (422, 409): name them all
-        by_status.setdefault(str(ERRORS[code][0]), []).append(code)
-    if op.idempotent:  # the key reused with another body is a 422, not a 409
-        by_status["422"].append("idempotency_conflict")
+        for answered in statuses(code):
+            by_status.setdefault(str(answered), []).append(code)
     for status, named in by_status.items():
         responses.setdefault(status, {
             "description": " or ".join(f"`{c}`" for c in named),
@@ -228,4 +227,4 @@ def _document(app: Starlette, server_url: str) -> bytes:
 
 
 async def openapi_json(request: Request) -> Response:
-    return Response(_document(request.app, public_origin(request)), media_type="application/json")
+    return Response(_document(request.app, origin_for(request)), media_type="application/json")

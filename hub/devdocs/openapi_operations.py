@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from hub.api import (
     account,
-    accounts,
+    admin_accounts,
     devices,
     events,
     health,
@@ -195,13 +195,13 @@ OPERATIONS: Final[dict[Endpoint, Operation]] = {
         "New signing secret; the old one signs during the overlap", "webhooks.manage",
         "webhooks",
     ),
-    accounts.create_account: Operation(
-        "Operator: create an account", "admin", "admin", body=accounts.CreateAccountRequest,
+    admin_accounts.create_account: Operation(
+        "Operator: create an account", "admin", "admin", body=admin_accounts.CreateAccountRequest,
         status=201,
     ),
-    accounts.list_accounts: Operation("Operator: accounts", "admin", "admin"),
-    accounts.update_account: Operation(
-        "Operator: subscription, pause, limits", "admin", "admin", body=accounts.AccountPatch
+    admin_accounts.list_accounts: Operation("Operator: accounts", "admin", "admin"),
+    admin_accounts.update_account: Operation(
+        "Operator: subscription, pause, limits", "admin", "admin", body=admin_accounts.AccountPatch
     ),
 }  # fmt: skip
 

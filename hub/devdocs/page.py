@@ -35,7 +35,7 @@ from starlette.staticfiles import StaticFiles
 
 from hub import __version__
 from hub.api.errors import ERRORS
-from hub.api.origin import public_origin
+from hub.api.origin import origin_for
 from hub.devdocs import examples as code_examples
 from hub.devdocs import page_cards, postman
 from hub.devdocs.bodies import EXAMPLE_BODIES
@@ -75,14 +75,14 @@ async def errors(request: Request) -> Response:
 
 async def postman_json(request: Request) -> Response:
     return Response(
-        postman_collection(request.app, public_origin(request)),
+        postman_collection(request.app, origin_for(request)),
         media_type="application/json",
         headers={"Content-Disposition": 'inline; filename="relayhub.postman_collection.json"'},
     )
 
 
 def _page(request: Request, lang: str) -> Response:
-    body = render(request.app, lang, public_origin(request), _root(request))
+    body = render(request.app, lang, origin_for(request), _root(request))
     return HTMLResponse(body, headers={"Cache-Control": "no-cache", "Content-Language": lang})
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from hub.clock import Clock, rfc3339
-from hub.messaging.engine import Messaging, PartlyStored
+from hub.errors import BadTemplate, PartlyQueued, PartlyStored
+from hub.messaging.engine import Messaging
 from hub.messaging.message import LiveMessage, new_message
 from hub.recipients.directory import Recipient
 from hub.recipients.lists import RecipientLists
@@ -25,18 +26,6 @@ from protocol.lifecycle import State
 
 COUNTED: Final = tuple(s.value for s in State)
 MAX_TEXT: Final = 5000  # characters of one personalised text, as for a single send
-
-
-class BadTemplate(ValueError):
-    pass
-
-
-class PartlyQueued(Exception):
-    """Storage failed in the middle of a list send; the chunks before it are queued."""
-
-    def __init__(self, batch_id: str) -> None:
-        super().__init__(batch_id)
-        self.batch_id = batch_id
 
 
 def placeholders(template: str) -> set[str]:

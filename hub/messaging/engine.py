@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from hub.clock import Clock
 from hub.cluster.coordination import Coordination
 from hub.config import Config
+from hub.errors import PartlyStored
 from hub.events.presence import Presence
 from hub.limits.inbound import InboundGate
 from hub.messaging.answers import RelayAnswers
@@ -46,14 +47,6 @@ from protocol.close_codes import CloseCode
 from protocol.lifecycle import Event, State
 
 log = logging.getLogger(__name__)
-
-
-class PartlyStored(StorageUnavailable):
-    """A multi-chunk submit failed after ``stored`` messages were committed."""
-
-    def __init__(self, stored: int) -> None:
-        super().__init__(f"storage failed after {stored} messages were stored")
-        self.stored = stored
 
 
 @dataclass(frozen=True, slots=True)

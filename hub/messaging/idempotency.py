@@ -1,16 +1,17 @@
 """``Idempotency-Key``: a retried send gets the first answer instead of a second SMS.
 
 Same key and same body within 24 h → the stored answer again (with
-``Idempotent-Replayed: true``); same key, another body → 422
-``idempotency_conflict``; same key while the first request is still being
-handled → 409. The answer is stored in the same transaction as the message
-(``statement``), so a crash can never leave a queued message without its key.
+``Idempotent-Replayed: true``); same key, another body → ``IdempotencyKeyReused``;
+same key while the first request is still being handled → ``IdempotencyKeyBusy``
+(the API answers them 422 and 409 ``idempotency_conflict``). The answer is
+stored in the same transaction as the message (``statement``), so a crash can
+never leave a queued message without its key. Reading the header is the API's
+(hub/api/sms.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,13 +20,11 @@ from typing import Final
 
 import msgspec
 
-from hub.api.errors import ApiError, validation_error
 from hub.clock import rfc3339
+from hub.errors import IdempotencyKeyBusy, IdempotencyKeyReused
 from hub.store.interface import Statement, Store
 
-HEADER: Final = "idempotency-key"
 KEEP: Final = timedelta(hours=24)
-_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,16 +36,6 @@ class Replay:
 def request_hash(body: msgspec.Struct) -> bytes:
     # The decoded body, re-encoded: key order and white space do not make a conflict.
     return hashlib.sha256(msgspec.json.encode(body)).digest()
-
-
-def check_key(raw: str | None) -> str | None:
-    if raw is None:
-        return None
-    if not _VALID_KEY.match(raw):
-        raise validation_error(
-            [{"field": "Idempotency-Key", "message": "1 to 255 printable ASCII characters"}]
-        )
-    return raw
 
 
 class IdempotencyKeys:
@@ -66,11 +55,7 @@ class IdempotencyKeys:
         if row is None:
             return None
         if bytes(row["request_hash"]) != digest:
-            raise ApiError(
-                "idempotency_conflict",
-                "this Idempotency-Key was used with another body; use a new key for a new send",
-                status=422,
-            )
+            raise IdempotencyKeyReused()
         return Replay(row["status"], bytes(row["body"]))
 
     def prune(self, now: datetime) -> None:
@@ -84,14 +69,10 @@ class IdempotencyKeys:
 
     @contextmanager
     def claim(self, account_id: str, key: str) -> Iterator[None]:
-        """Hold the key while its first request is handled; a second one gets 409."""
+        """Hold the key while its first request is handled; a second one meanwhile
+        gets ``IdempotencyKeyBusy``."""
         if (account_id, key) in self._in_flight:
-            raise ApiError(
-                "idempotency_conflict",
-                "a request with this Idempotency-Key is still being handled; retry shortly",
-                status=409,
-                headers={"Retry-After": "1"},
-            )
+            raise IdempotencyKeyBusy()
         self._in_flight.add((account_id, key))
         try:
             yield

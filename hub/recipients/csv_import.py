@@ -13,8 +13,9 @@ import io
 import re
 from typing import Final
 
+from hub.errors import BadCsv, InvalidNumber
 from hub.recipients.directory import ImportRow
-from hub.text.phone import InvalidNumber, to_e164
+from hub.text.phone import to_e164
 from hub.text.rules import control_character
 
 MAX_ROWS: Final = 100_000
@@ -24,10 +25,6 @@ MAX_COLUMNS: Final = 50
 VALUE_MAX: Final = 500
 _TAG_SPLIT: Final = re.compile(r"[;|]")
 _KEY: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
-
-
-class BadCsv(ValueError):
-    pass
 
 
 def parse(text: str, region: str) -> tuple[list[str], list[ImportRow], list[dict[str, object]]]:

@@ -14,17 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.clock import Clock, rfc3339
+from hub.errors import DuplicatePhone
 from hub.ids import new_id
 from hub.recipients.search_text import query_forms, search_terms
 from hub.store.interface import Row, Store, Tx
 
 Metadata = dict[str, str | int | float]
-
-
-class DuplicatePhone(Exception):
-    def __init__(self, recipient_id: str) -> None:
-        super().__init__(recipient_id)
-        self.recipient_id = recipient_id
 
 
 @dataclass(frozen=True, slots=True)

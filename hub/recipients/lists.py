@@ -5,17 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from hub.clock import Clock, rfc3339
+from hub.errors import UnknownRecipients
 from hub.ids import new_id
 from hub.recipients.directory import Recipient, recipient_of
 from hub.store.interface import Row, Store, Tx
-
-
-class UnknownRecipients(Exception):
-    """Some ids are not recipients of this account (nothing was changed)."""
-
-    def __init__(self, ids: list[str]) -> None:
-        super().__init__(", ".join(ids))
-        self.ids = ids
 
 
 def _list_body(row: Row) -> dict[str, Any]:

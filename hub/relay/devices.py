@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from hub.accounts.tokens import DEVICE_TOKEN_PREFIX, hash_secret, new_secret
 from hub.clock import Clock, rfc3339
+from hub.errors import InvalidDevice
 from hub.ids import new_id
 from hub.store.interface import Conflict, Row, Store, Tx
 from protocol import frames as f
@@ -203,6 +204,35 @@ class DeviceDirectory:
 
     def count(self, account_id: str) -> int:
         return len(self._by_account.get(account_id, ()))
+
+    def check_can_send(self, account_id: str, device_id: str | None, sim_slot: int | None) -> None:
+        """``InvalidDevice`` unless a device of this account can take a message
+        pinned to ``device_id`` (None: any) and ``sim_slot`` (None: any)."""
+        if device_id is None:
+            if self.count(account_id) == 0:
+                raise InvalidDevice(
+                    "device_id", "no device is paired yet; pair the Android relay app first"
+                )
+            slots = self.slots(account_id)
+            if sim_slot is not None and slots and sim_slot not in slots:
+                known = ", ".join(map(str, sorted(slots)))
+                raise InvalidDevice(
+                    "sim_slot",
+                    f"no device of this account has a SIM in slot {sim_slot} (slots: {known})",
+                )
+            return
+        device = self.get(account_id, device_id)
+        if device is None:
+            raise InvalidDevice("device_id", f"no device {device_id} in this account")
+        if device.disabled:
+            raise InvalidDevice(
+                "device_id", f"device {device_id} is disabled; enable it or pick another"
+            )
+        if sim_slot is not None and device.sims and sim_slot not in device.sims:
+            has = ", ".join(map(str, device.sims))
+            raise InvalidDevice(
+                "sim_slot", f"device {device_id} has no SIM in slot {sim_slot} (it has {has})"
+            )
 
     async def row(self, device_id: str) -> Row:
         row = await self._store.fetchone("SELECT * FROM devices WHERE id = ?", (device_id,))

@@ -19,7 +19,6 @@ from typing import Final
 
 from hub.accounts.tokens import TokenAuthority
 from hub.clock import rfc3339
-from hub.config import ServerConfig
 
 LINK_FILE: Final = "dashboard-link.txt"
 VALID_FOR: Final = timedelta(hours=12)
@@ -38,14 +37,6 @@ class SavedLink:
     url: str
     token_id: str
     expires_at: datetime
-
-
-def public_origin(server: ServerConfig, port: int) -> str:
-    """Where browsers reach the hub: ``public_url`` if set, else host and port."""
-    if server.public_url:
-        return server.public_url.rstrip("/")
-    host = f"[{server.host}]" if ":" in server.host else server.host
-    return f"http://{host}:{port}"
 
 
 def read(path: Path) -> SavedLink | None:

@@ -1,9 +1,14 @@
-"""Pure ASGI middleware (no per-request task, unlike BaseHTTPMiddleware).
+"""Pure ASGI middleware (no per-request task, unlike BaseHTTPMiddleware), one job each.
 
-Every HTTP response gets an ``X-Request-Id`` (the client's own, if it sent a
-sane one) and a few security headers (API answers: ``Cache-Control: no-store``,
-pages: a strict Content-Security-Policy); a declared body over the limit is
-refused before it is read.
+In the order a request meets them (``hub/app.py``):
+
+- ``RequestIdMiddleware`` names the request: the client's own ``X-Request-Id``
+  if it sent a sane one, else a new one; problem bodies and logs quote it.
+- ``ResponseHeadersMiddleware`` adds what every answer carries: the request
+  id, a few security headers, ``Cache-Control: no-store`` on API answers and a
+  strict Content-Security-Policy on pages.
+- ``BodyLimitMiddleware`` refuses a declared body over the limit before it is
+  read (its 413 gets the headers above like any answer).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import secrets
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hub.api.errors import payload_too_large, problem
+from hub.api.errors import payload_too_large, problem, request_id_of_scope
 
 # Request ids: a random prefix per process and a counter; unique, and cheap.
 _PREFIX = "rq_" + secrets.token_hex(5)
@@ -39,28 +44,30 @@ _NO_STORE = (b"cache-control", b"no-store")
 _API = "/api/"
 
 
-class RequestMiddleware:
-    def __init__(
-        self, app: ASGIApp, max_body_bytes: int, larger: dict[str, int] | None = None
-    ) -> None:
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
-        self.larger = larger or {}  # path → its own limit (a CSV import)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request_id = ""
+            for name, value in scope["headers"]:
+                if name == b"x-request-id" and _SANE_ID.match(value.decode("latin-1")):
+                    request_id = value.decode("latin-1")
+            request_id = request_id or f"{_PREFIX}{next(_counter):08x}"
+            scope.setdefault("state", {})["request_id"] = request_id
+        await self.app(scope, receive, send)
+
+
+class ResponseHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = ""
-        declared_length = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id" and _SANE_ID.match(value.decode("latin-1")):
-                request_id = value.decode("latin-1")
-            elif name == b"content-length" and value.isdigit():
-                declared_length = int(value)
-        request_id = request_id or f"{_PREFIX}{next(_counter):08x}"
-        scope.setdefault("state", {})["request_id"] = request_id
-        added = [(b"x-request-id", request_id.encode()), *_SECURITY_HEADERS]
+        added = [(b"x-request-id", request_id_of_scope(scope).encode()), *_SECURITY_HEADERS]
         if scope["path"] == "/" or scope["path"].startswith(_PAGES):
             added.append(_PAGE_POLICY)
         no_store = scope["path"].startswith(_API)
@@ -74,8 +81,26 @@ class RequestMiddleware:
                 message["headers"] = [*headers, *added]
             await send(message)
 
-        limit = self.larger.get(scope["path"], self.max_body_bytes)
-        if declared_length is not None and declared_length > limit:
-            await problem(request_id, payload_too_large(limit))(scope, receive, send_with_headers)
-            return
         await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, larger: dict[str, int] | None = None
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.larger = larger or {}  # path → its own limit (a CSV import)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            limit = self.larger.get(scope["path"], self.max_body_bytes)
+            declared_length = None
+            for name, value in scope["headers"]:
+                if name == b"content-length" and value.isdigit():
+                    declared_length = int(value)
+            if declared_length is not None and declared_length > limit:
+                refusal = problem(request_id_of_scope(scope), payload_too_large(limit))
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -7,9 +7,7 @@ import functools
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-
-class InvalidNumber(ValueError):
-    pass
+from hub.errors import InvalidNumber
 
 
 @functools.lru_cache(maxsize=8192)  # the same numbers come back again and again

@@ -18,11 +18,12 @@ from typing import Final
 
 from hub.clock import Clock, rfc3339
 from hub.config import WebhooksConfig
+from hub.errors import TargetRefused
 from hub.store.interface import Row, Store, Tx
 from hub.webhooks import signer
 from hub.webhooks.http import Pool, RequestFailed
 from hub.webhooks.schedule import HONOURS_RETRY_AFTER, next_delay, parse_retry_after
-from hub.webhooks.targets import TargetRefused, check_target
+from hub.webhooks.targets import check_target
 
 EXCERPT_BYTES: Final = 512  # of each response body, for the attempts log
 USER_AGENT: Final = "relayhub-webhooks/1"

@@ -22,11 +22,8 @@ import socket
 import urllib.parse
 from dataclasses import dataclass
 
+from hub.errors import TargetRefused, UnsendableUrl
 from hub.webhooks import urls
-
-
-class TargetRefused(ValueError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +69,7 @@ async def check_target(url: str, allow_private: bool) -> Target:
     ``TargetRefused`` with a reason fit for the client."""
     try:
         url = urls.normalise(url)
-    except urls.UnsendableUrl as exc:
+    except UnsendableUrl as exc:
         raise TargetRefused(str(exc)) from None
     parts = urllib.parse.urlsplit(url)
     port = parts.port

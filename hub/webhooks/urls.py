@@ -18,10 +18,7 @@ import string
 import urllib.parse
 from typing import Final
 
-
-class UnsendableUrl(ValueError):
-    pass
-
+from hub.errors import UnsendableUrl
 
 _UNRESERVED: Final = string.ascii_letters + string.digits + "-._~"
 _SUB_DELIMS: Final = "!$&'()*+,;="

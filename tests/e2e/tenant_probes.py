@@ -13,7 +13,7 @@ import httpx
 
 from hub.api import (
     account,
-    accounts,
+    admin_accounts,
     devices,
     events,
     health,
@@ -206,10 +206,10 @@ PROBES = [
     Probe(webhooks.delete_webhook, "DELETE", f"{V}/webhooks/{{a_webhook}}"),
     Probe(webhooks.rotate_secret, "POST", f"{V}/webhooks/{{a_webhook}}/rotate-secret", {}),
     # The operator's routes: B's token lacks the admin scope, whatever the id.
-    Probe(accounts.create_account, "POST", f"{V}/admin/accounts", {"name": "x"}, 403,
+    Probe(admin_accounts.create_account, "POST", f"{V}/admin/accounts", {"name": "x"}, 403,
           "forbidden"),
-    Probe(accounts.list_accounts, "GET", f"{V}/admin/accounts", status=403, code="forbidden"),
-    Probe(accounts.update_account, "PATCH", f"{V}/admin/accounts/{{a_account}}",
+    Probe(admin_accounts.list_accounts, "GET", f"{V}/admin/accounts", status=403, code="forbidden"),
+    Probe(admin_accounts.update_account, "PATCH", f"{V}/admin/accounts/{{a_account}}",
           {"paused": True}, 403, "forbidden"),
 ]  # fmt: skip
 

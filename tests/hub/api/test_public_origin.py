@@ -2,7 +2,8 @@
 
 Pairing, the docs page, Postman and the OpenAPI document all print the same
 origin, from a running hub; and no other API module works it out itself
-(issue 17 found three ways, one keeping public_url's trailing slash).
+(issue 17 found three ways, one keeping public_url's trailing slash). The start
+banner and the dashboard link, which have no request, ask the same function.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from hub.api.origin import listening_origin, public_origin
+from hub.config import ServerConfig
 from tests.e2e.conftest import RunningHub, hub_config, serve_hub
 
 API = Path(__file__).resolve().parents[3] / "hub" / "api"
@@ -32,6 +35,15 @@ def origin_parts_read(source: str) -> list[str]:
 def test_only_the_origin_module_builds_the_origin(path: Path) -> None:
     found = origin_parts_read(path.read_text())
     assert found if path.name == "origin.py" else not found, found
+
+
+def test_public_origin_brackets_an_ipv6_host_and_prefers_public_url() -> None:
+    # The start banner's origin: no request, so where the hub listens.
+    assert public_origin(ServerConfig(host="::1"), listening_origin("::1", 8080)) == (
+        "http://[::1]:8080"
+    )
+    public = ServerConfig(public_url="https://sms.example.com/")
+    assert public_origin(public, listening_origin("::1", 8080)) == "https://sms.example.com"
 
 
 def test_the_check_finds_an_origin_built_by_hand() -> None:

@@ -6,7 +6,8 @@ import pytest
 
 from hub.clock import ManualClock
 from hub.config import ConfigError, OtpConfig, load_config
-from hub.otp import Otps, TooSoon
+from hub.errors import TooSoon
+from hub.otp import Otps
 from hub.secret_box import SecretBox
 from hub.store.sqlite import SqliteStore
 from tests.hub.otp.otp_rig import ACCOUNT, OTHER_ACCOUNT, OTHER_TO, PURPOSE, TO, send

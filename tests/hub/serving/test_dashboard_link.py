@@ -11,7 +11,6 @@ import pytest
 
 from hub.accounts.tokens import ADMIN_SCOPE, TokenAuthority
 from hub.clock import ManualClock
-from hub.config import ServerConfig
 from hub.serving import dashboard_link
 from hub.store.sqlite import SqliteStore
 
@@ -119,9 +118,3 @@ async def test_moved_hub_keeps_its_token_under_the_new_origin(
     assert moved.token_id == old.token_id
     assert moved.url == f"http://127.0.0.1:8081/dashboard/#token={secret_of(old)}"
     assert dashboard_link.read(path) == moved
-
-
-def test_public_origin_brackets_an_ipv6_host_and_prefers_public_url() -> None:
-    assert dashboard_link.public_origin(ServerConfig(host="::1"), 8080) == "http://[::1]:8080"
-    public = ServerConfig(public_url="https://sms.example.com/")
-    assert dashboard_link.public_origin(public, 8080) == "https://sms.example.com"

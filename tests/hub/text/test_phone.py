@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub.text.phone import InvalidNumber, to_e164
+from hub.errors import InvalidNumber
+from hub.text.phone import to_e164
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from hub.webhooks.targets import TargetRefused, check_target
+from hub.errors import TargetRefused
+from hub.webhooks.targets import check_target
 
 
 @pytest.mark.parametrize(

@@ -38,6 +38,16 @@ _TOKEN_COLUMNS: Final = "SELECT id, name, scopes, created_at, expires_at, last_u
 DEVICE_TOKEN_PREFIX: Final = "rhd_"
 
 
+def bearer_token(authorization: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, or None if it holds none.
+
+    The REST API and the relay socket read the header with this one rule.
+    """
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
 def new_secret(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
 

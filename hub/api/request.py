@@ -15,7 +15,12 @@ from typing import Any, TypeVar
 import msgspec
 from starlette.requests import ClientDisconnect, Request
 
-from hub.accounts.tokens import ACCESS_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX, Principal
+from hub.accounts.tokens import (
+    ACCESS_TOKEN_PREFIX,
+    DEVICE_TOKEN_PREFIX,
+    Principal,
+    bearer_token,
+)
 from hub.api.errors import ApiError, payload_too_large, validation_error
 from hub.api.explain import explain, guesses, missing, shown, struct_info, unknown
 from hub.clock import rfc3339
@@ -42,9 +47,9 @@ GET_A_TOKEN = (
 _SCHEME = re.compile(r"[A-Za-z][\w.-]{0,19}")
 
 
-def _unreadable(header: str) -> str | None:
-    """Why an Authorization header carries no Bearer token, or None if it does."""
-    scheme, _, secret = header.strip().partition(" ")
+def _why_no_bearer(header: str) -> str:
+    """Why an Authorization header carries no Bearer token (``bearer_token`` found none)."""
+    scheme = header.strip().partition(" ")[0]
     if not header.strip():
         return "no Authorization header: send your access token as 'Authorization: Bearer <token>'"
     if scheme.startswith((ACCESS_TOKEN_PREFIX, DEVICE_TOKEN_PREFIX)):
@@ -55,9 +60,7 @@ def _unreadable(header: str) -> str | None:
             f"the Authorization header is not a Bearer token{named}:"
             " send 'Authorization: Bearer <token>'"
         )
-    if not secret.strip():
-        return "the Authorization header says Bearer but no token follows it"
-    return None
+    return "the Authorization header says Bearer but no token follows it"
 
 
 def _refused(secret: str, expired: datetime | None) -> str:
@@ -74,14 +77,13 @@ def _refused(secret: str, expired: datetime | None) -> str:
 async def require(request: Request, scope: str | None) -> Principal:
     """The caller's principal; 401 without a valid token, 403 without ``scope``."""
     header = request.headers.get("authorization", "")
-    unreadable = _unreadable(header)
-    if unreadable is not None:
+    secret = bearer_token(header)
+    if secret is None:
         raise ApiError(
             "unauthorized",
-            f"{unreadable}; {GET_A_TOKEN}",
+            f"{_why_no_bearer(header)}; {GET_A_TOKEN}",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    secret = header.strip().partition(" ")[2].strip()
     hub = hub_of(request)
     # Charged before the lookup, which may await the database: lookups in
     # flight together must not all find the brake uncharged. A token found

@@ -16,6 +16,7 @@ import logging
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from hub.accounts.tokens import bearer_token
 from hub.hub import Hub
 from hub.relay.connection import RelayConnection
 from hub.store.interface import StorageUnavailable
@@ -33,14 +34,9 @@ from protocol.hub_session import (
 log = logging.getLogger(__name__)
 
 
-def _bearer(websocket: WebSocket) -> str | None:
-    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 async def relay_socket(websocket: WebSocket) -> None:
     hub: Hub = websocket.app.state.hub
-    token = _bearer(websocket)
+    token = bearer_token(websocket.headers.get("authorization", ""))
     device = hub.devices.authenticate(token) if token else None
     if device is None and token:
         # Braked like access tokens (the same brake): failures only, so a valid

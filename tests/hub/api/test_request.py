@@ -171,3 +171,14 @@ def test_parse_body_says_nested_too_deeply_when_the_json_nests_past_the_decoder(
             "message": "nested too deeply: a body is an object of fields, a few levels deep",
         }
     ]
+
+
+def test_bearer_token_is_read_by_one_rule_for_the_api_and_the_relay_socket() -> None:
+    from hub.accounts.tokens import bearer_token
+
+    assert bearer_token("Bearer rh_abc") == "rh_abc"
+    assert bearer_token("bearer  rh_abc ") == "rh_abc"  # the scheme is case-insensitive
+    assert bearer_token("Basic dXNlcg==") is None
+    assert bearer_token("Bearer ") is None
+    assert bearer_token("rh_abc") is None
+    assert bearer_token("") is None

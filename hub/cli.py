@@ -244,7 +244,7 @@ def dashboard_link_command(argv: list[str]) -> int:
     parser.add_argument("--data", help="the hub's data folder (default ./data)")
     parser.add_argument("--config", type=Path, help="a TOML file whose keys override ./hub.toml")
     args = parser.parse_args(argv)
-    args.host = args.port = None
+    args.host = args.port = args.database = None  # dashboard-link reads the data folder only
     try:
         config = load_serve_config(args)
     except ConfigError as exc:

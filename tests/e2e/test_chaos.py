@@ -26,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
 from relay_sim.pairing import pair_device
 from relay_sim.profiles import Profile
@@ -34,6 +35,8 @@ from tests.e2e.conftest import ADMIN_TOKEN, send_until, sent_ids, wait_any
 from tests.e2e.hub_process import HubProcess, free_port
 from tests.e2e.receiver import Receiver, serve_receiver
 from tests.e2e.stored import stored_rows
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 CYCLES = int(os.environ.get("RELAYHUB_CHAOS_CYCLES", "4"))
 RELAYS = int(os.environ.get("RELAYHUB_CHAOS_RELAYS", "3"))

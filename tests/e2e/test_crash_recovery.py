@@ -8,12 +8,15 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
 from relay_sim.pairing import pair_device
 from relay_sim.relay import SimRelay
 from tests.e2e.conftest import ADMIN_TOKEN, delivered_ids, send_until, sent_ids, wait_any
 from tests.e2e.hub_process import HubProcess, free_port
 from tests.e2e.stored import stored_rows
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 CLIENTS = 8
 KILL_AFTER_ACCEPTED = 100

@@ -54,6 +54,8 @@ db.execute("ROLLBACK")
 # maintenance transaction or another node's migration would.
 POSTGRES_LOCKER = """
 import psycopg, sys
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 db = psycopg.connect(sys.argv[1])
 tables = [r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
 db.execute("LOCK TABLE " + ", ".join(tables) + " IN EXCLUSIVE MODE")
@@ -154,15 +156,15 @@ async def send(client: httpx.AsyncClient, hub: HubProcess, n: int) -> httpx.Resp
     )
 
 
-@pytest.mark.skipif(
-    postgres_backend(),
-    reason="SQLite only: the full disk is the hub's own file here; on PostgreSQL the disk"
-    " is the server's, and a server that cannot write its WAL stops, which"
-    " test_postgres_restart.py covers (503s, then recovery without a restart)",
-)
 async def test_a_full_disk_gives_503s_loses_no_accepted_message_and_the_hub_recovers(
     tmp_path: Path,
 ) -> None:
+    if postgres_backend():
+        pytest.skip(
+            "SQLite only: the full disk is the hub's own file here; on PostgreSQL the disk"
+            " is the server's, and a server that cannot write its WAL stops, which"
+            " test_postgres_restart.py covers (503s, then recovery without a restart)"
+        )
     data = tmp_path / "data"
     config = tmp_path / "hub.toml"
     config.write_text("[server]\naccess_log = false\n")

@@ -22,6 +22,8 @@ from relay_sim.pairing import pair_device
 from relay_sim.relay import SimRelay
 from tests.e2e.conftest import RunningHub, hub_config, serve_hub
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 FLOOD = 300
 BURST = 20
 

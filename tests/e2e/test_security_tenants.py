@@ -50,6 +50,8 @@ from tests.e2e.tenant_probes import (
 from tests.e2e.test_api_errors import assert_problem
 from tests.e2e.webhook_log import settled
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 in_module_loop = pytest.mark.asyncio(loop_scope="module")  # the loop the world lives in
 
 

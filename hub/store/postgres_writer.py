@@ -88,6 +88,10 @@ class PgResult:
         return iter(self.fetchall())
 
 
+class OpWentOnAfterConflict(Exception):
+    """A bug in a write op: it caught ``Conflict`` and ran another statement."""
+
+
 class PgTx:
     """The transaction an op runs in: the hub's ``?`` SQL on the writer's connection.
 
@@ -98,13 +102,25 @@ class PgTx:
 
     def __init__(self, conn: psycopg.Connection[PgRow]) -> None:
         self._conn = conn
+        self._conflict: Conflict | None = None
+
+    def begin_op(self) -> None:
+        self._conflict = None
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> PgResult:
+        if self._conflict is not None:
+            # PostgreSQL refuses every statement until the op's savepoint is rolled
+            # back (25P02), which would read as a storage fault and fail the batch.
+            raise OpWentOnAfterConflict(
+                "a write op ran a statement after a Conflict; let Conflict end the op"
+                f" (it was: {self._conflict})"
+            )
         try:
             cursor = self._conn.execute(to_psycopg(sql).encode(), stored(parameters))
             return PgResult.of(cursor)
         except psycopg.IntegrityError as exc:
-            raise Conflict(str(exc).strip()) from exc
+            self._conflict = Conflict(str(exc).strip())
+            raise self._conflict from exc
         except psycopg.Error as exc:
             if is_storage_fault(exc):
                 raise unavailable(exc) from exc
@@ -192,6 +208,7 @@ class PostgresWriter:
         conn.execute(b"BEGIN")
         for op, _ in batch:
             conn.execute(b"SAVEPOINT op")
+            tx.begin_op()
             try:
                 outcomes.append(op(tx))
                 conn.execute(b"RELEASE op")

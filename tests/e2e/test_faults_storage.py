@@ -32,6 +32,8 @@ from tests.e2e.hub_process import HubProcess, free_port
 from tests.e2e.stored import integrity, stored_rows
 from tests.pg_cluster import database_for, postgres_backend
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 # Jobs take a while on the phone, so some are half done when the disk fills up.
 PHONE = Profile(
     "phone", ack_delay_s=(0, 0.05), send_latency_s=(0.1, 0.3), delivery_delay_s=(0, 0.2)
@@ -54,8 +56,6 @@ db.execute("ROLLBACK")
 # maintenance transaction or another node's migration would.
 POSTGRES_LOCKER = """
 import psycopg, sys
-
-pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 db = psycopg.connect(sys.argv[1])
 tables = [r[0] for r in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
 db.execute("LOCK TABLE " + ", ".join(tables) + " IN EXCLUSIVE MODE")

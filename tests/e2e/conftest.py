@@ -64,17 +64,22 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marked = metafunc.definition.get_closest_marker(BOTH_BACKENDS) is not None
     if marked and not postgres_backend() and "storage_backend" in metafunc.fixturenames:
-        metafunc.parametrize("storage_backend", ["sqlite", "postgres"], indirect=True)
+        # Module scope: a module's tests run on SQLite, then all again on PostgreSQL,
+        # and a module-scoped fixture that asks for storage_backend is made per backend.
+        metafunc.parametrize(
+            "storage_backend", ["sqlite", "postgres"], indirect=True, scope="module"
+        )
 
 
-@pytest.fixture(autouse=True)
-def storage_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The backend this test's hubs (in process or not) and its direct reads use."""
+@pytest.fixture(scope="module", autouse=True)
+def storage_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The backend this module's hubs (in process or not) and its direct reads use."""
     backend: str = getattr(request, "param", "postgres" if postgres_backend() else "sqlite")
     if backend == "postgres":
         request.getfixturevalue("postgres")  # the shared cluster, or the skip's reason
-    monkeypatch.setenv(BACKEND_ENV, backend)
-    return backend
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(BACKEND_ENV, backend)
+        yield backend
 
 
 def hub_config(data_dir: Path, **sections: dict[str, Any]) -> Config:

@@ -97,7 +97,10 @@ async def snapshot_of_a(world: World) -> dict[str, Any]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+async def world(
+    tmp_path_factory: pytest.TempPathFactory, storage_backend: str
+) -> AsyncIterator[World]:
+    """Two tenants on one hub, made once per backend (``storage_backend``)."""
     data = tmp_path_factory.mktemp("tenants")
     config = hub_config(data, webhooks={"allow_private_targets": True})
     async with (

@@ -20,7 +20,7 @@ SERVE_FLAGS := $(if $(PORT),--port $(PORT)) $(if $(CONFIG),--config $(CONFIG)) $
 run: install-run
 	$(BIN)/relayhub serve $(SERVE_FLAGS)
 
-## test: lint, type-check and run the whole test suite
+## test: lint, type-check and run the whole test suite (e2e tests marked both_backends also on PostgreSQL)
 test: install lint
 	$(BIN)/pytest
 

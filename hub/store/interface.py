@@ -41,7 +41,10 @@ class Conflict(Exception):
 
     Raised by the store in place of its driver's own error, so feature code can
     catch it (a pairing code drawn twice, a key already taken) without knowing
-    which database it runs on.
+    which database it runs on. Catch it around the write, not inside the op: on
+    PostgreSQL the op's transaction takes no further statement after it (its
+    store fails such an op alone, with a bug's error); check first, or use
+    ``ON CONFLICT``, where an op must go on.
     """
 
 

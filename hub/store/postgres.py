@@ -40,10 +40,30 @@ def _adapt(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> None
     conn.adapters.register_loader("numeric", WholeOrFloatLoader)
 
 
-def connect(url: str) -> psycopg.Connection[PgRow]:
+def _session_options(wait_ms: int) -> str:
+    """Settings for every connection of the store.
+
+    ``lock_timeout`` bounds a wait for another session's lock, as SQLite's busy
+    timeout does: past it the statement fails (55P03) and the caller gets 503.
+    PostgreSQL reads 0 as "wait for ever", so the least wait is 1 ms.
+
+    ``plan_cache_mode``: psycopg prepares a statement after its fifth use, and
+    PostgreSQL may then keep one generic plan for it, made from the statistics
+    of that moment. A table filled inside one long transaction (a 10,000-row
+    import) still looks empty to them, so every lookup became a scan of the
+    whole table (27 s for that import, 2 s with a plan made for each call).
+    """
+    return f"-c lock_timeout={max(1, wait_ms)} -c plan_cache_mode=force_custom_plan"
+
+
+def connect(url: str, wait_ms: int) -> psycopg.Connection[PgRow]:
     """A connection for the writer: autocommit, since it opens its transactions itself."""
     conn = psycopg.connect(
-        url, autocommit=True, row_factory=pg_row, connect_timeout=_CONNECT_TIMEOUT_S
+        url,
+        autocommit=True,
+        row_factory=pg_row,
+        connect_timeout=_CONNECT_TIMEOUT_S,
+        options=_session_options(wait_ms),
     )
     _adapt(conn)
     return conn
@@ -62,10 +82,11 @@ class PostgresStore:
     def __init__(
         self, url: str, *, batch_max: int = 512, readers: int = 4, wait_ms: int = 5000
     ) -> None:
-        """``wait_ms``: how long a read waits for a free (or new) connection
-        before it fails with ``StorageUnavailable``."""
+        """``wait_ms``: how long a statement waits for a lock another session
+        holds, and a read for a free (or new) connection, before it fails with
+        ``StorageUnavailable``."""
         self.url = url
-        self.writer = PostgresWriter(lambda: connect(url), batch_max)
+        self.writer = PostgresWriter(lambda: connect(url, wait_ms), batch_max)
         self._wait_s = wait_ms / 1000
         self._pool = AsyncConnectionPool(
             url,
@@ -76,6 +97,7 @@ class PostgresStore:
                 "autocommit": True,
                 "row_factory": pg_row,
                 "connect_timeout": _CONNECT_TIMEOUT_S,
+                "options": _session_options(wait_ms),
             },
             configure=self._configure,
             check=AsyncConnectionPool.check_connection,

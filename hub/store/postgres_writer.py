@@ -3,9 +3,10 @@
 The same contract as the SQLite writer (``hub.store.writer``): ops run in the
 order submitted, each inside its own SAVEPOINT, so a failing op rolls back
 alone and fails only its caller; one COMMIT (one WAL flush) serves the batch;
-futures resolve only after it. Ops are plain functions of a ``Tx`` (the
-hub's write ops are synchronous), so they run on one thread with one
-connection of their own, kept apart from the readers' pool.
+futures resolve only after it. The batch runs in psycopg's pipeline mode, so the
+transaction's own statements cost no round trips of their own. Ops are plain
+functions of a ``Tx`` (the hub's write ops are synchronous), so they run on one
+thread with one connection of their own, kept apart from the readers' pool.
 
 A lost connection, a server shutting down, a full disk fail the whole batch
 as ``StorageUnavailable``; the next batch connects again, so the hub recovers
@@ -88,6 +89,10 @@ class PgResult:
         return iter(self.fetchall())
 
 
+class OpWentOnAfterConflict(Exception):
+    """A bug in a write op: it caught ``Conflict`` and ran another statement."""
+
+
 class PgTx:
     """The transaction an op runs in: the hub's ``?`` SQL on the writer's connection.
 
@@ -96,15 +101,31 @@ class PgTx:
     on either backend.
     """
 
-    def __init__(self, conn: psycopg.Connection[PgRow]) -> None:
+    def __init__(self, conn: psycopg.Connection[PgRow], pipeline: psycopg.Pipeline) -> None:
         self._conn = conn
+        self._pipeline = pipeline
+        self._conflict: Conflict | None = None
+
+    def begin_op(self) -> None:
+        self._conflict = None
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> PgResult:
+        if self._conflict is not None:
+            # PostgreSQL refuses every statement until the op's savepoint is rolled
+            # back (25P02), which would read as a storage fault and fail the batch.
+            raise OpWentOnAfterConflict(
+                "a write op ran a statement after a Conflict; let Conflict end the op"
+                f" (it was: {self._conflict})"
+            )
         try:
             cursor = self._conn.execute(to_psycopg(sql).encode(), stored(parameters))
+            # The op reads the outcome now: the server runs what the pipeline holds
+            # (the transaction's own lines queued before, then this) in one round trip.
+            self._pipeline.sync()
             return PgResult.of(cursor)
         except psycopg.IntegrityError as exc:
-            raise Conflict(str(exc).strip()) from exc
+            self._conflict = Conflict(str(exc).strip())
+            raise self._conflict from exc
         except psycopg.Error as exc:
             if is_storage_fault(exc):
                 raise unavailable(exc) from exc
@@ -187,21 +208,26 @@ class PostgresWriter:
 
     def _commit(self, batch: list[Pending]) -> list[Any]:
         conn = self._connection()
-        tx = PgTx(conn)
-        outcomes: list[Any] = []
-        conn.execute(b"BEGIN")
-        for op, _ in batch:
-            conn.execute(b"SAVEPOINT op")
-            try:
-                outcomes.append(op(tx))
-                conn.execute(b"RELEASE op")
-            except Exception as exc:
-                if is_storage_fault(exc):
-                    raise  # the whole batch fails: nothing of it is durable
-                conn.execute(b"ROLLBACK TO op")
-                conn.execute(b"RELEASE op")
-                outcomes.append(exc)
-        conn.execute(b"COMMIT")
+        # Pipeline mode: BEGIN, SAVEPOINT, RELEASE and COMMIT wait in the pipeline and
+        # travel with the op's next statement, so an op of one statement costs one
+        # round trip instead of three. Leaving the block waits for the COMMIT's answer.
+        with conn.pipeline() as pipeline:
+            tx = PgTx(conn, pipeline)
+            outcomes: list[Any] = []
+            conn.execute(b"BEGIN")
+            for op, _ in batch:
+                conn.execute(b"SAVEPOINT op")
+                tx.begin_op()
+                try:
+                    outcomes.append(op(tx))
+                    conn.execute(b"RELEASE op")
+                except Exception as exc:
+                    if is_storage_fault(exc):
+                        raise  # the whole batch fails: nothing of it is durable
+                    conn.execute(b"ROLLBACK TO op")
+                    conn.execute(b"RELEASE op")
+                    outcomes.append(exc)
+            conn.execute(b"COMMIT")
         self.batches += 1
         self.ops += len(batch)
         return outcomes

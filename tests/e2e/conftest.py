@@ -32,10 +32,55 @@ from relay_sim.pairing import PairedDevice, pair_device
 from relay_sim.profiles import PROFILES, Profile
 from relay_sim.relay import SimRelay
 from tests.e2e import raw_relay
-from tests.pg_cluster import database_for, postgres_backend
+from tests.pg_cluster import BACKEND_ENV, database_for, postgres_backend
 
 ADMIN_TOKEN = "rh_e2e_admin_token_0123456789abcdef"
 _seeds = itertools.count(1)
+
+# Which backend each end-to-end test's hubs run on. RELAYHUB_TEST_BACKEND=postgres
+# (make test-pg): every test on PostgreSQL. Otherwise every test on SQLite, and a
+# test marked ``both_backends`` (a module's ``pytestmark``) once more on PostgreSQL,
+# which skips with the reason where PostgreSQL is not installed (fails in CI).
+#
+# The whole suite on both backends does not fit `make test`'s 10 minutes, so a
+# module is marked when it walks every operation (security_tenants, schemathesis)
+# or changes state through storage: messages (send_flow, relay_faults, waiting,
+# lifecycle_events, idempotency, security_never_twice, sms_text), SIGKILL and
+# storage faults (crash_recovery, webhook_crash, chaos, faults_storage), devices,
+# tokens, accounts and their limits, lists, recipients, OTP, webhooks and the event
+# stream. Left on SQLite only: refusals made before storage is touched (bad
+# requests, hostile input, control characters, URL and SSRF checks, access
+# without a token), socket and HTTP-connection behaviour, the CLI's start-up, and
+# page headers; `make test-pg` runs those on PostgreSQL too.
+BOTH_BACKENDS = "both_backends"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{BOTH_BACKENDS}: also run on PostgreSQL in `make test` (tests/e2e/conftest.py says why)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marked = metafunc.definition.get_closest_marker(BOTH_BACKENDS) is not None
+    if marked and not postgres_backend() and "storage_backend" in metafunc.fixturenames:
+        # Module scope: a module's tests run on SQLite, then all again on PostgreSQL,
+        # and a module-scoped fixture that asks for storage_backend is made per backend.
+        metafunc.parametrize(
+            "storage_backend", ["sqlite", "postgres"], indirect=True, scope="module"
+        )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def storage_backend(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The backend this module's hubs (in process or not) and its direct reads use."""
+    backend: str = getattr(request, "param", "postgres" if postgres_backend() else "sqlite")
+    if backend == "postgres":
+        request.getfixturevalue("postgres")  # the shared cluster, or the skip's reason
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(BACKEND_ENV, backend)
+        yield backend
 
 
 def hub_config(data_dir: Path, **sections: dict[str, Any]) -> Config:

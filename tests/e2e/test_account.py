@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import RunningHub, delivered_ids, hub_config, serve_hub
 from tests.e2e.receiver import serve_receiver
 from tests.e2e.webhook_log import settled
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 
 def checks(body: dict[str, Any]) -> dict[str, bool]:

@@ -7,10 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from hub.clock import ManualClock, rfc3339
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, hub_config, serve_hub
 from tests.e2e.test_api_errors import assert_problem
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 SEND = "/api/v1/sms/send"
 MESSAGE = {"to": "+998901234567", "text": "hi"}

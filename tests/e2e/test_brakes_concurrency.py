@@ -25,6 +25,8 @@ from tests.e2e import raw_relay
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, hub_config, serve_hub
 from tests.e2e.test_otp import code_of, no_limits, sent_otp, wrong
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 LIMIT = 10
 PAIR = "/api/v1/relay/app/pair"
 

@@ -12,7 +12,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, hub_config, serve_hub
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 MEMBERS = 1_000
 LIMIT = 1_500

@@ -22,19 +22,21 @@ import asyncio
 import contextlib
 import os
 import random
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
-from hub.store.open_store import DB_FILE
 from relay_sim.pairing import pair_device
 from relay_sim.profiles import Profile
 from relay_sim.relay import SimRelay
 from tests.e2e.conftest import ADMIN_TOKEN, send_until, sent_ids, wait_any
 from tests.e2e.hub_process import HubProcess, free_port
 from tests.e2e.receiver import Receiver, serve_receiver
+from tests.e2e.stored import stored_rows
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 CYCLES = int(os.environ.get("RELAYHUB_CHAOS_CYCLES", "4"))
 RELAYS = int(os.environ.get("RELAYHUB_CHAOS_RELAYS", "3"))
@@ -106,11 +108,11 @@ async def test_sigkill_cycles_with_flapping_relays_lose_and_duplicate_nothing(
                     await relay.stop()
             await hub.stop()
 
-    with sqlite3.connect(tmp_path / "data" / DB_FILE) as db:
-        states = dict(db.execute("SELECT id, state FROM messages").fetchall())
-        history = db.execute(
-            "SELECT message_id, state FROM message_events ORDER BY rowid"
-        ).fetchall()
+    states = dict(stored_rows(tmp_path / "data", "SELECT id, state FROM messages"))
+    # seq is the order the events were written (SQLite's rowid; an identity on PostgreSQL).
+    history = stored_rows(
+        tmp_path / "data", "SELECT message_id, state FROM message_events ORDER BY seq"
+    )
 
     lost = {i for i in acknowledged if states.get(i) not in TERMINAL_STATES}
     carried = Counter(sent_ids(relays))

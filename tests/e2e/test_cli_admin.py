@@ -10,6 +10,8 @@ import pytest
 from hub.cli import main
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 
 async def run(hub: RunningHub, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
     # The CLI is synchronous: run it off the loop that serves the hub.

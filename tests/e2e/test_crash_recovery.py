@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
-from hub.store.open_store import DB_FILE
 from relay_sim.pairing import pair_device
 from relay_sim.relay import SimRelay
 from tests.e2e.conftest import ADMIN_TOKEN, delivered_ids, send_until, sent_ids, wait_any
 from tests.e2e.hub_process import HubProcess, free_port
+from tests.e2e.stored import stored_rows
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 CLIENTS = 8
 KILL_AFTER_ACCEPTED = 100
@@ -55,8 +57,7 @@ async def test_hub_killed_while_accepting_loses_and_duplicates_nothing(tmp_path:
             await hub.stop()
 
     # The relays hold receipts for every report, so storage must say delivered.
-    with sqlite3.connect(tmp_path / "data" / DB_FILE) as db:
-        states = dict(db.execute("SELECT id, state FROM messages").fetchall())
+    states = dict(stored_rows(tmp_path / "data", "SELECT id, state FROM messages"))
     assert {states.get(i) for i in acknowledged} == {"delivered"}
 
 

@@ -10,6 +10,8 @@ from tests.e2e import raw_relay
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub
 from tests.e2e.test_api_errors import assert_problem
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 
 async def device_call(
     hub: RunningHub, method: str, device_id: str, body: object = None

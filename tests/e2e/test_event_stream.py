@@ -11,6 +11,8 @@ from relay_sim.pairing import pair_device
 from tests.e2e.conftest import RunningHub, delivered_ids, hub_config, serve_hub
 from tests.e2e.sse import Message, open_stream
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 
 async def stored_event_ids(hub: RunningHub) -> list[str]:
     rows = await hub.hub.store.fetchall("SELECT id FROM events ORDER BY seq")

@@ -7,10 +7,13 @@ import sqlite3
 import threading
 
 import httpx
+import pytest
 
 from hub.clock import ManualClock
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, delivered_ids, hub_config, serve_hub
 from tests.e2e.test_api_errors import assert_problem
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 SEND = "/api/v1/sms/send"
 BODY = {"to": "+998901234567", "text": "order 1001 is ready"}

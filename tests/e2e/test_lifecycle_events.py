@@ -9,11 +9,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hub.clock import ManualClock
 from relay_sim.profiles import PROFILES
 from tests.e2e import raw_relay
 from tests.e2e.conftest import RunningHub, hub_config, serve_hub
 from tests.e2e.receiver import serve_receiver
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 GRACE_S = 20.0
 

@@ -7,8 +7,11 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, delivered_ids, wait_any
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 LISTS = "/api/v1/recipient-lists"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

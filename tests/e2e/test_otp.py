@@ -18,6 +18,8 @@ from relay_sim.relay import SimRelay
 from tests.e2e import raw_relay
 from tests.e2e.conftest import RunningHub, delivered_ids, hub_config, serve_hub
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 TO = "+998901234567"
 
 

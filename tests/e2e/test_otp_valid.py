@@ -7,11 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import msgspec
+import pytest
 
 from hub.api.schemas import OtpSent, OtpVerification
 from hub.clock import ManualClock
 from tests.e2e.conftest import RunningHub, hub_config, serve_hub
 from tests.e2e.test_otp import code_of, sent_otp, sweep_after, verify, wrong
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 
 async def test_verify_is_valid_only_for_the_right_code_and_only_once(

@@ -11,8 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, hub_config, serve_hub
 from tests.e2e.test_api_errors import assert_problem
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 QUOTA = 5
 SEND = "/api/v1/sms/send"

@@ -9,6 +9,8 @@ import pytest
 
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 RECIPIENTS = "/api/v1/recipients"
 
 

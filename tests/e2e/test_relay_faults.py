@@ -15,6 +15,8 @@ from relay_sim.profiles import Profile
 from tests.e2e import raw_relay
 from tests.e2e.conftest import RunningHub, delivered_ids, hub_config, serve_hub
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 
 async def test_relay_gets_job_again_after_dropping_before_accept(hub_server: RunningHub) -> None:
     relay = await hub_server.relay("Dropper")

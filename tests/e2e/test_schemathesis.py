@@ -18,8 +18,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from hub.accounts.tokens import SCOPES
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, delivered_ids, hub_config, serve_hub
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 ST = Path(sys.executable).with_name("st")
 CHECKS = (

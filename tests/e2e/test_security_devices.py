@@ -19,6 +19,8 @@ from tests.e2e import raw_relay
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub
 from tests.e2e.test_api_errors import assert_problem
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 CLOSE_REVOKED = 4403
 PROMPTLY_S = 2.0  # far above a loopback round trip, far below a heartbeat (30 s)
 

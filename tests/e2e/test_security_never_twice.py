@@ -12,10 +12,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from hub.clock import ManualClock
 from protocol import frames as f
 from tests.e2e import raw_relay
 from tests.e2e.conftest import RunningHub, delivered_ids, hub_config, serve_hub
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 
 async def status_becomes(hub: RunningHub, request_id: str, state: str) -> None:

@@ -50,6 +50,8 @@ from tests.e2e.tenant_probes import (
 from tests.e2e.test_api_errors import assert_problem
 from tests.e2e.webhook_log import settled
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 in_module_loop = pytest.mark.asyncio(loop_scope="module")  # the loop the world lives in
 
 
@@ -95,7 +97,10 @@ async def snapshot_of_a(world: World) -> dict[str, Any]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World]:
+async def world(
+    tmp_path_factory: pytest.TempPathFactory, storage_backend: str
+) -> AsyncIterator[World]:
+    """Two tenants on one hub, made once per backend (``storage_backend``)."""
     data = tmp_path_factory.mktemp("tenants")
     config = hub_config(data, webhooks={"allow_private_targets": True})
     async with (

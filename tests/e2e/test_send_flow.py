@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from tests.e2e.conftest import RunningHub, delivered_ids, sent_ids, wait_any
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 
 async def test_hub_delivers_sms_when_one_relay_is_online(hub_server: RunningHub) -> None:

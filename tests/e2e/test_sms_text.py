@@ -7,6 +7,8 @@ import pytest
 
 from tests.e2e.conftest import RunningHub
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 SEND = "/api/v1/sms/send"
 CYRILLIC = "\u0436"  # ж
 EMOJI = "\U0001f600"  # a surrogate pair in UTF-16

@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from hub.clock import ManualClock, rfc3339
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, hub_config, serve_hub
 from tests.e2e.test_api_errors import assert_problem
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 TOKENS = "/api/v1/tokens"
 

@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pytest
 
 from hub.api.schemas import MessageStatus
 from hub.clock import ManualClock
 from protocol import frames as f
 from tests.e2e import raw_relay
 from tests.e2e.conftest import RunningHub, delivered_ids, hub_config, serve_hub
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 
 async def waiting_of(hub: RunningHub, request_id: str) -> dict[str, Any] | None:

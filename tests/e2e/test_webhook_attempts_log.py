@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import delivered_ids, hub_config, serve_hub
 from tests.e2e.receiver import serve_receiver
 from tests.e2e.webhook_log import add_endpoint, settled
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 
 async def test_each_delivery_names_its_event_and_the_message_it_is_about(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 from standardwebhooks import Webhook
 
 from relay_sim.pairing import pair_device
@@ -14,6 +15,8 @@ from relay_sim.relay import SimRelay
 from tests.e2e.conftest import ADMIN_TOKEN, delivered_ids
 from tests.e2e.hub_process import HubProcess, free_port
 from tests.e2e.receiver import Call, serve_receiver
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 MESSAGES = 3
 CONFIG = """

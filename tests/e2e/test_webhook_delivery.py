@@ -20,6 +20,8 @@ from tests.e2e.conftest import delivered_ids, hub_config, serve_hub
 from tests.e2e.receiver import Call, Receiver, serve_receiver
 from tests.e2e.webhook_log import add_endpoint, deliveries, settled
 
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
+
 
 def webhooks(**values: Any) -> dict[str, Any]:
     return {"allow_private_targets": True, **values}

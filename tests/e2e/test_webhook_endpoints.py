@@ -10,12 +10,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from standardwebhooks.webhooks import Webhook
 
 from hub.clock import ManualClock
 from hub.webhooks import signer
 from tests.e2e.conftest import ADMIN_TOKEN, RunningHub, hub_config, serve_hub
 from tests.e2e.test_api_errors import assert_problem
+
+pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
 
 HOOKS = "/api/v1/webhooks"
 PUBLIC_URL = "https://93.184.216.34/hooks/relayhub"  # a literal public address: no DNS needed

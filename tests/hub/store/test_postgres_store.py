@@ -9,6 +9,7 @@ store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,6 +21,7 @@ from hub.store.interface import Conflict, StorageUnavailable, Tx
 from hub.store.postgres import PostgresStore, migrate_database
 from hub.store.postgres_migrate import CURRENT
 from hub.store.postgres_sql import to_psycopg
+from hub.store.postgres_writer import OpWentOnAfterConflict
 from tests.pg_cluster import PgCluster
 
 _names = itertools.count()
@@ -62,6 +64,29 @@ async def test_a_failing_op_fails_alone_and_its_batch_mates_commit(store: Postgr
     rows = await store.fetchall("SELECT id FROM accounts ORDER BY id")
     assert [r["id"] for r in rows] == ["acc_a", "acc_b", "acc_taken"]
     assert store.writer.batches == 2  # the three shared one transaction
+
+
+async def test_an_op_that_goes_on_after_a_conflict_fails_alone_not_the_batch(
+    store: PostgresStore,
+) -> None:
+    await store.write(insert_account("acc_taken"))
+
+    def swallow_conflict(tx: Tx) -> None:
+        with contextlib.suppress(Conflict):
+            insert_account("acc_taken")(tx)
+        insert_account("acc_after")(tx)  # refused: the transaction is aborted here
+
+    first = store.submit(insert_account("acc_a"))
+    buggy = store.submit(swallow_conflict)
+    last = store.submit(insert_account("acc_b"))
+    outcomes = await asyncio.gather(first, buggy, last, return_exceptions=True)
+
+    assert outcomes[0] == 1 and outcomes[2] == 1
+    assert isinstance(outcomes[1], OpWentOnAfterConflict), outcomes[1]
+    assert "let Conflict end the op" in str(outcomes[1])
+    rows = await store.fetchall("SELECT id FROM accounts ORDER BY id")
+    assert [r["id"] for r in rows] == ["acc_a", "acc_b", "acc_taken"]
+    await store.write(insert_account("acc_c"))  # the next batch has no trace of it
 
 
 async def test_a_write_resolves_only_after_its_commit(

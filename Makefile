@@ -22,7 +22,7 @@ run: install-run
 
 ## test: lint, type-check and run the whole test suite (e2e tests marked both_backends also on PostgreSQL)
 test: install lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile  # one worker per core; a module stays on one worker
 
 ## test-pg: the end-to-end suite with every hub on PostgreSQL (a private cluster the tests start)
 test-pg: install

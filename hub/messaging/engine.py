@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hub.clock import Clock
+from hub.cluster.control import CancelJob, CloseRelay, Control, Why
 from hub.cluster.coordination import Coordination
 from hub.config import Config
 from hub.errors import PartlyStored
@@ -35,6 +36,7 @@ from hub.messaging.live import LiveMessages
 from hub.messaging.message import LiveMessage, insert_statements, save_statements, statements_of
 from hub.messaging.moves import Moves
 from hub.messaging.recovery import Recovery
+from hub.messaging.relay_fence import RelayFence
 from hub.messaging.rounds import DispatchRounds
 from hub.messaging.shared_queue import SharedQueue
 from hub.relay.connection import RelayConnection
@@ -79,6 +81,8 @@ class Messaging:
         self._moves = Moves(clock, self._dispatcher, config.sms.max_attempts)
         self._relays = RelayRegistry(clock, devices, presence)
         self._handshake = Handshake(clock, relay, devices, presence, self._relays)
+        self._devices = devices
+        self._fence = RelayFence(self._relays)  # a cluster node's sockets, by session epoch
         self._live = LiveMessages(
             store, self._write_failed, on_events, unseal, coordination.node_id
         )
@@ -112,7 +116,22 @@ class Messaging:
 
     async def join_cluster(self) -> None:
         """On a cluster node: take the node's lease and listen to other nodes."""
-        await self._shared.join()
+        await self._shared.join(self._told)
+
+    def _told(self, message: Control) -> None:
+        """Another node's control message (``hub.cluster.control``)."""
+        match message:
+            case CloseRelay(why=Why.REVOKED):
+                self._devices.forget(message.device)
+                self._fence.told(message)
+            case CloseRelay():
+                self._fence.told(message)
+            case CancelJob(message=message_id, device=device_id):
+                conn = self._relays.get(device_id)
+                if conn is not None:
+                    conn.send_cancel(message_id)
+            case _:
+                log.info("ignored a control message this node has no use for: %r", message)
 
     async def ready(self) -> None:
         """Return once no rebuild is under way (at once, normally)."""
@@ -314,7 +333,9 @@ class Messaging:
         # Coalesced: in a reconnect storm hundreds of hellos arrive per turn of the
         # loop, and each round looks at every online relay of the account.
         self._rounds.soon(conn.account_id)
-        self._shared.relay_online(conn.account_id, device_id)  # a cluster node
+        self._shared.relay_online(  # a cluster node
+            conn.account_id, device_id, lambda epoch: self._fence.session_written(conn, epoch)
+        )
 
     def on_heartbeat(self, conn: RelayConnection, heartbeat: f.Heartbeat) -> None:
         self._relays.heartbeat(conn, heartbeat)
@@ -337,6 +358,7 @@ class Messaging:
         the hub itself is stopping (uvicorn closes every socket with 1012) they
         stay dispatched and get an ack grace period after the restart.
         """
+        self._fence.forget(conn)
         if not self._relays.unregister(conn):
             return
         self._dispatcher.device_offline(conn.account_id, conn.device_id)

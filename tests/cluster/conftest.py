@@ -1,9 +1,9 @@
 """Several real ``relayhub serve`` processes on one private PostgreSQL.
 
 Each node is its own OS process on its own loopback port with its own data
-folder; all share one database. The nodes' caches of accounts and devices are
-read at start (making them cluster-wide is a later step), so a test pairs its
-devices through the first node before it starts the others.
+folder; all share one database. A node reads a request's token, account and
+devices from the database (and a socket's device at its handshake), so a
+device paired on one node works on every node at once, started before or after.
 """
 
 from __future__ import annotations

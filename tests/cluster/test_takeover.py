@@ -1,0 +1,63 @@
+"""Takeover across nodes: a relay's newer socket on one node closes its older
+socket on another with 4409, fenced by the session epoch."""
+
+from __future__ import annotations
+
+from hub.cluster.control import CancelJob, CloseRelay, Why
+from protocol import frames as f
+from protocol.close_codes import CloseCode
+from tests.cluster.conftest import Cluster
+from tests.cluster.control_helpers import closed_with, session_held, socket_at, tell
+from tests.e2e import raw_relay
+
+
+async def test_a_hello_on_node_c_closes_the_older_socket_on_node_b_with_4409(
+    cluster: Cluster,
+) -> None:
+    b = await cluster.start_node()
+    c = await cluster.start_node()
+    device = await cluster.pair(b, "moving-phone")
+    older = await socket_at(b, device.device_token)
+    assert await session_held(cluster, device.device_id, b) == 1
+
+    newer = await socket_at(c, device.device_token)
+
+    assert await closed_with(older) == CloseCode.REPLACED
+    assert await session_held(cluster, device.device_id, c) == 2
+    # The newer socket speaks for the device: a send on B reaches it on C.
+    request_id = await cluster.send(b, "to the newer socket")
+    assert (await raw_relay.next_job(newer)).id == request_id
+    await newer.close()
+
+
+async def test_a_close_for_an_older_epoch_leaves_the_newer_socket_open(cluster: Cluster) -> None:
+    b = await cluster.start_node()
+    c = await cluster.start_node()
+    device = await cluster.pair(b, "fenced-phone")
+    first = await socket_at(b, device.device_token)
+    await session_held(cluster, device.device_id, b)
+    newer = await socket_at(c, device.device_token)
+    epoch = await session_held(cluster, device.device_id, c)
+    await first.close()
+
+    # A replace message from before C's hello (epoch not newer) arrives late;
+    # the cancel after it, in the same transaction, shows it was read.
+    stale = CloseRelay(device.device_id, epoch, Why.REPLACED)
+    tell(cluster, c, stale, CancelJob("req_after_the_stale_close", device.device_id))
+
+    frame = await raw_relay.next_frame(newer)
+    assert frame == f.Cancel(id="req_after_the_stale_close")
+    request_id = await cluster.send(c, "still here")
+    assert (await raw_relay.next_job(newer)).id == request_id
+    await newer.close()
+
+
+async def test_a_close_for_a_newer_epoch_closes_the_socket_with_4409(cluster: Cluster) -> None:
+    b = await cluster.start_node()
+    device = await cluster.pair(b, "told-phone")
+    ws = await socket_at(b, device.device_token)
+    epoch = await session_held(cluster, device.device_id, b)
+
+    tell(cluster, b, CloseRelay(device.device_id, epoch + 1, Why.REPLACED))
+
+    assert await closed_with(ws) == CloseCode.REPLACED

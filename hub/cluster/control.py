@@ -34,11 +34,13 @@ class Offer(msgspec.Struct, frozen=True, tag="offer", tag_field="k"):
 
 class CloseRelay(msgspec.Struct, frozen=True, tag="close", tag_field="k"):
     """Close the device's socket if it is older than ``epoch`` (the session
-    epoch that replaced it); a revoke closes it whatever its epoch."""
+    epoch that replaced it); a revoke closes it whatever its epoch. ``node``:
+    the node holding the newer socket, which the device's jobs follow."""
 
     device: str
     epoch: int
     why: Why
+    node: str | None = None
 
 
 class CancelJob(msgspec.Struct, frozen=True, tag="cancel", tag_field="k"):

@@ -70,6 +70,11 @@ class Coordination(Protocol):
         """Statements that send ``message`` at commit to every other live node."""
         ...
 
+    def hand_over(self, to_node: str, device_id: str, message_ids: list[str]) -> list[Statement]:
+        """Statements giving the device's held messages to ``to_node`` (its socket's
+        node now) and telling it so at commit."""
+        ...
+
 
 class OneNode:
     """A hub alone on its database: it owns every message; nothing to coordinate."""
@@ -97,6 +102,9 @@ class OneNode:
         return []
 
     def broadcast(self, message: Control) -> list[Statement]:
+        return []
+
+    def hand_over(self, to_node: str, device_id: str, message_ids: list[str]) -> list[Statement]:
         return []
 
 
@@ -165,6 +173,9 @@ class ClusterNode:
 
     def broadcast(self, message: Control) -> list[Statement]:
         return sessions.broadcast(self.node_id, message)
+
+    def hand_over(self, to_node: str, device_id: str, message_ids: list[str]) -> list[Statement]:
+        return sessions.hand_over(self.node_id, to_node, device_id, message_ids)
 
 
 def coordination_for(store: Store, clock: Clock, config: Config) -> Coordination:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from hub.cluster.control import CloseRelay, Control, Why, encode
+from hub.cluster.control import Adopt, CloseRelay, Control, Why, encode
 from hub.cluster.node import channel_of
 from hub.store.interface import Statement, Tx
 
@@ -52,7 +52,7 @@ def took_session(node_id: str, account_id: str, device_id: str) -> Callable[[Tx]
         ).fetchone()
         epoch = int(row[0])
         if before is not None and before[0] != node_id:
-            replaced = encode(CloseRelay(device_id, epoch, Why.REPLACED))
+            replaced = encode(CloseRelay(device_id, epoch, Why.REPLACED, node_id))
             tx.execute("SELECT pg_notify(?, ?)", (channel_of(before[0]), replaced))
         return epoch
 
@@ -114,4 +114,18 @@ def broadcast(node_id: str, message: Control) -> list[Statement]:
             "SELECT pg_notify(? || id, ?) FROM hub_nodes WHERE id <> ? AND lease_until > now()",
             (channel_of(""), encode(message), node_id),
         )
+    ]
+
+
+def hand_over(
+    node_id: str, to_node: str, device_id: str, message_ids: list[str]
+) -> list[Statement]:
+    """Give the device's held messages to the node now holding its socket, and
+    tell that node to load them (at commit); only those this node still owns."""
+    return [
+        (
+            "UPDATE messages SET owner_node = ? WHERE id = ANY(?) AND owner_node = ?",
+            (to_node, message_ids, node_id),
+        ),
+        ("SELECT pg_notify(?, ?)", (channel_of(to_node), encode(Adopt(device_id)))),
     ]

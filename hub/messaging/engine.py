@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from hub.clock import Clock
-from hub.cluster.control import CancelJob, CloseRelay, Control, Why
 from hub.cluster.coordination import Coordination
 from hub.config import Config
 from hub.errors import PartlyStored
@@ -35,8 +34,8 @@ from hub.messaging.dispatcher import Dispatcher, Waiting
 from hub.messaging.live import LiveMessages
 from hub.messaging.message import LiveMessage, insert_statements, save_statements, statements_of
 from hub.messaging.moves import Moves
+from hub.messaging.node_control import NodeControl
 from hub.messaging.recovery import Recovery
-from hub.messaging.relay_fence import RelayFence
 from hub.messaging.rounds import DispatchRounds
 from hub.messaging.shared_queue import SharedQueue
 from hub.relay.connection import RelayConnection
@@ -81,8 +80,6 @@ class Messaging:
         self._moves = Moves(clock, self._dispatcher, config.sms.max_attempts)
         self._relays = RelayRegistry(clock, devices, presence)
         self._handshake = Handshake(clock, relay, devices, presence, self._relays)
-        self._devices = devices
-        self._fence = RelayFence(self._relays)  # a cluster node's sockets, by session epoch
         self._live = LiveMessages(
             store, self._write_failed, on_events, unseal, coordination.node_id
         )
@@ -106,6 +103,10 @@ class Messaging:
         self._answers = RelayAnswers(
             clock, self._moves, self._live, self._rounds, self._relays, self._inbound
         )
+        self._control = NodeControl(  # what other nodes tell this one (a cluster node)
+            coordination, store, clock, relay.ack_timeout_s, devices, self._relays,
+            self._dispatcher, self._moves, self._live, self._background,
+        )  # fmt: skip
         self._server_stopping = False  # the server is closing every socket (1012) to stop
 
     # --- start and stop ----------------------------------------------------
@@ -116,22 +117,7 @@ class Messaging:
 
     async def join_cluster(self) -> None:
         """On a cluster node: take the node's lease and listen to other nodes."""
-        await self._shared.join(self._told)
-
-    def _told(self, message: Control) -> None:
-        """Another node's control message (``hub.cluster.control``)."""
-        match message:
-            case CloseRelay(why=Why.REVOKED):
-                self._devices.forget(message.device)
-                self._fence.told(message)
-            case CloseRelay():
-                self._fence.told(message)
-            case CancelJob(message=message_id, device=device_id):
-                conn = self._relays.get(device_id)
-                if conn is not None:
-                    conn.send_cancel(message_id)
-            case _:
-                log.info("ignored a control message this node has no use for: %r", message)
+        await self._shared.join(self._control.told)
 
     async def ready(self) -> None:
         """Return once no rebuild is under way (at once, normally)."""
@@ -334,7 +320,7 @@ class Messaging:
         # loop, and each round looks at every online relay of the account.
         self._rounds.soon(conn.account_id)
         self._shared.relay_online(  # a cluster node
-            conn.account_id, device_id, lambda epoch: self._fence.session_written(conn, epoch)
+            conn.account_id, device_id, lambda epoch: self._control.fence.written(conn, epoch)
         )
 
     def on_heartbeat(self, conn: RelayConnection, heartbeat: f.Heartbeat) -> None:
@@ -358,11 +344,14 @@ class Messaging:
         the hub itself is stopping (uvicorn closes every socket with 1012) they
         stay dispatched and get an ack grace period after the restart.
         """
-        self._fence.forget(conn)
+        moved_to = self._control.fence.ended(conn)  # replaced by a socket on another node
         if not self._relays.unregister(conn):
             return
         self._dispatcher.device_offline(conn.account_id, conn.device_id)
         self._shared.relay_offline(conn.device_id)  # a cluster node
+        if moved_to is not None and not self.rebuilding:
+            self._control.hand_over(conn, moved_to)  # as on one node: its jobs stay its own
+            return
         if self._background.closing or (
             self._server_stopping and code == CloseCode.SERVICE_RESTART
         ):

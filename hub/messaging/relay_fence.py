@@ -20,9 +20,10 @@ class RelayFence:
     def __init__(self, relays: RelayRegistry) -> None:
         self._relays = relays
         self._epochs: dict[RelayConnection, int] = {}
-        self._replaced_at: dict[str, int] = {}  # device → newest epoch told, not yet applied
+        self._replaced_at: dict[str, CloseRelay] = {}  # device → newest told, not yet applied
+        self._moved_to: dict[RelayConnection, str] = {}  # closed for a newer socket there
 
-    def session_written(self, conn: RelayConnection, epoch: int) -> None:
+    def written(self, conn: RelayConnection, epoch: int) -> None:
         """This node's session write for ``conn`` committed with ``epoch`` (0: refused)."""
         if epoch == 0:
             conn.close(CloseCode.REVOKED, "the device was disabled or revoked")
@@ -30,9 +31,9 @@ class RelayFence:
         if conn.closing:
             return
         self._epochs[conn] = epoch
-        newer = self._replaced_at.pop(conn.device_id, 0)
-        if newer > epoch:
-            self._replace(conn)
+        newer = self._replaced_at.pop(conn.device_id, None)
+        if newer is not None and newer.epoch > epoch:
+            self._replace(conn, newer)
 
     def told(self, message: CloseRelay) -> None:
         """Another node asked for the device's socket here to close."""
@@ -44,14 +45,19 @@ class RelayFence:
             return
         epoch = self._epochs.get(conn)
         if epoch is None:  # our own write has not answered yet
-            told = self._replaced_at.get(message.device, 0)
-            self._replaced_at[message.device] = max(told, message.epoch)
+            told = self._replaced_at.get(message.device)
+            if told is None or told.epoch < message.epoch:
+                self._replaced_at[message.device] = message
         elif epoch < message.epoch:
-            self._replace(conn)
+            self._replace(conn, message)
 
-    def forget(self, conn: RelayConnection) -> None:
-        """The socket ended."""
+    def ended(self, conn: RelayConnection) -> str | None:
+        """The socket ended; the node its device moved to, if a newer socket there
+        replaced it."""
         self._epochs.pop(conn, None)
+        return self._moved_to.pop(conn, None)
 
-    def _replace(self, conn: RelayConnection) -> None:
+    def _replace(self, conn: RelayConnection, newer: CloseRelay) -> None:
+        if not conn.closing and newer.node is not None:
+            self._moved_to[conn] = newer.node
         conn.close(CloseCode.REPLACED, "replaced by a newer connection of this device")

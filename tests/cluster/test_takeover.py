@@ -3,12 +3,16 @@ socket on another with 4409, fenced by the session epoch."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from hub.cluster.control import CancelJob, CloseRelay, Why
 from protocol import frames as f
 from protocol.close_codes import CloseCode
 from tests.cluster.conftest import Cluster
 from tests.cluster.control_helpers import closed_with, session_held, socket_at, tell
 from tests.e2e import raw_relay
+from tests.e2e.hub_process import HubProcess
 
 
 async def test_a_hello_on_node_c_closes_the_older_socket_on_node_b_with_4409(
@@ -61,3 +65,46 @@ async def test_a_close_for_a_newer_epoch_closes_the_socket_with_4409(cluster: Cl
     tell(cluster, b, CloseRelay(device.device_id, epoch + 1, Why.REPLACED))
 
     assert await closed_with(ws) == CloseCode.REPLACED
+
+
+async def until_status(cluster: Cluster, node: HubProcess, request_id: str, status: str) -> None:
+    """Wait until the message's stored status is ``status`` (its write committed)."""
+    deadline = time.monotonic() + 10
+    while (now := (await cluster.status(node, request_id))["status"]) != status:
+        assert time.monotonic() < deadline, f"{request_id} stayed {now}, not {status}"
+        await asyncio.sleep(0.02)  # polling storage: the commit is what we wait for
+
+
+async def test_a_relay_that_moves_to_node_c_keeps_its_jobs_as_on_one_node(
+    cluster: Cluster,
+) -> None:
+    """On one node a takeover leaves the device its jobs (the welcome re-sends the
+    dispatched, same attempt). Across nodes they follow the socket to C."""
+    b = await cluster.start_node()
+    c = await cluster.start_node()
+    device = await cluster.pair(b, "travelling-phone")
+    older = await socket_at(b, device.device_token)
+    await session_held(cluster, device.device_id, b)
+    accepted, dispatched = await cluster.send(b, "one"), await cluster.send(b, "two")
+    jobs = [await raw_relay.next_job(older), await raw_relay.next_job(older)]
+    assert {j.id for j in jobs} == {accepted, dispatched}
+    await older.send(f.encode(f.Accepted(id=accepted)).decode())
+    await until_status(cluster, b, accepted, "accepted")
+
+    newer = await socket_at(c, device.device_token)
+    assert await closed_with(older) == CloseCode.REPLACED
+
+    again = await raw_relay.next_job(newer)
+    assert (again.id, again.attempt) == (dispatched, 1)  # re-sent, not a new attempt
+    sent = f.Sent(seq=1, id=accepted, at=raw_relay.now(), parts=1, sim_slot=0)
+    await newer.send(f.encode(sent).decode())
+    assert await raw_relay.next_frame(newer) == f.Receipt(seq=1)
+    assert (await cluster.status(b, accepted))["status"] == "sent"
+    owners = cluster.query(
+        "SELECT DISTINCT owner_node FROM messages WHERE id = ANY(%s)", [accepted, dispatched]
+    )
+    assert owners == [(cluster.node_id(c),)]
+    await newer.send(f.encode(f.Accepted(id=dispatched)).decode())
+    await until_status(cluster, c, dispatched, "accepted")
+    assert (await cluster.status(c, dispatched))["attempts"] == 1
+    await newer.close()

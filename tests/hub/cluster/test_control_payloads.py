@@ -27,7 +27,7 @@ MESSAGE = "req_01JZ0000000000000000000000"
     "message",
     [
         Offer("acc_01JZ"),
-        CloseRelay(DEVICE, 7, Why.REPLACED),
+        CloseRelay(DEVICE, 7, Why.REPLACED, "node_0123456789abcdef"),
         CloseRelay(DEVICE, 0, Why.REVOKED),
         CancelJob(MESSAGE, DEVICE),
         Adopt(DEVICE),
@@ -38,8 +38,14 @@ def test_every_kind_reads_back_as_it_was_sent(message: object) -> None:
 
 
 def test_a_payload_names_its_kind_and_holds_ids_and_an_epoch_only() -> None:
-    payload = json.loads(encode(CloseRelay(DEVICE, 3, Why.REPLACED)))
-    assert payload == {"k": "close", "device": DEVICE, "epoch": 3, "why": "replaced"}
+    payload = json.loads(encode(CloseRelay(DEVICE, 3, Why.REPLACED, "node_0123456789abcdef")))
+    assert payload == {
+        "k": "close",
+        "device": DEVICE,
+        "epoch": 3,
+        "why": "replaced",
+        "node": "node_0123456789abcdef",
+    }
     assert json.loads(encode(CancelJob(MESSAGE, DEVICE))) == {
         "k": "cancel",
         "message": MESSAGE,

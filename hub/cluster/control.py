@@ -56,7 +56,16 @@ class Adopt(msgspec.Struct, frozen=True, tag="adopt", tag_field="k"):
     device: str
 
 
-Control = Offer | CloseRelay | CancelJob | Adopt
+class RelayAccepted(msgspec.Struct, frozen=True, tag="accepted", tag_field="k"):
+    """The device, whose socket is on ``node``, answered ``accepted`` for a message
+    this node owns: the owner decides (a late accept takes the job over)."""
+
+    message: str
+    device: str
+    node: str
+
+
+Control = Offer | CloseRelay | CancelJob | Adopt | RelayAccepted
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Control)

@@ -105,7 +105,7 @@ class Messaging:
         )
         self._control = NodeControl(  # what other nodes tell this one (a cluster node)
             coordination, store, clock, relay.ack_timeout_s, devices, self._relays,
-            self._dispatcher, self._moves, self._live, self._background,
+            self._dispatcher, self._moves, self._live, self._background, self._rounds,
         )  # fmt: skip
         self._server_stopping = False  # the server is closing every socket (1012) to stop
 
@@ -327,6 +327,8 @@ class Messaging:
         self._relays.heartbeat(conn, heartbeat)
 
     async def on_ack(self, conn: RelayConnection, frame: f.Accepted | f.Rejected) -> None:
+        if await self._control.answered_elsewhere(conn, frame):  # a cluster node
+            return
         await self._answers.on_ack(conn, frame)
 
     async def on_report(self, conn: RelayConnection, report: f.Report) -> None:

@@ -1,5 +1,6 @@
-"""What a cluster node does when another node tells it something, and the
-hand-over of a relay's jobs when its socket moved to another node.
+"""What a cluster node does when another node tells it something, the
+hand-over of a relay's jobs when its socket moved to another node, and a late
+``accepted`` for a message another node owns.
 
 On one node a relay's newer socket replaces the older one and keeps the
 device's jobs: the welcome re-sends the dispatched ones (same attempt) and the
@@ -8,26 +9,39 @@ whose socket was replaced (4409) gives the device's held messages to the
 newer socket's node (``owner_node``, at commit) and tells it ``Adopt``; that
 node loads them and re-sends the dispatched ones on the new socket. Nothing
 goes back to the queue and no attempt is counted.
+
+A relay may answer ``accepted`` for a job of an earlier attempt after the
+message went to another relay through another node (a late accept takes the
+job over: PROTOCOL.md, "never send twice"). Only the owner's copy decides, so
+the relay's node forwards the answer (``RelayAccepted``); the owner applies it,
+gives the message to the accepting relay's node, and once that is committed
+sends ``cancel`` to the relay that lost it, as one node does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
 from hub.clock import Clock
-from hub.cluster.control import Adopt, CancelJob, CloseRelay, Control, Why
+from hub.cluster.control import Adopt, CancelJob, CloseRelay, Control, RelayAccepted, Why, encode
 from hub.cluster.coordination import Coordination
+from hub.cluster.node import channel_of
 from hub.messaging.background import Background
 from hub.messaging.dispatcher import Dispatcher
 from hub.messaging.live import LiveMessages, sql_list
-from hub.messaging.message import LiveMessage
+from hub.messaging.message import LiveMessage, save_statements
 from hub.messaging.moves import USES_SLOT, Moves
 from hub.messaging.relay_fence import RelayFence
+from hub.messaging.rounds import DispatchRounds
+from hub.messaging.writes import run_statements
 from hub.relay.connection import RelayConnection
 from hub.relay.devices import DeviceDirectory
 from hub.relay.registry import RelayRegistry
 from hub.store.interface import Store
-from protocol.lifecycle import State
+from protocol import frames as f
+from protocol.lifecycle import Decision, State
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +61,7 @@ class NodeControl:
         moves: Moves,
         live: LiveMessages,
         background: Background,
+        rounds: DispatchRounds,
     ) -> None:
         self._coordination = coordination
         self._store = store
@@ -58,6 +73,7 @@ class NodeControl:
         self._moves = moves
         self._live = live
         self._background = background
+        self._rounds = rounds
         self.fence = RelayFence(relays)
 
     def told(self, message: Control) -> None:
@@ -74,6 +90,8 @@ class NodeControl:
                     conn.send_cancel(message_id)
             case Adopt(device=device_id):
                 self._background.spawn(self._adopt(device_id))
+            case RelayAccepted():
+                self._background.spawn(self._accepted_there(message))
             case _:
                 log.info("ignored a control message this node has no use for: %r", message)
 
@@ -115,3 +133,57 @@ class NodeControl:
             self._moves.resume(message, deadline)
             if message.state is State.DISPATCHED and conn is not None:
                 conn.send_job(message.send_frame())
+
+    async def answered_elsewhere(
+        self, conn: RelayConnection, frame: f.Accepted | f.Rejected
+    ) -> bool:
+        """True if another live node owns the message: an ``accepted`` is forwarded
+        to it (a rejection of a job this node never gave changes nothing)."""
+        node = self._coordination.node_id
+        if node is None or self._live.get(frame.id) is not None:
+            return False
+        row = await self._store.fetchone(
+            "SELECT m.owner_node FROM messages m JOIN hub_nodes n ON n.id = m.owner_node"
+            " WHERE m.id = ? AND m.account_id = ? AND n.lease_until > now()",
+            (frame.id, conn.account_id),
+        )
+        if row is None or row["owner_node"] == node:
+            return False
+        if isinstance(frame, f.Accepted):
+            told = RelayAccepted(frame.id, conn.device_id, node)
+            notify = ("SELECT pg_notify(?, ?)", (channel_of(row["owner_node"]), encode(told)))
+            self._store.write_later(run_statements([notify]))
+        return True
+
+    async def _accepted_there(self, told: RelayAccepted) -> None:
+        message = self._live.get(told.message)
+        if message is None or not await self._live.was_given(message, told.device):
+            log.info("%s: a forwarded accept for a message not held here", told.message)
+            return
+        accepted = f.Accepted(id=told.message)
+        decision = self._moves.answer(told.device, message, accepted)
+        if decision is None:
+            self._live.forget_if_done(message)
+            return
+        # The accepting relay's node owns it from now: its reports land there.
+        moving = self._coordination.hand_over(told.node, told.device, [message.id])
+        future = self._live.write([message], save_statements(message) + moving)
+        self._dispatcher.release(message, told.device)
+        self._live.remove(message)
+        future.add_done_callback(lambda fut: self._cancel_loser(fut, decision, message))
+        self._rounds.soon(message.account_id)
+
+    def _cancel_loser(
+        self, future: asyncio.Future[Any], decision: Decision, message: LiveMessage
+    ) -> None:
+        """Once the takeover is stored, the relay it was dispatched to cancels it."""
+        device = decision.cancel_device
+        if device is None or future.cancelled() or future.exception() is not None:
+            return
+        conn = self._relays.get(device)
+        if conn is not None:
+            conn.send_cancel(message.id)
+            return
+        cancel = CancelJob(message.id, device)
+        statements = self._coordination.tell_holder(message.account_id, device, cancel)
+        self._store.write_later(run_statements(statements))

@@ -108,3 +108,39 @@ async def test_a_relay_that_moves_to_node_c_keeps_its_jobs_as_on_one_node(
     await until_status(cluster, c, dispatched, "accepted")
     assert (await cluster.status(c, dispatched))["attempts"] == 1
     await newer.close()
+
+
+async def test_takeover_cancel_between_nodes(cluster: Cluster) -> None:
+    """A relay's late ``accepted`` takes over a job that went to another relay
+    through another node: the relay that lost it gets ``cancel``, as on one node,
+    and the message follows the relay that kept it."""
+    cluster.relay_extra = "requeue_grace_s = 0"  # a closed socket's jobs requeue at once
+    b = await cluster.start_node()
+    c = await cluster.start_node()
+    late, other = await cluster.pair(b, "late-phone"), await cluster.pair(b, "other-phone")
+    first = await socket_at(b, late.device_token)
+    await session_held(cluster, late.device_id, b)
+    request_id = await cluster.send(b, "who sends it")
+    assert (await raw_relay.next_job(first)).attempt == 1
+    second = await socket_at(c, other.device_token)
+    await session_held(cluster, other.device_id, c)
+
+    await first.close()  # unanswered: B requeues it; only C has a relay, and claims it
+    job = await raw_relay.next_job(second)
+    assert job.id == request_id
+    assert job.attempt == 2
+    # The late phone comes back to B and says it had accepted attempt 1 after all.
+    back = await socket_at(b, late.device_token)
+    await back.send(f.encode(f.Accepted(id=request_id)).decode())
+
+    assert await raw_relay.next_frame(second) == f.Cancel(id=request_id)
+    status = await cluster.status(c, request_id)
+    assert (status["status"], status["device_id"]) == ("accepted", late.device_id)
+    owners = cluster.query("SELECT owner_node FROM messages WHERE id = %s", request_id)
+    assert owners == [(cluster.node_id(b),)]
+    sent = f.Sent(seq=1, id=request_id, at=raw_relay.now(), parts=1, sim_slot=0)
+    await back.send(f.encode(sent).decode())
+    assert await raw_relay.next_frame(back) == f.Receipt(seq=1)
+    assert (await cluster.status(b, request_id))["status"] == "sent"
+    await back.close()
+    await second.close()

@@ -285,6 +285,11 @@ class Messaging:
                 self._live.forget_if_done(message)
         return [m.id for m in cancelled]
 
+    async def cancel_shared(self, message_ids: list[str], cause: str) -> list[str]:
+        """``cancel_queued`` for messages in the cluster's shared queue (no node
+        holds them); nothing on one node."""
+        return await self._control.cancel_shared(message_ids, cause, self.cancel_queued)
+
     # --- relay sockets and their frames ------------------------------------------
 
     def on_open(self, conn: RelayConnection) -> None:

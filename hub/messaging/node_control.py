@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from hub.clock import Clock
@@ -39,7 +40,7 @@ from hub.messaging.writes import run_statements
 from hub.relay.connection import RelayConnection
 from hub.relay.devices import DeviceDirectory
 from hub.relay.registry import RelayRegistry
-from hub.store.interface import Store
+from hub.store.interface import Row, Store, Tx
 from protocol import frames as f
 from protocol.lifecycle import Decision, State
 
@@ -187,3 +188,29 @@ class NodeControl:
         cancel = CancelJob(message.id, device)
         statements = self._coordination.tell_holder(message.account_id, device, cancel)
         self._store.write_later(run_statements(statements))
+
+    async def cancel_shared(
+        self, message_ids: list[str], cause: str, cancel: Callable[[list[str], str], list[str]]
+    ) -> list[str]:
+        """Cancel those of these messages that wait unowned in the shared queue;
+        their ids. A compare-and-set takes them (still queued, still unowned: a
+        node's claim and this never both win), then ``cancel`` (the engine's own
+        cancel of queued messages) cancels them in the same turn of the loop, so
+        no dispatch round sees them in between."""
+        node = self._coordination.node_id
+        if node is None or not message_ids:
+            return []
+
+        def take(tx: Tx) -> list[Row]:
+            return tx.execute(
+                "UPDATE messages SET owner_node = ? WHERE id = ANY(?)"
+                " AND state = 'queued' AND owner_node IS NULL RETURNING *",
+                (node, message_ids),
+            ).fetchall()
+
+        rows = await self._store.write(take)
+        for row in rows:
+            message = self._live.from_row(row)
+            self._live.add(message)
+            self._moves.resume(message, self._clock.monotonic())
+        return cancel([row["id"] for row in rows], cause)

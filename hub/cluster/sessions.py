@@ -33,11 +33,11 @@ def took_session(node_id: str, account_id: str, device_id: str) -> Callable[[Tx]
 
     def op(tx: Tx) -> int:
         tx.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (_ACCOUNT_LOCK, account_id))
-        live = tx.execute(
-            "SELECT 1 FROM devices WHERE id = ? AND revoked_at IS NULL AND disabled = 0",
+        refused = tx.execute(
+            "SELECT 1 FROM devices WHERE id = ? AND (revoked_at IS NOT NULL OR disabled <> 0)",
             (device_id,),
         ).fetchone()
-        if live is None:
+        if refused is not None:
             return 0
         before = tx.execute(
             "SELECT node_id FROM relay_sessions WHERE device_id = ?", (device_id,)

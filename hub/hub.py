@@ -16,7 +16,7 @@ from datetime import timedelta
 from hub.accounts.directory import AccountDirectory
 from hub.accounts.tokens import TokenAuthority
 from hub.clock import Clock
-from hub.cluster.coordination import coordination_for
+from hub.cluster.coordination import Coordination, coordination_for
 from hub.config import Config
 from hub.events.feed import EventFeed
 from hub.events.presence import Presence
@@ -65,6 +65,7 @@ class Hub:
     lists: RecipientLists
     batches: Batches
     history: MessageHistory
+    coordination: Coordination  # what this node tells other nodes (nothing on one node)
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -73,7 +74,9 @@ class Hub:
     def build(cls, config: Config, clock: Clock, *, webhook_pool: Pool | None = None) -> Hub:
         """``webhook_pool``: what webhooks are POSTed through (default: the sender's own)."""
         store = store_for(config)
-        devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s)
+        fresh = config.cluster.enabled  # other nodes change accounts, devices and tokens too
+        devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s, fresh=fresh)
+        coordination = coordination_for(store, clock, config)
         feed = EventFeed(store)
         presence = Presence(store, clock, config.relay.offline_grace_s, feed.committed)
         otps = Otps(
@@ -84,8 +87,7 @@ class Hub:
             feed.committed,
         )
         messaging = Messaging(
-            store, clock, config, devices, presence, feed.committed, otps.unseal,
-            coordination_for(store, clock, config),
+            store, clock, config, devices, presence, feed.committed, otps.unseal, coordination,
         )  # fmt: skip
         lists = RecipientLists(store, clock)
         endpoints = WebhookEndpoints(
@@ -98,7 +100,7 @@ class Hub:
             config=config,
             clock=clock,
             store=store,
-            auth=TokenAuthority(store, clock),
+            auth=TokenAuthority(store, clock, fresh=fresh),
             devices=devices,
             messaging=messaging,
             pairing_brake=GuessBrake(
@@ -119,6 +121,7 @@ class Hub:
             lists=lists,
             batches=Batches(store, clock, lists, messaging, config.sms.max_parts),
             history=MessageHistory(store, clock, config.sms.max_ttl_s),
+            coordination=coordination,
         )
 
     async def start(self, admin_token: str | None, dashboard_origin: str | None = None) -> None:
@@ -142,6 +145,14 @@ class Hub:
             log.info("resuming %d unfinished message(s)", resumed)
         await self.webhook_sender.start()
         self._timers.append(asyncio.create_task(self._sweep_forever(), name="sweeper"))
+
+    async def refresh_account(self, account_id: str) -> None:
+        """A cluster node reads the account and its devices again before a request
+        uses them: another node may have made or changed them a moment ago. One
+        node owns both, and this returns at once."""
+        if self.config.cluster.enabled:
+            await self.accounts.refresh(account_id)
+            await self.devices.refresh_account(account_id)
 
     async def _keep_dashboard_link(self, origin: str) -> None:
         path = self.config.data_path / dashboard_link.LINK_FILE

@@ -29,6 +29,10 @@
   4. A move back to ``queued`` when no attempt is left ends in ``failed`` with
      the error ``attempts_exhausted`` instead.
   5. Once ``sent``, the SMS reached the network: a retryable ``failed`` is final.
+  6. A relay that drops a job because it was cancelled (``rejected`` or
+     ``failed`` with code ``cancelled``, PROTOCOL.md's ``cancel`` frame) ends it
+     ``cancelled``, not ``failed``: it never reached the network. After ``sent``
+     it is too late, and such a report is an ordinary failure.
 """
 
 from __future__ import annotations
@@ -66,6 +70,7 @@ class Event(enum.StrEnum):
     DELIVERED = "delivered"
     FAILED = "failed"
     FAILED_RETRYABLE = "failed_retryable"
+    RELAY_CANCELLED = "relay_cancelled"  # rejected/failed with code `cancelled` (rule 6)
 
 
 S, E = State, Event
@@ -100,6 +105,7 @@ TRANSITIONS: Final[dict[State, dict[Event, State]]] = {
         E.DELIVERED: S.DELIVERED,
         E.FAILED: S.FAILED,
         E.FAILED_RETRYABLE: S.QUEUED,
+        E.RELAY_CANCELLED: S.CANCELLED,
     },
     S.ACCEPTED: {
         E.REJECTED: S.FAILED,
@@ -108,11 +114,13 @@ TRANSITIONS: Final[dict[State, dict[Event, State]]] = {
         E.DELIVERED: S.DELIVERED,
         E.FAILED: S.FAILED,
         E.FAILED_RETRYABLE: S.QUEUED,
+        E.RELAY_CANCELLED: S.CANCELLED,
     },
     S.SENT: {
         E.DELIVERED: S.DELIVERED,
         E.FAILED: S.FAILED,
         E.FAILED_RETRYABLE: S.FAILED,  # rule 5
+        E.RELAY_CANCELLED: S.FAILED,  # rule 6: too late to cancel
     },
     S.DELIVERED: {},
     S.FAILED: {},
@@ -142,6 +150,8 @@ ENDED_UNDELIVERED: Final = TERMINAL - {S.DELIVERED}
 _FORWARD: Final = (S.QUEUED, S.DISPATCHED, S.ACCEPTED, S.SENT, S.DELIVERED)
 
 ATTEMPTS_EXHAUSTED: Final = "attempts_exhausted"
+# The code a relay's rejected/failed carries for a job it dropped on a `cancel` frame.
+CANCELLED_CODE: Final = "cancelled"
 
 
 class InvalidTransition(Exception):
@@ -227,8 +237,8 @@ def _decide_report(
         if not attempts_left:
             return Decision(S.FAILED, (S.FAILED,), holder=None, error_code=ATTEMPTS_EXHAUSTED)
         return Decision(S.QUEUED, (S.QUEUED,), holder=None)
-    if target is S.FAILED:
-        return Decision(S.FAILED, (S.FAILED,), holder=device)
+    if target in (S.FAILED, S.CANCELLED):
+        return Decision(target, (target,), holder=device)
     return Decision(
         target, _implied_path(state, target), holder=device, cancel_device=cancel_device
     )
@@ -247,6 +257,8 @@ def report_event(
     match frame:
         case f.Accepted():
             return Event.ACCEPTED, None
+        case f.Rejected() | f.Failed() if frame.code == CANCELLED_CODE:
+            return Event.RELAY_CANCELLED, (frame.code, frame.message)
         case f.Rejected():
             event = Event.REJECTED_RETRYABLE if frame.retryable else Event.REJECTED
             return event, (frame.code, frame.message)

@@ -48,7 +48,7 @@ def test_transitions_have_empty_rows_when_state_is_terminal() -> None:
 
 def test_transitions_split_events_into_local_and_reports_when_defined() -> None:
     assert {E.DISPATCH, E.ACK_TIMEOUT, E.DISCONNECT, E.EXPIRE, E.CANCEL} == LOCAL_EVENTS
-    assert len(REPORTS) == 7
+    assert len(REPORTS) == 8
     assert {S.ACCEPTED, S.SENT, S.DELIVERED} == ACCEPTED_OR_LATER
 
 
@@ -72,6 +72,7 @@ def test_transitions_follow_the_protocol_diagram_when_read_row_by_row() -> None:
         E.DELIVERED: S.DELIVERED,
         E.FAILED: S.FAILED,
         E.FAILED_RETRYABLE: S.QUEUED,
+        E.RELAY_CANCELLED: S.CANCELLED,
     }
     assert TRANSITIONS[S.ACCEPTED] == {
         E.REJECTED: S.FAILED,
@@ -80,11 +81,13 @@ def test_transitions_follow_the_protocol_diagram_when_read_row_by_row() -> None:
         E.DELIVERED: S.DELIVERED,
         E.FAILED: S.FAILED,
         E.FAILED_RETRYABLE: S.QUEUED,
+        E.RELAY_CANCELLED: S.CANCELLED,
     }
     assert TRANSITIONS[S.SENT] == {
         E.DELIVERED: S.DELIVERED,
         E.FAILED: S.FAILED,
         E.FAILED_RETRYABLE: S.FAILED,
+        E.RELAY_CANCELLED: S.FAILED,
     }
 
 
@@ -220,6 +223,11 @@ def test_decision_reports_unchanged_when_path_is_empty() -> None:
          Event.FAILED_RETRYABLE, ("radio_off", "r")),
         (f.Failed(seq=1, id="m", at=AT, code="generic", message="g", retryable=False),
          Event.FAILED, ("generic", "g")),
+        # rule 6: a job dropped on a `cancel` frame, before or after accepting it
+        (f.Rejected(id="m", code="cancelled", message="c", retryable=False),
+         Event.RELAY_CANCELLED, ("cancelled", "c")),
+        (f.Failed(seq=1, id="m", at=AT, code="cancelled", message="c", retryable=True),
+         Event.RELAY_CANCELLED, ("cancelled", "c")),
     ],
 )  # fmt: skip
 def test_report_event_maps_each_relay_frame_to_its_lifecycle_event(

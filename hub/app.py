@@ -20,6 +20,7 @@ from hub.api import (
     health,
     home,
     lists,
+    message_cancel,
     messages,
     otp,
     pairing,
@@ -69,6 +70,9 @@ def routes() -> list[BaseRoute]:
         Route(f"{API}/otp/verify", otp.verify_otp, methods=["POST"]),
         Route(f"{API}/messages/status", messages.message_status, methods=["GET"]),
         Route(f"{API}/messages", messages.list_messages, methods=["GET"]),
+        Route(
+            f"{API}/messages/{{request_id}}/cancel", message_cancel.cancel_message, methods=["POST"]
+        ),
         Route(f"{API}/events", events.events, methods=["GET"]),
         Route(f"{API}/stats", stats.stats, methods=["GET"]),
         Route(f"{API}/recipients/import", recipients.import_recipients, methods=["POST"]),

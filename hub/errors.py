@@ -153,6 +153,18 @@ class PartlyStored(StorageUnavailable):
         self.stored = stored
 
 
+# --- Cancelling a message (hub/messaging/cancels.py)
+
+
+class NotCancellable(DomainError):
+    """The message already ended, or reached the network: nothing to cancel."""
+
+    def __init__(self, message_id: str, state: str) -> None:
+        super().__init__(f"message {message_id} is {state}")
+        self.message_id = message_id
+        self.state = state
+
+
 # --- Webhook targets
 
 

@@ -27,6 +27,7 @@ from hub.errors import (
     IdempotencyKeyReused,
     InvalidDevice,
     InvalidNumber,
+    NotCancellable,
     PartlyQueued,
     QueueFull,
     QueuePaused,
@@ -144,6 +145,27 @@ def _partly_queued(exc: PartlyQueued) -> ApiError:
     )
 
 
+# Why each ended state cannot be cancelled, and what the client may do instead.
+_NOT_CANCELLABLE: Final = {
+    "sent": "it reached the carrier, which cannot call it back",
+    "delivered": "it reached the recipient's phone",
+    "failed": "it failed and will not be sent; nothing is left to cancel",
+    "expired": "it expired in the queue and will not be sent; nothing is left to cancel",
+    "cancelled": "it was cancelled already and will not be sent",
+}
+
+
+def _not_cancellable(exc: NotCancellable) -> ApiError:
+    why = _NOT_CANCELLABLE.get(exc.state, "it cannot be cancelled in this state")
+    return ApiError(
+        "not_cancellable",
+        f"message {exc.message_id} is {exc.state}: {why}. Only a message that is queued,"
+        " dispatched or accepted by a relay (not yet sent) can be cancelled;"
+        " GET /api/v1/messages/status shows its state",
+        extra={"message_id": exc.message_id, "message_status": exc.state},
+    )
+
+
 # Each refusal → its answer. Those that only name a field say which field a
 # body most often has them in; handlers that read it elsewhere catch and name theirs.
 PROBLEMS: Final[dict[type[DomainError], Callable[[Any], ApiError]]] = {
@@ -159,6 +181,7 @@ PROBLEMS: Final[dict[type[DomainError], Callable[[Any], ApiError]]] = {
     DuplicatePhone: _duplicate_phone,
     UnknownRecipients: _unknown_recipients,
     PartlyQueued: _partly_queued,
+    NotCancellable: _not_cancellable,
     InvalidNumber: lambda exc: _field("to", exc),
     BadTemplate: lambda exc: _field("text", exc),
     BadCsv: lambda exc: _field("body", exc),

@@ -34,6 +34,7 @@ ERRORS: Final[dict[str, tuple[int, str]]] = {
     "quota_exceeded": (403, "Storage quota exceeded"),
     "subscription_expired": (402, "Subscription expired"),
     "idempotency_conflict": (409, "Idempotency conflict"),
+    "not_cancellable": (409, "Not cancellable"),
     "payload_too_large": (413, "Payload too large"),
     "unsupported_media_type": (415, "Unsupported media type"),
     "storage_unavailable": (503, "Storage unavailable"),

@@ -65,7 +65,24 @@ class RelayAccepted(msgspec.Struct, frozen=True, tag="accepted", tag_field="k"):
     node: str
 
 
-Control = Offer | CloseRelay | CancelJob | Adopt | RelayAccepted
+class CancelMessage(msgspec.Struct, frozen=True, tag="cancel_message", tag_field="k"):
+    """A client asked ``reply_to`` to cancel a message this node owns: cancel it as
+    this node's API would, and once that is stored answer with ``CancelAnswer``."""
+
+    message: str
+    account: str
+    reply_to: str
+    ticket: str
+
+
+class CancelAnswer(msgspec.Struct, frozen=True, tag="cancel_answer", tag_field="k"):
+    """The owner's outcome of a ``CancelMessage`` (``hub.messaging.cancels``)."""
+
+    ticket: str
+    outcome: str
+
+
+Control = Offer | CloseRelay | CancelJob | Adopt | RelayAccepted | CancelMessage | CancelAnswer
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(Control)

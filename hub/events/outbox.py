@@ -27,6 +27,7 @@ EVENT_TYPES: Final = (
     "message.sent",
     "message.delivered",
     "message.failed",
+    "message.cancelled",
     "message.received",
     "otp.verified",
     "device.offline",

@@ -22,7 +22,7 @@ from hub.relay.registry import RelayRegistry
 from hub.store.interface import Statement
 from protocol import frames as f
 from protocol.close_codes import CloseCode
-from protocol.lifecycle import Decision
+from protocol.lifecycle import Decision, State
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ class RelayAnswers:
         # An `accepted` counts even on a socket being closed: the phone holds the
         # job and will send it, so no other device may get it.
         decision = self._moves.answer(conn.device_id, message, frame)
+        if decision is None and message.state is State.CANCELLED and isinstance(frame, f.Accepted):
+            conn.send_cancel(message.id)  # a late accept of a cancelled job: drop it, again
         if decision is not None:
             future = self._live.write([message], save_statements(message))
             self._cancel_after(future, decision, message)

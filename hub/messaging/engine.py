@@ -107,6 +107,7 @@ class Messaging:
             coordination, store, clock, relay.ack_timeout_s, devices, self._relays,
             self._dispatcher, self._moves, self._live, self._background, self._rounds,
         )  # fmt: skip
+        self.cancels = self._control.cancels  # POST /v1/messages/{id}/cancel
         self._server_stopping = False  # the server is closing every socket (1012) to stop
 
     # --- start and stop ----------------------------------------------------
@@ -270,7 +271,7 @@ class Messaging:
         """Cancel those of these messages no relay has been handed yet; their ids.
 
         Used when a message became pointless before it went out (a superseded
-        OTP, a cancelled list send). Its ``message.failed`` event says ``cancelled``.
+        OTP, a cancelled list send); it ends with a ``message.cancelled`` event.
         """
         cancelled = [
             message

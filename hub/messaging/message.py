@@ -56,13 +56,13 @@ _STAMP = {
     State.EXPIRED: "failed_at",
     State.CANCELLED: "failed_at",
 }
-# The webhook event announcing each state (expiry and cancel are failures too).
+# The webhook event announcing each state (an expiry is a failure too).
 _EVENT_TYPE = {
     State.SENT: "message.sent",
     State.DELIVERED: "message.delivered",
     State.FAILED: "message.failed",
     State.EXPIRED: "message.failed",
-    State.CANCELLED: "message.failed",
+    State.CANCELLED: "message.cancelled",
 }
 # The error an event names when the state itself is the reason.
 _STATE_ERROR = {
@@ -111,6 +111,7 @@ class LiveMessage:
     in_queue: bool = False  # has an entry in a dispatcher queue
     avoid_device: str | None = None  # the device that last gave it back
     not_before: float | None = None  # monotonic; that device may retry it from then
+    cancel_asked: bool = False  # a client asked to cancel it after a relay accepted it
     _history: list[HistoryEntry] = field(default_factory=list)
     _events: list[Statement] = field(default_factory=list)
 
@@ -166,6 +167,11 @@ class LiveMessage:
             "at": when,
         }
         return event_statements(self.account_id, _EVENT_TYPE[state], data, now)
+
+    def note(self, cause: str, now: datetime) -> None:
+        """Record in its history what happened without changing its state."""
+        entry = HistoryEntry(self.id, rfc3339(now), self.state.value, cause, self.device_id, None)
+        self._history.append(entry)
 
     def note_queued(self, now: datetime) -> None:
         """Record the first state of a new message in its history."""

@@ -26,10 +26,21 @@ from collections.abc import Callable
 from typing import Any
 
 from hub.clock import Clock
-from hub.cluster.control import Adopt, CancelJob, CloseRelay, Control, RelayAccepted, Why, encode
+from hub.cluster.control import (
+    Adopt,
+    CancelAnswer,
+    CancelJob,
+    CancelMessage,
+    CloseRelay,
+    Control,
+    RelayAccepted,
+    Why,
+    encode,
+)
 from hub.cluster.coordination import Coordination
 from hub.cluster.node import channel_of
 from hub.messaging.background import Background
+from hub.messaging.cancels import MessageCancels
 from hub.messaging.dispatcher import Dispatcher
 from hub.messaging.live import LiveMessages, sql_list
 from hub.messaging.message import LiveMessage, save_statements
@@ -76,6 +87,9 @@ class NodeControl:
         self._background = background
         self._rounds = rounds
         self.fence = RelayFence(relays)
+        self.cancels = MessageCancels(  # a client's cancel of one message, here or on its owner
+            store, clock, coordination, moves, live, relays, background, self.cancel_shared
+        )
 
     def told(self, message: Control) -> None:
         """Another node's control message (``hub.cluster.control``)."""
@@ -93,6 +107,8 @@ class NodeControl:
                 self._background.spawn(self._adopt(device_id))
             case RelayAccepted():
                 self._background.spawn(self._accepted_there(message))
+            case CancelMessage() | CancelAnswer():
+                self.cancels.told(message)
             case _:
                 log.info("ignored a control message this node has no use for: %r", message)
 

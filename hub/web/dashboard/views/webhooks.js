@@ -9,7 +9,7 @@ import {
 
 export const title = "Webhooks";
 export const EVENT_TYPES = [
-  "message.sent", "message.delivered", "message.failed", "message.received",
+  "message.sent", "message.delivered", "message.failed", "message.cancelled", "message.received",
   "otp.verified", "device.online", "device.offline",
 ];
 const POLL_MS = 5000;

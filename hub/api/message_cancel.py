@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.errors import ApiError
 from hub.api.request import hub_of, require
 from hub.api.responses import ok
+from hub.api.schemas import Ok
 from hub.messaging.cancels import Outcome
+
+
+class MessageCancel(Ok, kw_only=True):
+    request_id: str
+    status: Literal["cancelled", "cancelling"]
 
 
 async def cancel_message(request: Request) -> Response:

@@ -153,6 +153,7 @@ def _operation(route: Route, op: Operation) -> dict[str, Any]:
         ok_object = {"type": "object", "properties": {"ok": {"const": True}}, "required": ["ok"]}
         success["content"] = {"application/json": {"schema": ok_object}}
     responses: dict[str, Any] = {str(op.status): success}
+    responses.update({str(also): success for also in op.also})
     # Any call may meet these: a bad input, a missing resource, a guessing brake
     # (429), storage trouble (503) or a bug (500, never with a stack trace).
     codes = ["validation_error", "not_found", *op.errors, "rate_limited", "storage_unavailable",

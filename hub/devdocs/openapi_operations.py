@@ -18,6 +18,7 @@ from hub.api import (
     events,
     health,
     lists,
+    message_cancel,
     messages,
     otp,
     pairing,
@@ -54,6 +55,7 @@ class Operation:
     answer_media: str = "application/json"
     notes: str = ""
     errors: tuple[str, ...] = field(default=())
+    also: tuple[int, ...] = ()  # other success statuses, with the same body
 
 
 CURSOR: Final = (
@@ -104,6 +106,15 @@ OPERATIONS: Final[dict[Endpoint, Operation]] = {
                Param("device_id", "the device that holds or held it"),
                Param("to", "the number, written any way"),
                Param("since", "queued at or after (RFC 3339)"), *CURSOR),
+    ),
+    message_cancel.cancel_message: Operation(
+        "Cancel a message before it is sent", "sms.send", "messages",
+        answer=message_cancel.MessageCancel, also=(202,), errors=("not_cancellable",),
+        notes="200 `cancelled`: it was queued or dispatched, and is now cancelled for good"
+        " (a relay holding it is told to drop it). 202 `cancelling`: a relay had accepted"
+        " it and is asked to drop it; it ends `cancelled` (event `message.cancelled`), or"
+        " `sent` if the carrier had it already. 409 `not_cancellable` once it was sent or"
+        " ended. Cancelling again answers by the state it is in now.",
     ),
     events.events: Operation(
         "Live event stream (Server-Sent Events)", "messages.read", "events",

@@ -102,6 +102,13 @@ CASES: list[tuple[DomainError, int, str, str, dict[str, str], dict[str, Any]]] =
         {"batch_id": "bat_9"},
     ),
     (
+        errors.NotCancellable("req_7", "sent"), 409, "not_cancellable",
+        "message req_7 is sent: it reached the carrier, which cannot call it back. Only a"
+        " message that is queued, dispatched or accepted by a relay (not yet sent) can be"
+        " cancelled; GET /api/v1/messages/status shows its state", {},
+        {"message_id": "req_7", "message_status": "sent"},
+    ),
+    (
         errors.InvalidNumber(NUMBER), 422, "validation_error", f"to: {NUMBER}", {},
         field("to", NUMBER),
     ),

@@ -1,12 +1,20 @@
-"""Cancels across nodes: a list send cancelled on any node cancels what waits
-in the shared queue (no node holds it) with a compare-and-set, as one node
-cancels what it holds; no relay gets those messages afterwards."""
+"""Cancels across nodes: a list send or one message cancelled on any node
+cancels what waits in the shared queue (no node holds it) with a
+compare-and-set, as one node cancels what it holds; no relay gets those
+messages afterwards. A message another node owns is cancelled by that node
+(asked with a control message): its relay gets the ``cancel`` frame."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+from protocol import frames as f
 from relay_sim.relay import SimRelay
 from tests.cluster.conftest import Cluster
-from tests.cluster.control_helpers import api
+from tests.cluster.control_helpers import api, socket_at
+from tests.e2e import raw_relay
+from tests.e2e.hub_process import HubProcess
 
 
 async def test_a_list_send_queued_on_node_a_is_cancelled_on_node_b(cluster: Cluster) -> None:
@@ -48,3 +56,87 @@ async def test_a_list_send_queued_on_node_a_is_cancelled_on_node_b(cluster: Clus
     after = await cluster.send(a, "after the cancel")
     await relay.wait_until(lambda: relay.sms_sent[after] == 1)
     assert [job.text for job in relay.jobs_received] == ["after the cancel"]
+
+
+# --- POST /v1/messages/{id}/cancel on a node that does not own the message -------
+
+
+async def _owned_by(cluster: Cluster, request_id: str, node: HubProcess, state: str) -> None:
+    """Wait until the stored message is ``state`` and owned by ``node`` (the row is
+    the event a node's commit makes)."""
+    node_id = cluster.node_id(node)
+    deadline = time.monotonic() + 10
+    while True:
+        rows = cluster.query("SELECT owner_node, state FROM messages WHERE id = %s", request_id)
+        if rows == [(node_id, state)]:
+            return
+        assert time.monotonic() < deadline, f"{request_id} is not {state} on {node_id}: {rows}"
+        await asyncio.sleep(0.02)  # polling the database: the row is what we wait for
+
+
+async def test_a_job_dispatched_by_node_b_is_cancelled_on_node_a_and_b_s_relay_is_told(
+    cluster: Cluster,
+) -> None:
+    a = await cluster.start_node()
+    b = await cluster.start_node()
+    device = await cluster.pair(a, "phone-on-b")
+    ws = await socket_at(b, device.device_token)
+    request_id = await cluster.send(a, "dispatched through node B")
+    assert (await raw_relay.next_job(ws)).id == request_id
+    await _owned_by(cluster, request_id, b, "dispatched")
+
+    answer = await api(cluster, "POST", a, f"/messages/{request_id}/cancel", json={})
+    told = await raw_relay.next_frame(ws)
+    again = await api(cluster, "POST", a, f"/messages/{request_id}/cancel", json={})
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "cancelled"
+    assert told == f.Cancel(id=request_id)
+    assert again.status_code == 409
+    assert again.json()["message_status"] == "cancelled"
+    assert (await cluster.status(a, request_id))["status"] == "cancelled"
+    await ws.close()
+
+
+async def test_a_job_accepted_on_node_b_is_cancelling_until_b_s_relay_reports_it_cancelled(
+    cluster: Cluster,
+) -> None:
+    a = await cluster.start_node()
+    b = await cluster.start_node()
+    device = await cluster.pair(a, "holding-phone")
+    ws = await socket_at(b, device.device_token)
+    request_id = await cluster.send(b, "accepted on node B")
+    assert (await raw_relay.next_job(ws)).id == request_id
+    await ws.send(f.encode(f.Accepted(id=request_id)).decode())
+    await _owned_by(cluster, request_id, b, "accepted")
+
+    answer = await api(cluster, "POST", a, f"/messages/{request_id}/cancel", json={})
+    told = await raw_relay.next_frame(ws)
+    dropped = f.Failed(seq=1, id=request_id, at=raw_relay.now(), code="cancelled",
+                       message="cancelled before it was sent", retryable=False)  # fmt: skip
+    await ws.send(f.encode(dropped).decode())
+    receipt = await raw_relay.next_frame(ws)
+
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["status"] == "cancelling"
+    assert told == f.Cancel(id=request_id)
+    assert isinstance(receipt, f.Receipt)
+    assert (await cluster.status(a, request_id))["status"] == "cancelled"
+    await ws.close()
+
+
+async def test_a_message_waiting_unowned_is_cancelled_on_any_node(cluster: Cluster) -> None:
+    a = await cluster.start_node()
+    b = await cluster.start_node()
+    device = await cluster.pair(a, "phone-later")
+    request_id = await cluster.send(a, "nobody holds me")
+    assert cluster.query("SELECT owner_node FROM messages WHERE id = %s", request_id) == [(None,)]
+
+    answer = await api(cluster, "POST", b, f"/messages/{request_id}/cancel", json={})
+    relay = await cluster.relay_on(a, device)
+    after = await cluster.send(a, "after the cancel")
+    await relay.wait_until(lambda: relay.sms_sent[after] == 1)
+
+    assert answer.status_code == 200, answer.text
+    assert cluster.query("SELECT state FROM messages WHERE id = %s", request_id) == [("cancelled",)]
+    assert [job.id for job in relay.jobs_received] == [after]

@@ -37,6 +37,7 @@ from hub.messaging.live import LiveMessages
 from hub.messaging.message import LiveMessage, save_statements
 from hub.messaging.moves import Moves
 from hub.messaging.writes import run_statements
+from hub.relay.connection import RelayConnection
 from hub.relay.registry import RelayRegistry
 from hub.store.interface import Statement, StorageUnavailable, Store
 from protocol.lifecycle import Event, State
@@ -162,6 +163,13 @@ class MessageCancels:
         if message.device_id is not None and message.state is State.ACCEPTED:
             self._send_cancel(message, message.device_id)
         return Outcome.CANCELLING
+
+    def remind(self, conn: RelayConnection, accepted: list[LiveMessage]) -> None:
+        """A relay said hello: its accepted jobs a client asked to cancel are asked
+        again (the frame may have been lost with its previous socket)."""
+        for message in accepted:
+            if message.cancel_asked:
+                conn.send_cancel(message.id)
 
     def _send_cancel(self, message: LiveMessage, device_id: str) -> None:
         conn = self._relays.get(device_id)

@@ -322,6 +322,7 @@ class Messaging:
                 message.ack_deadline = deadline
                 message.socket_lost = False
                 conn.send_job(message.send_frame())
+        self.cancels.remind(conn, self._held(device_id, State.ACCEPTED))
         # Coalesced: in a reconnect storm hundreds of hellos arrive per turn of the
         # loop, and each round looks at every online relay of the account.
         self._rounds.soon(conn.account_id)

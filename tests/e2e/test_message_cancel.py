@@ -4,6 +4,7 @@ another account's id, and a SIGKILL right after the 200."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,29 @@ async def test_a_cancel_that_comes_too_late_ends_sent(hub_server: RunningHub) ->
     assert (body["code"], body["message_status"]) == ("not_cancellable", "sent")
     assert "reached the carrier" in body["detail"]
     assert await events(hub_server, "message.cancelled") == []
+
+
+async def test_a_relay_offline_when_asked_gets_the_cancel_when_it_says_hello_again(
+    hub_server: RunningHub,
+) -> None:
+    device = await hub_server.pair("Raw")
+    ws = await hub_server.open_socket(device.device_token)
+    await raw_relay.hello(ws)
+    request_id = await hub_server.send(text="accepted, then the phone went away")
+    await raw_relay.next_job(ws)
+    await ws.send(f.encode(f.Accepted(id=request_id)).decode())
+    await status_becomes(hub_server, request_id, "accepted")
+    await ws.close()
+
+    answer = await cancel(hub_server, request_id)
+    back = await hub_server.open_socket(device.device_token)
+    await raw_relay.hello(back)
+    async with asyncio.timeout(10):
+        told = await raw_relay.next_frame(back)
+
+    assert answer.status_code == 202, answer.text
+    assert told == f.Cancel(id=request_id)
+    assert (await hub_server.status(request_id))["status"] == "accepted"  # until it reports
 
 
 async def test_a_late_accept_after_the_cancel_is_told_to_cancel_again(

@@ -28,7 +28,11 @@ FLOW: Final = ("health", "send_sms", "message_status", "send_otp", "verify_otp")
 
 # Fields that take a collection variable in Postman, so the flows chain.
 _VARIABLE_FIELDS: Final = {"verify_otp": {"otp_id": "{{otp_id}}"}}
-_QUERY_VALUES: Final = {("message_status", "request_id"): "{{request_id}}"}
+# Query and path values read from the collection's variables (the last send's id).
+_QUERY_VALUES: Final = {
+    ("message_status", "request_id"): "{{request_id}}",
+    ("cancel_message", "request_id"): "{{request_id}}",
+}
 
 
 def collection(
@@ -71,7 +75,7 @@ def collection(
                 "baseUrl", base_url, "the hub's API root, e.g. https://sms.example.uz/api/v1"
             ),
             _variable("token", "", "an access token (rh_…) with the scopes the requests need"),
-            _variable("request_id", "", "set by Send SMS; read by Message status"),
+            _variable("request_id", "", "set by Send SMS; read by Message status and Cancel"),
             _variable("otp_id", "", "set by Send OTP; read by Verify OTP"),
         ],
         "item": [
@@ -153,7 +157,10 @@ def _url(op_id: str, path: str, operation: dict[str, Any]) -> dict[str, Any]:
         url["query"] = query
     variables = [p["name"] for p in operation["parameters"] if p.get("in") == "path"]
     if variables:
-        url["variable"] = [{"key": name, "value": "", "description": "an id"} for name in variables]
+        url["variable"] = [
+            {"key": name, "value": _QUERY_VALUES.get((op_id, name), ""), "description": "an id"}
+            for name in variables
+        ]
     return url
 
 

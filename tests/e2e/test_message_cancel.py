@@ -151,14 +151,18 @@ async def test_a_relay_offline_when_asked_gets_the_cancel_when_it_says_hello_aga
     await ws.close()
 
     answer = await cancel(hub_server, request_id)
+    again = await cancel(hub_server, request_id)  # the same answer; asked once
     back = await hub_server.open_socket(device.device_token)
     await raw_relay.hello(back)
     async with asyncio.timeout(10):
         told = await raw_relay.next_frame(back)
 
-    assert answer.status_code == 202, answer.text
+    assert answer.status_code == again.status_code == 202, answer.text
+    assert answer.json() == again.json()
     assert told == f.Cancel(id=request_id)
-    assert (await hub_server.status(request_id))["status"] == "accepted"  # until it reports
+    status = await hub_server.status(request_id)
+    assert status["status"] == "accepted"  # until the relay reports
+    assert [h["cause"] for h in status["history"]].count("cancel_asked") == 1
 
 
 async def test_a_late_accept_after_the_cancel_is_told_to_cancel_again(

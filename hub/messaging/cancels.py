@@ -58,7 +58,7 @@ _TRIES: Final = 3
 # How long a node waits for the owner's answer: one commit on each side, normally
 # milliseconds; past this the owner is taken for stuck or dead and the client retries.
 OWNER_ANSWER_S: Final = 10.0
-# The answers a relay's state allows at once.
+# States a cancel ends at once: no relay has accepted the job.
 _AT_ONCE: Final = frozenset({State.QUEUED, State.DISPATCHED})
 
 # Cancels what waits unowned in the shared queue with ``cancel``; their ids.
@@ -157,9 +157,13 @@ class MessageCancels:
         """A relay accepted it: ask it to drop the job (asked once, stored; told again
         on every repeated request, in case a frame was lost)."""
         if not message.cancel_asked:
-            message.cancel_asked = True
+            message.cancel_asked = True  # set first: a second request meanwhile writes nothing
             message.note("cancel_asked", self._clock.now())
-            await self._live.write([message], save_statements(message))
+            try:
+                await self._live.write([message], save_statements(message))
+            except StorageUnavailable:
+                message.cancel_asked = False  # not stored: the next request asks again
+                raise
         if message.device_id is not None and message.state is State.ACCEPTED:
             self._send_cancel(message, message.device_id)
         return Outcome.CANCELLING

@@ -20,6 +20,7 @@ from hub.cluster.coordination import coordination_for
 from hub.config import Config
 from hub.events.feed import EventFeed
 from hub.events.presence import Presence
+from hub.events.tail import ClusterTail
 from hub.limits.guess_brakes import GuessBrake
 from hub.messaging.batches import Batches
 from hub.messaging.engine import Messaging
@@ -74,7 +75,8 @@ class Hub:
         """``webhook_pool``: what webhooks are POSTed through (default: the sender's own)."""
         store = store_for(config)
         devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s)
-        feed = EventFeed(store)
+        feed = EventFeed(store, postgres=config.storage.is_postgres)
+        coordination = coordination_for(store, clock, config)
         presence = Presence(store, clock, config.relay.offline_grace_s, feed.committed)
         otps = Otps(
             store,
@@ -84,8 +86,7 @@ class Hub:
             feed.committed,
         )
         messaging = Messaging(
-            store, clock, config, devices, presence, feed.committed, otps.unseal,
-            coordination_for(store, clock, config),
+            store, clock, config, devices, presence, feed.committed, otps.unseal, coordination,
         )  # fmt: skip
         lists = RecipientLists(store, clock)
         endpoints = WebhookEndpoints(
@@ -111,7 +112,13 @@ class Hub:
             feed=feed,
             presence=presence,
             webhook_sender=WebhookSender(
-                store, clock, feed, endpoints, config.webhooks, pool=webhook_pool
+                store,
+                clock,
+                feed,
+                endpoints,
+                config.webhooks,
+                pool=webhook_pool,
+                node_id=coordination.node_id,
             ),
             webhook_attempts=WebhookDeliveries(store, clock),
             otps=otps,
@@ -141,6 +148,9 @@ class Hub:
         if resumed:
             log.info("resuming %d unfinished message(s)", resumed)
         await self.webhook_sender.start()
+        if self.config.cluster.enabled:  # events other nodes commit wake this node's readers
+            tail = ClusterTail(self.store, self.clock, self.feed)
+            self._timers.append(asyncio.create_task(tail.follow(), name="event-tail"))
         self._timers.append(asyncio.create_task(self._sweep_forever(), name="sweeper"))
 
     async def _keep_dashboard_link(self, origin: str) -> None:

@@ -77,7 +77,9 @@ class Hub:
         devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s)
         feed = EventFeed(store, postgres=config.storage.is_postgres)
         coordination = coordination_for(store, clock, config)
-        presence = Presence(store, clock, config.relay.offline_grace_s, feed.committed)
+        presence = Presence(
+            store, clock, config.relay.offline_grace_s, feed.committed, coordination.node_id
+        )
         otps = Otps(
             store,
             clock,

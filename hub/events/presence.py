@@ -113,12 +113,15 @@ class Presence:
         update, params = self._change(device_id, status, at)
         event = event_statements(account_id, f"device.{status}", data, self._clock.now())
 
-        def op(tx: Tx) -> None:
-            if tx.execute(update, params).rowcount:
-                for sql, args in event:
-                    tx.execute(sql, args)
+        def op(tx: Tx) -> bool:
+            if not tx.execute(update, params).rowcount:
+                return False
+            for sql, args in event:
+                tx.execute(sql, args)
+            return True
 
         future = self._store.submit(op)
+        future.add_done_callback(lambda fut: self._unchanged(fut, device_id, status))
         future.add_done_callback(lambda fut: self._written(fut, account_id, device_id, gone))
 
     def _change(self, device_id: str, status: str, at: datetime) -> tuple[str, tuple[object, ...]]:
@@ -142,6 +145,11 @@ class Presence:
             " AND n.lease_until > now())",
             (device_id, rfc3339(at), device_id, self._node_id),
         )
+
+    def _unchanged(self, future: asyncio.Future[bool], device_id: str, status: str) -> None:
+        if not future.cancelled() and future.exception() is None and not future.result():
+            # Another node announced it (or, for offline, holds the device now).
+            log.info("device %s: %s already announced cluster-wide; no event", device_id, status)
 
     def _written(
         self, future: asyncio.Future[Any], account_id: str, device_id: str, gone: _Gone | None

@@ -48,7 +48,9 @@ class Cluster:
     root: Path
     client: httpx.AsyncClient
     max_inflight: int = 8
-    extra_toml: str = ""  # more settings for the nodes started after it is set
+    # More settings for the nodes started after it is set, appended after the
+    # [relay] table: keys before a table header of their own are [relay]'s.
+    extra_toml: str = ""
     nodes: list[HubProcess] = field(default_factory=list)
     relays: list[SimRelay] = field(default_factory=list)
 

@@ -10,7 +10,6 @@ node B commits, and a client that leaves A and resumes on B with
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -22,13 +21,13 @@ from hub.events.feed import EventFeed
 from hub.events.order import Position
 from hub.store.postgres import PostgresStore
 from tests.cluster.conftest import Cluster
-from tests.e2e.conftest import ADMIN_TOKEN
-from tests.e2e.hub_process import HubProcess
-from tests.e2e.sse import Message, Stream
+from tests.cluster.event_stream import stream_on
+from tests.e2e.sse import Message
 from tests.pg_cluster import PgCluster
 
 _names = itertools.count()
 ACCOUNT = "acc_order"
+TYPES = "message.sent"
 
 
 @pytest.fixture
@@ -106,20 +105,6 @@ async def test_the_feed_holds_back_an_event_committed_behind_a_running_transacti
 # --- real nodes ---------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def stream_on(
-    cluster: Cluster, node: HubProcess, last_event_id: str | None = None
-) -> AsyncIterator[Stream]:
-    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    if last_event_id is not None:
-        headers["Last-Event-ID"] = last_event_id
-    async with cluster.client.stream(
-        "GET", f"{node.base_url}/api/v1/events?types=message.sent", headers=headers
-    ) as response:
-        assert response.status_code == 200
-        yield Stream(response, response.aiter_lines())
-
-
 def request_of(message: Message) -> str:
     request_id: str = message.body["data"]["request_id"]
     return request_id
@@ -133,7 +118,7 @@ async def test_a_stream_on_node_a_hears_an_event_node_b_commits_before_its_keepa
     b = await cluster.start_node()
     await cluster.relay_on(b, device)
 
-    async with stream_on(cluster, a) as stream:
+    async with stream_on(cluster, a, TYPES) as stream:
         sent = await cluster.send(b)
         # The keepalive is 15 s: only the cluster's tail can wake A's stream sooner.
         async with asyncio.timeout(5):
@@ -155,14 +140,14 @@ async def test_a_stream_resumed_on_another_node_with_last_event_id_has_no_gap_an
     await cluster.relay_on(b, phone_b)
     heard: list[Message] = []
 
-    async with stream_on(cluster, a) as stream:
+    async with stream_on(cluster, a, TYPES) as stream:
         first = await asyncio.gather(*(cluster.send(a if n % 2 else b, f"m{n}") for n in range(20)))
         async with asyncio.timeout(20):
             heard += await stream.take(10)
     # Away from A: sends go on through both nodes while nobody listens.
     later = await asyncio.gather(*(cluster.send(b if n % 2 else a, f"l{n}") for n in range(20)))
     resume_at = heard[-1].id
-    async with stream_on(cluster, b, last_event_id=resume_at) as stream:
+    async with stream_on(cluster, b, TYPES, last_event_id=resume_at) as stream:
         async with asyncio.timeout(20):
             heard += await stream.take(30)
 

@@ -57,6 +57,17 @@ async def settled(cluster: Cluster, node: HubProcess) -> dict[str, Any]:
                 return delivery
 
 
+async def none_pending(cluster: Cluster, node: HubProcess) -> None:
+    """Return once no delivery is pending (read again, round trip after round trip)."""
+    async with asyncio.timeout(10):
+        while True:
+            response = await cluster.client.get(
+                node.base_url + "/api/v1/webhooks/deliveries?status=pending", headers=AUTH
+            )
+            if not response.json()["items"]:
+                return
+
+
 async def test_three_nodes_deliver_every_event_once_each_attempt_by_one_node(
     cluster: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -77,6 +88,7 @@ async def test_three_nodes_deliver_every_event_once_each_attempt_by_one_node(
         )
         await wait_any(relays, lambda: all(sum(r.sms_sent[m] for r in relays) for m in sent), 30)
         await receiver.wait_until(lambda: len(receiver.succeeded()) == 60, timeout=30)
+        await none_pending(cluster, a)  # every outcome recorded after its answer
         rows = cluster.query(
             "SELECT d.status, d.attempt_count, count(a.n) FROM webhook_deliveries d"
             " LEFT JOIN webhook_attempts a ON a.delivery_id = d.id"

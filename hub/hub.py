@@ -20,6 +20,7 @@ from hub.cluster.coordination import Coordination, coordination_for
 from hub.config import Config
 from hub.events.feed import EventFeed
 from hub.events.presence import Presence
+from hub.events.tail import ClusterTail
 from hub.limits.guess_brakes import GuessBrake
 from hub.messaging.batches import Batches
 from hub.messaging.engine import Messaging
@@ -76,9 +77,11 @@ class Hub:
         store = store_for(config)
         fresh = config.cluster.enabled  # other nodes change accounts, devices and tokens too
         devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s, fresh=fresh)
+        feed = EventFeed(store, postgres=config.storage.is_postgres)
         coordination = coordination_for(store, clock, config)
-        feed = EventFeed(store)
-        presence = Presence(store, clock, config.relay.offline_grace_s, feed.committed)
+        presence = Presence(
+            store, clock, config.relay.offline_grace_s, feed.committed, coordination.node_id
+        )
         otps = Otps(
             store,
             clock,
@@ -113,7 +116,13 @@ class Hub:
             feed=feed,
             presence=presence,
             webhook_sender=WebhookSender(
-                store, clock, feed, endpoints, config.webhooks, pool=webhook_pool
+                store,
+                clock,
+                feed,
+                endpoints,
+                config.webhooks,
+                pool=webhook_pool,
+                node_id=coordination.node_id,
             ),
             webhook_attempts=WebhookDeliveries(store, clock),
             otps=otps,
@@ -144,6 +153,9 @@ class Hub:
         if resumed:
             log.info("resuming %d unfinished message(s)", resumed)
         await self.webhook_sender.start()
+        if self.config.cluster.enabled:  # events other nodes commit wake this node's readers
+            tail = ClusterTail(self.store, self.clock, self.feed)
+            self._timers.append(asyncio.create_task(tail.follow(), name="event-tail"))
         self._timers.append(asyncio.create_task(self._sweep_forever(), name="sweeper"))
 
     async def refresh_account(self, account_id: str) -> None:

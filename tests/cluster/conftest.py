@@ -50,6 +50,9 @@ class Cluster:
     client: httpx.AsyncClient
     max_inflight: int = 8
     relay_extra: str = ""  # more [relay] settings, TOML lines
+    # More settings for the nodes started after it is set, appended after the
+    # [relay] table: keys before a table header of their own are [relay]'s.
+    extra_toml: str = ""
     nodes: list[HubProcess] = field(default_factory=list)
     relays: list[SimRelay] = field(default_factory=list)
 
@@ -58,6 +61,7 @@ class Cluster:
         config = self.root / f"node{index}.toml"
         config.write_text(
             CLUSTER_TOML.format(max_inflight=self.max_inflight, relay_extra=self.relay_extra)
+            + self.extra_toml
         )
         node = HubProcess(
             self.root / f"node{index}", free_port(), ADMIN_TOKEN, config, database=self.database

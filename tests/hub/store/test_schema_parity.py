@@ -25,8 +25,14 @@ _names = itertools.count()
 
 # Several nodes share work through these (hub/cluster/); one SQLite hub has no peers.
 POSTGRES_ONLY = {"hub_nodes", "relay_sessions", "schema_version"}
-# Columns only a cluster reads: which node holds a queued message in memory.
-POSTGRES_ONLY_COLUMNS = {"messages": {"owner_node"}}
+# Columns only PostgreSQL reads: which node holds a queued message in memory;
+# the writing transaction's id, for reading events in commit order (SQLite's
+# one writer commits in seq order); which node is making a webhook attempt.
+POSTGRES_ONLY_COLUMNS = {
+    "messages": {"owner_node"},
+    "events": {"xid"},
+    "webhook_deliveries": {"made_xid", "locked_by", "locked_until", "locked_at"},
+}
 
 
 def sqlite_tables(path: Path) -> dict[str, set[str]]:

@@ -58,6 +58,10 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     # Several hub nodes share one PostgreSQL (its version 10 adds their tables);
     # SQLite serves one node and needs none of them.
     10: (),
+    11: (),  # placeholder: another branch's step (the lead renumbers at merge)
+    12: (),  # placeholder: another branch's step (the lead renumbers at merge)
+    # Node death (reaped nodes, fencing) is PostgreSQL's alone.
+    13: (),
 }
 CURRENT: Final = max(STEPS)
 

@@ -26,6 +26,11 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     # Several nodes: messages gain the node holding a queued one; hub_nodes and
     # relay_sessions are new tables created by the schema.
     10: ('ALTER TABLE messages ADD COLUMN IF NOT EXISTS owner_node TEXT COLLATE "C"',),
+    11: (),  # placeholder: another branch's step (the lead renumbers at merge)
+    12: (),  # placeholder: another branch's step (the lead renumbers at merge)
+    # Node death: reaped_nodes and the fencing function rh_hold_node are created
+    # by the schema.
+    13: (),
 }
 CURRENT: Final = max(STEPS)
 

@@ -359,3 +359,28 @@ CREATE TABLE IF NOT EXISTS relay_sessions (
     since       TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS relay_sessions_account ON relay_sessions(account_id, node_id);
+
+-- Nodes whose lease ran out and that another node reaped (hub/cluster/reaper.py).
+-- Their dispatched, accepted and sent messages keep them as owner_node until a
+-- node adopts them: the node the phone comes back to, or (a dispatched one
+-- only, once rescue_after has passed and no node holds its phone) any node,
+-- which requeues it. The row goes when it owns nothing any more.
+CREATE TABLE IF NOT EXISTS reaped_nodes (
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    reaped_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+    rescue_after  TIMESTAMPTZ NOT NULL
+);
+
+-- Zombie fencing: every group commit of a cluster node runs this just before
+-- its COMMIT. It holds the node's row (KEY SHARE: a renewal still goes through,
+-- a reap's DELETE waits) until the commit, or fails the whole transaction if
+-- the row is gone, so nothing a reaped node decided can commit after the reap.
+CREATE OR REPLACE FUNCTION rh_hold_node(node TEXT) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM hub_nodes WHERE id = node FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node % was reaped (its lease ran out): it may commit nothing more', node
+            USING ERRCODE = 'RH001';
+    END IF;
+END
+$$;

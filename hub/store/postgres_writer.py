@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import pq
 
-from hub.store.interface import Conflict, StorageUnavailable
+from hub.store.interface import Conflict, NodeFenced, StorageUnavailable
 from hub.store.postgres_sql import PgRow, stored, to_psycopg
 
 log = logging.getLogger(__name__)
@@ -139,10 +139,18 @@ class PgTx:
         return PgResult.counted(changed)
 
 
+# Raised by rh_hold_node (postgres_schema.sql) when the node's row is gone.
+_FENCED_CODE = "RH001"
+_HOLD_NODE = b"SELECT rh_hold_node(%s)"
+
+
 class PostgresWriter:
     def __init__(self, connect: Callable[[], psycopg.Connection[PgRow]], batch_max: int) -> None:
         # Public so a test can wrap it, before start(), with a fault-injecting connection.
         self.connect = connect
+        # A cluster node's id: each batch then commits only while the node's row
+        # stands (zombie fencing); None on one node, where nothing is checked.
+        self.fence_node: str | None = None
         self._batch_max = batch_max
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-writer")
         self._conn: psycopg.Connection[PgRow] | None = None
@@ -204,6 +212,8 @@ class PostgresWriter:
         except Exception as exc:
             self._disconnect()  # a connection in an unknown state is not used again
             log.error("group commit failed: %s", str(exc).strip())
+            if getattr(exc, "sqlstate", None) == _FENCED_CODE:
+                return [NodeFenced(str(exc).strip())] * len(batch)
             return [unavailable(exc)] * len(batch)
 
     def _commit(self, batch: list[Pending]) -> list[Any]:
@@ -227,6 +237,10 @@ class PostgresWriter:
                     conn.execute(b"ROLLBACK TO op")
                     conn.execute(b"RELEASE op")
                     outcomes.append(exc)
+            if (node := self.fence_node) is not None:
+                # Sent in the same flush as the COMMIT, so the server runs both even
+                # if this process is stopped right now (a zombie's last batch).
+                conn.execute(_HOLD_NODE, (node,))
             conn.execute(b"COMMIT")
         self.batches += 1
         self.ops += len(batch)

@@ -53,6 +53,10 @@ class Coordination(Protocol):
 
     async def close(self) -> None: ...
 
+    def may_dispatch(self) -> bool:
+        """False once this node's lease may have run out: it hands no job to a relay."""
+        ...
+
     def relay_online(self, account_id: str, device_id: str) -> asyncio.Future[int] | None:
         """Record that this node holds the device's socket; the write's future (None: one node)."""
         ...
@@ -79,6 +83,9 @@ class OneNode:
     async def close(self) -> None:
         return None
 
+    def may_dispatch(self) -> bool:
+        return True
+
     def relay_online(self, account_id: str, device_id: str) -> asyncio.Future[int] | None:
         return None
 
@@ -99,7 +106,6 @@ class ClusterNode:
         self._url = config.storage.url
         self._settings = config.cluster
         self._lease = NodeLease(store, clock, config.cluster, new_node_id())
-        self._set_fence(self._lease.node_id)
         self._liveness = Liveness(
             store, clock, config.cluster, config.relay.requeue_grace_s,
             lambda: self._lease, self._adopted, self._fence,
@@ -118,7 +124,11 @@ class ClusterNode:
         self, on_offer: OnOffer, on_adopted: OnAdopted, on_fenced: Callable[[], None]
     ) -> None:
         self._on_offer, self._on_adopted, self._on_fenced = on_offer, on_adopted, on_fenced
+        asked_at = self._clock.monotonic()
         await self._lease.take()
+        self._liveness.took(asked_at)
+        # From now on a write commits only while this node's row stands.
+        self._set_fence(self.node_id)
         await self._listen()
         self._ticking = asyncio.create_task(self._liveness.run(), name="node-liveness")
 
@@ -162,7 +172,9 @@ class ClusterNode:
         lease = NodeLease(self._store, self._clock, self._settings, new_node_id())
         self._lease = lease
         self._set_fence(lease.node_id)
+        asked_at = self._clock.monotonic()
         await lease.take()  # if this fails, the next tick's renewal finds no row: again
+        self._liveness.took(asked_at)
         await self._listen()
         log.warning("node %s fenced itself; it serves again as node %s", old, lease.node_id)
 
@@ -182,6 +194,9 @@ class ClusterNode:
             await self._lease.give_up()
         except StorageUnavailable as exc:  # its lease runs out by itself
             log.warning("node %s left without a goodbye: %s", self.node_id, exc)
+
+    def may_dispatch(self) -> bool:
+        return self._clock.monotonic() < self._liveness.held_until
 
     def relay_online(self, account_id: str, device_id: str) -> asyncio.Future[int]:
         op = took_session(self.node_id, account_id, device_id)

@@ -50,6 +50,15 @@ class Liveness:
         # Set by a tick that saw reaped nodes (or a rescue notice): only then does
         # a hello look for its phone's orphans.
         self.orphans_may_exist = False
+        # Until when (this process's monotonic clock) the lease surely runs: from
+        # the moment a renewal was asked, not answered. Past it the node may have
+        # been reaped, so it hands no job to a relay (a SIGSTOPped node wakes
+        # past it: the clock ran on while it was stopped).
+        self.held_until = 0.0
+
+    def took(self, asked_at: float) -> None:
+        """A lease asked for at ``asked_at`` was taken or renewed."""
+        self.held_until = asked_at + self._settings.lease_s
 
     async def run(self) -> None:
         """Tick until cancelled; a failed tick is logged and the next one tries again."""
@@ -63,6 +72,7 @@ class Liveness:
                     if not await self._lease().renew():
                         raise NodeFenced("the node's lease row is gone")
                     renewed_at = now
+                    self.took(now)
                 await self.tick()
             except NodeFenced as exc:
                 log.error("node %s was reaped (%s): fencing itself", self._lease().node_id, exc)

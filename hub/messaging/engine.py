@@ -315,7 +315,7 @@ class Messaging:
         socket is here. One whose dispatch is not committed yet goes out when its
         write lands."""
         conn = self._relays.get(device_id)
-        if conn is None:
+        if conn is None or not self._shared.may_dispatch():
             return
         deadline = self._clock.monotonic() + self._relay.ack_timeout_s
         for message in self._held(device_id, State.DISPATCHED):

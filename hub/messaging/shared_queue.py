@@ -242,6 +242,10 @@ class SharedQueue:
             self._moves.restore(message, None)
             self._live.remove(message)
 
+    def may_dispatch(self) -> bool:
+        """False on a cluster node whose lease may have run out (it may be reaped)."""
+        return self._coordination.may_dispatch()
+
     # --- rescue: jobs of a reaped node
 
     def adopted(self, rows: list[Row], due: bool) -> None:

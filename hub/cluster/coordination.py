@@ -105,6 +105,7 @@ class ClusterNode:
         self._clock = clock
         self._url = config.storage.url
         self._settings = config.cluster
+        self._grace_s = config.relay.requeue_grace_s
         self._lease = NodeLease(store, clock, config.cluster, new_node_id())
         self._liveness = Liveness(
             store, clock, config.cluster, config.relay.requeue_grace_s,
@@ -191,7 +192,7 @@ class ClusterNode:
         if self._listener is not None:
             await self._listener.close()
         try:
-            await self._lease.give_up()
+            await self._lease.give_up(self._grace_s)
         except StorageUnavailable as exc:  # its lease runs out by itself
             log.warning("node %s left without a goodbye: %s", self.node_id, exc)
 

@@ -61,13 +61,21 @@ class NodeLease:
 
         return bool(await self._store.write(renew))
 
-    async def give_up(self) -> None:
+    async def give_up(self, grace_s: float = 0.0) -> None:
         """Leave the cluster on a clean stop: the node's sessions and lease go, and
-        queued messages it held go back to the shared queue."""
+        queued messages it held go back to the shared queue. Jobs its phones hold
+        are left as a reaped node's (``hub.cluster.reaper``): the node a phone
+        reconnects to adopts them; a dispatched one is requeued ``grace_s`` on
+        if its phone never comes back."""
         node = self.node_id
 
         def leave(tx: Tx) -> None:
             hand_back_queued(tx, node)
+            tx.execute(
+                "INSERT INTO reaped_nodes (id, rescue_after)"
+                " VALUES (?, now() + make_interval(secs => ?)) ON CONFLICT (id) DO NOTHING",
+                (node, grace_s),
+            )
             tx.execute("DELETE FROM relay_sessions WHERE node_id = ?", (node,))
             tx.execute("DELETE FROM hub_nodes WHERE id = ?", (node,))
 

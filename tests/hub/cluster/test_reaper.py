@@ -152,3 +152,17 @@ async def test_no_stale_rescue_before_the_grace_has_passed(store: PostgresStore)
 
     assert (await store.write(rescue("node_b"))).stale == []
     assert await owners(store, lost) == {"node_dead"}
+
+
+async def test_a_node_leaving_cleanly_leaves_its_phones_jobs_for_the_node_they_reach(
+    store: PostgresStore,
+) -> None:
+    leaving, staying = lease(store, "node_leaving"), lease(store, "node_staying")
+    await leaving.take()
+    await staying.take()
+    jobs = await held(store, "node_leaving", "dev_1", "accepted", 2)
+    await leaving.give_up(10.0)
+    await store.write(took_session("node_staying", ACCOUNT, "dev_1"))
+
+    adopted = await store.write(adopt_phone("node_staying", "dev_1"))
+    assert sorted(r["id"] for r in adopted) == sorted(jobs)

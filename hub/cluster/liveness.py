@@ -5,7 +5,10 @@ Everything runs on one timer of ``reap_every_s`` (at most 1 s), so a node
 that died is reaped at most ``lease_s + reap_every_s`` (plus a commit) after
 its last renewal: each tick reads one row (any lease out? any orphan left?)
 and writes only when there is something to do. The lease is renewed on the
-ticks that fall ``renew_every_s`` apart.
+ticks that fall ``renew_every_s`` apart (on the next tick after a failed
+renewal). A node reaps only once it has held its own lease without a gap for
+``lease_s``: after the database was away, every lease lapsed alike, and the
+nodes that come back must not reap each other before they could renew.
 
 A renewal that finds the node's row gone, or any write failing with
 ``NodeFenced``, means another node reaped this one (it was stopped, or cut
@@ -62,26 +65,35 @@ class Liveness:
 
     async def run(self) -> None:
         """Tick until cancelled; a failed tick is logged and the next one tries again."""
-        renewed_at = tried_at = self._clock.monotonic()
+        renewed_at = tried_at = steady_since = self._clock.monotonic()
+        renewal_failed = False
         while True:
             await self._clock.sleep(self._settings.reap_every_s)
             now = self._clock.monotonic()
+            renewing = renewal_failed or now - tried_at >= self._settings.renew_every_s
             try:
-                if now - tried_at >= self._settings.renew_every_s:
+                if renewing:
                     tried_at = now
                     if not await self._lease().renew():
                         raise NodeFenced("the node's lease row is gone")
+                    if renewal_failed:
+                        # The database (or this node's link to it) was away: every
+                        # node's lease may have lapsed alike. Reap only once the
+                        # others have had a whole lease to renew theirs.
+                        steady_since = now
+                    renewal_failed = False
                     renewed_at = now
                     self.took(now)
-                await self.tick()
+                await self.tick(may_reap=now - steady_since >= self._settings.lease_s)
             except NodeFenced as exc:
                 log.error("node %s was reaped (%s): fencing itself", self._lease().node_id, exc)
                 try:
                     await self._on_reaped()
                 except StorageUnavailable as again:  # the next renewal finds no row: again
                     log.error("fencing could not take a new lease yet: %s", again)
-                renewed_at = tried_at = self._clock.monotonic()
+                renewed_at = tried_at = steady_since = self._clock.monotonic()
             except StorageUnavailable as exc:
+                renewal_failed = renewal_failed or renewing
                 late = self._clock.monotonic() - renewed_at
                 if late > self._settings.lease_s:
                     # Another node may reap it meanwhile; its writes then fail
@@ -91,14 +103,15 @@ class Liveness:
                 else:
                     log.warning("node %s: cluster tick failed (%s)", self._lease().node_id, exc)
 
-    async def tick(self) -> list[str]:
-        """Reap what ran out and rescue what is left; the nodes reaped now."""
+    async def tick(self, may_reap: bool = True) -> list[str]:
+        """Reap what ran out (if ``may_reap``) and rescue what is left; the nodes
+        reaped now."""
         me = self._lease().node_id
         row = await self._store.fetchone(LOOK, (me,))
         if row is None:
             return []
         dead: list[str] = []
-        if row["expired"]:
+        if row["expired"] and may_reap:
             dead = await self._store.write(reap_expired(me, self._grace_s))
             for node in dead:
                 log.warning("reaped node %s: its lease ran out", node)

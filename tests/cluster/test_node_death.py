@@ -173,3 +173,38 @@ async def test_a_killed_nodes_relays_rehome_and_every_job_ends_once_on_its_phone
         assert cluster.query("SELECT id FROM hub_nodes WHERE id = %s", victim_id) == []
     finally:
         await front.stop()
+
+
+async def test_unanswered_jobs_of_a_dead_node_go_elsewhere_after_the_grace_accepted_ones_never(
+    cluster: Cluster,
+) -> None:
+    cluster.max_inflight = 2
+    cluster.cluster_extra = DEATH_CLUSTER
+    cluster.relay_extra = "requeue_grace_s = 1.0"
+    doomed = await cluster.start_node()
+    accepter_phone = await cluster.pair(doomed, "accepter")
+    silent_phone = await cluster.pair(doomed, "silent")
+    other_phone = await cluster.pair(doomed, "other")
+    survivor = await cluster.start_node()
+    # Straight to the doomed node: once it dies, these two phones reach no node.
+    accepter = await cluster.relay_on(doomed, accepter_phone, profile=SLOW_SENDER)
+    accepted = [await cluster.send(survivor, f"a{n}") for n in range(2)]
+    await stored(lambda: states_are(cluster, accepted, "accepted"))  # the accepter is full
+    silent = await cluster.relay_on(doomed, silent_phone, profile=SLOW_ACKER)
+    dispatched = [await cluster.send(survivor, f"d{n}") for n in range(2)]
+    await silent.wait_until(lambda: {j.id for j in silent.jobs_received} >= set(dispatched))
+    other = await cluster.relay_on(survivor, other_phone)
+    doomed_id = cluster.node_id(doomed)
+
+    await doomed.kill()
+
+    # After the reap and the grace, the survivor requeues the unanswered jobs,
+    # and the only phone online takes them as a new attempt.
+    await other.wait_until(lambda: set(dispatched) <= delivered_ids(other), timeout=30)
+    assert {j.id: j.attempt for j in other.jobs_received} == dict.fromkeys(dispatched, 2)
+    # The accepted ones wait for their phone: never offered to another.
+    assert not {j.id for j in other.jobs_received} & set(accepted)
+    rows = cluster.query("SELECT state, owner_node FROM messages WHERE id = ANY(%s)", accepted)
+    assert rows == [("accepted", doomed_id)] * 2
+    assert cluster.query("SELECT id FROM reaped_nodes") == [(doomed_id,)]
+    assert accepter.running  # still trying to reach its node

@@ -183,6 +183,8 @@ class ClusterNode:
         writer = getattr(self._store, "writer", None)  # PostgresStore's group commit
         if writer is not None:
             writer.fence_node = node_id
+            # A node stopped mid-transaction would hold row locks its reaper needs.
+            writer.fence_idle_ms = int(self._settings.lease_s * 1000)
 
     async def close(self) -> None:
         if self._ticking is not None:

@@ -71,6 +71,7 @@ class NodeLease:
 
         def leave(tx: Tx) -> None:
             hand_back_queued(tx, node)
+            leave_held(tx, node)
             tx.execute(
                 "INSERT INTO reaped_nodes (id, rescue_after)"
                 " VALUES (?, now() + make_interval(secs => ?)) ON CONFLICT (id) DO NOTHING",
@@ -92,4 +93,13 @@ def hand_back_queued(tx: Tx, node_id: str) -> None:
         " FROM (SELECT DISTINCT r.node_id, r.account_id FROM relay_sessions r"
         " WHERE r.node_id <> ? AND r.account_id IN (SELECT account_id FROM freed)) AS s",
         (node_id, channel_of(""), node_id),
+    )
+
+
+def leave_held(tx: Tx, node_id: str) -> None:
+    """The jobs the node's phones hold become orphans, for a live node to adopt."""
+    tx.execute(
+        "UPDATE messages SET orphan_of = owner_node WHERE owner_node = ?"
+        " AND state IN ('dispatched', 'accepted', 'sent')",
+        (node_id,),
     )

@@ -3,9 +3,10 @@
 A node is dead once its lease (``hub_nodes.lease_until``) is behind the
 database's clock. Any live node reaps it: its queued messages go back to the
 shared queue, its relay sessions and its row go, and it is remembered in
-``reaped_nodes``. Its dispatched, accepted and sent messages keep it as their
-``owner_node`` (orphans) until one node adopts them with a compare-and-set on
-that column:
+``reaped_nodes``. Its dispatched, accepted and sent messages become orphans
+(``orphan_of`` names it; a partial index finds them by phone) until one node
+adopts them with a compare-and-set that clears the mark and sets
+``owner_node``:
 
 - the node holding the phone's socket now (its hello, or the reaper's
   ``rescue:`` notification, or its own tick) adopts all of that phone's, and
@@ -23,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hub.cluster.node import channel_of, hand_back_queued
+from hub.cluster.node import channel_of, hand_back_queued, leave_held
 from hub.store.interface import Row, Tx
 
 # The payload that tells a node to adopt the orphans of its phones of an account.
@@ -55,6 +56,7 @@ def reap_expired(me: str, grace_s: float) -> Callable[[Tx], list[str]]:
         ]
         for node in dead:
             hand_back_queued(tx, node)
+            leave_held(tx, node)
             tx.execute(
                 "INSERT INTO reaped_nodes (id, rescue_after)"
                 " VALUES (?, now() + make_interval(secs => ?)) ON CONFLICT (id) DO NOTHING",
@@ -64,8 +66,7 @@ def reap_expired(me: str, grace_s: float) -> Callable[[Tx], list[str]]:
             tx.execute(
                 "SELECT pg_notify(? || s.node_id, ? || s.account_id) FROM (SELECT DISTINCT"
                 " r.node_id, r.account_id FROM relay_sessions r JOIN messages m"
-                f" ON m.device_id = r.device_id WHERE m.owner_node = ? AND m.state IN {_HELD}"
-                " AND r.node_id <> ?) AS s",
+                " ON m.device_id = r.device_id WHERE m.orphan_of = ? AND r.node_id <> ?) AS s",
                 (channel_of(""), RESCUE_PREFIX, node, node),
             )
             tx.execute("DELETE FROM relay_sessions WHERE node_id = ?", (node,))
@@ -80,8 +81,8 @@ def adopt_phone(me: str, device_id: str) -> Callable[[Tx], list[Row]]:
 
     def op(tx: Tx) -> list[Row]:
         return tx.execute(
-            f"UPDATE messages SET owner_node = ? WHERE device_id = ? AND state IN {_HELD}"
-            " AND owner_node IN (SELECT id FROM reaped_nodes)"
+            "UPDATE messages SET owner_node = ?, orphan_of = NULL WHERE device_id = ?"
+            f" AND orphan_of IS NOT NULL AND state IN {_HELD}"
             " AND EXISTS (SELECT 1 FROM relay_sessions WHERE device_id = ? AND node_id = ?)"
             " RETURNING *",
             (me, device_id, device_id, me),
@@ -111,25 +112,26 @@ def rescue(me: str, account_id: str | None = None) -> Callable[[Tx], Rescued]:
             mine += " AND account_id = ?"
             params += (account_id,)
         held = tx.execute(
-            f"UPDATE messages SET owner_node = ? WHERE state IN {_HELD}"
-            f" AND owner_node IN (SELECT id FROM reaped_nodes) AND device_id IN ({mine})"
-            " RETURNING *",
+            "UPDATE messages SET owner_node = ?, orphan_of = NULL WHERE orphan_of IS NOT NULL"
+            f" AND state IN {_HELD} AND device_id IN ({mine}) RETURNING *",
             params,
         ).fetchall()
         if account_id is not None:
             return Rescued(held=held)
         stale = tx.execute(
             "WITH picked AS (SELECT m.id FROM messages m JOIN reaped_nodes d"
-            " ON d.id = m.owner_node WHERE m.state = 'dispatched' AND d.rescue_after <= now()"
+            " ON d.id = m.orphan_of WHERE m.orphan_of IS NOT NULL AND m.state = 'dispatched'"
+            " AND d.rescue_after <= now()"
             " AND NOT EXISTS (SELECT 1 FROM relay_sessions r WHERE r.device_id = m.device_id)"
             " ORDER BY m.id LIMIT ? FOR UPDATE OF m SKIP LOCKED)"
-            " UPDATE messages m SET owner_node = ? FROM picked"
-            " WHERE m.id = picked.id AND m.state = 'dispatched' RETURNING m.*",
+            " UPDATE messages m SET owner_node = ?, orphan_of = NULL FROM picked"
+            " WHERE m.id = picked.id AND m.orphan_of IS NOT NULL AND m.state = 'dispatched'"
+            " RETURNING m.*",
             (_STALE_BATCH, me),
         ).fetchall()
         tx.execute(
             "DELETE FROM reaped_nodes d WHERE NOT EXISTS (SELECT 1 FROM messages m"
-            f" WHERE m.owner_node = d.id AND m.state IN {_RESCUABLE})"
+            f" WHERE m.orphan_of = d.id AND m.state IN {_RESCUABLE})"
         )
         return Rescued(held=held, stale=stale)
 

@@ -28,9 +28,9 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     10: ('ALTER TABLE messages ADD COLUMN IF NOT EXISTS owner_node TEXT COLLATE "C"',),
     11: (),  # placeholder: another branch's step (the lead renumbers at merge)
     12: (),  # placeholder: another branch's step (the lead renumbers at merge)
-    # Node death: reaped_nodes and the fencing function rh_hold_node are created
-    # by the schema.
-    13: (),
+    # Node death: messages gain the reaped node an orphan was left by;
+    # reaped_nodes and the fencing function rh_hold_node are created by the schema.
+    13: ('ALTER TABLE messages ADD COLUMN IF NOT EXISTS orphan_of TEXT COLLATE "C"',),
 }
 CURRENT: Final = max(STEPS)
 

@@ -95,7 +95,10 @@ CREATE TABLE IF NOT EXISTS messages (
     text_sealed          BYTEA,
     -- Several nodes (hub/cluster/): the node whose engine holds this queued
     -- message in memory; NULL while it waits in the shared queue for any node.
-    owner_node           TEXT COLLATE "C"
+    owner_node           TEXT COLLATE "C",
+    -- The reaped node a held job (dispatched, accepted, sent) was left by,
+    -- until a live node adopts it (hub/cluster/reaper.py); NULL otherwise.
+    orphan_of            TEXT COLLATE "C"
 );
 CREATE INDEX IF NOT EXISTS messages_account ON messages(account_id, id);
 CREATE INDEX IF NOT EXISTS messages_batch ON messages(batch_id, state) WHERE batch_id IS NOT NULL;
@@ -105,6 +108,10 @@ CREATE INDEX IF NOT EXISTS messages_live ON messages(state)
 -- The shared queue of a cluster: what a node with room claims (hub/cluster/queue.py).
 CREATE INDEX IF NOT EXISTS messages_shared_queue ON messages(account_id, id)
     WHERE state = 'queued' AND owner_node IS NULL;
+
+-- Orphans of reaped nodes, by phone: empty while no node died, so it costs the
+-- message updates nothing.
+CREATE INDEX IF NOT EXISTS messages_orphans ON messages(device_id) WHERE orphan_of IS NOT NULL;
 
 -- Every transition of a message with its time and cause.
 CREATE TABLE IF NOT EXISTS message_events (

@@ -142,6 +142,7 @@ class PgTx:
 # Raised by rh_hold_node (postgres_schema.sql) when the node's row is gone.
 _FENCED_CODE = "RH001"
 _HOLD_NODE = b"SELECT rh_hold_node(%s)"
+_IDLE_LIMIT = b"SELECT set_config('idle_in_transaction_session_timeout', %s, true)"
 
 
 class PostgresWriter:
@@ -151,6 +152,9 @@ class PostgresWriter:
         # A cluster node's id: each batch then commits only while the node's row
         # stands (zombie fencing); None on one node, where nothing is checked.
         self.fence_node: str | None = None
+        # With a fence: a transaction left open this long (its process stopped
+        # mid-batch) is ended by the server, so its locks cannot hold up the reap.
+        self.fence_idle_ms = 0
         self._batch_max = batch_max
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-writer")
         self._conn: psycopg.Connection[PgRow] | None = None
@@ -225,6 +229,8 @@ class PostgresWriter:
             tx = PgTx(conn, pipeline)
             outcomes: list[Any] = []
             conn.execute(b"BEGIN")
+            if self.fence_node is not None and self.fence_idle_ms:
+                conn.execute(_IDLE_LIMIT, (str(self.fence_idle_ms),))
             for op, _ in batch:
                 conn.execute(b"SAVEPOINT op")
                 tx.begin_op()

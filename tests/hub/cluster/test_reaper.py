@@ -166,3 +166,20 @@ async def test_a_node_leaving_cleanly_leaves_its_phones_jobs_for_the_node_they_r
 
     adopted = await store.write(adopt_phone("node_staying", "dev_1"))
     assert sorted(r["id"] for r in adopted) == sorted(jobs)
+
+
+async def test_a_fenced_writers_transactions_may_not_sit_open_past_the_lease(
+    store: PostgresStore,
+) -> None:
+    await lease(store, "node_a").take()
+    store.writer.fence_node, store.writer.fence_idle_ms = "node_a", 10_000
+
+    def limit(tx: Tx) -> str:
+        row = tx.execute("SHOW idle_in_transaction_session_timeout").fetchone()
+        return str(row[0])
+
+    # A node stopped mid-batch has its transaction ended by the server, so the
+    # row locks it held cannot hold up its reap.
+    assert await store.write(limit) == "10s"
+    elsewhere = await store.fetchone("SHOW idle_in_transaction_session_timeout")
+    assert elsewhere is not None and elsewhere[0] == "0"  # for that transaction only

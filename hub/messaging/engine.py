@@ -42,7 +42,7 @@ from hub.relay.connection import RelayConnection
 from hub.relay.devices import DeviceDirectory
 from hub.relay.handshake import Handshake
 from hub.relay.registry import RelayRegistry, SocketFacts
-from hub.store.interface import Statement, StorageUnavailable, Store
+from hub.store.interface import NodeFenced, Statement, StorageUnavailable, Store
 from protocol import frames as f
 from protocol.close_codes import CloseCode
 from protocol.lifecycle import Event, State
@@ -81,12 +81,13 @@ class Messaging:
         self._relays = RelayRegistry(clock, devices, presence)
         self._handshake = Handshake(clock, relay, devices, presence, self._relays)
         self._live = LiveMessages(
-            store, self._write_failed, on_events, unseal, coordination.node_id
+            store, self._write_failed, on_events, unseal, lambda: coordination.node_id
         )
         # Several nodes: queued messages a node cannot place wait in PostgreSQL.
         self._shared = SharedQueue(
             coordination, store, clock, relay.ack_timeout_s, config.cluster.poll_s,
             self._dispatcher, self._moves, self._live, lambda: self._rounds,
+            self._resend_dispatched, self._fenced,
         )  # fmt: skip
         self._rounds = DispatchRounds(
             clock, relay.ack_timeout_s, self._dispatcher, self._moves, self._live,
@@ -313,20 +314,36 @@ class Messaging:
         self._dispatcher.device_online(
             conn.account_id, device_id, sims, hello.limits.parts_per_minute
         )
-        # Re-send every job still dispatched to this device (same attempt). One
-        # whose dispatch is not committed yet goes out when its write lands.
-        deadline = self._clock.monotonic() + self._relay.ack_timeout_s
-        for message in self._held(device_id, State.DISPATCHED):
-            if message.writes_in_flight == 0:
-                message.ack_deadline = deadline
-                message.socket_lost = False
-                conn.send_job(message.send_frame())
+        self._resend_dispatched(device_id)
         # Coalesced: in a reconnect storm hundreds of hellos arrive per turn of the
         # loop, and each round looks at every online relay of the account.
         self._rounds.soon(conn.account_id)
         self._shared.relay_online(  # a cluster node
             conn.account_id, device_id, lambda epoch: self._control.fence.written(conn, epoch)
         )
+
+    def _resend_dispatched(self, device_id: str) -> None:
+        """Re-send every job still dispatched to this device (same attempt), if its
+        socket is here. One whose dispatch is not committed yet goes out when its
+        write lands."""
+        conn = self._relays.get(device_id)
+        if conn is None or not self._shared.may_dispatch():
+            return
+        deadline = self._clock.monotonic() + self._relay.ack_timeout_s
+        for message in self._held(device_id, State.DISPATCHED):
+            if message.writes_in_flight == 0:
+                message.ack_deadline = deadline
+                message.socket_lost = False
+                conn.send_job(message.send_frame())
+
+    def _fenced(self) -> None:
+        """This cluster node was reaped: another node may own any message it
+        holds. Halt (sockets closed, writes refused) and forget them now; the
+        rebuild reloads what the node owns once it has joined again."""
+        self._recovery.write_failed(NodeFenced("this node was reaped by another"), [])
+        self._live.clear()
+        self._moves.clear()
+        self._dispatcher.reset()
 
     def on_heartbeat(self, conn: RelayConnection, heartbeat: f.Heartbeat) -> None:
         self._relays.heartbeat(conn, heartbeat)

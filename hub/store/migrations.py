@@ -61,6 +61,8 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     # PostgreSQL's 11 orders events by their transaction and lets one node claim
     # a webhook attempt; SQLite has one writer, whose seq order is commit order.
     11: (),
+    # Node death (reaped nodes, fencing) is PostgreSQL's alone.
+    12: (),
 }
 CURRENT: Final = max(STEPS)
 

@@ -37,6 +37,9 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
         "ALTER TABLE webhook_deliveries ADD COLUMN IF NOT EXISTS locked_until TIMESTAMPTZ",
         'ALTER TABLE webhook_deliveries ADD COLUMN IF NOT EXISTS locked_at TEXT COLLATE "C"',
     ),
+    # Node death: messages gain the reaped node an orphan was left by;
+    # reaped_nodes and the fencing function rh_hold_node are created by the schema.
+    12: ('ALTER TABLE messages ADD COLUMN IF NOT EXISTS orphan_of TEXT COLLATE "C"',),
 }
 CURRENT: Final = max(STEPS)
 

@@ -95,7 +95,10 @@ CREATE TABLE IF NOT EXISTS messages (
     text_sealed          BYTEA,
     -- Several nodes (hub/cluster/): the node whose engine holds this queued
     -- message in memory; NULL while it waits in the shared queue for any node.
-    owner_node           TEXT COLLATE "C"
+    owner_node           TEXT COLLATE "C",
+    -- The reaped node a held job (dispatched, accepted, sent) was left by,
+    -- until a live node adopts it (hub/cluster/reaper.py); NULL otherwise.
+    orphan_of            TEXT COLLATE "C"
 );
 CREATE INDEX IF NOT EXISTS messages_account ON messages(account_id, id);
 CREATE INDEX IF NOT EXISTS messages_batch ON messages(batch_id, state) WHERE batch_id IS NOT NULL;
@@ -105,6 +108,10 @@ CREATE INDEX IF NOT EXISTS messages_live ON messages(state)
 -- The shared queue of a cluster: what a node with room claims (hub/cluster/queue.py).
 CREATE INDEX IF NOT EXISTS messages_shared_queue ON messages(account_id, id)
     WHERE state = 'queued' AND owner_node IS NULL;
+
+-- Orphans of reaped nodes, by phone: empty while no node died, so it costs the
+-- message updates nothing.
+CREATE INDEX IF NOT EXISTS messages_orphans ON messages(device_id) WHERE orphan_of IS NOT NULL;
 
 -- Every transition of a message with its time and cause.
 CREATE TABLE IF NOT EXISTS message_events (
@@ -373,3 +380,28 @@ CREATE TABLE IF NOT EXISTS relay_sessions (
     since       TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS relay_sessions_account ON relay_sessions(account_id, node_id);
+
+-- Nodes whose lease ran out and that another node reaped (hub/cluster/reaper.py).
+-- Their dispatched, accepted and sent messages keep them as owner_node until a
+-- node adopts them: the node the phone comes back to, or (a dispatched one
+-- only, once rescue_after has passed and no node holds its phone) any node,
+-- which requeues it. The row goes when it owns nothing any more.
+CREATE TABLE IF NOT EXISTS reaped_nodes (
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    reaped_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+    rescue_after  TIMESTAMPTZ NOT NULL
+);
+
+-- Zombie fencing: every group commit of a cluster node runs this just before
+-- its COMMIT. It holds the node's row (KEY SHARE: a renewal still goes through,
+-- a reap's DELETE waits) until the commit, or fails the whole transaction if
+-- the row is gone, so nothing a reaped node decided can commit after the reap.
+CREATE OR REPLACE FUNCTION rh_hold_node(node TEXT) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM hub_nodes WHERE id = node FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node % was reaped (its lease ran out): it may commit nothing more', node
+            USING ERRCODE = 'RH001';
+    END IF;
+END
+$$;

@@ -120,9 +120,9 @@ class HubProcess:
                 self._output_grew.clear()
                 await self._output_grew.wait()
 
-    async def wait_log(self, text: str) -> str:
+    async def wait_log(self, text: str, timeout_s: float = 20) -> str:
         """The first log (stderr) line holding ``text``, once the hub has logged it."""
-        async with asyncio.timeout(20):
+        async with asyncio.timeout(timeout_s):
             while True:
                 for line in self.log:
                     if text in line:

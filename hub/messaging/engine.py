@@ -38,6 +38,7 @@ from hub.messaging.node_control import NodeControl
 from hub.messaging.recovery import Recovery
 from hub.messaging.rounds import DispatchRounds
 from hub.messaging.shared_queue import SharedQueue
+from hub.messaging.sweeper import Sweeper
 from hub.relay.connection import RelayConnection
 from hub.relay.devices import DeviceDirectory
 from hub.relay.handshake import Handshake
@@ -107,6 +108,10 @@ class Messaging:
         self._control = NodeControl(  # what other nodes tell this one (a cluster node)
             coordination, store, clock, relay.ack_timeout_s, devices, self._relays,
             self._dispatcher, self._moves, self._live, self._background, self._rounds,
+        )  # fmt: skip
+        self._sweeper = Sweeper(
+            clock, relay.heartbeat_s, self._dispatcher, self._moves, self._live,
+            self._relays, self._rounds,
         )  # fmt: skip
         self._server_stopping = False  # the server is closing every socket (1012) to stop
 
@@ -409,50 +414,7 @@ class Messaging:
 
     def sweep(self) -> None:
         """Ack timeouts, expiry of queued messages, and silent relays."""
-        mono, wall = self._clock.monotonic(), self._clock.now()
-        changed = [
-            message
-            for message in self._timed_out(mono)
-            if self._moves.local(
-                message,
-                *((Event.DISCONNECT, "disconnect") if message.socket_lost
-                  else (Event.ACK_TIMEOUT, "ack_timeout")),
-                message.device_id,
-            )
-        ]  # fmt: skip
-        expired = [
-            message
-            for message in self._dispatcher.due_to_expire(wall)
-            # A message withdrawn to the shared queue is another node's to expire.
-            if self._live.holds(message)
-            and self._moves.local(message, Event.EXPIRE, "expired", None)
-        ]
-        changed += expired
-        if changed:
-            self._live.write(changed, statements_of(changed))
-        if expired:
-            self._dispatcher.drop_finished()
-        self._dispatcher.compact(len(self._live))
-        self._relays.close_quiet(self._relay.heartbeat_s)
-        for account_id in {m.account_id for m in changed}:
-            self._rounds.run(account_id)
-        for message in changed:
-            self._live.forget_if_done(message)
-
-    def _timed_out(self, mono: float) -> list[LiveMessage]:
-        """Dispatched messages whose relay did not answer in time (and are stored)."""
-        timed_out = []
-        for message_id in list(self._dispatcher.held_ids()):
-            message = self._live.get(message_id)
-            if (
-                message is not None
-                and message.state is State.DISPATCHED
-                and message.ack_deadline is not None
-                and message.ack_deadline <= mono
-                and message.writes_in_flight == 0
-            ):
-                timed_out.append(message)
-        return timed_out
+        self._sweeper.sweep()
 
     # --- after a commit ----------------------------------------------------------
 

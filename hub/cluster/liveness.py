@@ -81,6 +81,8 @@ class Liveness:
                         # node's lease may have lapsed alike. Reap only once the
                         # others have had a whole lease to renew theirs.
                         steady_since = now
+                        log.warning("node %s: lease renewed again after %.1f s",
+                                    self._lease().node_id, now - renewed_at)  # fmt: skip
                     renewal_failed = False
                     renewed_at = now
                     self.took(now)

@@ -43,7 +43,7 @@ async def relay_socket(websocket: WebSocket) -> None:
         # token always works; many phones share a carrier's NAT address. The
         # lookup above is in memory, so no await splits it from the charge.
         client = websocket.client.host if websocket.client else "unknown"
-        wait = hub.token_brake.charge(client)
+        wait = hub.token_brake.charge(client) or await hub.token_brake.charge_cluster(client)
         if wait:
             headers = hub.token_brake.refusal_headers("token-guess", wait)
             await websocket.send_denial_response(Response(status_code=429, headers=headers))

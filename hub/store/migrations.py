@@ -58,6 +58,9 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     # Several hub nodes share one PostgreSQL (its version 10 adds their tables);
     # SQLite serves one node and needs none of them.
     10: (),
+    11: (),  # another branch's step (the lead renumbers at merge)
+    # Cluster-wide limits and secrets live in PostgreSQL only (its version 12).
+    12: (),
 }
 CURRENT: Final = max(STEPS)
 

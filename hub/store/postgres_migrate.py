@@ -26,6 +26,9 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     # Several nodes: messages gain the node holding a queued one; hub_nodes and
     # relay_sessions are new tables created by the schema.
     10: ('ALTER TABLE messages ADD COLUMN IF NOT EXISTS owner_node TEXT COLLATE "C"',),
+    11: (),  # another branch's step (the lead renumbers at merge)
+    # Cluster-wide limits and secrets: new tables and an index, created by the schema.
+    12: (),
 }
 CURRENT: Final = max(STEPS)
 

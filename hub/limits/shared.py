@@ -1,0 +1,174 @@
+"""Limits that hold for a cluster: counted in PostgreSQL, so N nodes allow what one would.
+
+Used only with ``[cluster] enabled``; one node keeps its in-memory counts
+(``hub.accounts.directory``, ``hub.limits.guess_brakes``), which cost no round trip.
+
+- The send rate is a GCRA in one statement: a row per key holds the theoretical
+  arrival time (``tat``) on the database's clock; the UPDATE moves it on only if
+  the send fits (a compare-and-set under the row's lock), else changes nothing.
+  It allows exactly what ``TokenBucket`` allows: ``per_minute`` at once, refilled
+  at ``per_minute / 60`` a second.
+- ``max_queued`` counts the account's queued messages in the database, plus the
+  holds of sends admitted but not committed yet, under a transaction advisory
+  lock per account; the admitted send leaves a hold that its own transaction
+  deletes (``release``). Either a racing check sees the hold or it sees the
+  committed messages: the count and the delete are each one snapshot.
+- Guessing brakes keep one row per failure; ``charge`` counts and adds under an
+  advisory lock per (brake, client).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+from hub.clock import Clock, rfc3339
+from hub.errors import QueueFull, RateLimited
+from hub.ids import new_id
+from hub.store.interface import Statement, Store, Tx
+
+# First keys of the advisory locks ("rq", "rg"): the second is a hash of the
+# scope (a collision only makes two scopes wait for each other).
+QUEUE_LOCK: Final = 0x7271
+GUESS_LOCK: Final = 0x7267
+# A hold of a send that never commits (its node died, its write failed) stops
+# counting after this long: it errs on the side of refusing meanwhile.
+HOLD_S: Final = 60.0
+
+_NOW: Final = "extract(epoch from statement_timestamp())"
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Room taken for a send; ``release`` joins the send's transaction."""
+
+    id: str
+
+    @property
+    def release(self) -> Statement:
+        return ("DELETE FROM limit_holds WHERE id = ?", (self.id,))
+
+
+def take_hold(tx: Tx, clock: Clock, scope: str, n: int) -> Hold:
+    hold = Hold(new_id("hold", clock.now()))
+    tx.execute(
+        f"INSERT INTO limit_holds (id, scope, n, at, until_ts) VALUES (?, ?, ?, ?, {_NOW} + ?)",
+        (hold.id, scope, n, rfc3339(clock.now()), HOLD_S),
+    )
+    return hold
+
+
+def live_holds(scope: str) -> Statement:
+    """How many the scope's live holds take, and the latest one's time (or NULL)."""
+    return (
+        "SELECT coalesce(sum(n), 0) AS n, max(at) AS at FROM limit_holds"
+        f" WHERE scope = ? AND until_ts > {_NOW}",
+        (scope,),
+    )
+
+
+class SharedLimits:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def admit_send(
+        self, account_id: str, per_minute: int, max_queued: int, adding: int
+    ) -> Hold:
+        """``QueueFull`` if ``adding`` more would overfill the account's queue
+        cluster-wide, ``RateLimited`` past its send rate cluster-wide; else the
+        hold that counts them until their transaction commits."""
+        scope = f"queue:{account_id}"
+
+        def op(tx: Tx) -> Hold:
+            tx.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (QUEUE_LOCK, account_id))
+            row = tx.execute(
+                "SELECT count(*) AS n FROM messages WHERE account_id = ? AND state = 'queued'",
+                (account_id,),
+            ).fetchone()
+            held = tx.execute(*live_holds(scope)).fetchone()
+            queued = int(row["n"]) + int(held["n"])
+            if queued + adding > max_queued:
+                raise QueueFull(queued, adding, max_queued)
+            wait = take_rate(tx, f"send:{account_id}", per_minute)
+            if wait:
+                raise RateLimited(per_minute, math.ceil(wait))
+            return take_hold(tx, self._clock, scope, adding)
+
+        return await self._store.write(op)
+
+    def drop(self, hold: Hold) -> None:
+        """Give back a hold whose send will not be written (refused or failed)."""
+        sql, params = hold.release
+        self._store.write_later(lambda tx: tx.execute(sql, params))
+
+
+def take_rate(tx: Tx, key: str, per_minute: int) -> float:
+    """One send against ``key``'s rate: 0.0 if it fits (counted), else the
+    seconds until one would (nothing counted)."""
+    interval = 60.0 / per_minute
+    span = per_minute * interval  # the burst: per_minute sends at once
+    taken = tx.execute(
+        "INSERT INTO rate_limits AS r (key, tat) VALUES (?, " + _NOW + " + ?)"
+        " ON CONFLICT (key) DO UPDATE SET tat = greatest(r.tat, " + _NOW + ") + ?"
+        " WHERE greatest(r.tat, " + _NOW + ") + ? - " + _NOW + " <= ?"
+        " RETURNING tat",
+        (key, interval, interval, interval, span),
+    ).fetchone()
+    if taken is not None:
+        return 0.0
+    row = tx.execute(
+        f"SELECT tat - {_NOW} AS ahead FROM rate_limits WHERE key = ?", (key,)
+    ).fetchone()
+    # The next send fits once tat + interval - now <= span.
+    return max(float(row["ahead"]) + interval - span, 0.001)
+
+
+class SharedBrake:
+    """A guessing brake's failures in the database, for every node of a cluster."""
+
+    def __init__(self, store: Store, name: str, limit: int, window_s: float) -> None:
+        self._store = store
+        self._name = name
+        self._limit = limit
+        self._window_s = window_s
+
+    async def charge(self, client: str) -> int:
+        """As ``GuessBrake.charge``, counted cluster-wide: 0 (counted) or seconds to wait."""
+        name, limit, window = self._name, self._limit, self._window_s
+
+        def op(tx: Tx) -> int:
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(?, hashtext(?))", (GUESS_LOCK, f"{name} {client}")
+            )
+            # The client's aged-out failures go first: its rows stay few.
+            tx.execute(
+                f"DELETE FROM guess_failures WHERE brake = ? AND client = ? AND at <= {_NOW} - ?",
+                (name, client, window),
+            )
+            row = tx.execute(
+                f"SELECT count(*) AS n, min(at) - {_NOW} AS oldest FROM guess_failures"
+                " WHERE brake = ? AND client = ?",
+                (name, client),
+            ).fetchone()
+            if int(row["n"]) >= limit:
+                return max(1, math.ceil(float(row["oldest"]) + window))
+            tx.execute(
+                f"INSERT INTO guess_failures (brake, client, at) VALUES (?, ?, {_NOW})",
+                (name, client),
+            )
+            return 0
+
+        return await self._store.write(op)
+
+    def refund(self, client: str) -> None:
+        """Take back the client's newest charge (its secret proved right)."""
+        params = (self._name, client)
+        self._store.write_later(
+            lambda tx: tx.execute(
+                "DELETE FROM guess_failures WHERE id = (SELECT max(id) FROM guess_failures"
+                " WHERE brake = ? AND client = ?)",
+                params,
+            )
+        )

@@ -89,7 +89,7 @@ async def send_sms(request: Request) -> Response:
         try:
             return await _send(request, principal.account_id, body, (key, digest))
         except BaseException:
-            hub.idempotency.unclaim(principal.account_id, key)
+            await hub.idempotency.unclaim(principal.account_id, key)
             raise
 
 

@@ -22,6 +22,7 @@ node that died mid-send is taken over after ``ABANDONED``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ import msgspec
 
 from hub.clock import rfc3339
 from hub.errors import IdempotencyKeyBusy, IdempotencyKeyReused
-from hub.store.interface import Statement, Store, Tx
+from hub.store.interface import Statement, StorageUnavailable, Store, Tx
 
 KEEP: Final = timedelta(hours=24)
 ABANDONED: Final = timedelta(seconds=60)
@@ -109,18 +110,21 @@ class IdempotencyKeys:
 
         return await self._store.write(op)
 
-    def unclaim(self, account_id: str, key: str) -> None:
+    async def unclaim(self, account_id: str, key: str) -> None:
         """The claimed send was not written (refused, or the write failed): on a
-        cluster node its in-progress row goes, so a retry is not told it is busy."""
+        cluster node its in-progress row goes before the answer, so a retry on
+        any node is not told it is busy. (If storage is down, it lapses after
+        ``ABANDONED``.)"""
         if not self._cluster:
             return
         params = (account_id, key, _IN_PROGRESS)
-        self._store.write_later(
-            lambda tx: tx.execute(
-                "DELETE FROM idempotency_keys WHERE account_id = ? AND key = ? AND status = ?",
-                params,
+        with contextlib.suppress(StorageUnavailable):
+            await self._store.write(
+                lambda tx: tx.execute(
+                    "DELETE FROM idempotency_keys WHERE account_id = ? AND key = ? AND status = ?",
+                    params,
+                )
             )
-        )
 
     def prune(self, now: datetime) -> None:
         """Forget answers older than 24 h (nothing can replay them any more)."""

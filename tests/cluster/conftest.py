@@ -48,13 +48,14 @@ class Cluster:
     root: Path
     client: httpx.AsyncClient
     max_inflight: int = 8
+    extra_toml: str = ""  # more of every node's hub.toml (sections not above)
     nodes: list[HubProcess] = field(default_factory=list)
     relays: list[SimRelay] = field(default_factory=list)
 
     async def start_node(self) -> HubProcess:
         index = len(self.nodes)
         config = self.root / f"node{index}.toml"
-        config.write_text(CLUSTER_TOML.format(max_inflight=self.max_inflight))
+        config.write_text(CLUSTER_TOML.format(max_inflight=self.max_inflight) + self.extra_toml)
         node = HubProcess(
             self.root / f"node{index}", free_port(), ADMIN_TOKEN, config, database=self.database
         )

@@ -23,6 +23,7 @@ from typing import Final
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from hub.config import ConfigError
 from hub.secret_box import SecretBox
 from hub.store.interface import Store, Tx
 
@@ -33,10 +34,6 @@ WRAP_ENV: Final = "RELAYHUB_SECRET_KEY"
 _SECRET_LOCK: Final = 0x7273
 
 
-class SharedSecretError(Exception):
-    """The database's keys cannot be read with this node's settings."""
-
-
 def _wrapper() -> Fernet | None:
     raw = os.environ.get(WRAP_ENV)
     if not raw:
@@ -44,7 +41,7 @@ def _wrapper() -> Fernet | None:
     try:
         return Fernet(raw.encode())
     except ValueError:
-        raise SharedSecretError(
+        raise ConfigError(
             f"{WRAP_ENV} is not a Fernet key (32 bytes, URL-safe base64); make one with"
             ' `python -c "from cryptography.fernet import Fernet;'
             ' print(Fernet.generate_key().decode())"` and give the same to every node'
@@ -89,13 +86,13 @@ def _key_op(name: str, wrapper: Fernet | None) -> Callable[[Tx], bytes]:
                 )
             return value
         if wrapper is None:
-            raise SharedSecretError(
+            raise ConfigError(
                 f"the cluster's {name} is sealed with {WRAP_ENV}: set it on this node too"
             )
         try:
             return wrapper.decrypt(value)
         except InvalidToken:
-            raise SharedSecretError(
+            raise ConfigError(
                 f"the cluster's {name} does not open with this node's {WRAP_ENV}:"
                 " give every node the same one"
             ) from None

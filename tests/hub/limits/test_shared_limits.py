@@ -14,7 +14,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from hub.clock import ManualClock
-from hub.cluster.shared_secrets import WRAP_ENV, SharedSecretError, load_keys
+from hub.cluster.shared_secrets import WRAP_ENV, load_keys
+from hub.config import ConfigError
 from hub.errors import QueueFull, RateLimited
 from hub.limits.shared import SharedBrake, SharedLimits
 from hub.secret_box import SecretBox
@@ -110,5 +111,5 @@ async def test_nodes_share_one_key_made_once_and_sealed_with_the_secret_key(
     rows = await two_nodes[0].fetchall("SELECT value, sealed FROM hub_secrets")
     assert len(rows) == 1 and rows[0]["sealed"]
     monkeypatch.setenv(WRAP_ENV, Fernet.generate_key().decode())  # another node's, wrongly
-    with pytest.raises(SharedSecretError, match="give every node the same one"):
+    with pytest.raises(ConfigError, match="give every node the same one"):
         await load_keys(two_nodes[1], {"otp.key": SecretBox(None)})

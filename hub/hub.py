@@ -21,6 +21,7 @@ from hub.cluster.shared_secrets import load_keys
 from hub.config import AuthConfig, Config, PairingConfig
 from hub.events.feed import EventFeed
 from hub.events.presence import Presence
+from hub.limits import shared as shared_limits
 from hub.limits.guess_brakes import GuessBrake
 from hub.limits.shared import SharedBrake, SharedLimits
 from hub.messaging.batches import Batches
@@ -187,6 +188,9 @@ class Hub:
         kept_since = now - timedelta(days=self.config.events.retention_days)
         self.feed.prune(kept_since)
         self.webhook_attempts.prune(kept_since)
+        if self.config.cluster.enabled:
+            windows = (self.config.auth.failure_window_s, self.config.pairing.failure_window_s)
+            shared_limits.prune(self.store, max(windows))
 
     async def storage_answers(self) -> None:
         """A read round trip for /v1/health; ``StorageUnavailable`` unless the database answers."""

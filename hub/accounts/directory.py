@@ -16,7 +16,7 @@ import contextlib
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -190,6 +190,30 @@ class AccountDirectory:
         """The send ``admit_send`` let through was not written: its hold goes now
         (else it would count against the queue until it lapses)."""
         if hold is not None and self._shared is not None:
+            self._shared.drop(hold)
+
+    @contextlib.asynccontextmanager
+    async def admitting_everywhere(
+        self, account_id: str, queued: int, adding: int
+    ) -> AsyncIterator[None]:
+        """``admitting``, and on a cluster node a hold of all ``adding`` in the
+        database until the block ends (the list's chunks commit one by one: the
+        hold goes after the last, so meanwhile they count twice, erring on the
+        side of the limit as ``admitting`` does)."""
+        account = self._accounts.get(account_id)
+        if self._shared is None or account is None:
+            with self.admitting(account_id, queued, adding):
+                yield
+            return
+        per_minute, max_queued = self.limits(account)
+        stored, quota = self._stored[account_id], self._defaults.max_stored_messages
+        if stored + adding > quota:
+            raise QuotaExceeded(stored, adding, quota)
+        hold = await self._shared.admit_send(account_id, per_minute, max_queued, adding)
+        self._stored[account_id] += adding
+        try:
+            yield
+        finally:
             self._shared.drop(hold)
 
     @contextlib.contextmanager

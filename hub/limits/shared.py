@@ -172,3 +172,14 @@ class SharedBrake:
                 params,
             )
         )
+
+
+def prune(store: Store, guess_window_s: float) -> None:
+    """Forget lapsed holds, and failures older than every brake's window (a
+    client that never came back: its own charges would have deleted them)."""
+    store.write_later(
+        lambda tx: (
+            tx.execute(f"DELETE FROM limit_holds WHERE until_ts <= {_NOW}"),
+            tx.execute(f"DELETE FROM guess_failures WHERE at <= {_NOW} - ?", (guess_window_s,)),
+        )
+    )

@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator
 import pytest
 from cryptography.fernet import Fernet
 
+from hub.accounts.directory import AccountDirectory
 from hub.clock import ManualClock
 from hub.cluster.shared_secrets import WRAP_ENV, load_keys
-from hub.config import ConfigError
+from hub.config import ConfigError, LimitsConfig
 from hub.errors import QueueFull, RateLimited
-from hub.limits.shared import SharedBrake, SharedLimits
+from hub.limits.shared import SharedBrake, SharedLimits, prune
 from hub.secret_box import SecretBox
 from hub.store.interface import Tx
 from hub.store.postgres import PostgresStore
@@ -113,3 +114,38 @@ async def test_nodes_share_one_key_made_once_and_sealed_with_the_secret_key(
     monkeypatch.setenv(WRAP_ENV, Fernet.generate_key().decode())  # another node's, wrongly
     with pytest.raises(ConfigError, match="give every node the same one"):
         await load_keys(two_nodes[1], {"otp.key": SecretBox(None)})
+
+
+async def test_a_list_being_queued_on_one_node_counts_against_sends_on_the_other(
+    two_nodes: tuple[PostgresStore, PostgresStore],
+) -> None:
+    clock = ManualClock()
+    limits = LimitsConfig(max_queued=5)
+    a, b = (AccountDirectory(s, clock, limits, SharedLimits(s, clock)) for s in two_nodes)
+    await a.load()
+    await b.load()
+
+    async with a.admitting_everywhere(ACCOUNT, 0, 4):  # a list of 4, chunks still being written
+        assert await b.admit_send(ACCOUNT, 0) is not None  # the 5th fits
+        with pytest.raises(QueueFull) as refused:
+            await b.admit_send(ACCOUNT, 0)
+        assert (refused.value.queued, refused.value.limit) == (5, 5)
+    await two_nodes[0].barrier()  # the list's hold is given back once it is all written
+
+    rows = await two_nodes[0].fetchall("SELECT n FROM limit_holds")
+    assert [row["n"] for row in rows] == [1]  # only the single send's, not yet committed
+
+
+async def test_prune_forgets_lapsed_holds_and_old_failures(
+    two_nodes: tuple[PostgresStore, PostgresStore],
+) -> None:
+    store = two_nodes[0]
+    await SharedBrake(store, "token", 5, 600).charge("127.0.0.1")
+    await SharedLimits(store, ManualClock()).admit_send(ACCOUNT, 60, 10, 1)
+    await store.write(lambda tx: tx.execute("UPDATE limit_holds SET until_ts = until_ts - 61"))
+
+    prune(store, 0.0)  # a window of 0 s: every failure is old
+    await store.barrier()
+
+    assert await store.fetchall("SELECT id FROM limit_holds") == []
+    assert await store.fetchall("SELECT id FROM guess_failures") == []

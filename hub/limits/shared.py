@@ -3,9 +3,11 @@
 Used only with ``[cluster] enabled``; one node keeps its in-memory counts
 (``hub.accounts.directory``, ``hub.limits.guess_brakes``), which cost no round trip.
 
-- The send rate is a GCRA in one statement: a row per key holds the theoretical
-  arrival time (``tat``) on the database's clock; the UPDATE moves it on only if
-  the send fits (a compare-and-set under the row's lock), else changes nothing.
+- A send's admission is one call of ``rh_admit_send`` (postgres_schema.sql),
+  one round trip. Its send rate is a GCRA in one statement: a row per key
+  holds the theoretical arrival time (``tat``) on the database's clock; the
+  UPDATE moves it on only if the send fits (a compare-and-set under the row's
+  lock), else changes nothing.
   It allows exactly what ``TokenBucket`` allows: ``per_minute`` at once, refilled
   at ``per_minute / 60`` a second.
 - ``max_queued`` counts the account's queued messages in the database, plus the
@@ -30,7 +32,7 @@ from hub.store.interface import Statement, Store, Tx
 
 # First keys of the advisory locks ("rq", "rg"): the second is a hash of the
 # scope (a collision only makes two scopes wait for each other).
-QUEUE_LOCK: Final = 0x7271
+QUEUE_LOCK: Final = 0x7271  # 29297, written out in rh_admit_send
 GUESS_LOCK: Final = 0x7267
 # A hold of a send that never commits (its node died, its write failed) stops
 # counting after this long: it errs on the side of refusing meanwhile.
@@ -79,22 +81,22 @@ class SharedLimits:
         """``QueueFull`` if ``adding`` more would overfill the account's queue
         cluster-wide, ``RateLimited`` past its send rate cluster-wide; else the
         hold that counts them until their transaction commits."""
-        scope = f"queue:{account_id}"
+        hold = Hold(new_id("hold", self._clock.now()))
+        at = rfc3339(self._clock.now())
 
         def op(tx: Tx) -> Hold:
-            tx.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (QUEUE_LOCK, account_id))
+            # One statement, so one round trip of the writer (rh_admit_send in
+            # postgres_schema.sql: the lock, the count, the GCRA, the hold).
             row = tx.execute(
-                "SELECT count(*) AS n FROM messages WHERE account_id = ? AND state = 'queued'",
-                (account_id,),
+                "SELECT queued, wait_s FROM rh_admit_send(?, ?, ?, ?, ?, ?, ?)",
+                (account_id, per_minute, max_queued, adding, hold.id, at, HOLD_S),
             ).fetchone()
-            held = tx.execute(*live_holds(scope)).fetchone()
-            queued = int(row["n"]) + int(held["n"])
+            queued, wait = int(row["queued"]), float(row["wait_s"])
             if queued + adding > max_queued:
                 raise QueueFull(queued, adding, max_queued)
-            wait = take_rate(tx, f"send:{account_id}", per_minute)
             if wait:
                 raise RateLimited(per_minute, math.ceil(wait))
-            return take_hold(tx, self._clock, scope, adding)
+            return hold
 
         return await self._store.write(op)
 
@@ -102,27 +104,6 @@ class SharedLimits:
         """Give back a hold whose send will not be written (refused or failed)."""
         sql, params = hold.release
         self._store.write_later(lambda tx: tx.execute(sql, params))
-
-
-def take_rate(tx: Tx, key: str, per_minute: int) -> float:
-    """One send against ``key``'s rate: 0.0 if it fits (counted), else the
-    seconds until one would (nothing counted)."""
-    interval = 60.0 / per_minute
-    span = per_minute * interval  # the burst: per_minute sends at once
-    taken = tx.execute(
-        "INSERT INTO rate_limits AS r (key, tat) VALUES (?, " + _NOW + " + ?)"
-        " ON CONFLICT (key) DO UPDATE SET tat = greatest(r.tat, " + _NOW + ") + ?"
-        " WHERE greatest(r.tat, " + _NOW + ") + ? - " + _NOW + " <= ?"
-        " RETURNING tat",
-        (key, interval, interval, interval, span),
-    ).fetchone()
-    if taken is not None:
-        return 0.0
-    row = tx.execute(
-        f"SELECT tat - {_NOW} AS ahead FROM rate_limits WHERE key = ?", (key,)
-    ).fetchone()
-    # The next send fits once tat + interval - now <= span.
-    return max(float(row["ahead"]) + interval - span, 0.001)
 
 
 class SharedBrake:

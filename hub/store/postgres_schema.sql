@@ -400,3 +400,45 @@ CREATE TABLE IF NOT EXISTS hub_secrets (
     sealed      BIGINT NOT NULL,                  -- 1: wrapped, 0: as is
     created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+
+-- A send's admission in one round trip (hub/limits/shared.py): the writer runs
+-- ops one after another, so each statement's round trip is the whole cluster's
+-- time. Under the account's advisory lock (0x7271) it counts the queue (queued
+-- messages plus live holds; each query sees commits made while it waited), then
+-- takes one from the GCRA row in one INSERT … ON CONFLICT DO UPDATE … WHERE
+-- (the compare-and-set), then leaves the hold. queued > max - adding: refused
+-- for the queue; wait_s > 0: refused for the rate, nothing taken.
+CREATE OR REPLACE FUNCTION rh_admit_send(
+    p_account TEXT, p_per_minute BIGINT, p_max_queued BIGINT, p_adding BIGINT,
+    p_hold TEXT, p_at TEXT, p_hold_s DOUBLE PRECISION,
+    OUT queued BIGINT, OUT wait_s DOUBLE PRECISION
+) LANGUAGE plpgsql AS $$
+DECLARE
+    step DOUBLE PRECISION := 60.0 / p_per_minute;
+    span DOUBLE PRECISION := p_per_minute * (60.0 / p_per_minute);
+    now_s DOUBLE PRECISION;
+    tat_s DOUBLE PRECISION;
+BEGIN
+    PERFORM pg_advisory_xact_lock(29297, hashtext(p_account));
+    now_s := extract(epoch FROM clock_timestamp());
+    SELECT count(*) INTO queued FROM messages
+        WHERE account_id = p_account AND state = 'queued';
+    queued := queued + (SELECT coalesce(sum(n), 0) FROM limit_holds
+        WHERE scope = 'queue:' || p_account AND until_ts > now_s);
+    wait_s := 0;
+    IF queued + p_adding > p_max_queued THEN
+        RETURN;
+    END IF;
+    INSERT INTO rate_limits AS r (key, tat) VALUES ('send:' || p_account, now_s + step)
+        ON CONFLICT (key) DO UPDATE SET tat = greatest(r.tat, now_s) + step
+        WHERE greatest(r.tat, now_s) + step - now_s <= span
+        RETURNING tat INTO tat_s;
+    IF tat_s IS NULL THEN  -- refused: the next send fits once tat + step - now <= span
+        SELECT r.tat INTO tat_s FROM rate_limits r WHERE r.key = 'send:' || p_account;
+        wait_s := greatest(tat_s + step - span - now_s, 0.001);
+        RETURN;
+    END IF;
+    INSERT INTO limit_holds (id, scope, n, at, until_ts)
+        VALUES (p_hold, 'queue:' || p_account, p_adding, p_at, now_s + p_hold_s);
+END
+$$;

@@ -114,3 +114,21 @@ async def test_an_otp_cooldown_holds_when_two_nodes_are_asked_at_once(cluster: C
     # Another purpose for the same number is its own limit, on either node.
     other = await _post(cluster, b, "/api/v1/otp/send", {**body, "purpose": "reset"})
     assert other.status_code == 200, other.text
+
+
+async def test_wrong_pairing_codes_on_two_nodes_meet_one_brake(cluster: Cluster) -> None:
+    cluster.extra_toml = "[pairing]\nmax_failures = 3\n"
+    await _two_nodes(cluster)
+    a, b = cluster.nodes
+
+    answers = await asyncio.gather(*(
+        cluster.client.post(
+            (a, b)[n % 2].base_url + "/api/v1/relay/app/pair",
+            json={"pairing_code": f"{n:06d}", "device_name": "guess"},
+        )
+        for n in range(8)
+    ))  # fmt: skip
+
+    assert sorted(r.status_code for r in answers) == [401] * 3 + [429] * 5
+    braked = [r for r in answers if r.status_code == 429]
+    assert {r.headers["RateLimit-Policy"] for r in braked} == {'"pairing-guess";q=3;w=600'}

@@ -16,11 +16,12 @@ from datetime import timedelta
 from hub.accounts.directory import AccountDirectory
 from hub.accounts.tokens import TokenAuthority
 from hub.clock import Clock
-from hub.cluster.coordination import coordination_for
+from hub.cluster.coordination import Coordination, coordination_for
 from hub.cluster.shared_secrets import load_keys
 from hub.config import AuthConfig, Config, PairingConfig
 from hub.events.feed import EventFeed
 from hub.events.presence import Presence
+from hub.events.tail import ClusterTail
 from hub.limits import shared as shared_limits
 from hub.limits.guess_brakes import GuessBrake
 from hub.limits.shared import SharedBrake, SharedLimits
@@ -68,6 +69,7 @@ class Hub:
     lists: RecipientLists
     batches: Batches
     history: MessageHistory
+    coordination: Coordination  # what this node tells other nodes (nothing on one node)
     secret_boxes: dict[str, SecretBox] = field(default_factory=dict)  # by key name
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
@@ -79,9 +81,13 @@ class Hub:
         store = store_for(config)
         cluster = config.cluster.enabled
         boxes = _secret_boxes(config)
-        devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s)
-        feed = EventFeed(store)
-        presence = Presence(store, clock, config.relay.offline_grace_s, feed.committed)
+        fresh = config.cluster.enabled  # other nodes change accounts, devices and tokens too
+        devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s, fresh=fresh)
+        feed = EventFeed(store, postgres=config.storage.is_postgres)
+        coordination = coordination_for(store, clock, config)
+        presence = Presence(
+            store, clock, config.relay.offline_grace_s, feed.committed, coordination.node_id
+        )
         otps = Otps(
             store,
             clock,
@@ -91,8 +97,7 @@ class Hub:
             cluster=cluster,
         )
         messaging = Messaging(
-            store, clock, config, devices, presence, feed.committed, otps.unseal,
-            coordination_for(store, clock, config),
+            store, clock, config, devices, presence, feed.committed, otps.unseal, coordination,
         )  # fmt: skip
         lists = RecipientLists(store, clock)
         endpoints = WebhookEndpoints(
@@ -105,7 +110,7 @@ class Hub:
             config=config,
             clock=clock,
             store=store,
-            auth=TokenAuthority(store, clock),
+            auth=TokenAuthority(store, clock, fresh=fresh),
             devices=devices,
             messaging=messaging,
             pairing_brake=_brake(store, clock, "pairing", config.pairing, cluster),
@@ -118,7 +123,13 @@ class Hub:
             feed=feed,
             presence=presence,
             webhook_sender=WebhookSender(
-                store, clock, feed, endpoints, config.webhooks, pool=webhook_pool
+                store,
+                clock,
+                feed,
+                endpoints,
+                config.webhooks,
+                pool=webhook_pool,
+                node_id=coordination.node_id,
             ),
             webhook_attempts=WebhookDeliveries(store, clock),
             otps=otps,
@@ -126,6 +137,7 @@ class Hub:
             lists=lists,
             batches=Batches(store, clock, lists, messaging, config.sms.max_parts),
             history=MessageHistory(store, clock, config.sms.max_ttl_s),
+            coordination=coordination,
             secret_boxes=boxes,
         )
 
@@ -151,7 +163,18 @@ class Hub:
         if resumed:
             log.info("resuming %d unfinished message(s)", resumed)
         await self.webhook_sender.start()
+        if self.config.cluster.enabled:  # events other nodes commit wake this node's readers
+            tail = ClusterTail(self.store, self.clock, self.feed)
+            self._timers.append(asyncio.create_task(tail.follow(), name="event-tail"))
         self._timers.append(asyncio.create_task(self._sweep_forever(), name="sweeper"))
+
+    async def refresh_account(self, account_id: str) -> None:
+        """A cluster node reads the account and its devices again before a request
+        uses them: another node may have made or changed them a moment ago. One
+        node owns both, and this returns at once."""
+        if self.config.cluster.enabled:
+            await self.accounts.refresh(account_id)
+            await self.devices.refresh_account(account_id)
 
     async def _keep_dashboard_link(self, origin: str) -> None:
         path = self.config.data_path / dashboard_link.LINK_FILE

@@ -86,6 +86,17 @@ class AccountDirectory:
     def get(self, account_id: str) -> Account | None:
         return self._accounts.get(account_id)
 
+    async def refresh(self, account_id: str) -> Account | None:
+        """Read the account's settings again (a cluster node: another node may have
+        made or changed it); kept as is when nothing changed (its bucket stays)."""
+        row = await self._store.fetchone("SELECT * FROM accounts WHERE id = ?", (account_id,))
+        if row is None:
+            return None
+        account = _account(row)
+        if self._accounts.get(account_id) != account:
+            self.remember(account)
+        return account
+
     async def create(self, name: str) -> Account:
         """A new account, stored, then known to this directory."""
         now = self._clock.now()

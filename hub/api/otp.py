@@ -83,7 +83,9 @@ async def send_otp(request: Request) -> Response:
             hub.accounts.not_sent(hold)
             raise
         # An old code's SMS still waiting for a relay would only confuse: it goes no further.
-        hub.messaging.cancel_queued(superseded, "superseded")
+        done = set(hub.messaging.cancel_queued(superseded, "superseded"))
+        # A cluster node: those no node holds wait in the shared queue.
+        await hub.messaging.cancel_shared([m for m in superseded if m not in done], "superseded")
     # No phone could take it: the code stands, but the caller learns it waits, and why.
     queued = message.state is State.QUEUED
     sent = OtpSent(

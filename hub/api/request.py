@@ -110,6 +110,7 @@ async def require(request: Request, scope: str | None) -> Principal:
         )
     if not wait:
         brake.refund(client)
+    await hub.refresh_account(principal.account_id)  # a cluster node only
     if scope is not None and not principal.allows(scope):
         raise ApiError(
             "forbidden",

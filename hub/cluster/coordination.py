@@ -17,6 +17,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 from hub.clock import Clock
+from hub.cluster import sessions
+from hub.cluster.control import BadPayload, Control, Offer, decode
 from hub.cluster.node import NodeLease, channel_of, new_node_id
 from hub.cluster.sessions import left_session, took_session, wake_holders
 from hub.config import Config
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 # Told an account id: another node handed that account's queued messages back to
 # the shared queue (or this node just (re)started listening: None).
 OnOffer = Callable[[str | None], None]
+# Told every other control message another node sent this one (hub.cluster.control).
+OnControl = Callable[[Control], None]
 
 
 class _Listener(Protocol):
@@ -42,18 +46,33 @@ class Coordination(Protocol):
         """This node's id in the cluster; None on one node."""
         ...
 
-    async def start(self, on_offer: OnOffer) -> None: ...
+    async def start(self, on_offer: OnOffer, on_control: OnControl) -> None: ...
 
     async def close(self) -> None: ...
 
     def relay_online(self, account_id: str, device_id: str) -> asyncio.Future[int] | None:
-        """Record that this node holds the device's socket; the write's future (None: one node)."""
+        """Record that this node holds the device's socket; the write's future, with
+        the session's epoch (0: the device was revoked meanwhile). None: one node."""
         ...
 
     def relay_offline(self, device_id: str) -> None: ...
 
     def wake_holders(self, account_id: str) -> list[Statement]:
         """Statements that wake the other nodes holding the account's relays at commit."""
+        ...
+
+    def tell_holder(self, account_id: str, device_id: str, message: Control) -> list[Statement]:
+        """Statements that send ``message`` at commit to the other node holding the
+        device's socket (none if this node holds it, or no node does)."""
+        ...
+
+    def broadcast(self, message: Control) -> list[Statement]:
+        """Statements that send ``message`` at commit to every other live node."""
+        ...
+
+    def hand_over(self, to_node: str, device_id: str, message_ids: list[str]) -> list[Statement]:
+        """Statements giving the device's held messages to ``to_node`` (its socket's
+        node now) and telling it so at commit."""
         ...
 
 
@@ -64,7 +83,7 @@ class OneNode:
     def node_id(self) -> str | None:
         return None
 
-    async def start(self, on_offer: OnOffer) -> None:
+    async def start(self, on_offer: OnOffer, on_control: OnControl) -> None:
         return None
 
     async def close(self) -> None:
@@ -77,6 +96,15 @@ class OneNode:
         return None
 
     def wake_holders(self, account_id: str) -> list[Statement]:
+        return []
+
+    def tell_holder(self, account_id: str, device_id: str, message: Control) -> list[Statement]:
+        return []
+
+    def broadcast(self, message: Control) -> list[Statement]:
+        return []
+
+    def hand_over(self, to_node: str, device_id: str, message_ids: list[str]) -> list[Statement]:
         return []
 
 
@@ -95,11 +123,23 @@ class ClusterNode:
     def node_id(self) -> str:
         return self._lease.node_id
 
-    async def start(self, on_offer: OnOffer) -> None:
+    async def start(self, on_offer: OnOffer, on_control: OnControl) -> None:
         await self._lease.take()
         self._renewing = asyncio.create_task(self._lease.keep_renewing(), name="node-lease")
+
+        def heard(payload: str) -> None:
+            try:
+                message = decode(payload)
+            except BadPayload as exc:  # a newer node's kind, or a stray NOTIFY
+                log.warning("node %s ignored a payload it cannot read: %s", self.node_id, exc)
+                return
+            if isinstance(message, Offer):
+                on_offer(message.account)
+            else:
+                on_control(message)
+
         listener = notify_listener(
-            self._url, channel_of(self.node_id), on_offer, lambda: on_offer(None)
+            self._url, channel_of(self.node_id), heard, lambda: on_offer(None)
         )
         await listener.start()
         self._listener = listener
@@ -127,6 +167,15 @@ class ClusterNode:
 
     def wake_holders(self, account_id: str) -> list[Statement]:
         return wake_holders(self.node_id, account_id)
+
+    def tell_holder(self, account_id: str, device_id: str, message: Control) -> list[Statement]:
+        return sessions.tell_holder(self.node_id, account_id, device_id, message)
+
+    def broadcast(self, message: Control) -> list[Statement]:
+        return sessions.broadcast(self.node_id, message)
+
+    def hand_over(self, to_node: str, device_id: str, message_ids: list[str]) -> list[Statement]:
+        return sessions.hand_over(self.node_id, to_node, device_id, message_ids)
 
 
 def coordination_for(store: Store, clock: Clock, config: Config) -> Coordination:

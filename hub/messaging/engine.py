@@ -34,6 +34,7 @@ from hub.messaging.dispatcher import Dispatcher, Waiting
 from hub.messaging.live import LiveMessages
 from hub.messaging.message import LiveMessage, insert_statements, save_statements, statements_of
 from hub.messaging.moves import Moves
+from hub.messaging.node_control import NodeControl
 from hub.messaging.recovery import Recovery
 from hub.messaging.rounds import DispatchRounds
 from hub.messaging.shared_queue import SharedQueue
@@ -102,6 +103,10 @@ class Messaging:
         self._answers = RelayAnswers(
             clock, self._moves, self._live, self._rounds, self._relays, self._inbound
         )
+        self._control = NodeControl(  # what other nodes tell this one (a cluster node)
+            coordination, store, clock, relay.ack_timeout_s, devices, self._relays,
+            self._dispatcher, self._moves, self._live, self._background, self._rounds,
+        )  # fmt: skip
         self._server_stopping = False  # the server is closing every socket (1012) to stop
 
     # --- start and stop ----------------------------------------------------
@@ -112,7 +117,7 @@ class Messaging:
 
     async def join_cluster(self) -> None:
         """On a cluster node: take the node's lease and listen to other nodes."""
-        await self._shared.join()
+        await self._shared.join(self._control.told)
 
     async def ready(self) -> None:
         """Return once no rebuild is under way (at once, normally)."""
@@ -280,6 +285,11 @@ class Messaging:
                 self._live.forget_if_done(message)
         return [m.id for m in cancelled]
 
+    async def cancel_shared(self, message_ids: list[str], cause: str) -> list[str]:
+        """``cancel_queued`` for messages in the cluster's shared queue (no node
+        holds them); nothing on one node."""
+        return await self._control.cancel_shared(message_ids, cause, self.cancel_queued)
+
     # --- relay sockets and their frames ------------------------------------------
 
     def on_open(self, conn: RelayConnection) -> None:
@@ -314,12 +324,16 @@ class Messaging:
         # Coalesced: in a reconnect storm hundreds of hellos arrive per turn of the
         # loop, and each round looks at every online relay of the account.
         self._rounds.soon(conn.account_id)
-        self._shared.relay_online(conn.account_id, device_id)  # a cluster node
+        self._shared.relay_online(  # a cluster node
+            conn.account_id, device_id, lambda epoch: self._control.fence.written(conn, epoch)
+        )
 
     def on_heartbeat(self, conn: RelayConnection, heartbeat: f.Heartbeat) -> None:
         self._relays.heartbeat(conn, heartbeat)
 
     async def on_ack(self, conn: RelayConnection, frame: f.Accepted | f.Rejected) -> None:
+        if await self._control.answered_elsewhere(conn, frame):  # a cluster node
+            return
         await self._answers.on_ack(conn, frame)
 
     async def on_report(self, conn: RelayConnection, report: f.Report) -> None:
@@ -337,10 +351,14 @@ class Messaging:
         the hub itself is stopping (uvicorn closes every socket with 1012) they
         stay dispatched and get an ack grace period after the restart.
         """
+        moved_to = self._control.fence.ended(conn)  # replaced by a socket on another node
         if not self._relays.unregister(conn):
             return
         self._dispatcher.device_offline(conn.account_id, conn.device_id)
         self._shared.relay_offline(conn.device_id)  # a cluster node
+        if moved_to is not None and not self.rebuilding:
+            self._control.hand_over(conn, moved_to)  # as on one node: its jobs stay its own
+            return
         if self._background.closing or (
             self._server_stopping and code == CloseCode.SERVICE_RESTART
         ):

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from hub.clock import Clock
-from hub.cluster.coordination import Coordination
+from hub.cluster.coordination import Coordination, OnControl
 from hub.messaging.dispatcher import Dispatcher
 from hub.messaging.live import LiveMessages
 from hub.messaging.message import PRIORITY, LiveMessage, statements_of
@@ -99,11 +99,11 @@ class SharedQueue:
         """This node's id; None on one node (then nothing here does anything)."""
         return self._coordination.node_id
 
-    async def join(self) -> None:
+    async def join(self, on_control: OnControl) -> None:
         """Take this node's lease and start listening (a cluster node only)."""
         if self.node is None:
             return
-        await self._coordination.start(self.offered)
+        await self._coordination.start(self.offered, on_control)
         self._polling = asyncio.create_task(self._poll_forever(), name="shared-queue-poll")
 
     async def leave(self) -> None:
@@ -238,14 +238,18 @@ class SharedQueue:
             self._moves.restore(message, None)
             self._live.remove(message)
 
-    def relay_online(self, account_id: str, device_id: str) -> None:
-        """The device's socket said hello here: record the session, then claim for it."""
+    def relay_online(
+        self, account_id: str, device_id: str, on_epoch: Callable[[int], None]
+    ) -> None:
+        """The device's socket said hello here: record the session (``on_epoch`` is
+        told its epoch, 0 if the device was revoked), then claim for it."""
         written = self._coordination.relay_online(account_id, device_id)
         if written is None:
             return
 
         def recorded(fut: asyncio.Future[int]) -> None:
             if not fut.cancelled() and fut.exception() is None:
+                on_epoch(fut.result())
                 self.offered(account_id)
 
         written.add_done_callback(recorded)

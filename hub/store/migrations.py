@@ -58,7 +58,9 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     # Several hub nodes share one PostgreSQL (its version 10 adds their tables);
     # SQLite serves one node and needs none of them.
     10: (),
-    11: (),  # another branch's step (the lead renumbers at merge)
+    # PostgreSQL's 11 orders events by their transaction and lets one node claim
+    # a webhook attempt; SQLite has one writer, whose seq order is commit order.
+    11: (),
     # Cluster-wide limits and secrets live in PostgreSQL only (its version 12).
     12: (),
 }

@@ -169,9 +169,16 @@ CREATE TABLE IF NOT EXISTS events (
     account_id  TEXT COLLATE "C" NOT NULL,
     type        TEXT COLLATE "C" NOT NULL,
     created_at  TEXT COLLATE "C" NOT NULL,
-    body        BYTEA NOT NULL                   -- the JSON sent: {type, timestamp, data}
+    body        BYTEA NOT NULL,                  -- the JSON sent: {type, timestamp, data}
+    -- The writing transaction: seq is handed out at insert, not at commit, so
+    -- with several writers a reader could see seq 12 before 11 commits. Readers
+    -- follow (xid, seq) and only below the oldest running transaction
+    -- (hub/events/order.py), where nothing new can still appear.
+    xid         xid8 NOT NULL DEFAULT pg_current_xact_id()
 );
 CREATE INDEX IF NOT EXISTS events_account ON events(account_id, seq);
+CREATE INDEX IF NOT EXISTS events_account_order ON events(account_id, xid, seq);
+CREATE INDEX IF NOT EXISTS events_order ON events(xid, seq);
 
 -- One event for one endpoint (the webhook outbox); retried until it succeeds
 -- or the schedule ends.
@@ -187,8 +194,15 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
     next_attempt_at  TEXT COLLATE "C",                      -- while pending
     redelivery_of    TEXT COLLATE "C",                      -- a manual redeliver: the delivery it repeats
     created_at       TEXT COLLATE "C" NOT NULL,
-    updated_at       TEXT COLLATE "C" NOT NULL
+    updated_at       TEXT COLLATE "C" NOT NULL,
+    -- How a sender finds new deliveries in commit order (as events.xid).
+    made_xid         xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    -- Several nodes: the node making the current attempt, until when, since when.
+    locked_by        TEXT COLLATE "C",
+    locked_until     TIMESTAMPTZ,
+    locked_at        TEXT COLLATE "C"
 );
+CREATE INDEX IF NOT EXISTS webhook_deliveries_made ON webhook_deliveries(made_xid, id);
 CREATE INDEX IF NOT EXISTS webhook_deliveries_account ON webhook_deliveries(account_id, id);
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(next_attempt_at)
     WHERE status = 'pending';

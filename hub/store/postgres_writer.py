@@ -34,7 +34,10 @@ Pending = tuple[Callable[[Any], Any], asyncio.Future[Any]]
 # SQLSTATE classes and codes that say the storage failed, not one op's data.
 _DISK_CLASSES = ("53", "58")  # insufficient resources (disk full, …), system I/O error
 _BUSY_CODES = ("55P03", "57014", "53300")  # lock not available, statement timeout, too many
-_DOWN_CLASSES = ("08", "57", "25")  # connection, operator intervention, read-only transaction
+_DOWN_CLASSES = ("08", "57")  # connection, operator intervention (shutdown, …)
+# A read-only server (a standby, or default_transaction_read_only). The rest of
+# class 25 (25P02: an op went on in an aborted transaction) is that op's bug.
+_DOWN_CODES = ("25006",)
 
 
 def is_storage_fault(exc: BaseException) -> bool:
@@ -42,7 +45,7 @@ def is_storage_fault(exc: BaseException) -> bool:
     if isinstance(exc, StorageUnavailable | psycopg.OperationalError | psycopg.InterfaceError):
         return True
     state = getattr(exc, "sqlstate", None) or ""
-    return state[:2] in (*_DISK_CLASSES, *_DOWN_CLASSES) or state in _BUSY_CODES
+    return state[:2] in (*_DISK_CLASSES, *_DOWN_CLASSES) or state in (*_BUSY_CODES, *_DOWN_CODES)
 
 
 def unavailable(exc: BaseException) -> StorageUnavailable:

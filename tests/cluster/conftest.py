@@ -1,9 +1,9 @@
 """Several real ``relayhub serve`` processes on one private PostgreSQL.
 
 Each node is its own OS process on its own loopback port with its own data
-folder; all share one database. The nodes' caches of accounts and devices are
-read at start (making them cluster-wide is a later step), so a test pairs its
-devices through the first node before it starts the others.
+folder; all share one database. A node reads a request's token, account and
+devices from the database (and a socket's device at its handshake), so a
+device paired on one node works on every node at once, started before or after.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ enabled = true
 poll_s = 3600.0
 [relay]
 max_inflight = {max_inflight}
+{relay_extra}
 """
 
 
@@ -48,14 +49,20 @@ class Cluster:
     root: Path
     client: httpx.AsyncClient
     max_inflight: int = 8
-    extra_toml: str = ""  # more of every node's hub.toml (sections not above)
+    relay_extra: str = ""  # more [relay] settings, TOML lines
+    # More settings for the nodes started after it is set, appended after the
+    # [relay] table: keys before a table header of their own are [relay]'s.
+    extra_toml: str = ""
     nodes: list[HubProcess] = field(default_factory=list)
     relays: list[SimRelay] = field(default_factory=list)
 
     async def start_node(self) -> HubProcess:
         index = len(self.nodes)
         config = self.root / f"node{index}.toml"
-        config.write_text(CLUSTER_TOML.format(max_inflight=self.max_inflight) + self.extra_toml)
+        config.write_text(
+            CLUSTER_TOML.format(max_inflight=self.max_inflight, relay_extra=self.relay_extra)
+            + self.extra_toml
+        )
         node = HubProcess(
             self.root / f"node{index}", free_port(), ADMIN_TOKEN, config, database=self.database
         )

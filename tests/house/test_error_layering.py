@@ -21,6 +21,7 @@ HTTP_LAYER = ("hub.api", "hub.app", "hub.devdocs", "hub.serving", "hub.cli")
 MACHINERY_ERRORS = {
     "hub.api.errors.ApiError",  # the API's own problem, raised by handlers
     "hub.cli.StartRefused",
+    "hub.cluster.control.BadPayload",  # a NOTIFY payload from another node, not a request
     "hub.config.ConfigError",
     "hub.messaging.writes.ReportGap",  # a write's consistency check, inside a transaction
     "hub.serving.data_lock.DataFolderBusy",

@@ -63,6 +63,8 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     11: (),
     # Node death (reaped nodes, fencing) is PostgreSQL's alone.
     12: (),
+    # Cluster-wide limits and secrets live in PostgreSQL only (its version 13).
+    13: (),
 }
 CURRENT: Final = max(STEPS)
 

@@ -40,6 +40,9 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     # Node death: messages gain the reaped node an orphan was left by;
     # reaped_nodes and the fencing function rh_hold_node are created by the schema.
     12: ('ALTER TABLE messages ADD COLUMN IF NOT EXISTS orphan_of TEXT COLLATE "C"',),
+    # Cluster-wide limits and secrets: new tables, an index and rh_admit_send,
+    # created by the schema.
+    13: (),
 }
 CURRENT: Final = max(STEPS)
 

@@ -24,12 +24,14 @@ from tests.pg_cluster import PgCluster
 _names = itertools.count()
 
 # Several nodes share work through these (hub/cluster/); one SQLite hub has no peers.
-POSTGRES_ONLY = {"hub_nodes", "relay_sessions", "schema_version"}
-# Columns only PostgreSQL reads: which node holds a queued message in memory;
-# the writing transaction's id, for reading events in commit order (SQLite's
-# one writer commits in seq order); which node is making a webhook attempt.
+POSTGRES_ONLY = {"hub_nodes", "relay_sessions", "reaped_nodes", "schema_version"}
+# Limits and keys that the nodes of a cluster share (hub/limits/shared.py).
+POSTGRES_ONLY |= {"rate_limits", "limit_holds", "guess_failures", "hub_secrets"}
+# Columns only a cluster reads: which node holds a message in memory, and which
+# reaped node left it behind.
 POSTGRES_ONLY_COLUMNS = {
-    "messages": {"owner_node"},
+    "messages": {"owner_node", "orphan_of"},
+    # Commit order and webhook claims (PostgreSQL's 11; SQLite's one writer needs neither).
     "events": {"xid"},
     "webhook_deliveries": {"made_xid", "locked_by", "locked_until", "locked_at"},
 }

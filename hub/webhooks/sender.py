@@ -166,7 +166,9 @@ class WebhookSender:
         )
         # With no enabled endpoint no event makes a delivery: committed events
         # need not wake this loop at all (the common case on a hub without webhooks).
-        self._listening = bool(row and row[0])
+        # A cluster node cannot tell when another node makes the first endpoint:
+        # it always listens (one read of new deliveries per committed change).
+        self._listening = bool(row and row[0]) or self._node_id is not None
 
     async def _take_new(self) -> bool:
         """Queue the deliveries made by events committed since the last look;

@@ -77,7 +77,6 @@ async def test_three_nodes_deliver_every_event_once_each_attempt_by_one_node(
         a = await cluster.start_node()
         phone_a = await cluster.pair(a, "phone-a")
         phone_b = await cluster.pair(a, "phone-b")
-        # Before the other nodes start: they read endpoints at start.
         await add_endpoint(cluster, a, receiver.url, ["message.sent", "message.delivered"])
         b = await cluster.start_node()
         c = await cluster.start_node()
@@ -138,3 +137,24 @@ async def test_an_attempt_whose_node_is_killed_mid_post_is_retried_by_another_no
     assert (lost["n"], lost["status_code"]) == (1, None)
     assert claimer in lost["error"] and "outcome is unknown" in lost["error"]
     assert (retried["n"], retried["status_code"]) == (2, 204)
+
+
+async def test_an_endpoint_made_on_one_node_is_served_by_another_started_before_it(
+    cluster: Cluster,
+) -> None:
+    cluster.extra_toml = WEBHOOKS_TOML.format(timeout_s=10)
+    async with serve_receiver() as receiver:
+        b = await cluster.start_node()  # no endpoint exists yet when B starts
+        phone = await cluster.pair(b, "phone")
+        a = await cluster.start_node()
+        await add_endpoint(cluster, a, receiver.url, ["message.sent"])
+        await a.stop()  # only B is left to deliver
+        relay = await cluster.relay_on(b, phone)
+
+        sent = await cluster.send(b, "to a hook made elsewhere")
+        await relay.wait_until(lambda: relay.sms_sent.get(sent) == 1)
+        await receiver.wait_until(lambda: len(receiver.succeeded()) == 1, timeout=15)
+
+    (event,) = receiver.events()
+    assert event["type"] == "message.sent"
+    assert sent in str(event["data"])

@@ -35,7 +35,7 @@ from hub.recipients.lists import RecipientLists
 from hub.relay.devices import DeviceDirectory
 from hub.secret_box import SecretBox
 from hub.serving import dashboard_link
-from hub.store.interface import Store
+from hub.store.interface import StorageUnavailable, Store
 from hub.store.open_store import store_for
 from hub.webhooks.deliveries import WebhookDeliveries
 from hub.webhooks.endpoints import WebhookEndpoints
@@ -86,8 +86,9 @@ class Hub:
         feed = EventFeed(store, postgres=config.storage.is_postgres)
         coordination = coordination_for(store, clock, config)
         presence = Presence(
-            store, clock, config.relay.offline_grace_s, feed.committed, coordination.node_id
-        )
+            store, clock, config.relay.offline_grace_s, feed.committed,
+            lambda: coordination.node_id,
+        )  # fmt: skip
         otps = Otps(
             store,
             clock,
@@ -195,6 +196,9 @@ class Hub:
             try:
                 self.messaging.sweep()
                 self.presence.sweep()
+                if self.config.cluster.enabled:  # a dead node's phones that never came back
+                    with contextlib.suppress(StorageUnavailable):
+                        await self.presence.sweep_orphans()
                 if self.clock.monotonic() - pruned_at >= PRUNE_EVERY_S:
                     pruned_at = self.clock.monotonic()
                     self._prune()

@@ -17,6 +17,9 @@ cluster-wide: a hello on node C for a device whose session was on a dead node
 B finds it online already and says nothing; and an offline is not announced
 while another live node holds the device's session, nor once the device has
 been heard from (a hello or heartbeat anywhere) since its socket here ended.
+A device whose node died and that comes back to no node is announced offline
+by whichever node's sweep finds it first (``sweep_orphans``): no live node
+holds its session and nobody heard from it for the grace.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from hub.clock import Clock, rfc3339
@@ -50,11 +53,12 @@ class Presence:
         clock: Clock,
         grace_s: float,
         on_events: Callable[[set[str]], None],
-        node_id: str | None = None,
+        node_id: Callable[[], str | None] = lambda: None,
     ) -> None:
-        """``node_id``: this node's id when several share the database; None alone."""
+        """``node_id``: this node's id when several share the database (it changes
+        if the node is fenced); None alone."""
         self._store = store
-        self._node_id = node_id
+        self._node_id_of = node_id
         self._clock = clock
         self._grace_s = grace_s
         self._on_events = on_events
@@ -73,6 +77,27 @@ class Presence:
             seen = row["last_seen_at"]
             since = datetime.fromisoformat(seen) if seen else now
             self._gone[row["id"]] = _Gone(row["account_id"], row["name"], mono, since)
+
+    @property
+    def _node_id(self) -> str | None:
+        return self._node_id_of()
+
+    async def sweep_orphans(self) -> None:
+        """On a cluster node: announce offline every device still stored online
+        that no live node holds and nobody heard from for the grace (its node
+        died, and it came back to no node). Every node sweeps; the conditional
+        write makes the event once."""
+        if self._node_id is None:
+            return
+        cutoff = rfc3339(self._clock.now() - timedelta(seconds=self._grace_s))
+        rows = await self._store.fetchall(_ORPHANED, (cutoff,))
+        for row in rows:
+            if row["id"] in self._gone:
+                continue  # this node's own grace for it is running
+            seen = row["last_seen_at"]
+            since = datetime.fromisoformat(seen) if seen else self._clock.now()
+            self._online.discard(row["id"])
+            self._announce(row["account_id"], row["id"], row["name"], "offline", since)
 
     def is_announced_online(self, device_id: str) -> bool:
         return device_id in self._online
@@ -164,3 +189,12 @@ class Presence:
                 self._online.add(device_id)
                 self._gone.setdefault(device_id, gone)
         self._on_events({account_id})
+
+
+# Devices stored online whose session no live node holds, silent since the cutoff.
+_ORPHANED = (
+    "SELECT d.id, d.account_id, d.name, d.last_seen_at FROM devices d"
+    " WHERE d.presence = 'online' AND (d.last_seen_at IS NULL OR d.last_seen_at <= ?)"
+    " AND NOT EXISTS (SELECT 1 FROM relay_sessions r JOIN hub_nodes n ON n.id = r.node_id"
+    " WHERE r.device_id = d.id AND n.lease_until > now())"
+)

@@ -85,3 +85,32 @@ async def test_an_offline_on_the_old_node_is_not_announced_once_the_device_is_on
     assert presence(offline) == ("device.offline", device.device_id)
     counts = cluster.query("SELECT type, count(*) FROM events GROUP BY type ORDER BY type")
     assert counts == [("device.offline", 1), ("device.online", 1)]
+
+
+async def test_a_device_whose_node_died_and_that_never_came_back_is_announced_offline_once(
+    cluster: Cluster,
+) -> None:
+    cluster.cluster_extra = "lease_s = 2.0\nrenew_every_s = 0.5\nreap_every_s = 0.25"
+    cluster.extra_toml = SHORT_GRACE
+    a = await cluster.start_node()
+    device = await cluster.pair(a, "phone")
+    b = await cluster.start_node()
+    await cluster.start_node()  # C: A and C both sweep for it
+    async with stream_on(cluster, a, PRESENCE) as stream:
+        on_b = await cluster.relay_on(b, device)
+        async with asyncio.timeout(10):
+            online = await stream.next()
+        await b.kill()  # B dies holding the device's session
+        await on_b.stop()  # and the phone never comes back
+        async with asyncio.timeout(15):  # B's lease (2 s) and the grace (0.3 s)
+            offline = await stream.next()
+        # Something that comes after: a second offline would be read before it.
+        await cluster.relay_on(a, device, ledger=on_b.ledger)  # the phone is back, on A
+        async with asyncio.timeout(10):
+            back = await stream.next()
+
+    assert presence(online) == ("device.online", device.device_id)
+    assert presence(offline) == ("device.offline", device.device_id)
+    assert presence(back) == ("device.online", device.device_id)
+    counts = cluster.query("SELECT type, count(*) FROM events GROUP BY type ORDER BY type")
+    assert counts == [("device.offline", 1), ("device.online", 2)]

@@ -196,9 +196,10 @@ class Hub:
             try:
                 self.messaging.sweep()
                 self.presence.sweep()
-                if self.config.cluster.enabled:  # a dead node's phones that never came back
+                if self.config.cluster.enabled:  # a dead node's phones; what nobody claimed
                     with contextlib.suppress(StorageUnavailable):
                         await self.presence.sweep_orphans()
+                        await self.messaging.expire_shared()
                 if self.clock.monotonic() - pruned_at >= PRUNE_EVERY_S:
                     pruned_at = self.clock.monotonic()
                     self._prune()

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from hub.clock import Clock
+from hub.clock import Clock, rfc3339
 from hub.cluster.coordination import Coordination
 from hub.config import Config
 from hub.errors import PartlyStored
@@ -295,6 +295,12 @@ class Messaging:
         """``cancel_queued`` for messages in the cluster's shared queue (no node
         holds them); nothing on one node."""
         return await self._control.cancel_shared(message_ids, cause, self.cancel_queued)
+
+    async def expire_shared(self) -> None:
+        """Expire what waits past its ``expires_at`` in the cluster's shared queue:
+        taken, then expired in the same turn of the loop (no round sees it)."""
+        if await self._control.take_expired(rfc3339(self._clock.now())):
+            self.sweep()
 
     # --- relay sockets and their frames ------------------------------------------
 

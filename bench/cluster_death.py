@@ -33,8 +33,7 @@ import psycopg
 from relay_sim.relay import SimRelay
 from tests.cluster import balancer
 from tests.cluster.conftest import Cluster
-from tests.e2e.conftest import ADMIN_TOKEN
-from tests.e2e.hub_process import HubProcess, free_port
+from tests.cluster.nodes import start_node
 
 RELAYS = 12
 LEASE_S = 3.0
@@ -63,10 +62,10 @@ async def measure(database: str) -> dict[str, float]:
         cluster = Cluster(database, root, client)
         front: balancer.Balancer | None = None
         try:
-            first = await _node(cluster)
+            first = await start_node(cluster, NODE_TOML)
             phones = [await cluster.pair(first, f"phone-{n}") for n in range(RELAYS)]
             for _ in range(balancer.SERVERS - 1):
-                await _node(cluster)
+                await start_node(cluster, NODE_TOML)
             front = balancer.Balancer(cluster.nodes)
             await front.start()
             relays = [await cluster.relay_on(front.base_url, phone) for phone in phones]
@@ -78,18 +77,6 @@ async def measure(database: str) -> dict[str, float]:
                 await front.stop()
             for node in cluster.nodes:
                 await node.stop()
-
-
-async def _node(cluster: Cluster) -> HubProcess:
-    index = len(cluster.nodes)
-    config = cluster.root / f"node{index}.toml"
-    config.write_text(NODE_TOML)
-    node = HubProcess(
-        cluster.root / f"node{index}", free_port(), ADMIN_TOKEN, config, database=cluster.database
-    )
-    cluster.nodes.append(node)
-    await node.start()
-    return node
 
 
 async def _kill_and_time(cluster: Cluster, relays: list[SimRelay]) -> dict[str, float]:

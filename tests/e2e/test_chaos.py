@@ -29,11 +29,14 @@ import httpx
 import pytest
 
 from relay_sim.pairing import pair_device
-from relay_sim.profiles import Profile
 from relay_sim.relay import SimRelay
+from tests.chaos_checks import HOSTILE, TERMINAL_EVENTS, TERMINAL_STATES
+from tests.chaos_checks import dispatched_after_acceptance as _dispatched_after_acceptance
+from tests.chaos_checks import first_deliveries as _first_deliveries
+from tests.chaos_checks import terminal_ids as _terminal_ids
 from tests.e2e.conftest import ADMIN_TOKEN, send_until, sent_ids, wait_any
 from tests.e2e.hub_process import HubProcess, free_port
-from tests.e2e.receiver import Receiver, serve_receiver
+from tests.e2e.receiver import serve_receiver
 from tests.e2e.stored import stored_rows
 
 pytestmark = pytest.mark.both_backends  # a route or a state change (conftest.py)
@@ -44,18 +47,6 @@ SENDS_PER_CYCLE = int(os.environ.get("RELAYHUB_CHAOS_SENDS", "60"))
 CLIENTS = 8
 SEED = int(os.environ.get("RELAYHUB_CHAOS_SEED", "20261127"))
 
-# Every fault the simulator has, except a delivery report that never comes:
-# then a message would rightly stay `sent` for good, which is not terminal.
-HOSTILE = Profile(
-    "hostile",
-    ack_delay_s=(0, 0.03),
-    send_latency_s=(0, 0.03),
-    send_failure_rate=0.05,
-    delivery_delay_s=(0, 0.05),
-    duplicate_report_rate=0.2,
-    out_of_order_rate=0.2,
-    disconnect_rate=0.1,
-)
 CONFIG = """
 [sms]
 max_attempts = 1000
@@ -65,8 +56,6 @@ ack_timeout_s = 5
 allow_private_targets = true
 retry_schedule_s = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1]
 """
-TERMINAL_EVENTS = {"message.delivered", "message.failed"}
-TERMINAL_STATES = {"delivered", "failed", "expired", "cancelled"}
 
 
 async def test_sigkill_cycles_with_flapping_relays_lose_and_duplicate_nothing(
@@ -165,32 +154,3 @@ async def _load_flap_and_kill(
     stop.set()
     await asyncio.gather(*senders)
     return set(accepted)
-
-
-def _first_deliveries(receiver: Receiver) -> list[dict[str, object]]:
-    """One acknowledged event per ``webhook-id`` (a redelivery keeps the id)."""
-    seen: dict[str, dict[str, object]] = {}
-    for call in receiver.calls:
-        if 200 <= call.status < 300:
-            seen.setdefault(call.webhook_id, call.event)
-    return list(seen.values())
-
-
-def _terminal_ids(receiver: Receiver) -> set[str]:
-    return {
-        str(e["data"]["request_id"])  # type: ignore[index]
-        for e in _first_deliveries(receiver)
-        if e["type"] in TERMINAL_EVENTS
-    }
-
-
-def _dispatched_after_acceptance(history: list[tuple[str, str]]) -> set[str]:
-    """Messages storage shows dispatched again after a relay accepted them."""
-    accepted: set[str] = set()
-    broken: set[str] = set()
-    for message_id, state in history:
-        if state == "accepted":
-            accepted.add(message_id)
-        elif state == "dispatched" and message_id in accepted:
-            broken.add(message_id)
-    return broken

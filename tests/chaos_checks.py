@@ -1,0 +1,67 @@
+"""What the chaos soaks share: the one-node soak (tests/e2e/test_chaos.py) and
+the cluster's (tests/cluster/test_cluster_chaos.py).
+
+The relays' hostile profile, and the checks made at the end, each reading what
+the run left: storage's rows and event history, the relays' carrier logs and
+reports, and the webhook receiver's calls.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from protocol import frames as f
+from relay_sim.profiles import Profile
+from relay_sim.relay import SimRelay
+from tests.e2e.receiver import Receiver
+
+# Every fault the simulator has, except a delivery report that never comes:
+# then a message would rightly stay `sent` for good, which is not terminal.
+HOSTILE = Profile(
+    "hostile",
+    ack_delay_s=(0, 0.03),
+    send_latency_s=(0, 0.03),
+    send_failure_rate=0.05,
+    delivery_delay_s=(0, 0.05),
+    duplicate_report_rate=0.2,
+    out_of_order_rate=0.2,
+    disconnect_rate=0.1,
+)
+TERMINAL_EVENTS = {"message.delivered", "message.failed"}
+TERMINAL_STATES = {"delivered", "failed", "expired", "cancelled"}
+
+
+def first_deliveries(receiver: Receiver) -> list[dict[str, object]]:
+    """One acknowledged event per ``webhook-id`` (a redelivery keeps the id)."""
+    seen: dict[str, dict[str, object]] = {}
+    for call in receiver.calls:
+        if 200 <= call.status < 300:
+            seen.setdefault(call.webhook_id, call.event)
+    return list(seen.values())
+
+
+def terminal_ids(receiver: Receiver) -> set[str]:
+    return {
+        str(e["data"]["request_id"])  # type: ignore[index]
+        for e in first_deliveries(receiver)
+        if e["type"] in TERMINAL_EVENTS
+    }
+
+
+def dispatched_after_acceptance(history: list[tuple[str, str]]) -> set[str]:
+    """Messages storage shows dispatched again after a relay accepted them."""
+    accepted: set[str] = set()
+    broken: set[str] = set()
+    for message_id, state in history:
+        if state == "accepted":
+            accepted.add(message_id)
+        elif state == "dispatched" and message_id in accepted:
+            broken.add(message_id)
+    return broken
+
+
+def accepted_by_two_relays(relays: Iterable[SimRelay]) -> set[str]:
+    """Messages two different phones each said they would send (the relays' own logs)."""
+    by = Counter(m for r in relays for m in {x.id for x in r.reports if isinstance(x, f.Accepted)})
+    return {m for m, n in by.items() if n > 1}

@@ -91,9 +91,11 @@ else
 	$(BIN)/python -m bench.run --only $(ONLY) --record
 endif
 
-## bench-cluster: issue 18's PostgreSQL and cluster scenarios alone (private PostgreSQL, haproxy)
+## bench-cluster: issue 18's PostgreSQL and cluster scenarios, merged into the recorded results;
+## SQLite's accept and lifecycle run beside them for same-run ratios, and are not recorded
+CLUSTER_BENCH := floors accept_and_push lifecycle pg_floors pg_single pg_cluster node_death
 bench-cluster: install
-	$(BIN)/python -m bench.run --only pg_floors pg_single pg_cluster node_death --record
+	$(BIN)/python -m bench.run --record --only $(CLUSTER_BENCH) --baseline floors accept_and_push lifecycle
 
 ## chaos: the SIGKILL soak: 30 kill cycles, 6 flapping relays, 200 sends a cycle (not part of `make test`)
 chaos: install

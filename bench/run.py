@@ -54,11 +54,22 @@ async def _floors() -> Figures:
     }
 
 
+# A derived figure → the figures it is computed from (so a partial run knows
+# which scenarios a ratio belongs to).
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "push_floor_with_disk_p50_ms": ("push_floor_p50_ms", "sqlite_commit_p50_ms"),
+    "push_ratio_to_floor_with_disk": ("push_p50_ms", "sqlite_commit_p50_ms"),
+    "pg_push_floor_with_disk_p50_ms": ("pg_fsync_ops_per_s",),
+    "pg_push_ratio_to_floor_with_disk": ("pg_push_p50_ms", "pg_fsync_ops_per_s"),
+}
+
+
 def _ratios(f: Figures) -> Figures:
     """Each hub figure over its floor, from one run's figures."""
     out: Figures = {}
 
     def ratio(name: str, hub: str, floor: str) -> None:
+        DERIVED_FROM[name] = (hub, floor)
         if hub in f and floor in f and f[floor]:
             out[name] = f[hub] / f[floor]
 
@@ -146,16 +157,22 @@ Report = dict[str, Any]
 async def run(runs: int, only: set[str]) -> Report:
     per_run: list[Figures] = []
     missing: dict[str, str] = {}
+    origin: dict[str, set[str]] = {}  # figure → the scenarios it comes from
     for index in range(runs):
         figures: Figures = {}
         for scenario in SCENARIOS:
             if only and scenario.name not in only:
                 continue
             began = time.perf_counter()
-            figures.update(await scenario.measure())
+            measured = await scenario.measure()
+            figures.update(measured)
+            origin.update({name: {scenario.name} for name in measured})
             missing.update(cluster_death.MISSING)
             print(f"run {index + 1}/{runs}: {scenario.name} in {time.perf_counter() - began:.0f} s")
-        figures.update(_ratios(figures))
+        derived = _ratios(figures)
+        figures.update(derived)
+        for name in derived:
+            origin[name] = set().union(*(origin.get(i, set()) for i in DERIVED_FROM[name]))
         per_run.append(figures)
     names = sorted({name for figures in per_run for name in figures})
     return {
@@ -169,6 +186,7 @@ async def run(runs: int, only: set[str]) -> Report:
         "spread": {n: [round(f[n], 3) for f in per_run if n in f] for n in names},
         # Figures a scenario could not measure on this machine or branch, and why.
         "missing": {n: why for n, why in missing.items() if n not in names},
+        "origin": {n: sorted(origin[n]) for n in names},
     }
 
 
@@ -212,28 +230,40 @@ def _table(report: Report) -> str:
     for part in report.get("partial", []):
         lines.append(
             f"\n`{' '.join(part['scenarios'])}` measured {part['date']} with `{part['command']}`"
-            f" (median of {part['runs']}); ratios across scenarios only from runs that had both."
+            f" (median of {part['runs']}); their ratios to other scenarios come from that run,"
+            " whose own figures for those (not recorded above) were: "
+            + ", ".join(f"`{n}` {v:g}" for n, v in part.get("baseline", {}).items())
         )
     return "\n".join(lines)
 
 
-def merge(report: Report, scenarios: list[str]) -> Report:
-    """The recorded results with this partial run's figures in place of theirs."""
+def merge(report: Report, scenarios: list[str], baseline: list[str]) -> Report:
+    """The recorded results with this partial run's figures in place of theirs.
+
+    Figures of the ``baseline`` scenarios (measured only so that a ratio comes
+    from one run, e.g. SQLite's accept beside PostgreSQL's) do not replace the
+    recorded ones: they are kept beside the note of this partial run.
+    """
     recorded: Report = json.loads(RESULTS.read_text())
+    mine = {n for n, came in report["origin"].items() if set(came) - set(baseline)}
     for key in ("figures", "spread"):
-        recorded[key] = dict(sorted({**recorded[key], **report[key]}.items()))
-    missing = {
-        n: why for n, why in recorded.get("missing", {}).items() if n not in report["figures"]
-    }
+        ours = {n: v for n, v in report[key].items() if n in mine}
+        recorded[key] = dict(sorted({**recorded[key], **ours}.items()))
+    missing = {n: why for n, why in recorded.get("missing", {}).items() if n not in mine}
     recorded["missing"] = {**missing, **report["missing"]}
-    earlier = [p for p in recorded.get("partial", []) if set(p["scenarios"]) - set(scenarios)]
-    this = {"scenarios": scenarios, "date": report["date"], "runs": report["runs"],
-            "command": report["command"]}  # fmt: skip
+    measured = [n for n in scenarios if n not in baseline]
+    used = {i for n in mine for i in DERIVED_FROM.get(n, ())}
+    earlier = [p for p in recorded.get("partial", []) if set(p["scenarios"]) - set(measured)]
+    this = {"scenarios": measured, "date": report["date"], "runs": report["runs"],
+            "command": report["command"],
+            "baseline": {n: report["figures"][n] for n in sorted(used - mine)
+                         if n in report["figures"]}}  # fmt: skip
     recorded["partial"] = [*earlier, this]
     return recorded
 
 
 def write(report: Report) -> None:
+    report = {k: v for k, v in report.items() if k != "origin"}
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     text = BENCHMARKS.read_text()
     head, _, rest = text.partition(START)
@@ -248,13 +278,18 @@ def main() -> None:
     parser.add_argument(
         "--record", action="store_true", help="merge a partial run's figures into the results"
     )
+    parser.add_argument(
+        "--baseline", nargs="*", default=[], choices=[s.name for s in SCENARIOS],
+        help="with --record: scenarios measured for same-run ratios only, not recorded",
+    )  # fmt: skip
     args = parser.parse_args()
     report = asyncio.run(run(args.runs, set(args.only)))
     if not args.only:
         write(report)
     elif args.record:  # a partial run replaces only its own figures
         report["command"] = "python -m bench.run " + " ".join(sys.argv[1:])
-        write(merge(report, [s.name for s in SCENARIOS if s.name in args.only]))
+        only = [s.name for s in SCENARIOS if s.name in args.only]
+        write(merge(report, only, args.baseline))
     width = max(map(len, report["figures"]))
     for name, value in report["figures"].items():
         print(f"{name:<{width}}  {value:g}")

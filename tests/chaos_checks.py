@@ -8,12 +8,7 @@ reports, and the webhook receiver's calls.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
-
-from protocol import frames as f
 from relay_sim.profiles import Profile
-from relay_sim.relay import SimRelay
 from tests.e2e.receiver import Receiver
 
 # Every fault the simulator has, except a delivery report that never comes:
@@ -61,7 +56,16 @@ def dispatched_after_acceptance(history: list[tuple[str, str]]) -> set[str]:
     return broken
 
 
-def accepted_by_two_relays(relays: Iterable[SimRelay]) -> set[str]:
-    """Messages two different phones each said they would send (the relays' own logs)."""
-    by = Counter(m for r in relays for m in {x.id for x in r.reports if isinstance(x, f.Accepted)})
-    return {m for m, n in by.items() if n > 1}
+def handed_to_another_relay_after_acceptance(
+    history: list[tuple[str, str, str | None]],
+) -> set[str]:
+    """Messages storage shows dispatched to another device than the one that accepted
+    them (``history``: message id, state, device id, in the order written)."""
+    acceptor: dict[str, str | None] = {}
+    broken: set[str] = set()
+    for message_id, state, device_id in history:
+        if state == "accepted":
+            acceptor.setdefault(message_id, device_id)
+        elif state == "dispatched" and acceptor.get(message_id, device_id) != device_id:
+            broken.add(message_id)
+    return broken

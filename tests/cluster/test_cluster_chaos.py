@@ -10,8 +10,8 @@ node: a new id, a new lease). Afterwards, as the one-node soak asks
 
 - every message that got a 202 reached a terminal state (storage);
 - no SMS went to a carrier twice (the relays' carrier logs);
-- none was dispatched again after a relay accepted it (storage's history),
-  and no two phones both accepted one (the relays' own reports);
+- none was dispatched again after a relay accepted it, to that relay or
+  another (storage's history: states and devices, in the order written);
 - every terminal state reached the webhook receiver, once per message and type.
 
 ``make chaos-cluster`` runs 30 cycles (``RELAYHUB_CHAOS_CYCLES``); the short
@@ -113,7 +113,7 @@ async def test_sigkill_of_random_nodes_under_load_loses_and_duplicates_nothing(
             settled = await _settle(receiver, relays, acknowledged)
             rows = cluster.query("SELECT id, state, owner_node FROM messages")
             history = cluster.query(
-                "SELECT message_id, state FROM message_events ORDER BY seq"
+                "SELECT message_id, state, device_id FROM message_events ORDER BY seq"
             )  # seq: the order the events were written
         finally:
             await front.stop()
@@ -122,8 +122,8 @@ async def test_sigkill_of_random_nodes_under_load_loses_and_duplicates_nothing(
     owners = {i: o for i, _, o in rows}
     lost = {i for i in acknowledged if states.get(i) not in checks.TERMINAL_STATES}
     sent_twice = {i: n for i, n in Counter(sent_ids(relays)).items() if n > 1}
-    redispatched = checks.dispatched_after_acceptance([(m, s) for m, s in history])
-    accepted_twice = checks.accepted_by_two_relays(relays)
+    redispatched = checks.dispatched_after_acceptance([(m, s) for m, s, _ in history])
+    handed_on = checks.handed_to_another_relay_after_acceptance(history)
     events = Counter(
         (e["data"]["request_id"], e["type"])  # type: ignore[index]
         for e in checks.first_deliveries(receiver)
@@ -133,14 +133,14 @@ async def test_sigkill_of_random_nodes_under_load_loses_and_duplicates_nothing(
     print(
         f"\ncluster chaos: {CYCLES} SIGKILL cycles, {RELAYS} relays, {len(cluster.nodes)} nodes;"
         f" {len(acknowledged)} acknowledged, {len(lost)} lost, {len(sent_twice)} sent twice,"
-        f" {len(redispatched)} re-dispatched after acceptance, {len(accepted_twice)} accepted"
-        f" by two relays, {len(missing_events)} events missing, settled: {settled}"
+        f" {len(redispatched)} re-dispatched after acceptance ({len(handed_on)} to another"
+        f" relay), {len(missing_events)} events missing, settled: {settled}"
     )
     # How the lost ones are stuck: their state, and whether a killed node owns them.
     stuck = Counter((states.get(i), _owner_kind(owners.get(i), killed)) for i in lost)
     print(f"lost by (state, owner): {dict(stuck)}")
     print(f"events missing by state: {dict(Counter(states.get(i) for i in missing_events))}")
-    for message_id in {*sent_twice, *redispatched, *accepted_twice}:  # to understand a failure
+    for message_id in {*sent_twice, *redispatched}:  # to understand a failure
         holders = [r.name for r in relays if message_id in {j.id for j in r.jobs_received}]
         print(
             f"{message_id}: handed to {holders}; history",
@@ -150,7 +150,7 @@ async def test_sigkill_of_random_nodes_under_load_loses_and_duplicates_nothing(
     assert lost == set()
     assert sent_twice == {}
     assert redispatched == set()
-    assert accepted_twice == set()
+    assert handed_on == set()
     assert missing_events == set()
     assert twice_announced == {}
 

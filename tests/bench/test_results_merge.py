@@ -31,6 +31,9 @@ def recorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "results.json"
     path.write_text(json.dumps(RECORDED))
     monkeypatch.setattr(run, "RESULTS", path)
+    page = tmp_path / "BENCHMARKS.md"
+    page.write_text(f"# page\n{run.START}\n{run.END}\n")
+    monkeypatch.setattr(run, "BENCHMARKS", page)
     return path
 
 

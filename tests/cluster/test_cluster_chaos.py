@@ -83,6 +83,7 @@ def haproxy() -> None:
 
 
 @pytest.mark.usefixtures("haproxy")
+@pytest.mark.timeout(SETTLE_S + 60 + 30 * CYCLES)  # start-up, the settling, and each cycle
 async def test_sigkill_of_random_nodes_under_load_loses_and_duplicates_nothing(
     cluster: Cluster,
 ) -> None:

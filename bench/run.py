@@ -59,8 +59,8 @@ async def _floors() -> Figures:
 DERIVED_FROM: dict[str, tuple[str, ...]] = {
     "push_floor_with_disk_p50_ms": ("push_floor_p50_ms", "sqlite_commit_p50_ms"),
     "push_ratio_to_floor_with_disk": ("push_p50_ms", "sqlite_commit_p50_ms"),
-    "pg_push_floor_with_disk_p50_ms": ("pg_fsync_ops_per_s",),
-    "pg_push_ratio_to_floor_with_disk": ("pg_push_p50_ms", "pg_fsync_ops_per_s"),
+    "pg_push_floor_with_disk_p50_ms": ("push_floor_p50_ms", "ws_echo_p50_ms", "pg_fsync_ops_per_s"),
+    "pg_push_ratio_to_floor_with_disk": ("pg_push_p50_ms", "pg_push_floor_with_disk_p50_ms"),
 }
 
 

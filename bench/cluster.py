@@ -35,7 +35,16 @@ from pathlib import Path
 import httpx
 
 from bench import cluster_death, floors, pg_floors, spine, throughput
-from bench.harness import HOST, TOKEN, BenchHub, cpu_seconds, median, percentile, running_hub
+from bench.harness import (
+    HOST,
+    MISSING,
+    TOKEN,
+    BenchHub,
+    cpu_seconds,
+    median,
+    percentile,
+    running_hub,
+)
 from bench.harness import start as start_process
 from bench.harness import stop as stop_process
 from bench.http_load import build_request, hammer
@@ -43,12 +52,22 @@ from relay_sim.pairing import PairedDevice, pair_device
 from relay_sim.state import save_devices
 from tests.cluster import push_latency
 from tests.pg_cluster import PgCluster
+from tests.pg_cluster import missing_reason as no_postgres_reason
 
 Figures = dict[str, float]
 DATABASE_ENV = "RELAYHUB_DATABASE_URL"
 CLUSTER_CONFIG = "[cluster]\nenabled = true\n"
 CROSS_NODE_SENDS = 300
 RELAYS_PER_NODE = 50
+
+
+def postgres_missing(*figures: str) -> bool:
+    """True (and the figures noted as missing, with the reason) where no private
+    PostgreSQL can start on this machine."""
+    reason = no_postgres_reason()
+    if reason is not None:
+        MISSING.update(dict.fromkeys(figures, reason))
+    return reason is not None
 
 
 @asynccontextmanager
@@ -99,6 +118,8 @@ def _own_and_ended_children(pid: int, children: bool = True) -> float:
 
 
 async def pg_floors_scenario() -> Figures:
+    if postgres_missing("pg_fsync_ops_per_s", "pg_notify_p50_ms", "pg_claim_rows_per_s"):
+        return {}
     async with private_postgres() as pg:
         return await pg_floors.measure(pg, pg.create_database("floors"))
 
@@ -107,6 +128,8 @@ async def pg_floors_scenario() -> Figures:
 
 
 async def pg_single() -> Figures:
+    if postgres_missing("pg_push_p50_ms", "pg_push_p99_ms", "pg_accept_rps", "pg_lifecycle_mps"):
+        return {}
     figures: Figures = {}
     async with private_postgres() as pg:
         env = {DATABASE_ENV: pg.create_database("push_accept")}
@@ -206,6 +229,11 @@ async def _lifecycle(nodes: list[BenchHub], pg: PgCluster) -> Figures:
 
 
 async def pg_cluster() -> Figures:
+    if postgres_missing(
+        "cross_node_push_extra_p50_ms", "cross_node_push_extra_p99_ms", "pg2_accept_rps",
+        "pg2_lifecycle_mps",
+    ):  # fmt: skip
+        return {}
     figures: Figures = {}
     async with private_postgres() as pg:
         figures.update(await _cross_node_push(pg))
@@ -272,6 +300,8 @@ def _at(device: PairedDevice, node: BenchHub) -> PairedDevice:
 
 
 async def node_death() -> Figures:
+    if postgres_missing("rehome_s", "node_death_detect_s"):
+        return {}
     async with private_postgres() as pg:
         return await cluster_death.measure(pg.create_database("death"))
 

@@ -15,7 +15,7 @@ nodes. The node holding the most relays is SIGKILLed; from that moment:
   stays short; the target is lease + 1 s.
 
 Where a figure cannot be had (no reaper on this branch: the row stays), it is
-left out and ``MISSING`` says why; ``bench.run`` records the reason.
+left out and ``harness.MISSING`` says why; ``bench.run`` records the reason.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from bench.harness import MISSING
 from relay_sim.relay import SimRelay
 from tests.cluster import balancer
 from tests.cluster.conftest import Cluster
@@ -48,12 +49,8 @@ lease_s = {LEASE_S}
 renew_every_s = {RENEW_EVERY_S}
 """
 
-# Figure name → why it was not measured in the last run (read by bench.run).
-MISSING: dict[str, str] = {}
-
 
 async def measure(database: str) -> dict[str, float]:
-    MISSING.clear()
     if (reason := balancer.missing_reason()) is not None:
         MISSING.update(rehome_s=reason, node_death_detect_s=reason)
         return {}

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cluster, cluster_death, floors, otp_pairs, scale, spine, throughput
+from bench import cluster, cluster_death, floors, harness, otp_pairs, scale, spine, throughput
 
 RESULTS = Path(__file__).with_name("results.json")
 BENCHMARKS = Path(__file__).parent.parent / "BENCHMARKS.md"
@@ -164,10 +164,11 @@ async def run(runs: int, only: set[str]) -> Report:
             if only and scenario.name not in only:
                 continue
             began = time.perf_counter()
+            harness.MISSING.clear()
             measured = await scenario.measure()
             figures.update(measured)
             origin.update({name: {scenario.name} for name in measured})
-            missing.update(cluster_death.MISSING)
+            missing.update(harness.MISSING)
             print(f"run {index + 1}/{runs}: {scenario.name} in {time.perf_counter() - began:.0f} s")
         derived = _ratios(figures)
         figures.update(derived)

@@ -116,6 +116,7 @@ async def test_sigkill_of_random_nodes_under_load_loses_and_duplicates_nothing(
             history = cluster.query(
                 "SELECT message_id, state, device_id FROM message_events ORDER BY seq"
             )  # seq: the order the events were written
+            causes = [c for (c,) in cluster.query("SELECT cause FROM message_events ORDER BY seq")]
         finally:
             await front.stop()
 
@@ -144,8 +145,8 @@ async def test_sigkill_of_random_nodes_under_load_loses_and_duplicates_nothing(
     for message_id in {*sent_twice, *redispatched}:  # to understand a failure
         holders = [r.name for r in relays if message_id in {j.id for j in r.jobs_received}]
         print(
-            f"{message_id}: handed to {holders}; history",
-            [h for h in history if h[0] == message_id],
+            f"{message_id}: handed to {holders}; history (state, device, cause):",
+            [(*h[1:], c) for h, c in zip(history, causes, strict=True) if h[0] == message_id],
         )
     assert len(acknowledged) >= CYCLES * SENDS_PER_CYCLE
     assert lost == set()

@@ -16,11 +16,15 @@ from datetime import timedelta
 from hub.accounts.directory import AccountDirectory
 from hub.accounts.tokens import TokenAuthority
 from hub.clock import Clock
-from hub.cluster.coordination import coordination_for
-from hub.config import Config
+from hub.cluster.coordination import Coordination, coordination_for
+from hub.cluster.shared_secrets import load_keys
+from hub.config import AuthConfig, Config, PairingConfig
 from hub.events.feed import EventFeed
 from hub.events.presence import Presence
+from hub.events.tail import ClusterTail
+from hub.limits import shared as shared_limits
 from hub.limits.guess_brakes import GuessBrake
+from hub.limits.shared import SharedBrake, SharedLimits
 from hub.messaging.batches import Batches
 from hub.messaging.engine import Messaging
 from hub.messaging.history import MessageHistory
@@ -65,6 +69,8 @@ class Hub:
     lists: RecipientLists
     batches: Batches
     history: MessageHistory
+    coordination: Coordination  # what this node tells other nodes (nothing on one node)
+    secret_boxes: dict[str, SecretBox] = field(default_factory=dict)  # by key name
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -73,45 +79,57 @@ class Hub:
     def build(cls, config: Config, clock: Clock, *, webhook_pool: Pool | None = None) -> Hub:
         """``webhook_pool``: what webhooks are POSTed through (default: the sender's own)."""
         store = store_for(config)
-        devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s)
-        feed = EventFeed(store)
-        presence = Presence(store, clock, config.relay.offline_grace_s, feed.committed)
+        cluster = config.cluster.enabled
+        boxes = _secret_boxes(config)
+        fresh = config.cluster.enabled  # other nodes change accounts, devices and tokens too
+        devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s, fresh=fresh)
+        feed = EventFeed(store, postgres=config.storage.is_postgres)
+        coordination = coordination_for(store, clock, config)
+        presence = Presence(
+            store, clock, config.relay.offline_grace_s, feed.committed, coordination.node_id
+        )
         otps = Otps(
             store,
             clock,
             config.otp,
-            SecretBox.for_data_dir(config.data_path, "otp.key", "RELAYHUB_OTP_KEY"),
+            boxes["otp.key"],
             feed.committed,
+            cluster=cluster,
         )
         messaging = Messaging(
-            store, clock, config, devices, presence, feed.committed, otps.unseal,
-            coordination_for(store, clock, config),
+            store, clock, config, devices, presence, feed.committed, otps.unseal, coordination,
         )  # fmt: skip
         lists = RecipientLists(store, clock)
         endpoints = WebhookEndpoints(
             store,
             clock,
-            SecretBox.for_data_dir(config.data_path),
+            boxes["webhook.key"],
             config.webhooks.rotation_overlap_s,
         )
         return cls(
             config=config,
             clock=clock,
             store=store,
-            auth=TokenAuthority(store, clock),
+            auth=TokenAuthority(store, clock, fresh=fresh),
             devices=devices,
             messaging=messaging,
-            pairing_brake=GuessBrake(
-                clock, config.pairing.max_failures, config.pairing.failure_window_s
+            pairing_brake=_brake(store, clock, "pairing", config.pairing, cluster),
+            token_brake=_brake(store, clock, "token", config.auth, cluster),
+            accounts=AccountDirectory(
+                store, clock, config.limits, SharedLimits(store, clock) if cluster else None
             ),
-            token_brake=GuessBrake(clock, config.auth.max_failures, config.auth.failure_window_s),
-            accounts=AccountDirectory(store, clock, config.limits),
-            idempotency=IdempotencyKeys(store),
+            idempotency=IdempotencyKeys(store, cluster=cluster),
             webhook_endpoints=endpoints,
             feed=feed,
             presence=presence,
             webhook_sender=WebhookSender(
-                store, clock, feed, endpoints, config.webhooks, pool=webhook_pool
+                store,
+                clock,
+                feed,
+                endpoints,
+                config.webhooks,
+                pool=webhook_pool,
+                node_id=coordination.node_id,
             ),
             webhook_attempts=WebhookDeliveries(store, clock),
             otps=otps,
@@ -119,6 +137,8 @@ class Hub:
             lists=lists,
             batches=Batches(store, clock, lists, messaging, config.sms.max_parts),
             history=MessageHistory(store, clock, config.sms.max_ttl_s),
+            coordination=coordination,
+            secret_boxes=boxes,
         )
 
     async def start(self, admin_token: str | None, dashboard_origin: str | None = None) -> None:
@@ -127,6 +147,8 @@ class Hub:
         if admin_token is not None and len(admin_token) < 16:
             raise ValueError("RELAYHUB_ADMIN_TOKEN must be at least 16 characters")
         await self.store.open()
+        if self.config.cluster.enabled:  # keys every node shares: env or database
+            await load_keys(self.store, self.secret_boxes)
         self.admin_token = await self.auth.bootstrap(admin_token)
         if dashboard_origin is not None:
             await self._keep_dashboard_link(dashboard_origin)
@@ -141,7 +163,18 @@ class Hub:
         if resumed:
             log.info("resuming %d unfinished message(s)", resumed)
         await self.webhook_sender.start()
+        if self.config.cluster.enabled:  # events other nodes commit wake this node's readers
+            tail = ClusterTail(self.store, self.clock, self.feed)
+            self._timers.append(asyncio.create_task(tail.follow(), name="event-tail"))
         self._timers.append(asyncio.create_task(self._sweep_forever(), name="sweeper"))
+
+    async def refresh_account(self, account_id: str) -> None:
+        """A cluster node reads the account and its devices again before a request
+        uses them: another node may have made or changed them a moment ago. One
+        node owns both, and this returns at once."""
+        if self.config.cluster.enabled:
+            await self.accounts.refresh(account_id)
+            await self.devices.refresh_account(account_id)
 
     async def _keep_dashboard_link(self, origin: str) -> None:
         path = self.config.data_path / dashboard_link.LINK_FILE
@@ -178,6 +211,9 @@ class Hub:
         kept_since = now - timedelta(days=self.config.events.retention_days)
         self.feed.prune(kept_since)
         self.webhook_attempts.prune(kept_since)
+        if self.config.cluster.enabled:
+            windows = (self.config.auth.failure_window_s, self.config.pairing.failure_window_s)
+            shared_limits.prune(self.store, max(windows))
 
     async def storage_answers(self) -> None:
         """A read round trip for /v1/health; ``StorageUnavailable`` unless the database answers."""
@@ -203,3 +239,21 @@ class Hub:
                 await task
         await self.messaging.close()  # every relay socket closed with 1001 first
         await self.store.close()
+
+
+def _secret_boxes(config: Config) -> dict[str, SecretBox]:
+    """One node: key files in its data folder. A cluster node: keys from the
+    environment, or from the database once the store is open (never a file)."""
+    envs = {"otp.key": "RELAYHUB_OTP_KEY", "webhook.key": "RELAYHUB_WEBHOOK_KEY"}
+    if config.cluster.enabled:
+        return {name: SecretBox.from_env(env) for name, env in envs.items()}
+    return {name: SecretBox.for_data_dir(config.data_path, name, env) for name, env in envs.items()}
+
+
+def _brake(
+    store: Store, clock: Clock, name: str, limits: PairingConfig | AuthConfig, cluster: bool
+) -> GuessBrake:
+    shared = SharedBrake(store, name, limits.max_failures, limits.failure_window_s)
+    return GuessBrake(
+        clock, limits.max_failures, limits.failure_window_s, shared if cluster else None
+    )

@@ -1,15 +1,13 @@
 """What the chaos soaks share: the one-node soak (tests/e2e/test_chaos.py) and
 the cluster's (tests/cluster/test_cluster_chaos.py).
 
-The relays' hostile profile, and the checks made at the end, each reading what
-the run left: storage's rows and event history, the relays' carrier logs and
-reports, and the webhook receiver's calls.
+The relays' hostile profile, and the checks made at the end on storage's event
+history (the webhook receiver's side is tests/e2e/announced.py).
 """
 
 from __future__ import annotations
 
 from relay_sim.profiles import Profile
-from tests.e2e.receiver import Receiver
 
 # Every fault the simulator has, except a delivery report that never comes:
 # then a message would rightly stay `sent` for good, which is not terminal.
@@ -25,23 +23,6 @@ HOSTILE = Profile(
 )
 TERMINAL_EVENTS = {"message.delivered", "message.failed"}
 TERMINAL_STATES = {"delivered", "failed", "expired", "cancelled"}
-
-
-def first_deliveries(receiver: Receiver) -> list[dict[str, object]]:
-    """One acknowledged event per ``webhook-id`` (a redelivery keeps the id)."""
-    seen: dict[str, dict[str, object]] = {}
-    for call in receiver.calls:
-        if 200 <= call.status < 300:
-            seen.setdefault(call.webhook_id, call.event)
-    return list(seen.values())
-
-
-def terminal_ids(receiver: Receiver) -> set[str]:
-    return {
-        str(e["data"]["request_id"])  # type: ignore[index]
-        for e in first_deliveries(receiver)
-        if e["type"] in TERMINAL_EVENTS
-    }
 
 
 def dispatched_after_acceptance(history: list[tuple[str, str]]) -> set[str]:

@@ -68,14 +68,59 @@ def _free_port() -> int:
         return port
 
 
+_PREFIX = "relayhub-pg-"
+_OWNER = "owner.pid"  # the test process that made the cluster
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_orphans(parent: Path | None = None) -> list[Path]:
+    """Stop and remove clusters whose test process died without cleaning up
+    (a SIGKILLed pytest leaves its server running and its folder behind)."""
+    swept = []
+    for root in Path(parent or tempfile.gettempdir()).glob(_PREFIX + "*"):
+        owner = root / _OWNER
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            continue  # being made right now, or not ours
+        if _alive(pid):
+            continue
+        PgCluster.found(root).destroy()
+        swept.append(root)
+    return swept
+
+
 class PgCluster:
     """One initdb'd cluster, started and stopped (and restarted) on demand."""
+
+    @classmethod
+    def found(cls, root: Path) -> PgCluster:
+        """A handle on a cluster already on disk (to stop and remove it)."""
+        cluster = cls.__new__(cls)
+        bin_dir = binaries()
+        assert bin_dir is not None, missing_reason()
+        cluster.bin, cluster.root = bin_dir, root
+        cluster.data, cluster.log = root / "data", root / "server.log"
+        cluster.user = _server_user() if os.geteuid() == 0 else None
+        cluster.port, cluster.started_in_s = 0, 0.0
+        return cluster
 
     def __init__(self) -> None:
         bin_dir = binaries()
         assert bin_dir is not None, missing_reason()
+        sweep_orphans()
         self.bin = bin_dir
-        self.root = Path(tempfile.mkdtemp(prefix="relayhub-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix=_PREFIX))
+        (self.root / _OWNER).write_text(str(os.getpid()))
         self.data = self.root / "data"
         self.log = self.root / "server.log"
         self.port = _free_port()

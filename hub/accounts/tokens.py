@@ -3,6 +3,9 @@
 Tokens are 256-bit random secrets, so a plain SHA-256 is enough to store them
 (no salt or slow hash needed: there is nothing to brute-force). Lookups are
 cached in memory by hash; the cache is dropped for a token when it changes.
+A cluster node (``fresh``) reads the token's row on every request instead: a
+revoke on another node must refuse the very next request, and no message
+between nodes is acknowledged, so only the database can promise that.
 """
 
 from __future__ import annotations
@@ -70,9 +73,10 @@ class Principal:
 
 
 class TokenAuthority:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, *, fresh: bool = False) -> None:
         self._store = store
         self._clock = clock
+        self._fresh = fresh  # a cluster node: never answer from the cache
         self._cache: dict[bytes, Principal | None] = {}
         self._last_touched: dict[str, float] = {}  # token id → monotonic
         self._revocations = 0  # bumped by every revoke: a load that overlapped one is redone
@@ -82,7 +86,7 @@ class TokenAuthority:
         if not 16 <= len(secret) <= 256:
             return None
         digest = hash_secret(secret)
-        if digest in self._cache:
+        if digest in self._cache and not self._fresh:
             principal = self._cache[digest]
         else:
             while True:

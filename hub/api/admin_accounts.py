@@ -60,6 +60,7 @@ async def update_account(request: Request) -> Response:
     await require(request, ADMIN_SCOPE)
     hub = hub_of(request)
     account_id = request.path_params["account_id"]
+    await hub.refresh_account(account_id)  # made on another node, perhaps
     account = hub.accounts.get(account_id)
     if account is None:
         raise ApiError("not_found", f"no account {account_id}")

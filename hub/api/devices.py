@@ -14,8 +14,10 @@ from hub.api.errors import ApiError
 from hub.api.request import hub_of, read_body, require
 from hub.api.responses import ok, page
 from hub.clock import rfc3339
+from hub.cluster.control import CloseRelay, Why
+from hub.hub import Hub
 from hub.relay.devices import Device
-from hub.store.interface import Row
+from hub.store.interface import Row, Statement
 from protocol.close_codes import CloseCode
 
 
@@ -45,7 +47,9 @@ async def update_device(request: Request) -> Response:
     body = await read_body(request, DevicePatch)
     device = _device_or_404(request, principal.account_id)  # again: it may have gone meanwhile
     hub = hub_of(request)
-    updated = await hub.devices.update(device, name=body.name, disabled=body.disabled)
+    # Disabling closes the socket wherever it is: its node is told at commit.
+    closing = _close_elsewhere(hub, device) if body.disabled else []
+    updated = await hub.devices.update(device, name=body.name, disabled=body.disabled, also=closing)
     if updated.disabled:
         hub.messaging.disconnect(device.id, CloseCode.REVOKED, "the device was disabled")
     sent = await _sent_today(request, principal.account_id)
@@ -56,9 +60,16 @@ async def revoke_device(request: Request) -> Response:
     principal = await require(request, "devices.manage")
     device = _device_or_404(request, principal.account_id)
     hub = hub_of(request)
-    await hub.devices.revoke(device)
+    await hub.devices.revoke(device, also=_close_elsewhere(hub, device))
     hub.messaging.disconnect(device.id, CloseCode.REVOKED, "the device was revoked")
     return ok({"id": device.id, "revoked": True})
+
+
+def _close_elsewhere(hub: Hub, device: Device) -> list[Statement]:
+    """Statements telling the node holding the device's socket to close it with
+    4403 (none on one node, or when this node holds it)."""
+    revoked = CloseRelay(device.id, 0, Why.REVOKED)
+    return hub.coordination.tell_holder(device.account_id, device.id, revoked)
 
 
 async def list_devices(request: Request) -> Response:

@@ -95,6 +95,8 @@ async def require(request: Request, scope: str | None) -> Principal:
     wait = brake.charge(client)
     principal = await hub.auth.authenticate(secret)
     if principal is None:
+        if not wait and brake.shared:  # a cluster counts only the failures: no cost when found
+            wait = await brake.charge_cluster(client)
         if wait:
             raise ApiError(
                 "rate_limited",
@@ -108,6 +110,7 @@ async def require(request: Request, scope: str | None) -> Principal:
         )
     if not wait:
         brake.refund(client)
+    await hub.refresh_account(principal.account_id)  # a cluster node only
     if scope is not None and not principal.allows(scope):
         raise ApiError(
             "forbidden",

@@ -183,7 +183,12 @@ class Batches:
         rows = await self._store.fetchall(
             "SELECT id FROM messages WHERE batch_id = ? AND state = 'queued'", (batch_id,)
         )
-        cancelled = self._messaging.cancel_queued([r["id"] for r in rows], "batch_cancelled")
+        ids = [r["id"] for r in rows]
+        cancelled = self._messaging.cancel_queued(ids, "batch_cancelled")
+        # A cluster node: those no node holds wait in the shared queue.
+        done = set(cancelled)
+        left = [i for i in ids if i not in done]
+        cancelled += await self._messaging.cancel_shared(left, "batch_cancelled")
         await self._store.execute(
             "UPDATE batches SET cancelled_at = COALESCE(cancelled_at, ?) WHERE id = ?",
             (rfc3339(self._clock.now()), batch_id),

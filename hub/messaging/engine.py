@@ -34,14 +34,16 @@ from hub.messaging.dispatcher import Dispatcher, Waiting
 from hub.messaging.live import LiveMessages
 from hub.messaging.message import LiveMessage, insert_statements, save_statements, statements_of
 from hub.messaging.moves import Moves
+from hub.messaging.node_control import NodeControl
 from hub.messaging.recovery import Recovery
 from hub.messaging.rounds import DispatchRounds
 from hub.messaging.shared_queue import SharedQueue
+from hub.messaging.sweeper import Sweeper
 from hub.relay.connection import RelayConnection
 from hub.relay.devices import DeviceDirectory
 from hub.relay.handshake import Handshake
 from hub.relay.registry import RelayRegistry, SocketFacts
-from hub.store.interface import Statement, StorageUnavailable, Store
+from hub.store.interface import NodeFenced, Statement, StorageUnavailable, Store
 from protocol import frames as f
 from protocol.close_codes import CloseCode
 from protocol.lifecycle import Event, State
@@ -80,12 +82,13 @@ class Messaging:
         self._relays = RelayRegistry(clock, devices, presence)
         self._handshake = Handshake(clock, relay, devices, presence, self._relays)
         self._live = LiveMessages(
-            store, self._write_failed, on_events, unseal, coordination.node_id
+            store, self._write_failed, on_events, unseal, lambda: coordination.node_id
         )
         # Several nodes: queued messages a node cannot place wait in PostgreSQL.
         self._shared = SharedQueue(
             coordination, store, clock, relay.ack_timeout_s, config.cluster.poll_s,
             self._dispatcher, self._moves, self._live, lambda: self._rounds,
+            self._resend_dispatched, self._fenced,
         )  # fmt: skip
         self._rounds = DispatchRounds(
             clock, relay.ack_timeout_s, self._dispatcher, self._moves, self._live,
@@ -102,6 +105,14 @@ class Messaging:
         self._answers = RelayAnswers(
             clock, self._moves, self._live, self._rounds, self._relays, self._inbound
         )
+        self._control = NodeControl(  # what other nodes tell this one (a cluster node)
+            coordination, store, clock, relay.ack_timeout_s, devices, self._relays,
+            self._dispatcher, self._moves, self._live, self._background, self._rounds,
+        )  # fmt: skip
+        self._sweeper = Sweeper(
+            clock, relay.heartbeat_s, self._dispatcher, self._moves, self._live,
+            self._relays, self._rounds,
+        )  # fmt: skip
         self._server_stopping = False  # the server is closing every socket (1012) to stop
 
     # --- start and stop ----------------------------------------------------
@@ -112,7 +123,7 @@ class Messaging:
 
     async def join_cluster(self) -> None:
         """On a cluster node: take the node's lease and listen to other nodes."""
-        await self._shared.join()
+        await self._shared.join(self._control.told)
 
     async def ready(self) -> None:
         """Return once no rebuild is under way (at once, normally)."""
@@ -280,6 +291,11 @@ class Messaging:
                 self._live.forget_if_done(message)
         return [m.id for m in cancelled]
 
+    async def cancel_shared(self, message_ids: list[str], cause: str) -> list[str]:
+        """``cancel_queued`` for messages in the cluster's shared queue (no node
+        holds them); nothing on one node."""
+        return await self._control.cancel_shared(message_ids, cause, self.cancel_queued)
+
     # --- relay sockets and their frames ------------------------------------------
 
     def on_open(self, conn: RelayConnection) -> None:
@@ -303,23 +319,43 @@ class Messaging:
         self._dispatcher.device_online(
             conn.account_id, device_id, sims, hello.limits.parts_per_minute
         )
-        # Re-send every job still dispatched to this device (same attempt). One
-        # whose dispatch is not committed yet goes out when its write lands.
+        self._resend_dispatched(device_id)
+        # Coalesced: in a reconnect storm hundreds of hellos arrive per turn of the
+        # loop, and each round looks at every online relay of the account.
+        self._rounds.soon(conn.account_id)
+        self._shared.relay_online(  # a cluster node
+            conn.account_id, device_id, lambda epoch: self._control.fence.written(conn, epoch)
+        )
+
+    def _resend_dispatched(self, device_id: str) -> None:
+        """Re-send every job still dispatched to this device (same attempt), if its
+        socket is here. One whose dispatch is not committed yet goes out when its
+        write lands."""
+        conn = self._relays.get(device_id)
+        if conn is None or not self._shared.may_dispatch():
+            return
         deadline = self._clock.monotonic() + self._relay.ack_timeout_s
         for message in self._held(device_id, State.DISPATCHED):
             if message.writes_in_flight == 0:
                 message.ack_deadline = deadline
                 message.socket_lost = False
                 conn.send_job(message.send_frame())
-        # Coalesced: in a reconnect storm hundreds of hellos arrive per turn of the
-        # loop, and each round looks at every online relay of the account.
-        self._rounds.soon(conn.account_id)
-        self._shared.relay_online(conn.account_id, device_id)  # a cluster node
+
+    def _fenced(self) -> None:
+        """This cluster node was reaped: another node may own any message it
+        holds. Halt (sockets closed, writes refused) and forget them now; the
+        rebuild reloads what the node owns once it has joined again."""
+        self._recovery.write_failed(NodeFenced("this node was reaped by another"), [])
+        self._live.clear()
+        self._moves.clear()
+        self._dispatcher.reset()
 
     def on_heartbeat(self, conn: RelayConnection, heartbeat: f.Heartbeat) -> None:
         self._relays.heartbeat(conn, heartbeat)
 
     async def on_ack(self, conn: RelayConnection, frame: f.Accepted | f.Rejected) -> None:
+        if await self._control.answered_elsewhere(conn, frame):  # a cluster node
+            return
         await self._answers.on_ack(conn, frame)
 
     async def on_report(self, conn: RelayConnection, report: f.Report) -> None:
@@ -337,10 +373,14 @@ class Messaging:
         the hub itself is stopping (uvicorn closes every socket with 1012) they
         stay dispatched and get an ack grace period after the restart.
         """
+        moved_to = self._control.fence.ended(conn)  # replaced by a socket on another node
         if not self._relays.unregister(conn):
             return
         self._dispatcher.device_offline(conn.account_id, conn.device_id)
         self._shared.relay_offline(conn.device_id)  # a cluster node
+        if moved_to is not None and not self.rebuilding:
+            self._control.hand_over(conn, moved_to)  # as on one node: its jobs stay its own
+            return
         if self._background.closing or (
             self._server_stopping and code == CloseCode.SERVICE_RESTART
         ):
@@ -374,50 +414,7 @@ class Messaging:
 
     def sweep(self) -> None:
         """Ack timeouts, expiry of queued messages, and silent relays."""
-        mono, wall = self._clock.monotonic(), self._clock.now()
-        changed = [
-            message
-            for message in self._timed_out(mono)
-            if self._moves.local(
-                message,
-                *((Event.DISCONNECT, "disconnect") if message.socket_lost
-                  else (Event.ACK_TIMEOUT, "ack_timeout")),
-                message.device_id,
-            )
-        ]  # fmt: skip
-        expired = [
-            message
-            for message in self._dispatcher.due_to_expire(wall)
-            # A message withdrawn to the shared queue is another node's to expire.
-            if self._live.holds(message)
-            and self._moves.local(message, Event.EXPIRE, "expired", None)
-        ]
-        changed += expired
-        if changed:
-            self._live.write(changed, statements_of(changed))
-        if expired:
-            self._dispatcher.drop_finished()
-        self._dispatcher.compact(len(self._live))
-        self._relays.close_quiet(self._relay.heartbeat_s)
-        for account_id in {m.account_id for m in changed}:
-            self._rounds.run(account_id)
-        for message in changed:
-            self._live.forget_if_done(message)
-
-    def _timed_out(self, mono: float) -> list[LiveMessage]:
-        """Dispatched messages whose relay did not answer in time (and are stored)."""
-        timed_out = []
-        for message_id in list(self._dispatcher.held_ids()):
-            message = self._live.get(message_id)
-            if (
-                message is not None
-                and message.state is State.DISPATCHED
-                and message.ack_deadline is not None
-                and message.ack_deadline <= mono
-                and message.writes_in_flight == 0
-            ):
-                timed_out.append(message)
-        return timed_out
+        self._sweeper.sweep()
 
     # --- after a commit ----------------------------------------------------------
 

@@ -19,7 +19,8 @@ from hub.accounts.tokens import DEVICE_TOKEN_PREFIX, hash_secret, new_secret
 from hub.clock import Clock, rfc3339
 from hub.errors import InvalidDevice
 from hub.ids import new_id
-from hub.store.interface import Conflict, Row, Store, Tx
+from hub.messaging.writes import run_statements
+from hub.store.interface import Conflict, Row, Statement, Store, Tx
 from protocol import frames as f
 
 QR_SCHEME = "relayhub"
@@ -66,11 +67,16 @@ def _normal_code(code: str) -> str:
 
 class DeviceDirectory:
     """Every unrevoked device, kept in memory (loaded at start, updated on change)
-    so that the send path and the socket handshake never wait for a read."""
+    so that the send path and the socket handshake never wait for a read.
 
-    def __init__(self, store: Store, clock: Clock, code_ttl_s: int) -> None:
+    A cluster node (``fresh``) also reads a socket's device row at its handshake
+    and an account's devices at each API request (``refresh_account``): another
+    node may have paired, changed or revoked one a moment ago."""
+
+    def __init__(self, store: Store, clock: Clock, code_ttl_s: int, *, fresh: bool = False) -> None:
         self._store = store
         self._clock = clock
+        self._fresh = fresh
         self._code_ttl = timedelta(seconds=code_ttl_s)
         self._by_id: dict[str, Device] = {}
         self._by_token: dict[bytes, Device] = {}
@@ -178,6 +184,49 @@ class DeviceDirectory:
         self._remember(device)
         return PairedDevice(device_id, token)
 
+    async def authenticate_now(self, token: str) -> Device | None:
+        """``authenticate``, after reading the token's device from storage on a
+        cluster node (on one node it never waits: memory is the truth there)."""
+        if self._fresh and 16 <= len(token) <= 256:
+            digest = hash_secret(token)
+            row = await self._store.fetchone(
+                "SELECT * FROM devices WHERE token_hash = ? AND revoked_at IS NULL", (digest,)
+            )
+            if row is None:
+                known = self._by_token.get(digest)
+                if known is not None:
+                    self.forget(known.id)
+            else:
+                self._remember(self._with_known_sims(_device(row)))
+        return self.authenticate(token)
+
+    async def refresh_account(self, account_id: str) -> None:
+        """Read the account's devices again (a cluster node; others return at once)."""
+        if not self._fresh:
+            return
+        rows = await self._store.fetchall(
+            "SELECT * FROM devices WHERE account_id = ? AND revoked_at IS NULL", (account_id,)
+        )
+        current = {row["id"]: self._with_known_sims(_device(row)) for row in rows}
+        for device_id in set(self._by_account.get(account_id, {})) - set(current):
+            self.forget(device_id)
+        for device in current.values():
+            self._remember(device)
+
+    def _with_known_sims(self, device: Device) -> Device:
+        # A hello here may be newer than its stored SIMs (written without waiting).
+        known = self._by_id.get(device.id)
+        if known is not None and known.sims and not device.sims:
+            return dataclasses.replace(device, sims=known.sims)
+        return device
+
+    def forget(self, device_id: str) -> None:
+        """Drop a device revoked (or changed) elsewhere from memory."""
+        device = self._by_id.pop(device_id, None)
+        if device is not None:
+            self._by_token.pop(device.token_hash, None)
+            self._by_account.get(device.account_id, {}).pop(device_id, None)
+
     def authenticate(self, token: str) -> Device | None:
         """The enabled, unrevoked device holding ``token``, or None."""
         if not 16 <= len(token) <= 256:
@@ -246,7 +295,12 @@ class DeviceDirectory:
         )
 
     async def update(
-        self, device: Device, *, name: str | None = None, disabled: bool | None = None
+        self,
+        device: Device,
+        *,
+        name: str | None = None,
+        disabled: bool | None = None,
+        also: list[Statement] | None = None,
     ) -> Device:
         """Rename, disable or enable a device; a disabled one cannot connect."""
         updated = dataclasses.replace(
@@ -254,23 +308,20 @@ class DeviceDirectory:
             name=device.name if name is None else name,
             disabled=device.disabled if disabled is None else disabled,
         )
-        await self._store.execute(
-            "UPDATE devices SET name = ?, disabled = ? WHERE id = ? AND revoked_at IS NULL",
-            (updated.name, int(updated.disabled), device.id),
-        )
+        changed = ("UPDATE devices SET name = ?, disabled = ? WHERE id = ? AND revoked_at IS NULL",
+                   (updated.name, int(updated.disabled), device.id))  # fmt: skip
+        await self._store.write(run_statements([changed, *(also or [])]))
         if device.id in self._by_id:  # not revoked while the write waited
             self._remember(updated)
         return updated
 
-    async def revoke(self, device: Device) -> None:
-        """Revoke for good: its token stops working; pairing again makes a new device."""
-        await self._store.execute(
-            "UPDATE devices SET revoked_at = ? WHERE id = ?",
-            (rfc3339(self._clock.now()), device.id),
-        )
-        self._by_id.pop(device.id, None)
-        self._by_token.pop(device.token_hash, None)
-        self._by_account.get(device.account_id, {}).pop(device.id, None)
+    async def revoke(self, device: Device, also: list[Statement] | None = None) -> None:
+        """Revoke for good: its token stops working; pairing again makes a new device.
+        ``also`` joins the transaction (a cluster node tells the socket's node)."""
+        revoked = ("UPDATE devices SET revoked_at = ? WHERE id = ?",
+                   (rfc3339(self._clock.now()), device.id))  # fmt: skip
+        await self._store.write(run_statements([revoked, *(also or [])]))
+        self.forget(device.id)
 
     def record_hello(self, device_id: str, hello: f.Hello) -> None:
         """Remember what the relay said about itself (stored without waiting)."""

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import pq
 
-from hub.store.interface import Conflict, StorageUnavailable
+from hub.store.interface import Conflict, NodeFenced, StorageUnavailable
 from hub.store.postgres_sql import PgRow, stored, to_psycopg
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,10 @@ Pending = tuple[Callable[[Any], Any], asyncio.Future[Any]]
 # SQLSTATE classes and codes that say the storage failed, not one op's data.
 _DISK_CLASSES = ("53", "58")  # insufficient resources (disk full, …), system I/O error
 _BUSY_CODES = ("55P03", "57014", "53300")  # lock not available, statement timeout, too many
-_DOWN_CLASSES = ("08", "57", "25")  # connection, operator intervention, read-only transaction
+_DOWN_CLASSES = ("08", "57")  # connection, operator intervention (shutdown, …)
+# A read-only server (a standby, or default_transaction_read_only). The rest of
+# class 25 (25P02: an op went on in an aborted transaction) is that op's bug.
+_DOWN_CODES = ("25006",)
 
 
 def is_storage_fault(exc: BaseException) -> bool:
@@ -42,7 +45,7 @@ def is_storage_fault(exc: BaseException) -> bool:
     if isinstance(exc, StorageUnavailable | psycopg.OperationalError | psycopg.InterfaceError):
         return True
     state = getattr(exc, "sqlstate", None) or ""
-    return state[:2] in (*_DISK_CLASSES, *_DOWN_CLASSES) or state in _BUSY_CODES
+    return state[:2] in (*_DISK_CLASSES, *_DOWN_CLASSES) or state in (*_BUSY_CODES, *_DOWN_CODES)
 
 
 def unavailable(exc: BaseException) -> StorageUnavailable:
@@ -139,10 +142,22 @@ class PgTx:
         return PgResult.counted(changed)
 
 
+# Raised by rh_hold_node (postgres_schema.sql) when the node's row is gone.
+_FENCED_CODE = "RH001"
+_HOLD_NODE = b"SELECT rh_hold_node(%s)"
+_IDLE_LIMIT = b"SELECT set_config('idle_in_transaction_session_timeout', %s, true)"
+
+
 class PostgresWriter:
     def __init__(self, connect: Callable[[], psycopg.Connection[PgRow]], batch_max: int) -> None:
         # Public so a test can wrap it, before start(), with a fault-injecting connection.
         self.connect = connect
+        # A cluster node's id: each batch then commits only while the node's row
+        # stands (zombie fencing); None on one node, where nothing is checked.
+        self.fence_node: str | None = None
+        # With a fence: a transaction left open this long (its process stopped
+        # mid-batch) is ended by the server, so its locks cannot hold up the reap.
+        self.fence_idle_ms = 0
         self._batch_max = batch_max
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-writer")
         self._conn: psycopg.Connection[PgRow] | None = None
@@ -204,6 +219,8 @@ class PostgresWriter:
         except Exception as exc:
             self._disconnect()  # a connection in an unknown state is not used again
             log.error("group commit failed: %s", str(exc).strip())
+            if getattr(exc, "sqlstate", None) == _FENCED_CODE:
+                return [NodeFenced(str(exc).strip())] * len(batch)
             return [unavailable(exc)] * len(batch)
 
     def _commit(self, batch: list[Pending]) -> list[Any]:
@@ -215,6 +232,8 @@ class PostgresWriter:
             tx = PgTx(conn, pipeline)
             outcomes: list[Any] = []
             conn.execute(b"BEGIN")
+            if self.fence_node is not None and self.fence_idle_ms:
+                conn.execute(_IDLE_LIMIT, (str(self.fence_idle_ms),))
             for op, _ in batch:
                 conn.execute(b"SAVEPOINT op")
                 tx.begin_op()
@@ -227,6 +246,10 @@ class PostgresWriter:
                     conn.execute(b"ROLLBACK TO op")
                     conn.execute(b"RELEASE op")
                     outcomes.append(exc)
+            if (node := self.fence_node) is not None:
+                # Sent in the same flush as the COMMIT, so the server runs both even
+                # if this process is stopped right now (a zombie's last batch).
+                conn.execute(_HOLD_NODE, (node,))
             conn.execute(b"COMMIT")
         self.batches += 1
         self.ops += len(batch)

@@ -36,6 +36,7 @@ from tests import chaos_checks as checks
 from tests.cluster import balancer
 from tests.cluster.conftest import Cluster
 from tests.cluster.nodes import start_node
+from tests.e2e.announced import AnnouncedEvents
 from tests.e2e.conftest import send_until, sent_ids, wait_any
 from tests.e2e.hub_process import HubProcess
 from tests.e2e.raw_relay import ws_url
@@ -91,6 +92,7 @@ async def test_sigkill_of_random_nodes_under_load_loses_and_duplicates_nothing(
     acknowledged: set[str] = set()
     killed: list[str] = []  # node ids, in kill order
     async with serve_receiver() as receiver:
+        announced = AnnouncedEvents(receiver, checks.TERMINAL_EVENTS)
         first = await start_node(cluster, NODE_TOML)
         answer = await cluster.client.post(
             f"{first.base_url}/api/v1/webhooks",
@@ -111,7 +113,7 @@ async def test_sigkill_of_random_nodes_under_load_loses_and_duplicates_nothing(
                 killed.append(current_node_id(victim))
                 acknowledged |= await _load_and_kill(cluster.client, front, victim, relays, cycle)
                 await victim.start()  # same port, so haproxy finds it; a new node id
-            settled = await _settle(receiver, relays, acknowledged)
+            settled = await _settle(receiver, announced, relays, acknowledged)
             rows = cluster.query("SELECT id, state, owner_node FROM messages")
             history = cluster.query(
                 "SELECT message_id, state, device_id FROM message_events ORDER BY seq"
@@ -126,11 +128,8 @@ async def test_sigkill_of_random_nodes_under_load_loses_and_duplicates_nothing(
     sent_twice = {i: n for i, n in Counter(sent_ids(relays)).items() if n > 1}
     redispatched = checks.dispatched_after_acceptance([(m, s) for m, s, _ in history])
     handed_on = checks.handed_to_another_relay_after_acceptance(history)
-    events = Counter(
-        (e["data"]["request_id"], e["type"])  # type: ignore[index]
-        for e in checks.first_deliveries(receiver)
-    )
-    missing_events = acknowledged - checks.terminal_ids(receiver)
+    events = announced.update().per_type
+    missing_events = acknowledged - announced.terminal_ids
     twice_announced = {key: n for key, n in events.items() if n > 1}
     print(
         f"\ncluster chaos: {CYCLES} SIGKILL cycles, {RELAYS} relays, {len(cluster.nodes)} nodes;"
@@ -215,13 +214,15 @@ async def _load_and_kill(
     return set(accepted)
 
 
-async def _settle(receiver: Receiver, relays: list[SimRelay], acknowledged: set[str]) -> str:
+async def _settle(
+    receiver: Receiver, announced: AnnouncedEvents, relays: list[SimRelay], acknowledged: set[str]
+) -> str:
     """Wait for every acknowledged message's terminal event and for the relays'
     outboxes to empty; say what did not happen in time rather than fail here, so
     the checks after it tell what was lost."""
     try:
         await receiver.wait_until(
-            lambda: acknowledged <= checks.terminal_ids(receiver), timeout=SETTLE_S
+            lambda: acknowledged <= announced.update().terminal_ids, timeout=SETTLE_S
         )
     except TimeoutError:
         return f"not every terminal event came within {SETTLE_S:g} s"

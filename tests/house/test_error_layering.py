@@ -21,11 +21,13 @@ HTTP_LAYER = ("hub.api", "hub.app", "hub.devdocs", "hub.serving", "hub.cli")
 MACHINERY_ERRORS = {
     "hub.api.errors.ApiError",  # the API's own problem, raised by handlers
     "hub.cli.StartRefused",
+    "hub.cluster.control.BadPayload",  # a NOTIFY payload from another node, not a request
     "hub.config.ConfigError",
     "hub.messaging.writes.ReportGap",  # a write's consistency check, inside a transaction
     "hub.serving.data_lock.DataFolderBusy",
     "hub.store.interface.Conflict",
     "hub.store.interface.StorageUnavailable",
+    "hub.store.interface.NodeFenced",  # a reaped cluster node's commit, refused by the database
     "hub.store.postgres_writer.OpWentOnAfterConflict",  # a write op's bug, inside a transaction
     "hub.webhooks.http.RequestFailed",
     "hub.webhooks.http._ClosedBeforeAnswer",

@@ -21,7 +21,7 @@ from hub.store.interface import Conflict, StorageUnavailable, Tx
 from hub.store.postgres import PostgresStore, migrate_database
 from hub.store.postgres_migrate import CURRENT
 from hub.store.postgres_sql import to_psycopg
-from hub.store.postgres_writer import OpWentOnAfterConflict
+from hub.store.postgres_writer import OpWentOnAfterConflict, is_storage_fault
 from tests.pg_cluster import PgCluster
 
 _names = itertools.count()
@@ -200,3 +200,36 @@ def test_both_backends_end_at_the_same_schema_version() -> None:
     from hub.store import migrations
 
     assert CURRENT == migrations.CURRENT
+
+
+async def test_a_read_only_server_is_storage_unavailable_until_it_is_writable_again(
+    store: PostgresStore, postgres: PgCluster
+) -> None:
+    database = store.url.rsplit("/", 1)[1]
+
+    def read_only(on: bool) -> None:
+        with psycopg.connect(postgres.url(), autocommit=True) as admin:
+            value = "on" if on else "off"
+            admin.execute(
+                f'ALTER DATABASE "{database}" SET default_transaction_read_only = {value}'
+            )
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (database,),
+            )
+
+    await store.barrier()
+    read_only(True)
+    with pytest.raises(StorageUnavailable):  # the cut connection
+        await store.write(insert_account("acc_ro"))
+    with pytest.raises(StorageUnavailable) as refused:  # reconnected, and read-only
+        await store.write(insert_account("acc_ro"))
+    assert refused.value.cause == "unavailable"
+    read_only(False)  # the refused write dropped its connection: the next one is new
+    assert await store.write(insert_account("acc_ro")) == 1
+
+
+def test_only_a_read_only_server_in_class_25_is_a_storage_fault() -> None:
+    assert is_storage_fault(psycopg.errors.ReadOnlySqlTransaction())
+    # An op that went on in an aborted transaction: its own bug, not the server's.
+    assert not is_storage_fault(psycopg.errors.InFailedSqlTransaction())

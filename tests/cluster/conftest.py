@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from protocol import frames as f
-from relay_sim.ledger import RelayLedger
+from protocol.relay_session import RelayLedger
 from relay_sim.pairing import PairedDevice, pair_device
 from relay_sim.profiles import PROFILES, Profile
 from relay_sim.relay import SimRelay

@@ -29,8 +29,9 @@ import httpx
 import pytest
 
 from relay_sim.pairing import pair_device
-from relay_sim.profiles import Profile
 from relay_sim.relay import SimRelay
+from tests.chaos_checks import HOSTILE, TERMINAL_EVENTS, TERMINAL_STATES
+from tests.chaos_checks import dispatched_after_acceptance as _dispatched_after_acceptance
 from tests.e2e.announced import AnnouncedEvents
 from tests.e2e.conftest import ADMIN_TOKEN, send_until, sent_ids, wait_any
 from tests.e2e.hub_process import HubProcess, free_port
@@ -50,18 +51,6 @@ pytestmark = [
     pytest.mark.timeout(max(120, 15 * CYCLES)),
 ]
 
-# Every fault the simulator has, except a delivery report that never comes:
-# then a message would rightly stay `sent` for good, which is not terminal.
-HOSTILE = Profile(
-    "hostile",
-    ack_delay_s=(0, 0.03),
-    send_latency_s=(0, 0.03),
-    send_failure_rate=0.05,
-    delivery_delay_s=(0, 0.05),
-    duplicate_report_rate=0.2,
-    out_of_order_rate=0.2,
-    disconnect_rate=0.1,
-)
 CONFIG = """
 [sms]
 max_attempts = 1000
@@ -71,8 +60,6 @@ ack_timeout_s = 5
 allow_private_targets = true
 retry_schedule_s = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1]
 """
-TERMINAL_EVENTS = {"message.delivered", "message.failed"}
-TERMINAL_STATES = {"delivered", "failed", "expired", "cancelled"}
 
 
 async def test_sigkill_cycles_with_flapping_relays_lose_and_duplicate_nothing(
@@ -177,18 +164,6 @@ async def _load_flap_and_kill(
     stop.set()
     await asyncio.gather(*senders)
     return set(accepted)
-
-
-def _dispatched_after_acceptance(history: list[tuple[str, str]]) -> set[str]:
-    """Messages storage shows dispatched again after a relay accepted them."""
-    accepted: set[str] = set()
-    broken: set[str] = set()
-    for message_id, state in history:
-        if state == "accepted":
-            accepted.add(message_id)
-        elif state == "dispatched" and message_id in accepted:
-            broken.add(message_id)
-    return broken
 
 
 def _explain_stall(data_dir: Path, relays: list[SimRelay], missing: set[str]) -> None:

@@ -14,7 +14,7 @@ CONFIG ?=
 DATA   ?=
 SERVE_FLAGS := $(if $(PORT),--port $(PORT)) $(if $(CONFIG),--config $(CONFIG)) $(if $(DATA),--data $(DATA))
 
-.PHONY: run test test-pg install install-run lint format docs bench chaos lock clean
+.PHONY: run test test-pg install install-run lint format docs bench bench-cluster chaos chaos-cluster lock clean
 
 ## run: install what the hub needs, then start it on http://127.0.0.1:8080 (SQLite in ./data)
 run: install-run
@@ -81,14 +81,31 @@ docs: install
 	$(BIN)/python -m scripts.docs_examples
 
 ## bench: every scenario beside its floor, written to bench/results.json and BENCHMARKS.md (not part of `make test`)
+## `make bench ONLY="pg_floors pg_single"`: those scenarios alone, merged into the recorded results
+ONLY ?=
 bench: install
+ifeq ($(ONLY),)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.recipients
+else
+	$(BIN)/python -m bench.run --only $(ONLY) --record
+endif
+
+## bench-cluster: issue 18's PostgreSQL and cluster scenarios, merged into the recorded results;
+## SQLite's accept and lifecycle run beside them for same-run ratios, and are not recorded
+CLUSTER_BENCH := floors accept_and_push lifecycle pg_floors pg_single pg_cluster node_death
+bench-cluster: install
+	$(BIN)/python -m bench.run --record --only $(CLUSTER_BENCH) --baseline floors accept_and_push lifecycle
 
 ## chaos: the SIGKILL soak: 30 kill cycles, 6 flapping relays, 200 sends a cycle (not part of `make test`)
 chaos: install
 	RELAYHUB_CHAOS_CYCLES=30 RELAYHUB_CHAOS_RELAYS=6 RELAYHUB_CHAOS_SENDS=200 \
 		$(BIN)/pytest tests/e2e/test_chaos.py -s -q
+
+## chaos-cluster: 3 nodes behind haproxy, a random node SIGKILLed and restarted 30 times under load
+chaos-cluster: install
+	RELAYHUB_CHAOS_CYCLES=30 \
+		$(BIN)/pytest tests/cluster/test_cluster_chaos.py -s -q
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

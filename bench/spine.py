@@ -72,13 +72,13 @@ class LatencyRelay:
         raise RuntimeError("the latency relay did not come online")
 
 
-def _body(device_id: str) -> bytes:
+def body_for(device_id: str) -> bytes:
     return json.dumps({**json.loads(BODY), "device_id": device_id}).encode()
 
 
-async def _latency_raw(hub: BenchHub, relay: LatencyRelay, device_id: str) -> list[float]:
+async def latency_raw(hub: BenchHub, relay: LatencyRelay, device_id: str) -> list[float]:
     conn = await Connection.open(HOST, hub.port)
-    request = build_request(PATH, _body(device_id), TOKEN, f"{HOST}:{hub.port}")
+    request = build_request(PATH, body_for(device_id), TOKEN, f"{HOST}:{hub.port}")
     samples = []
     for _ in range(LATENCY_SENDS):
         began = time.perf_counter()
@@ -115,7 +115,7 @@ async def _last_line(process: asyncio.subprocess.Process) -> str:
 
 
 async def _accept(hub: BenchHub, device_id: str | None = None) -> dict[str, float]:
-    body = _body(device_id) if device_id else BODY
+    body = body_for(device_id) if device_id else BODY
     request = build_request(PATH, body, TOKEN, f"{HOST}:{hub.port}")
     load = await hammer(HOST, hub.port, request, CLIENTS, SECONDS, keep_bodies=False)
     assert set(load.statuses) == {202}, load.statuses
@@ -138,7 +138,7 @@ async def accept_and_push(synchronous: str = "FULL") -> dict[str, float]:
         relay_task = asyncio.create_task(relay.run(latency_device))
         try:
             await relay.online(hub, latency_device.device_id, relay_task)
-            light = await _latency_raw(hub, relay, latency_device.device_id)
+            light = await latency_raw(hub, relay, latency_device.device_id)
             light_httpx = await _latency_httpx(hub, relay, latency_device.device_id)
 
             accept = await _accept(hub, parked.device_id)
@@ -146,10 +146,10 @@ async def accept_and_push(synchronous: str = "FULL") -> dict[str, float]:
             # from another process so it does not slow the relay measured here.
             load = await start(
                 ["-m", "bench.http_load", str(hub.port), str(accept["rps"] / 2), "4",
-                 _body(parked.device_id).decode(), TOKEN],
+                 body_for(parked.device_id).decode(), TOKEN],
                 "load started", stream="stdout", read_on=True,
             )  # fmt: skip
-            loaded = await _latency_raw(hub, relay, latency_device.device_id)
+            loaded = await latency_raw(hub, relay, latency_device.device_id)
             report = json.loads(await _last_line(load))
             background_rps = report["statuses"].get("202", 0) / report["elapsed_s"]
         finally:

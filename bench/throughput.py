@@ -78,8 +78,8 @@ async def lifecycle() -> dict[str, float]:
         async with profiled(hub, "lifecycle"):
             started = time.time()
             load = await _send_load(hub, SECONDS)
-            accepted = _accepted_ids(load)
-            last_delivered = await _wait_delivered(hub, accepted)
+            accepted = accepted_ids(load)
+            last_delivered = await wait_delivered(hub, accepted)
         cpu = cpu_seconds(hub.pid) - cpu_before
     return {
         "lifecycle_mps": round(len(accepted) / (last_delivered - started), 1),
@@ -94,13 +94,13 @@ async def _send_load(hub: BenchHub, seconds: float) -> LoadResult:
     return await hammer(HOST, hub.port, request, CLIENTS, seconds, keep_bodies=True)
 
 
-def _accepted_ids(load: LoadResult) -> set[str]:
+def accepted_ids(load: LoadResult) -> set[str]:
     if set(load.statuses) != {202}:
         raise RuntimeError(f"every send must be accepted; the hub answered {load.statuses}")
     return {json.loads(body)["request_id"] for body in load.bodies}
 
 
-async def _wait_delivered(hub: BenchHub, ids: set[str]) -> float:
+async def wait_delivered(hub: BenchHub, ids: set[str]) -> float:
     """Wait until every message in ``ids`` is delivered; return when the last one was."""
     async with hub.client() as client, asyncio.timeout(DRAIN_TIMEOUT_S):
         while True:
@@ -179,12 +179,12 @@ async def webhooks() -> dict[str, float]:
             answer.raise_for_status()
         async with relay_fleet(hub):
             async with profiled(hub, "webhooks"):
-                live = 2 * len(_accepted_ids(await _send_load(hub, WEBHOOK_LOAD_S)))
+                live = 2 * len(accepted_ids(await _send_load(hub, WEBHOOK_LOAD_S)))
                 record = await _acknowledged(plain, url, live)
             await plain.post(f"{url}/reset")
             await plain.post(f"{url}/close")
-            accepted = _accepted_ids(await _send_load(hub, WEBHOOK_LOAD_S))
-            await _wait_delivered(hub, accepted)  # and so every event exists
+            accepted = accepted_ids(await _send_load(hub, WEBHOOK_LOAD_S))
+            await wait_delivered(hub, accepted)  # and so every event exists
             backlog = 2 * len(accepted)
             cpu_before = cpu_seconds(hub.pid)
             async with profiled(hub, "webhooks-backlog"):

@@ -76,6 +76,10 @@ class ClusterConfig(_Section):
     # How often a node looks in the shared queue for its relays' accounts even
     # without a notification (a safety net: notifications are not stored).
     poll_s: Annotated[float, Meta(gt=0)] = 1.0
+    # Node death (hub/cluster/liveness.py): how often every node looks for leases
+    # that ran out (a dead node is reaped within lease_s + reap_every_s) and for
+    # jobs of reaped nodes that wait for a rescue. At most 1 s.
+    reap_every_s: Annotated[float, Meta(gt=0, le=1.0)] = 0.5
 
     def __post_init__(self) -> None:
         if self.renew_every_s >= self.lease_s:

@@ -17,10 +17,14 @@ from hub.accounts.directory import AccountDirectory
 from hub.accounts.tokens import TokenAuthority
 from hub.clock import Clock
 from hub.cluster.coordination import Coordination, coordination_for
-from hub.config import Config
+from hub.cluster.shared_secrets import load_keys
+from hub.config import AuthConfig, Config, PairingConfig
 from hub.events.feed import EventFeed
 from hub.events.presence import Presence
+from hub.events.tail import ClusterTail
+from hub.limits import shared as shared_limits
 from hub.limits.guess_brakes import GuessBrake
+from hub.limits.shared import SharedBrake, SharedLimits
 from hub.messaging.batches import Batches
 from hub.messaging.engine import Messaging
 from hub.messaging.history import MessageHistory
@@ -31,7 +35,7 @@ from hub.recipients.lists import RecipientLists
 from hub.relay.devices import DeviceDirectory
 from hub.secret_box import SecretBox
 from hub.serving import dashboard_link
-from hub.store.interface import Store
+from hub.store.interface import StorageUnavailable, Store
 from hub.store.open_store import store_for
 from hub.webhooks.deliveries import WebhookDeliveries
 from hub.webhooks.endpoints import WebhookEndpoints
@@ -66,6 +70,7 @@ class Hub:
     batches: Batches
     history: MessageHistory
     coordination: Coordination  # what this node tells other nodes (nothing on one node)
+    secret_boxes: dict[str, SecretBox] = field(default_factory=dict)  # by key name
     admin_token: str | None = None  # set only on the first start, to show it once
     _timers: list[asyncio.Task[None]] = field(default_factory=list)
     _sweep_waiters: list[asyncio.Future[None]] = field(default_factory=list)
@@ -74,17 +79,23 @@ class Hub:
     def build(cls, config: Config, clock: Clock, *, webhook_pool: Pool | None = None) -> Hub:
         """``webhook_pool``: what webhooks are POSTed through (default: the sender's own)."""
         store = store_for(config)
+        cluster = config.cluster.enabled
+        boxes = _secret_boxes(config)
         fresh = config.cluster.enabled  # other nodes change accounts, devices and tokens too
         devices = DeviceDirectory(store, clock, config.pairing.code_ttl_s, fresh=fresh)
+        feed = EventFeed(store, postgres=config.storage.is_postgres)
         coordination = coordination_for(store, clock, config)
-        feed = EventFeed(store)
-        presence = Presence(store, clock, config.relay.offline_grace_s, feed.committed)
+        presence = Presence(
+            store, clock, config.relay.offline_grace_s, feed.committed,
+            lambda: coordination.node_id,
+        )  # fmt: skip
         otps = Otps(
             store,
             clock,
             config.otp,
-            SecretBox.for_data_dir(config.data_path, "otp.key", "RELAYHUB_OTP_KEY"),
+            boxes["otp.key"],
             feed.committed,
+            cluster=cluster,
         )
         messaging = Messaging(
             store, clock, config, devices, presence, feed.committed, otps.unseal, coordination,
@@ -93,7 +104,7 @@ class Hub:
         endpoints = WebhookEndpoints(
             store,
             clock,
-            SecretBox.for_data_dir(config.data_path),
+            boxes["webhook.key"],
             config.webhooks.rotation_overlap_s,
         )
         return cls(
@@ -103,17 +114,23 @@ class Hub:
             auth=TokenAuthority(store, clock, fresh=fresh),
             devices=devices,
             messaging=messaging,
-            pairing_brake=GuessBrake(
-                clock, config.pairing.max_failures, config.pairing.failure_window_s
+            pairing_brake=_brake(store, clock, "pairing", config.pairing, cluster),
+            token_brake=_brake(store, clock, "token", config.auth, cluster),
+            accounts=AccountDirectory(
+                store, clock, config.limits, SharedLimits(store, clock) if cluster else None
             ),
-            token_brake=GuessBrake(clock, config.auth.max_failures, config.auth.failure_window_s),
-            accounts=AccountDirectory(store, clock, config.limits),
-            idempotency=IdempotencyKeys(store),
+            idempotency=IdempotencyKeys(store, cluster=cluster),
             webhook_endpoints=endpoints,
             feed=feed,
             presence=presence,
             webhook_sender=WebhookSender(
-                store, clock, feed, endpoints, config.webhooks, pool=webhook_pool
+                store,
+                clock,
+                feed,
+                endpoints,
+                config.webhooks,
+                pool=webhook_pool,
+                node_id=coordination.node_id,
             ),
             webhook_attempts=WebhookDeliveries(store, clock),
             otps=otps,
@@ -122,6 +139,7 @@ class Hub:
             batches=Batches(store, clock, lists, messaging, config.sms.max_parts),
             history=MessageHistory(store, clock, config.sms.max_ttl_s),
             coordination=coordination,
+            secret_boxes=boxes,
         )
 
     async def start(self, admin_token: str | None, dashboard_origin: str | None = None) -> None:
@@ -130,6 +148,8 @@ class Hub:
         if admin_token is not None and len(admin_token) < 16:
             raise ValueError("RELAYHUB_ADMIN_TOKEN must be at least 16 characters")
         await self.store.open()
+        if self.config.cluster.enabled:  # keys every node shares: env or database
+            await load_keys(self.store, self.secret_boxes)
         self.admin_token = await self.auth.bootstrap(admin_token)
         if dashboard_origin is not None:
             await self._keep_dashboard_link(dashboard_origin)
@@ -144,6 +164,9 @@ class Hub:
         if resumed:
             log.info("resuming %d unfinished message(s)", resumed)
         await self.webhook_sender.start()
+        if self.config.cluster.enabled:  # events other nodes commit wake this node's readers
+            tail = ClusterTail(self.store, self.clock, self.feed)
+            self._timers.append(asyncio.create_task(tail.follow(), name="event-tail"))
         self._timers.append(asyncio.create_task(self._sweep_forever(), name="sweeper"))
 
     async def refresh_account(self, account_id: str) -> None:
@@ -173,6 +196,10 @@ class Hub:
             try:
                 self.messaging.sweep()
                 self.presence.sweep()
+                if self.config.cluster.enabled:  # a dead node's phones; what nobody claimed
+                    with contextlib.suppress(StorageUnavailable):
+                        await self.presence.sweep_orphans()
+                        await self.messaging.expire_shared()
                 if self.clock.monotonic() - pruned_at >= PRUNE_EVERY_S:
                     pruned_at = self.clock.monotonic()
                     self._prune()
@@ -189,6 +216,9 @@ class Hub:
         kept_since = now - timedelta(days=self.config.events.retention_days)
         self.feed.prune(kept_since)
         self.webhook_attempts.prune(kept_since)
+        if self.config.cluster.enabled:
+            windows = (self.config.auth.failure_window_s, self.config.pairing.failure_window_s)
+            shared_limits.prune(self.store, max(windows))
 
     async def storage_answers(self) -> None:
         """A read round trip for /v1/health; ``StorageUnavailable`` unless the database answers."""
@@ -214,3 +244,21 @@ class Hub:
                 await task
         await self.messaging.close()  # every relay socket closed with 1001 first
         await self.store.close()
+
+
+def _secret_boxes(config: Config) -> dict[str, SecretBox]:
+    """One node: key files in its data folder. A cluster node: keys from the
+    environment, or from the database once the store is open (never a file)."""
+    envs = {"otp.key": "RELAYHUB_OTP_KEY", "webhook.key": "RELAYHUB_WEBHOOK_KEY"}
+    if config.cluster.enabled:
+        return {name: SecretBox.from_env(env) for name, env in envs.items()}
+    return {name: SecretBox.for_data_dir(config.data_path, name, env) for name, env in envs.items()}
+
+
+def _brake(
+    store: Store, clock: Clock, name: str, limits: PairingConfig | AuthConfig, cluster: bool
+) -> GuessBrake:
+    shared = SharedBrake(store, name, limits.max_failures, limits.failure_window_s)
+    return GuessBrake(
+        clock, limits.max_failures, limits.failure_window_s, shared if cluster else None
+    )

@@ -8,7 +8,11 @@ other sends in the queue and expires with the code.
 
 Per number and purpose a new code waits ``resend_cooldown_s`` after the last
 one, at most ``max_per_hour`` are sent in an hour, and a new code supersedes
-the previous one. A code allows ``max_wrong_tries`` wrong guesses.
+the previous one. A code allows ``max_wrong_tries`` wrong guesses. On a
+cluster node those limits are read under a transaction advisory lock per
+(account, number, purpose), and the code admitted leaves a hold
+(``hub.limits.shared``) that counts as sent until its own transaction deletes
+it: two nodes cannot both send within the cooldown.
 
 Verification runs as one write: it reads the OTP, decides, and records the
 check (``otp_checks``) in one transaction, so two concurrent guesses cannot
@@ -38,6 +42,7 @@ from hub.config import OtpConfig
 from hub.errors import TooSoon
 from hub.events.outbox import event_statements
 from hub.ids import new_id
+from hub.limits.shared import Hold, live_holds, take_hold
 from hub.secret_box import SecretBox
 from hub.store.interface import Row, Statement, Store, Tx
 
@@ -46,6 +51,8 @@ log = logging.getLogger(__name__)
 LOCALES: Final = ("uz", "ru", "en")
 HOUR: Final = timedelta(hours=1)
 _NO_SUCH_CODE: Final = bytes(32)  # compared against when the OTP is unknown: same work
+# The first key of the advisory lock of a number's OTP limits ("ro").
+_OTP_LOCK: Final = 0x726F
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +95,17 @@ class Otps:
         on_events: Callable[[set[str]], None],
         *,
         make_code: Callable[[int], str] = new_code,
+        cluster: bool = False,
     ) -> None:
-        """``make_code``: a code of the given length (default: from ``secrets``)."""
+        """``make_code``: a code of the given length (default: from ``secrets``);
+        ``cluster``: the limits hold for every node on this PostgreSQL."""
         self._store = store
         self._clock = clock
         self._config = config
         self._box = box
-        self._key = box.derive("relayhub otp code")
+        self._cluster = cluster
+        self._key: bytes | None = None
+        self._holds: dict[tuple[str, str, str], Hold] = {}  # admitted, not yet created
         self._on_events = on_events
         self._make_code = make_code
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
@@ -112,6 +123,8 @@ class Otps:
             return ""
 
     def _digest(self, otp_id: str, code: str) -> bytes:
+        if self._key is None:  # at first use: a cluster node's box gets its key at start
+            self._key = self._box.derive("relayhub otp code")
         return hmac.new(self._key, f"{otp_id}:{code}".encode(), hashlib.sha256).digest()
 
     @asynccontextmanager
@@ -127,21 +140,44 @@ class Otps:
             self._users[key] -= 1
             if not self._users[key]:
                 del self._users[key], self._locks[key]
+            hold = self._holds.pop(key, None)  # admitted but never created: give it back
+            if hold is not None:
+                sql, params = hold.release
+                self._store.write_later(lambda tx: tx.execute(sql, params))
 
     async def check_limits(self, account_id: str, to: str, purpose: str) -> list[str]:
         """Raise ``TooSoon`` if this number may not get another code of this purpose
         yet; else the SMS of the codes a new one supersedes (its pending ones)."""
         now = self._clock.now()
+        if self._cluster:
+            return await self._check_cluster_limits(account_id, to, purpose, now)
         # One read for both questions: a send is two round trips to the reader
         # thread cheaper than asking them apart.
-        rows = await self._store.fetchall(
-            "SELECT created_at, message_id, status FROM otps"
-            " WHERE account_id = ? AND to_number = ? AND purpose = ?"
-            " AND (created_at > ? OR status = 'pending') ORDER BY created_at",
-            (account_id, to, purpose, rfc3339(now - HOUR)),
-        )
-        since = now - HOUR
-        sent = [at for r in rows if (at := datetime.fromisoformat(r["created_at"])) > since]
+        rows = await self._store.fetchall(*_recent_otps(account_id, to, purpose, now))
+        self._refuse_too_soon(_sent_since(rows, now - HOUR), purpose, now)
+        return [r["message_id"] for r in rows if r["status"] == "pending"]
+
+    async def _check_cluster_limits(
+        self, account_id: str, to: str, purpose: str, now: datetime
+    ) -> list[str]:
+        scope = f"otp:{account_id} {to} {purpose}"
+
+        def op(tx: Tx) -> tuple[list[str], Hold]:
+            tx.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (_OTP_LOCK, scope))
+            rows = tx.execute(*_recent_otps(account_id, to, purpose, now)).fetchall()
+            sent = _sent_since(rows, now - HOUR)
+            held = tx.execute(*live_holds(scope)).fetchone()
+            if held["at"] is not None:  # codes another node is sending now count as sent
+                sent = sorted([*sent, *[datetime.fromisoformat(held["at"])] * int(held["n"])])
+            self._refuse_too_soon(sent, purpose, now)
+            hold = take_hold(tx, self._clock, scope, 1)
+            return [r["message_id"] for r in rows if r["status"] == "pending"], hold
+
+        superseded, hold = await self._store.write(op)
+        self._holds[(account_id, to, purpose)] = hold
+        return superseded
+
+    def _refuse_too_soon(self, sent: list[datetime], purpose: str, now: datetime) -> None:
         cooldown = timedelta(seconds=self._config.resend_cooldown_s)
         limit = self._config.max_per_hour
         # When both limits apply, the later of the two is when a code may go.
@@ -152,7 +188,6 @@ class Otps:
         if sent and now < sent[-1] + cooldown:
             wait = math.ceil((sent[-1] + cooldown - now).total_seconds())
             raise TooSoon(wait, purpose)
-        return [r["message_id"] for r in rows if r["status"] == "pending"]
 
     def create(
         self,
@@ -193,6 +228,9 @@ class Otps:
                 ),
             ),
         ]
+        hold = self._holds.pop((account_id, to, purpose), None)
+        if hold is not None:  # a cluster's hold goes when the OTP is stored
+            statements.append(hold.release)
         text = render(self._config, locale, purpose, code, ttl_s)
         return NewOtp(otp_id, code, text, statements)
 
@@ -241,6 +279,20 @@ class Otps:
         if result.status == "verified":
             self._on_events({account_id})
         return result
+
+
+def _recent_otps(account_id: str, to: str, purpose: str, now: datetime) -> Statement:
+    """The number's codes of the last hour, and its pending ones."""
+    return (
+        "SELECT created_at, message_id, status FROM otps"
+        " WHERE account_id = ? AND to_number = ? AND purpose = ?"
+        " AND (created_at > ? OR status = 'pending') ORDER BY created_at",
+        (account_id, to, purpose, rfc3339(now - HOUR)),
+    )
+
+
+def _sent_since(rows: list[Row], since: datetime) -> list[datetime]:
+    return [at for r in rows if (at := datetime.fromisoformat(r["created_at"])) > since]
 
 
 def _decide(row: Row | None, right: bool, now: datetime, max_tries: int) -> Verification:

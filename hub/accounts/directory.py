@@ -16,7 +16,7 @@ import contextlib
 import dataclasses
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +24,7 @@ from hub.clock import Clock, rfc3339
 from hub.config import LimitsConfig
 from hub.errors import QueueFull, QueuePaused, QuotaExceeded, RateLimited, SubscriptionExpired
 from hub.ids import new_id
+from hub.limits.shared import Hold, SharedLimits
 from hub.limits.token_bucket import TokenBucket
 from hub.store.interface import Row, Store
 from hub.store.statements import set_clause
@@ -54,8 +55,16 @@ def _account(row: Row) -> Account:
 
 
 class AccountDirectory:
-    def __init__(self, store: Store, clock: Clock, defaults: LimitsConfig) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        defaults: LimitsConfig,
+        shared: SharedLimits | None = None,
+    ) -> None:
+        """``shared``: a cluster's limits (None: this node alone counts)."""
         self._store = store
+        self._shared = shared
         self._clock = clock
         self._defaults = defaults
         self._accounts: dict[str, Account] = {}
@@ -171,6 +180,52 @@ class AccountDirectory:
         if wait:
             raise RateLimited(per_minute, math.ceil(wait))
         self._stored[account_id] += adding
+
+    async def admit_send(self, account_id: str, queued: int) -> Hold | None:
+        """``admit`` one send. On a cluster node the queue and the rate are counted
+        cluster-wide instead, and the hold returned must be released in the send's
+        transaction (``hold.release``), or given back by ``not_sent``."""
+        account = self._accounts.get(account_id)
+        if self._shared is None or account is None:
+            self.admit(account_id, queued)
+            return None
+        per_minute, max_queued = self.limits(account)
+        stored, quota = self._stored[account_id], self._defaults.max_stored_messages
+        if stored + 1 > quota:
+            raise QuotaExceeded(stored, 1, quota)
+        hold = await self._shared.admit_send(account_id, per_minute, max_queued, 1)
+        self._stored[account_id] += 1
+        return hold
+
+    def not_sent(self, hold: Hold | None) -> None:
+        """The send ``admit_send`` let through was not written: its hold goes now
+        (else it would count against the queue until it lapses)."""
+        if hold is not None and self._shared is not None:
+            self._shared.drop(hold)
+
+    @contextlib.asynccontextmanager
+    async def admitting_everywhere(
+        self, account_id: str, queued: int, adding: int
+    ) -> AsyncIterator[None]:
+        """``admitting``, and on a cluster node a hold of all ``adding`` in the
+        database until the block ends (the list's chunks commit one by one: the
+        hold goes after the last, so meanwhile they count twice, erring on the
+        side of the limit as ``admitting`` does)."""
+        account = self._accounts.get(account_id)
+        if self._shared is None or account is None:
+            with self.admitting(account_id, queued, adding):
+                yield
+            return
+        per_minute, max_queued = self.limits(account)
+        stored, quota = self._stored[account_id], self._defaults.max_stored_messages
+        if stored + adding > quota:
+            raise QuotaExceeded(stored, adding, quota)
+        hold = await self._shared.admit_send(account_id, per_minute, max_queued, adding)
+        self._stored[account_id] += adding
+        try:
+            yield
+        finally:
+            self._shared.drop(hold)
 
     @contextlib.contextmanager
     def admitting(self, account_id: str, queued: int, adding: int) -> Iterator[None]:

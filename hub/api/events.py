@@ -22,12 +22,17 @@ from hub.api.errors import validation_error
 from hub.api.request import hub_of, require
 from hub.clock import Clock
 from hub.events.feed import EventFeed
+from hub.events.order import Position
 from hub.events.outbox import EVENT_TYPES
 from hub.store.interface import Row
 from hub.waits import first_of
 
 RECONNECT_MS = 3000  # what EventSource waits before reconnecting
 SCOPE = "messages.read"
+# Committed events waiting behind an older running transaction (PostgreSQL,
+# several writers) are looked for again this soon: nothing else would say when
+# that transaction ends if it carried no event of this account.
+HELD_RETRY_S = 0.01
 
 
 def _frame(row: Row) -> bytes:
@@ -46,7 +51,7 @@ class EventStream(Response):
         feed: EventFeed,
         clock: Clock,
         account_id: str,
-        after: int,
+        after: Position,
         types: Sequence[str],
         keepalive_s: float,
         reset: bool,
@@ -102,17 +107,19 @@ class EventStream(Response):
                 await body(b": keepalive\n\n")
                 keepalive_at = self._clock.monotonic() + self._keepalive_s
             change = self._feed.next_change(self._account_id)  # before reading: none slips by
-            rows = await self._feed.read(self._account_id, cursor)
-            if rows:
-                # Past every event read, also those the types filter leaves out.
-                cursor = rows[-1]["seq"]
-                wanted = [r for r in rows if not self._types or r["type"] in self._types]
+            page = await self._feed.read(self._account_id, cursor)
+            # Past every event read, also those the types filter leaves out.
+            cursor = page.cursor
+            if page.rows:
+                wanted = [r for r in page.rows if not self._types or r["type"] in self._types]
                 if wanted:
                     await body(b"".join(_frame(r) for r in wanted))
                     keepalive_at = self._clock.monotonic() + self._keepalive_s
                 continue
-            idle = keepalive_at - self._clock.monotonic()
-            await first_of(change.wait(), gone.wait(), self._clock.sleep(max(idle, 0.0)))
+            idle = max(keepalive_at - self._clock.monotonic(), 0.0)
+            if page.held:
+                idle = min(idle, HELD_RETRY_S)
+            await first_of(change.wait(), gone.wait(), self._clock.sleep(idle))
 
 
 async def events(request: Request) -> Response:
@@ -129,10 +136,10 @@ async def events(request: Request) -> Response:
     after = None
     last_id = request.headers.get("last-event-id", "").strip()
     if last_id:
-        after = await hub.feed.seq_of(principal.account_id, last_id)
+        after = await hub.feed.position_of(principal.account_id, last_id)
     reset = bool(last_id) and after is None
     if after is None:
-        after = await hub.feed.last_seq()
+        after = await hub.feed.start()
     secret = request.headers["authorization"].partition(" ")[2].strip()
 
     async def allowed() -> bool:

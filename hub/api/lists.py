@@ -157,7 +157,7 @@ async def queue_list(request: Request) -> Response:
     # Admitted as one: the list is written in chunks with awaits between, and
     # until it is all queued another send must count it as waiting.
     queued_now = hub.messaging.queued_count(account_id)
-    with hub.accounts.admitting(account_id, queued_now, len(plan.messages)):
+    async with hub.accounts.admitting_everywhere(account_id, queued_now, len(plan.messages)):
         queued = await hub.batches.queue(account_id, batch_id, body.list_id, body.text, plan)
     answer: dict[str, Any] = {"batch_id": batch_id, "queued": queued, "skipped": plan.skipped}
     return ok(answer, status=202)

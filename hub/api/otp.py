@@ -65,7 +65,7 @@ async def send_otp(request: Request) -> Response:
     hub.devices.check_can_send(account_id, body.device_id, None)
     async with hub.otps.recipient(account_id, to, body.purpose):
         superseded = await hub.otps.check_limits(account_id, to, body.purpose)
-        hub.accounts.admit(account_id, hub.messaging.queued_count(account_id))
+        hold = await hub.accounts.admit_send(account_id, hub.messaging.queued_count(account_id))
         now = hub.clock.now()
         message_id = new_id("req", now)
         length = body.length or config.default_length
@@ -76,7 +76,12 @@ async def send_otp(request: Request) -> Response:
             kind="otp", device_id=body.device_id, message_id=message_id,
             sealed=hub.otps.seal(otp.text),
         )  # fmt: skip
-        await hub.messaging.submit(message, also=otp.statements)
+        also = otp.statements if hold is None else [*otp.statements, hold.release]
+        try:
+            await hub.messaging.submit(message, also=also)
+        except BaseException:
+            hub.accounts.not_sent(hold)
+            raise
         # An old code's SMS still waiting for a relay would only confuse: it goes no further.
         done = set(hub.messaging.cancel_queued(superseded, "superseded"))
         # A cluster node: those no node holds wait in the shared queue.

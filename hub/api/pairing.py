@@ -78,7 +78,7 @@ async def pair(request: Request) -> Response:
     client = request.client.host if request.client else "unknown"
     # Charged before any await: guesses sent together must not all pass a
     # brake that none of them has charged yet.
-    wait = brake.charge(client)
+    wait = brake.charge(client) or await brake.charge_cluster(client)
     if wait:  # even the right code: it could be the millionth guess
         raise ApiError(
             "rate_limited",
@@ -93,6 +93,7 @@ async def pair(request: Request) -> Response:
             )
     except BaseException:
         brake.refund(client)  # a request that guessed nothing costs nothing
+        brake.refund_cluster(client)
         raise
     paired = await hub.devices.pair(
         pairing_code=body.pairing_code,
@@ -107,6 +108,7 @@ async def pair(request: Request) -> Response:
             "the pairing code is unknown, expired or already used; make a new one in the panel",
         )
     brake.refund(client)  # only wrong codes stay on the count
+    brake.refund_cluster(client)
     ws_origin = origin_for(request).replace("http", "ws", 1)
     return ok(
         {

@@ -95,6 +95,8 @@ async def require(request: Request, scope: str | None) -> Principal:
     wait = brake.charge(client)
     principal = await hub.auth.authenticate(secret)
     if principal is None:
+        if not wait and brake.shared:  # a cluster counts only the failures: no cost when found
+            wait = await brake.charge_cluster(client)
         if wait:
             raise ApiError(
                 "rate_limited",

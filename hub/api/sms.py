@@ -86,7 +86,11 @@ async def send_sms(request: Request) -> Response:
                 media_type="application/json",
                 headers={"Idempotent-Replayed": "true"},
             )
-        return await _send(request, principal.account_id, body, (key, digest))
+        try:
+            return await _send(request, principal.account_id, body, (key, digest))
+        except BaseException:
+            await hub.idempotency.unclaim(principal.account_id, key)
+            raise
 
 
 async def _send(
@@ -96,7 +100,7 @@ async def _send(
     sms = hub.config.sms
     hub.accounts.check_open(account_id)
     hub.devices.check_can_send(account_id, body.device_id, body.sim_slot)
-    hub.accounts.admit(account_id, hub.messaging.queued_count(account_id))
+    hold = await hub.accounts.admit_send(account_id, hub.messaging.queued_count(account_id))
 
     now = hub.clock.now()
     ttl = body.ttl_seconds if body.ttl_seconds is not None else sms.default_ttl_s
@@ -105,8 +109,12 @@ async def _send(
         device_id=body.device_id, sim_slot=body.sim_slot,
     )  # fmt: skip
     answer = msgspec.json.encode(SmsQueued(request_id=message.id, queued_at=rfc3339(now)))
-    also = []
+    also = [] if hold is None else [hold.release]  # a cluster's count of the send
     if key is not None:
         also.append(hub.idempotency.statement(account_id, key[0], key[1], 202, answer, now))
-    await hub.messaging.submit(message, also=also)
+    try:
+        await hub.messaging.submit(message, also=also)
+    except BaseException:
+        hub.accounts.not_sent(hold)
+        raise
     return Response(answer, 202, media_type="application/json")

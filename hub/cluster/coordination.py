@@ -19,10 +19,12 @@ from typing import Protocol
 from hub.clock import Clock
 from hub.cluster import sessions
 from hub.cluster.control import BadPayload, Control, Offer, decode
+from hub.cluster.liveness import Liveness, OnAdopted
 from hub.cluster.node import NodeLease, channel_of, new_node_id
+from hub.cluster.reaper import RESCUE_PREFIX, Rescued, adopt_phone, rescue
 from hub.cluster.sessions import left_session, took_session, wake_holders
 from hub.config import Config
-from hub.store.interface import Statement, StorageUnavailable, Store
+from hub.store.interface import Row, Statement, StorageUnavailable, Store
 from hub.store.open_store import notify_listener
 
 log = logging.getLogger(__name__)
@@ -46,9 +48,23 @@ class Coordination(Protocol):
         """This node's id in the cluster; None on one node."""
         ...
 
-    async def start(self, on_offer: OnOffer, on_control: OnControl) -> None: ...
+    async def start(
+        self,
+        on_offer: OnOffer,
+        on_control: OnControl,
+        on_adopted: OnAdopted,
+        on_fenced: Callable[[], None],
+    ) -> None:
+        """Join: ``on_offer`` hears of shared messages, ``on_control`` of what other
+        nodes ask, ``on_adopted`` gets rows of a dead node's jobs this node took
+        over, ``on_fenced`` that it was reaped."""
+        ...
 
     async def close(self) -> None: ...
+
+    def may_dispatch(self) -> bool:
+        """False once this node's lease may have run out: it hands no job to a relay."""
+        ...
 
     def relay_online(self, account_id: str, device_id: str) -> asyncio.Future[int] | None:
         """Record that this node holds the device's socket; the write's future, with
@@ -83,11 +99,20 @@ class OneNode:
     def node_id(self) -> str | None:
         return None
 
-    async def start(self, on_offer: OnOffer, on_control: OnControl) -> None:
+    async def start(
+        self,
+        on_offer: OnOffer,
+        on_control: OnControl,
+        on_adopted: OnAdopted,
+        on_fenced: Callable[[], None],
+    ) -> None:
         return None
 
     async def close(self) -> None:
         return None
+
+    def may_dispatch(self) -> bool:
+        return True
 
     def relay_online(self, account_id: str, device_id: str) -> asyncio.Future[int] | None:
         return None
@@ -109,57 +134,137 @@ class OneNode:
 
 
 class ClusterNode:
-    """One node of several on one PostgreSQL: a lease, a channel, relay sessions."""
+    """One node of several on one PostgreSQL: a lease, a channel, relay sessions,
+    and the liveness tick that reaps dead nodes and fences this one if reaped."""
 
     def __init__(self, store: Store, clock: Clock, config: Config) -> None:
         self._store = store
         self._clock = clock
         self._url = config.storage.url
+        self._settings = config.cluster
+        self._grace_s = config.relay.requeue_grace_s
         self._lease = NodeLease(store, clock, config.cluster, new_node_id())
-        self._renewing: asyncio.Task[None] | None = None
+        self._liveness = Liveness(
+            store, clock, config.cluster, config.relay.requeue_grace_s,
+            lambda: self._lease, self._adopted, self._fence,
+        )  # fmt: skip
+        self._ticking: asyncio.Task[None] | None = None
         self._listener: _Listener | None = None
+        self._on_offer: OnOffer = _ignore
+        self._on_control: OnControl = _ignore_control
+        self._on_adopted: OnAdopted = _ignore_rows
+        self._on_fenced: Callable[[], None] = lambda: None
 
     @property
     def node_id(self) -> str:
         return self._lease.node_id
 
-    async def start(self, on_offer: OnOffer, on_control: OnControl) -> None:
+    async def start(
+        self,
+        on_offer: OnOffer,
+        on_control: OnControl,
+        on_adopted: OnAdopted,
+        on_fenced: Callable[[], None],
+    ) -> None:
+        self._on_offer, self._on_control = on_offer, on_control
+        self._on_adopted, self._on_fenced = on_adopted, on_fenced
+        asked_at = self._clock.monotonic()
         await self._lease.take()
-        self._renewing = asyncio.create_task(self._lease.keep_renewing(), name="node-lease")
+        self._liveness.took(asked_at)
+        # From now on a write commits only while this node's row stands.
+        self._set_fence(self.node_id)
+        await self._listen()
+        self._ticking = asyncio.create_task(self._liveness.run(), name="node-liveness")
 
-        def heard(payload: str) -> None:
-            try:
-                message = decode(payload)
-            except BadPayload as exc:  # a newer node's kind, or a stray NOTIFY
-                log.warning("node %s ignored a payload it cannot read: %s", self.node_id, exc)
-                return
-            if isinstance(message, Offer):
-                on_offer(message.account)
-            else:
-                on_control(message)
-
+    async def _listen(self) -> None:
+        on_offer = self._on_offer
         listener = notify_listener(
-            self._url, channel_of(self.node_id), heard, lambda: on_offer(None)
+            self._url, channel_of(self.node_id), self._heard, lambda: on_offer(None)
         )
         await listener.start()
         self._listener = listener
         log.info("cluster node %s listening on %s", self.node_id, channel_of(self.node_id))
 
+    def _heard(self, payload: str) -> None:
+        if payload.startswith(RESCUE_PREFIX):
+            self._liveness.orphans_may_exist = True
+            account = payload[len(RESCUE_PREFIX) :]
+            future = self._store.submit(rescue(self.node_id, account))
+            future.add_done_callback(self._rescued)
+            return
+        try:
+            message = decode(payload)
+        except BadPayload as exc:  # a newer node's kind, or a stray NOTIFY
+            log.warning("node %s ignored a payload it cannot read: %s", self.node_id, exc)
+            return
+        if isinstance(message, Offer):
+            self._on_offer(message.account)
+        else:
+            self._on_control(message)
+
+    def _rescued(self, future: asyncio.Future[Rescued]) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self._liveness.adopted(future.result())  # else the next tick adopts them
+
+    def _adopted(self, rows: list[Row], due: bool) -> None:
+        self._on_adopted(rows, due)
+
+    async def _fence(self) -> None:
+        """This node was reaped: what it holds in memory is no longer its own.
+        Stop (the engine halts, closes its relay sockets and drops its memory),
+        let every write already submitted end (they fail: the old row is gone),
+        then join again as a new node that owns nothing yet."""
+        old = self.node_id
+        self._on_fenced()
+        if self._listener is not None:
+            await self._listener.close()
+            self._listener = None
+        with contextlib.suppress(StorageUnavailable):
+            await self._store.barrier()
+        lease = NodeLease(self._store, self._clock, self._settings, new_node_id())
+        self._lease = lease
+        self._set_fence(lease.node_id)
+        asked_at = self._clock.monotonic()
+        await lease.take()  # if this fails, the next tick's renewal finds no row: again
+        self._liveness.took(asked_at)
+        await self._listen()
+        log.warning("node %s fenced itself; it serves again as node %s", old, lease.node_id)
+
+    def _set_fence(self, node_id: str) -> None:
+        writer = getattr(self._store, "writer", None)  # PostgresStore's group commit
+        if writer is not None:
+            writer.fence_node = node_id
+            # A node stopped mid-transaction would hold row locks its reaper needs.
+            writer.fence_idle_ms = int(self._settings.lease_s * 1000)
+
     async def close(self) -> None:
-        if self._renewing is not None:
-            self._renewing.cancel()
+        if self._ticking is not None:
+            self._ticking.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._renewing
+                await self._ticking
         if self._listener is not None:
             await self._listener.close()
         try:
-            await self._lease.give_up()
+            await self._lease.give_up(self._grace_s)
         except StorageUnavailable as exc:  # its lease runs out by itself
             log.warning("node %s left without a goodbye: %s", self.node_id, exc)
 
+    def may_dispatch(self) -> bool:
+        return self._clock.monotonic() < self._liveness.held_until
+
     def relay_online(self, account_id: str, device_id: str) -> asyncio.Future[int]:
         op = took_session(self.node_id, account_id, device_id)
-        return self._store.submit(op)
+        took = self._store.submit(op)
+        if self._liveness.orphans_may_exist:
+            # Its jobs held by a reaped node come here (the phone is back): the op
+            # runs after the session's, in the same transaction or a later one.
+            adopt = self._store.submit(adopt_phone(self.node_id, device_id))
+            adopt.add_done_callback(self._adopted_phone)
+        return took
+
+    def _adopted_phone(self, future: asyncio.Future[list[Row]]) -> None:
+        if not future.cancelled() and future.exception() is None and future.result():
+            self._on_adopted(future.result(), False)
 
     def relay_offline(self, device_id: str) -> None:
         sql, params = left_session(self.node_id, device_id)
@@ -176,6 +281,18 @@ class ClusterNode:
 
     def hand_over(self, to_node: str, device_id: str, message_ids: list[str]) -> list[Statement]:
         return sessions.hand_over(self.node_id, to_node, device_id, message_ids)
+
+
+def _ignore(account_id: str | None) -> None:
+    return None
+
+
+def _ignore_control(message: Control) -> None:
+    return None
+
+
+def _ignore_rows(rows: list[Row], due: bool) -> None:
+    return None
 
 
 def coordination_for(store: Store, clock: Clock, config: Config) -> Coordination:

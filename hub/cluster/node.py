@@ -3,8 +3,8 @@
 Each start is a new node with a new id (a restarted process never inherits an
 older one's sessions). The node is alive while ``hub_nodes.lease_until`` is
 ahead of the database's ``now()``; it renews the lease every
-``renew_every_s``. What happens when a lease runs out (the reaper, a node
-fencing itself) is not built yet: see docs/operations.md.
+``renew_every_s`` (``hub.cluster.liveness`` ticks); a node whose lease ran out
+is reaped by another (``hub.cluster.reaper``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import secrets
 
 from hub.clock import Clock
 from hub.config import ClusterConfig
-from hub.store.interface import StorageUnavailable, Store, Tx
+from hub.store.interface import Store, Tx
 
 log = logging.getLogger(__name__)
 
@@ -61,32 +61,45 @@ class NodeLease:
 
         return bool(await self._store.write(renew))
 
-    async def keep_renewing(self) -> None:
-        """Renew every ``renew_every_s`` until cancelled; a failed renewal is logged."""
-        while True:
-            await self._clock.sleep(self._settings.renew_every_s)
-            try:
-                if not await self.renew():
-                    log.error("node %s: its lease row is gone", self.node_id)
-            except StorageUnavailable as exc:
-                log.warning("node %s: lease not renewed (%s)", self.node_id, exc)
-
-    async def give_up(self) -> None:
+    async def give_up(self, grace_s: float = 0.0) -> None:
         """Leave the cluster on a clean stop: the node's sessions and lease go, and
-        queued messages it held go back to the shared queue."""
+        queued messages it held go back to the shared queue. Jobs its phones hold
+        are left as a reaped node's (``hub.cluster.reaper``): the node a phone
+        reconnects to adopts them; a dispatched one is requeued ``grace_s`` on
+        if its phone never comes back."""
         node = self.node_id
 
         def leave(tx: Tx) -> None:
-            # Nodes holding relays of those accounts hear of it at once.
+            hand_back_queued(tx, node)
+            leave_held(tx, node)
             tx.execute(
-                "WITH freed AS (UPDATE messages SET owner_node = NULL"
-                " WHERE owner_node = ? AND state = 'queued' RETURNING account_id)"
-                " SELECT pg_notify(? || s.node_id, s.account_id)"
-                " FROM (SELECT DISTINCT r.node_id, r.account_id FROM relay_sessions r"
-                " WHERE r.node_id <> ? AND r.account_id IN (SELECT account_id FROM freed)) AS s",
-                (node, channel_of(""), node),
+                "INSERT INTO reaped_nodes (id, rescue_after)"
+                " VALUES (?, now() + make_interval(secs => ?)) ON CONFLICT (id) DO NOTHING",
+                (node, grace_s),
             )
             tx.execute("DELETE FROM relay_sessions WHERE node_id = ?", (node,))
             tx.execute("DELETE FROM hub_nodes WHERE id = ?", (node,))
 
         await self._store.write(leave)
+
+
+def hand_back_queued(tx: Tx, node_id: str) -> None:
+    """The node's queued messages go back to the shared queue; the other nodes
+    holding relays of those accounts hear of it at commit (a clean stop, a reap)."""
+    tx.execute(
+        "WITH freed AS (UPDATE messages SET owner_node = NULL"
+        " WHERE owner_node = ? AND state = 'queued' RETURNING account_id)"
+        " SELECT pg_notify(? || s.node_id, s.account_id)"
+        " FROM (SELECT DISTINCT r.node_id, r.account_id FROM relay_sessions r"
+        " WHERE r.node_id <> ? AND r.account_id IN (SELECT account_id FROM freed)) AS s",
+        (node_id, channel_of(""), node_id),
+    )
+
+
+def leave_held(tx: Tx, node_id: str) -> None:
+    """The jobs the node's phones hold become orphans, for a live node to adopt."""
+    tx.execute(
+        "UPDATE messages SET orphan_of = owner_node WHERE owner_node = ?"
+        " AND state IN ('dispatched', 'accepted', 'sent')",
+        (node_id,),
+    )

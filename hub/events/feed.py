@@ -6,6 +6,10 @@ account), a live stream on ``next_change(account)`` (its own only, so a busy
 account does not make every other stream read). A waiter takes the change
 *before* it reads, so an event committed between its read and its wait still
 wakes it: no event is missed, at worst one read finds nothing new.
+
+Reads follow ``hub.events.order``: positions that never let a late commit slip
+behind a cursor. On a cluster, events other nodes commit wake this node's
+readers through ``hub.events.tail``.
 """
 
 from __future__ import annotations
@@ -14,13 +18,15 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
+from hub.events.order import Page, Position, order_for, page_of
 from hub.ids import floor_id
-from hub.store.interface import Row, Store
+from hub.store.interface import Store
 
 
 class EventFeed:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, postgres: bool = False) -> None:
         self._store = store
+        self.order = order_for(postgres)
         self._changed = asyncio.Event()
         self._changed_for: dict[str, asyncio.Event] = {}
         self.closed = False
@@ -44,29 +50,31 @@ class EventFeed:
         self.closed = True
         self.committed(list(self._changed_for))
 
-    async def last_seq(self) -> int:
-        row = await self._store.fetchone("SELECT COALESCE(MAX(seq), 0) FROM events")
-        return int(row[0]) if row else 0
+    async def start(self) -> Position:
+        """Where a stream that starts now begins: after every event already final."""
+        row = await self._store.fetchone(self.order.start_sql)
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
-    async def seq_of(self, account_id: str, event_id: str) -> int | None:
+    async def position_of(self, account_id: str, event_id: str) -> Position | None:
         """Where the account's event ``event_id`` sits in the feed (None: unknown or pruned)."""
-        row = await self._store.fetchone(
-            "SELECT seq FROM events WHERE id = ? AND account_id = ?", (event_id, account_id)
-        )
-        return int(row["seq"]) if row else None
+        row = await self._store.fetchone(self.order.position_sql, (event_id, account_id))
+        return (int(row[0]), int(row[1])) if row else None
 
     async def read(
-        self, account_id: str, after: int, types: Sequence[str] = (), limit: int = 500
-    ) -> list[Row]:
-        """The account's events after ``after``, oldest first (``types``: only these)."""
-        where, args = "account_id = ? AND seq > ?", [account_id, after]
+        self, account_id: str, after: Position, types: Sequence[str] = (), limit: int = 500
+    ) -> Page:
+        """The account's final events after ``after``, oldest first (``types``: only these)."""
+        where = f"account_id = ? AND {self.order.where_after()}"
+        args: list[object] = [account_id, *self.order.after_params(after)]
         if types:
             where += f" AND type IN ({', '.join('?' * len(types))})"
             args += types
-        return await self._store.fetchall(
-            f"SELECT seq, id, type, body FROM events WHERE {where} ORDER BY seq LIMIT ?",
+        rows = await self._store.fetchall(
+            f"SELECT {self.order.columns}, id, type, body FROM events WHERE {where}"
+            f" ORDER BY {self.order.order_by} LIMIT ?",
             (*args, limit),
         )
+        return page_of(rows, after)
 
     def prune(self, before: datetime) -> None:
         """Forget events made before ``before`` (in the background), except those a

@@ -12,6 +12,11 @@ lets every guess in flight through (300 at once all got checked). ``charge``
 reads and counts in one step with no await between; a guess that proves
 right is refunded, so only failures stay on the count.
 
+On a cluster node a brake also counts in the database (``SharedBrake``), so a
+client spreading guesses over the nodes meets one limit: after the in-memory
+charge (which still comes before any await), ``charge_cluster`` counts the
+guess cluster-wide and ``refund_cluster`` takes it back there.
+
 An IPv6 client is counted by its /64: one host is usually handed a whole /64,
 and could otherwise take a fresh address for every guess.
 """
@@ -23,6 +28,7 @@ import math
 from collections import deque
 
 from hub.clock import Clock
+from hub.limits.shared import SharedBrake
 
 
 def client_key(address: str) -> str:
@@ -39,8 +45,12 @@ def client_key(address: str) -> str:
 
 
 class GuessBrake:
-    def __init__(self, clock: Clock, limit: int, window_s: float) -> None:
+    def __init__(
+        self, clock: Clock, limit: int, window_s: float, shared: SharedBrake | None = None
+    ) -> None:
+        """``shared``: the cluster's count of this brake (None: this node alone)."""
         self._clock = clock
+        self._shared = shared
         self.limit = limit
         self.window_s = window_s
         self._failures: dict[str, deque[float]] = {}
@@ -73,8 +83,32 @@ class GuessBrake:
         self._recent(client).append(self._clock.monotonic())
         return 0
 
+    @property
+    def shared(self) -> bool:
+        """True on a cluster node: call ``charge_cluster`` after ``charge``."""
+        return self._shared is not None
+
+    async def charge_cluster(self, client: str) -> int:
+        """Count a guess that ``charge`` let through against the cluster's limit:
+        0, or the seconds to wait (then this node's charge is taken back, so the
+        two counts stay alike). 0 at once on one node."""
+        if self._shared is None:
+            return 0
+        wait = await self._shared.charge(client_key(client))
+        if wait:
+            self._pop(client)
+        return wait
+
     def refund(self, client: str) -> None:
         """Take back a charge of ``client`` whose secret proved right."""
+        self._pop(client)
+
+    def refund_cluster(self, client: str) -> None:
+        """Take back a ``charge_cluster`` of ``client`` (nothing on one node)."""
+        if self._shared is not None:
+            self._shared.refund(client_key(client))
+
+    def _pop(self, client: str) -> None:
         failures = self._recent(client)
         if failures:
             failures.pop()  # the newest: charges in one window are interchangeable

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from hub.clock import Clock
+from hub.clock import Clock, rfc3339
 from hub.cluster.coordination import Coordination
 from hub.config import Config
 from hub.errors import PartlyStored
@@ -38,11 +38,12 @@ from hub.messaging.node_control import NodeControl
 from hub.messaging.recovery import Recovery
 from hub.messaging.rounds import DispatchRounds
 from hub.messaging.shared_queue import SharedQueue
+from hub.messaging.sweeper import Sweeper
 from hub.relay.connection import RelayConnection
 from hub.relay.devices import DeviceDirectory
 from hub.relay.handshake import Handshake
 from hub.relay.registry import RelayRegistry, SocketFacts
-from hub.store.interface import Statement, StorageUnavailable, Store
+from hub.store.interface import NodeFenced, Statement, StorageUnavailable, Store
 from protocol import frames as f
 from protocol.close_codes import CloseCode
 from protocol.lifecycle import Event, State
@@ -81,12 +82,13 @@ class Messaging:
         self._relays = RelayRegistry(clock, devices, presence)
         self._handshake = Handshake(clock, relay, devices, presence, self._relays)
         self._live = LiveMessages(
-            store, self._write_failed, on_events, unseal, coordination.node_id
+            store, self._write_failed, on_events, unseal, lambda: coordination.node_id
         )
         # Several nodes: queued messages a node cannot place wait in PostgreSQL.
         self._shared = SharedQueue(
             coordination, store, clock, relay.ack_timeout_s, config.cluster.poll_s,
             self._dispatcher, self._moves, self._live, lambda: self._rounds,
+            self._resend_dispatched, self._fenced,
         )  # fmt: skip
         self._rounds = DispatchRounds(
             clock, relay.ack_timeout_s, self._dispatcher, self._moves, self._live,
@@ -108,6 +110,10 @@ class Messaging:
             self._dispatcher, self._moves, self._live, self._background, self._rounds,
         )  # fmt: skip
         self.cancels = self._control.cancels  # POST /v1/messages/{id}/cancel
+        self._sweeper = Sweeper(
+            clock, relay.heartbeat_s, self._dispatcher, self._moves, self._live,
+            self._relays, self._rounds,
+        )  # fmt: skip
         self._server_stopping = False  # the server is closing every socket (1012) to stop
 
     # --- start and stop ----------------------------------------------------
@@ -291,6 +297,12 @@ class Messaging:
         holds them); nothing on one node."""
         return await self._control.cancel_shared(message_ids, cause, self.cancel_queued)
 
+    async def expire_shared(self) -> None:
+        """Expire what waits past its ``expires_at`` in the cluster's shared queue:
+        taken, then expired in the same turn of the loop (no round sees it)."""
+        if await self._control.take_expired(rfc3339(self._clock.now())):
+            self.sweep()
+
     # --- relay sockets and their frames ------------------------------------------
 
     def on_open(self, conn: RelayConnection) -> None:
@@ -314,21 +326,37 @@ class Messaging:
         self._dispatcher.device_online(
             conn.account_id, device_id, sims, hello.limits.parts_per_minute
         )
-        # Re-send every job still dispatched to this device (same attempt). One
-        # whose dispatch is not committed yet goes out when its write lands.
-        deadline = self._clock.monotonic() + self._relay.ack_timeout_s
-        for message in self._held(device_id, State.DISPATCHED):
-            if message.writes_in_flight == 0:
-                message.ack_deadline = deadline
-                message.socket_lost = False
-                conn.send_job(message.send_frame())
-        self.cancels.remind(conn, self._held(device_id, State.ACCEPTED))
+        self._resend_dispatched(device_id)
+        self.cancels.remind(conn, self._held(device_id, State.ACCEPTED))  # cancels asked
         # Coalesced: in a reconnect storm hundreds of hellos arrive per turn of the
         # loop, and each round looks at every online relay of the account.
         self._rounds.soon(conn.account_id)
         self._shared.relay_online(  # a cluster node
             conn.account_id, device_id, lambda epoch: self._control.fence.written(conn, epoch)
         )
+
+    def _resend_dispatched(self, device_id: str) -> None:
+        """Re-send every job still dispatched to this device (same attempt), if its
+        socket is here. One whose dispatch is not committed yet goes out when its
+        write lands."""
+        conn = self._relays.get(device_id)
+        if conn is None or not self._shared.may_dispatch():
+            return
+        deadline = self._clock.monotonic() + self._relay.ack_timeout_s
+        for message in self._held(device_id, State.DISPATCHED):
+            if message.writes_in_flight == 0:
+                message.ack_deadline = deadline
+                message.socket_lost = False
+                conn.send_job(message.send_frame())
+
+    def _fenced(self) -> None:
+        """This cluster node was reaped: another node may own any message it
+        holds. Halt (sockets closed, writes refused) and forget them now; the
+        rebuild reloads what the node owns once it has joined again."""
+        self._recovery.write_failed(NodeFenced("this node was reaped by another"), [])
+        self._live.clear()
+        self._moves.clear()
+        self._dispatcher.reset()
 
     def on_heartbeat(self, conn: RelayConnection, heartbeat: f.Heartbeat) -> None:
         self._relays.heartbeat(conn, heartbeat)
@@ -394,50 +422,7 @@ class Messaging:
 
     def sweep(self) -> None:
         """Ack timeouts, expiry of queued messages, and silent relays."""
-        mono, wall = self._clock.monotonic(), self._clock.now()
-        changed = [
-            message
-            for message in self._timed_out(mono)
-            if self._moves.local(
-                message,
-                *((Event.DISCONNECT, "disconnect") if message.socket_lost
-                  else (Event.ACK_TIMEOUT, "ack_timeout")),
-                message.device_id,
-            )
-        ]  # fmt: skip
-        expired = [
-            message
-            for message in self._dispatcher.due_to_expire(wall)
-            # A message withdrawn to the shared queue is another node's to expire.
-            if self._live.holds(message)
-            and self._moves.local(message, Event.EXPIRE, "expired", None)
-        ]
-        changed += expired
-        if changed:
-            self._live.write(changed, statements_of(changed))
-        if expired:
-            self._dispatcher.drop_finished()
-        self._dispatcher.compact(len(self._live))
-        self._relays.close_quiet(self._relay.heartbeat_s)
-        for account_id in {m.account_id for m in changed}:
-            self._rounds.run(account_id)
-        for message in changed:
-            self._live.forget_if_done(message)
-
-    def _timed_out(self, mono: float) -> list[LiveMessage]:
-        """Dispatched messages whose relay did not answer in time (and are stored)."""
-        timed_out = []
-        for message_id in list(self._dispatcher.held_ids()):
-            message = self._live.get(message_id)
-            if (
-                message is not None
-                and message.state is State.DISPATCHED
-                and message.ack_deadline is not None
-                and message.ack_deadline <= mono
-                and message.writes_in_flight == 0
-            ):
-                timed_out.append(message)
-        return timed_out
+        self._sweeper.sweep()
 
     # --- after a commit ----------------------------------------------------------
 

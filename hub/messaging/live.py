@@ -43,10 +43,10 @@ class LiveMessages:
         on_write_failed: Callable[[BaseException, list[LiveMessage]], None],
         on_events: Callable[[set[str]], None],
         unseal: Callable[[bytes], str],
-        node: str | None = None,
+        node: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._store = store
-        self._node = node  # a cluster node loads only the messages it owns
+        self._node = node  # a cluster node's id now: it loads only the messages it owns
         self._unseal = unseal  # opens a sealed (OTP) text read back from storage
         self._on_write_failed = on_write_failed
         self._on_events = on_events  # a write that carried events has ended
@@ -82,14 +82,15 @@ class LiveMessages:
 
     async def load_live(self) -> Iterator[LiveMessage]:
         """Read every message still moving from storage into the index, oldest first."""
-        if self._node is None:
+        node = self._node()
+        if node is None:
             rows = await self._store.fetchall(
                 f"SELECT * FROM messages WHERE state IN {LIVE_SQL} ORDER BY id"
             )
         else:
             rows = await self._store.fetchall(
                 f"SELECT * FROM messages WHERE state IN {LIVE_SQL} AND owner_node = ? ORDER BY id",
-                (self._node,),
+                (node,),
             )
         loaded = [LiveMessage.from_row(row, self._unseal) for row in rows]
         for message in loaded:

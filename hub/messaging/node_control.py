@@ -205,6 +205,30 @@ class NodeControl:
         statements = self._coordination.tell_holder(message.account_id, device, cancel)
         self._store.write_later(run_statements(statements))
 
+    async def take_expired(self, now: str, limit: int = 500) -> int:
+        """Take messages past their ``expires_at`` that wait unowned in the shared
+        queue (no node with a fitting relay claimed them), so this node's sweep
+        expires them: a compare-and-set, as for a cancel. How many it took."""
+        node = self._coordination.node_id
+        if node is None:
+            return 0
+
+        def take(tx: Tx) -> list[Row]:
+            return tx.execute(
+                "UPDATE messages SET owner_node = ? WHERE id IN (SELECT id FROM messages"
+                " WHERE state = 'queued' AND owner_node IS NULL AND expires_at <= ?"
+                " ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED)"
+                " AND state = 'queued' AND owner_node IS NULL RETURNING *",
+                (node, now, limit),
+            ).fetchall()
+
+        rows = await self._store.write(take)
+        for row in rows:
+            message = self._live.from_row(row)
+            self._live.add(message)
+            self._moves.resume(message, self._clock.monotonic())
+        return len(rows)
+
     async def cancel_shared(
         self, message_ids: list[str], cause: str, cancel: Callable[[list[str], str], list[str]]
     ) -> list[str]:

@@ -95,6 +95,8 @@ class DispatchRounds:
         """After the dispatch is committed, write each job to its relay."""
         if future.cancelled() or future.exception() is not None:
             return
+        if not self._shared.may_dispatch():
+            return  # a cluster node past its lease: the job waits, dispatched, for its owner
         for message in messages:
             if (
                 message.state is State.DISPATCHED

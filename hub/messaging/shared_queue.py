@@ -75,6 +75,8 @@ class SharedQueue:
         moves: Moves,
         live: LiveMessages,
         rounds: Callable[[], Rounds],
+        resend: Callable[[str], None] = lambda device_id: None,
+        fenced: Callable[[], None] = lambda: None,
     ) -> None:
         self._coordination = coordination
         self._store = store
@@ -85,6 +87,8 @@ class SharedQueue:
         self._moves = moves
         self._live = live
         self._rounds_of = rounds  # the engine's dispatch rounds (built after this)
+        self._resend = resend  # re-send a device's dispatched jobs if its socket is here
+        self._fenced = fenced  # this node was reaped: halt and drop memory
         self._hinted: set[str] = set()  # accounts whose shared messages may wait for us
         self._claiming: dict[str, bool] = {}  # account → offered again while its claim ran
         self._tasks: set[asyncio.Task[None]] = set()
@@ -103,7 +107,7 @@ class SharedQueue:
         """Take this node's lease and start listening (a cluster node only)."""
         if self.node is None:
             return
-        await self._coordination.start(self.offered, on_control)
+        await self._coordination.start(self.offered, on_control, self.adopted, self._fenced)
         self._polling = asyncio.create_task(self._poll_forever(), name="shared-queue-poll")
 
     async def leave(self) -> None:
@@ -237,6 +241,34 @@ class SharedQueue:
         for message in taken:  # the claim rolled back: they were never ours
             self._moves.restore(message, None)
             self._live.remove(message)
+
+    def may_dispatch(self) -> bool:
+        """False on a cluster node whose lease may have run out (it may be reaped)."""
+        return self._coordination.may_dispatch()
+
+    # --- rescue: jobs of a reaped node
+
+    def adopted(self, rows: list[Row], due: bool) -> None:
+        """This node took over these jobs of a reaped node (``hub.cluster.reaper``):
+        they join memory held by their phone. ``due``: the phone came back to no
+        node within the grace, so they are timed out now and the sweep requeues
+        them; otherwise the phone's socket is here and gets its dispatched jobs
+        again with the same attempt (the phone dedupes)."""
+        mono = self._clock.monotonic()
+        deadline = mono if due else mono + self._ack_timeout_s
+        phones: set[str] = set()
+        for row in rows:
+            if self._live.get(row["id"]) is not None:
+                continue  # a report read it in meanwhile: memory's copy is the newer
+            message = self._live.from_row(row)
+            self._live.add(message)
+            self._moves.resume(message, deadline)
+            if due:
+                message.socket_lost = True  # requeued as "disconnect", as on one node
+            if message.device_id is not None:
+                phones.add(message.device_id)
+        for device_id in sorted(phones):
+            self._resend(device_id)
 
     def relay_online(
         self, account_id: str, device_id: str, on_epoch: Callable[[int], None]

@@ -44,7 +44,7 @@ async def relay_socket(websocket: WebSocket) -> None:
         # node the lookup above is in memory and never suspends, so nothing
         # splits it from the charge (a cluster node reads the row first).
         client = websocket.client.host if websocket.client else "unknown"
-        wait = hub.token_brake.charge(client)
+        wait = hub.token_brake.charge(client) or await hub.token_brake.charge_cluster(client)
         if wait:
             headers = hub.token_brake.refusal_headers("token-guess", wait)
             await websocket.send_denial_response(Response(status_code=429, headers=headers))

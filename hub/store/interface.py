@@ -36,6 +36,10 @@ class StorageUnavailable(Exception):
         self.cause = cause
 
 
+class NodeFenced(StorageUnavailable):
+    """A cluster node was reaped (its lease ran out): nothing it writes may commit."""
+
+
 class Conflict(Exception):
     """A write broke a uniqueness or reference rule of the schema; that op changed nothing.
 

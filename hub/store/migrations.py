@@ -58,6 +58,13 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     # Several hub nodes share one PostgreSQL (its version 10 adds their tables);
     # SQLite serves one node and needs none of them.
     10: (),
+    # PostgreSQL's 11 orders events by their transaction and lets one node claim
+    # a webhook attempt; SQLite has one writer, whose seq order is commit order.
+    11: (),
+    # Node death (reaped nodes, fencing) is PostgreSQL's alone.
+    12: (),
+    # Cluster-wide limits and secrets live in PostgreSQL only (its version 13).
+    13: (),
 }
 CURRENT: Final = max(STEPS)
 

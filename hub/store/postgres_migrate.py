@@ -26,6 +26,23 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     # Several nodes: messages gain the node holding a queued one; hub_nodes and
     # relay_sessions are new tables created by the schema.
     10: ('ALTER TABLE messages ADD COLUMN IF NOT EXISTS owner_node TEXT COLLATE "C"',),
+    # Events and deliveries read in commit order; webhook attempts claimed by one
+    # node at a time (the new indexes come with the schema).
+    11: (
+        "ALTER TABLE events ADD COLUMN IF NOT EXISTS xid xid8 NOT NULL"
+        " DEFAULT pg_current_xact_id()",
+        "ALTER TABLE webhook_deliveries ADD COLUMN IF NOT EXISTS made_xid xid8 NOT NULL"
+        " DEFAULT pg_current_xact_id()",
+        'ALTER TABLE webhook_deliveries ADD COLUMN IF NOT EXISTS locked_by TEXT COLLATE "C"',
+        "ALTER TABLE webhook_deliveries ADD COLUMN IF NOT EXISTS locked_until TIMESTAMPTZ",
+        'ALTER TABLE webhook_deliveries ADD COLUMN IF NOT EXISTS locked_at TEXT COLLATE "C"',
+    ),
+    # Node death: messages gain the reaped node an orphan was left by;
+    # reaped_nodes and the fencing function rh_hold_node are created by the schema.
+    12: ('ALTER TABLE messages ADD COLUMN IF NOT EXISTS orphan_of TEXT COLLATE "C"',),
+    # Cluster-wide limits and secrets: new tables, an index and rh_admit_send,
+    # created by the schema.
+    13: (),
 }
 CURRENT: Final = max(STEPS)
 

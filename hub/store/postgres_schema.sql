@@ -95,7 +95,10 @@ CREATE TABLE IF NOT EXISTS messages (
     text_sealed          BYTEA,
     -- Several nodes (hub/cluster/): the node whose engine holds this queued
     -- message in memory; NULL while it waits in the shared queue for any node.
-    owner_node           TEXT COLLATE "C"
+    owner_node           TEXT COLLATE "C",
+    -- The reaped node a held job (dispatched, accepted, sent) was left by,
+    -- until a live node adopts it (hub/cluster/reaper.py); NULL otherwise.
+    orphan_of            TEXT COLLATE "C"
 );
 CREATE INDEX IF NOT EXISTS messages_account ON messages(account_id, id);
 CREATE INDEX IF NOT EXISTS messages_batch ON messages(batch_id, state) WHERE batch_id IS NOT NULL;
@@ -105,6 +108,10 @@ CREATE INDEX IF NOT EXISTS messages_live ON messages(state)
 -- The shared queue of a cluster: what a node with room claims (hub/cluster/queue.py).
 CREATE INDEX IF NOT EXISTS messages_shared_queue ON messages(account_id, id)
     WHERE state = 'queued' AND owner_node IS NULL;
+
+-- Orphans of reaped nodes, by phone: empty while no node died, so it costs the
+-- message updates nothing.
+CREATE INDEX IF NOT EXISTS messages_orphans ON messages(device_id) WHERE orphan_of IS NOT NULL;
 
 -- Every transition of a message with its time and cause.
 CREATE TABLE IF NOT EXISTS message_events (
@@ -169,9 +176,16 @@ CREATE TABLE IF NOT EXISTS events (
     account_id  TEXT COLLATE "C" NOT NULL,
     type        TEXT COLLATE "C" NOT NULL,
     created_at  TEXT COLLATE "C" NOT NULL,
-    body        BYTEA NOT NULL                   -- the JSON sent: {type, timestamp, data}
+    body        BYTEA NOT NULL,                  -- the JSON sent: {type, timestamp, data}
+    -- The writing transaction: seq is handed out at insert, not at commit, so
+    -- with several writers a reader could see seq 12 before 11 commits. Readers
+    -- follow (xid, seq) and only below the oldest running transaction
+    -- (hub/events/order.py), where nothing new can still appear.
+    xid         xid8 NOT NULL DEFAULT pg_current_xact_id()
 );
 CREATE INDEX IF NOT EXISTS events_account ON events(account_id, seq);
+CREATE INDEX IF NOT EXISTS events_account_order ON events(account_id, xid, seq);
+CREATE INDEX IF NOT EXISTS events_order ON events(xid, seq);
 
 -- One event for one endpoint (the webhook outbox); retried until it succeeds
 -- or the schedule ends.
@@ -187,8 +201,15 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
     next_attempt_at  TEXT COLLATE "C",                      -- while pending
     redelivery_of    TEXT COLLATE "C",                      -- a manual redeliver: the delivery it repeats
     created_at       TEXT COLLATE "C" NOT NULL,
-    updated_at       TEXT COLLATE "C" NOT NULL
+    updated_at       TEXT COLLATE "C" NOT NULL,
+    -- How a sender finds new deliveries in commit order (as events.xid).
+    made_xid         xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    -- Several nodes: the node making the current attempt, until when, since when.
+    locked_by        TEXT COLLATE "C",
+    locked_until     TIMESTAMPTZ,
+    locked_at        TEXT COLLATE "C"
 );
+CREATE INDEX IF NOT EXISTS webhook_deliveries_made ON webhook_deliveries(made_xid, id);
 CREATE INDEX IF NOT EXISTS webhook_deliveries_account ON webhook_deliveries(account_id, id);
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(next_attempt_at)
     WHERE status = 'pending';
@@ -359,3 +380,111 @@ CREATE TABLE IF NOT EXISTS relay_sessions (
     since       TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS relay_sessions_account ON relay_sessions(account_id, node_id);
+
+-- Nodes whose lease ran out and that another node reaped (hub/cluster/reaper.py).
+-- Their dispatched, accepted and sent messages keep them as owner_node until a
+-- node adopts them: the node the phone comes back to, or (a dispatched one
+-- only, once rescue_after has passed and no node holds its phone) any node,
+-- which requeues it. The row goes when it owns nothing any more.
+CREATE TABLE IF NOT EXISTS reaped_nodes (
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    reaped_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+    rescue_after  TIMESTAMPTZ NOT NULL
+);
+
+-- Zombie fencing: every group commit of a cluster node runs this just before
+-- its COMMIT. It holds the node's row (KEY SHARE: a renewal still goes through,
+-- a reap's DELETE waits) until the commit, or fails the whole transaction if
+-- the row is gone, so nothing a reaped node decided can commit after the reap.
+CREATE OR REPLACE FUNCTION rh_hold_node(node TEXT) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM hub_nodes WHERE id = node FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node % was reaped (its lease ran out): it may commit nothing more', node
+            USING ERRCODE = 'RH001';
+    END IF;
+END
+$$;
+
+-- Limits that hold for the whole cluster (hub/limits/shared.py). A send's rate:
+-- GCRA, one row per key; tat (the theoretical arrival time) is epoch seconds on
+-- the database's clock, so every node measures time alike.
+CREATE TABLE IF NOT EXISTS rate_limits (
+    key  TEXT COLLATE "C" PRIMARY KEY,      -- send:<account id>
+    tat  DOUBLE PRECISION NOT NULL
+);
+
+-- Room a node admitted but has not committed yet: a send's place in the queue,
+-- an OTP's turn for its number. The message's own transaction deletes its hold;
+-- one whose send never committed lapses at until_ts (database clock).
+CREATE TABLE IF NOT EXISTS limit_holds (
+    id        TEXT COLLATE "C" PRIMARY KEY,
+    scope     TEXT COLLATE "C" NOT NULL,     -- queue:<account> or otp:<account> <to> <purpose>
+    n         BIGINT NOT NULL,
+    at        TEXT COLLATE "C" NOT NULL,     -- the node's time, as otps.created_at
+    until_ts  DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS limit_holds_scope ON limit_holds(scope);
+-- max_queued counts an account's queued messages at every send: index only.
+CREATE INDEX IF NOT EXISTS messages_queued ON messages(account_id) WHERE state = 'queued';
+
+-- Wrong guesses (tokens, pairing codes) per brake and client, for the cluster's brakes.
+CREATE TABLE IF NOT EXISTS guess_failures (
+    id      BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+    brake   TEXT COLLATE "C" NOT NULL,
+    client  TEXT COLLATE "C" NOT NULL,
+    at      DOUBLE PRECISION NOT NULL        -- epoch seconds, database clock
+);
+CREATE INDEX IF NOT EXISTS guess_failures_client ON guess_failures(brake, client, at);
+
+-- Keys every node needs (otp.key, webhook.key), made once by the first node.
+-- sealed: wrapped with RELAYHUB_SECRET_KEY (Fernet); else kept as is, and then
+-- the database's access rules are all that guards them (docs/operations.md).
+CREATE TABLE IF NOT EXISTS hub_secrets (
+    name        TEXT COLLATE "C" PRIMARY KEY,
+    value       BYTEA NOT NULL,
+    sealed      BIGINT NOT NULL,                  -- 1: wrapped, 0: as is
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- A send's admission in one round trip (hub/limits/shared.py): the writer runs
+-- ops one after another, so each statement's round trip is the whole cluster's
+-- time. Under the account's advisory lock (0x7271) it counts the queue (queued
+-- messages plus live holds; each query sees commits made while it waited), then
+-- takes one from the GCRA row in one INSERT … ON CONFLICT DO UPDATE … WHERE
+-- (the compare-and-set), then leaves the hold. queued > max - adding: refused
+-- for the queue; wait_s > 0: refused for the rate, nothing taken.
+CREATE OR REPLACE FUNCTION rh_admit_send(
+    p_account TEXT, p_per_minute BIGINT, p_max_queued BIGINT, p_adding BIGINT,
+    p_hold TEXT, p_at TEXT, p_hold_s DOUBLE PRECISION,
+    OUT queued BIGINT, OUT wait_s DOUBLE PRECISION
+) LANGUAGE plpgsql AS $$
+DECLARE
+    step DOUBLE PRECISION := 60.0 / p_per_minute;
+    span DOUBLE PRECISION := p_per_minute * (60.0 / p_per_minute);
+    now_s DOUBLE PRECISION;
+    tat_s DOUBLE PRECISION;
+BEGIN
+    PERFORM pg_advisory_xact_lock(29297, hashtext(p_account));
+    now_s := extract(epoch FROM clock_timestamp());
+    SELECT count(*) INTO queued FROM messages
+        WHERE account_id = p_account AND state = 'queued';
+    queued := queued + (SELECT coalesce(sum(n), 0) FROM limit_holds
+        WHERE scope = 'queue:' || p_account AND until_ts > now_s);
+    wait_s := 0;
+    IF queued + p_adding > p_max_queued THEN
+        RETURN;
+    END IF;
+    INSERT INTO rate_limits AS r (key, tat) VALUES ('send:' || p_account, now_s + step)
+        ON CONFLICT (key) DO UPDATE SET tat = greatest(r.tat, now_s) + step
+        WHERE greatest(r.tat, now_s) + step - now_s <= span
+        RETURNING tat INTO tat_s;
+    IF tat_s IS NULL THEN  -- refused: the next send fits once tat + step - now <= span
+        SELECT r.tat INTO tat_s FROM rate_limits r WHERE r.key = 'send:' || p_account;
+        wait_s := greatest(tat_s + step - span - now_s, 0.001);
+        RETURN;
+    END IF;
+    INSERT INTO limit_holds (id, scope, n, at, until_ts)
+        VALUES (p_hold, 'queue:' || p_account, p_adding, p_at, now_s + p_hold_s);
+END
+$$;

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import pq
 
-from hub.store.interface import Conflict, StorageUnavailable
+from hub.store.interface import Conflict, NodeFenced, StorageUnavailable
 from hub.store.postgres_sql import PgRow, stored, to_psycopg
 
 log = logging.getLogger(__name__)
@@ -142,10 +142,22 @@ class PgTx:
         return PgResult.counted(changed)
 
 
+# Raised by rh_hold_node (postgres_schema.sql) when the node's row is gone.
+_FENCED_CODE = "RH001"
+_HOLD_NODE = b"SELECT rh_hold_node(%s)"
+_IDLE_LIMIT = b"SELECT set_config('idle_in_transaction_session_timeout', %s, true)"
+
+
 class PostgresWriter:
     def __init__(self, connect: Callable[[], psycopg.Connection[PgRow]], batch_max: int) -> None:
         # Public so a test can wrap it, before start(), with a fault-injecting connection.
         self.connect = connect
+        # A cluster node's id: each batch then commits only while the node's row
+        # stands (zombie fencing); None on one node, where nothing is checked.
+        self.fence_node: str | None = None
+        # With a fence: a transaction left open this long (its process stopped
+        # mid-batch) is ended by the server, so its locks cannot hold up the reap.
+        self.fence_idle_ms = 0
         self._batch_max = batch_max
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-writer")
         self._conn: psycopg.Connection[PgRow] | None = None
@@ -207,6 +219,8 @@ class PostgresWriter:
         except Exception as exc:
             self._disconnect()  # a connection in an unknown state is not used again
             log.error("group commit failed: %s", str(exc).strip())
+            if getattr(exc, "sqlstate", None) == _FENCED_CODE:
+                return [NodeFenced(str(exc).strip())] * len(batch)
             return [unavailable(exc)] * len(batch)
 
     def _commit(self, batch: list[Pending]) -> list[Any]:
@@ -218,6 +232,8 @@ class PostgresWriter:
             tx = PgTx(conn, pipeline)
             outcomes: list[Any] = []
             conn.execute(b"BEGIN")
+            if self.fence_node is not None and self.fence_idle_ms:
+                conn.execute(_IDLE_LIMIT, (str(self.fence_idle_ms),))
             for op, _ in batch:
                 conn.execute(b"SAVEPOINT op")
                 tx.begin_op()
@@ -230,6 +246,10 @@ class PostgresWriter:
                     conn.execute(b"ROLLBACK TO op")
                     conn.execute(b"RELEASE op")
                     outcomes.append(exc)
+            if (node := self.fence_node) is not None:
+                # Sent in the same flush as the COMMIT, so the server runs both even
+                # if this process is stopped right now (a zombie's last batch).
+                conn.execute(_HOLD_NODE, (node,))
             conn.execute(b"COMMIT")
         self.batches += 1
         self.ops += len(batch)

@@ -131,11 +131,13 @@ async def record(
     rng: random.Random,
     pending: Pending,
     outcome: Outcome,
+    node_id: str | None = None,
 ) -> Recorded:
     """Store the attempt and the delivery's next state together.
 
     On ``RETRY`` the attempt count and due time of ``pending`` are moved on,
-    ready to be queued again.
+    ready to be queued again. ``node_id`` (several nodes): the node that claimed
+    the attempt (``hub.webhooks.claims``); it is recorded only while that claim holds.
     """
     now = clock.now()
     made = pending.attempt_count + 1
@@ -146,13 +148,20 @@ async def record(
     due = now + timedelta(seconds=delay) if delay is not None else None
     stamp, tried = rfc3339(now), rfc3339(outcome.at)
 
+    update = (
+        "UPDATE webhook_deliveries SET status = ?, attempt_count = ?,"
+        " next_attempt_at = ?, updated_at = ?"
+    )
+    where = " WHERE id = ? AND status = 'pending' AND attempt_count = ?"
+    params: list[object] = [status, made, due and rfc3339(due), stamp]
+    params += [pending.id, pending.attempt_count]
+    if node_id is not None:
+        update += ", locked_by = NULL, locked_until = NULL, locked_at = NULL"
+        where += " AND locked_by = ?"
+        params.append(node_id)
+
     def op(tx: Tx) -> bool:
-        moved = tx.execute(
-            "UPDATE webhook_deliveries SET status = ?, attempt_count = ?,"
-            " next_attempt_at = ?, updated_at = ?"
-            " WHERE id = ? AND status = 'pending' AND attempt_count = ?",
-            (status, made, due and rfc3339(due), stamp, pending.id, pending.attempt_count),
-        ).rowcount
+        moved = tx.execute(update + where, params).rowcount
         if not moved:
             return False  # deleted with its endpoint, or recorded by another copy
         tx.execute(

@@ -18,6 +18,8 @@ always with the same ``webhook-id``, which receivers use to drop duplicates.
 
 This module decides when attempts are made; ``hub.webhooks.attempt`` makes
 one (the signed POST) and stores its outcome with the delivery's next state.
+On several nodes every sender knows every pending delivery and claims each
+attempt before making it (``hub.webhooks.claims``): one node per attempt.
 """
 
 from __future__ import annotations
@@ -31,13 +33,15 @@ from collections import Counter
 from collections.abc import Coroutine
 from typing import Any, Final
 
-from hub.clock import Clock
+from hub.clock import Clock, rfc3339
 from hub.config import WebhooksConfig
 from hub.events.feed import EventFeed
+from hub.events.order import DeliveryPosition, deliveries_after, delivery_position_of
 from hub.store.interface import Row, StorageUnavailable, Store
 from hub.waits import first_of
 from hub.webhooks import attempt
 from hub.webhooks.attempt import USER_AGENT, Outcome, Pending, Recorded, pending_of
+from hub.webhooks.claims import CLAIM_MARGIN_S, Busy, Claimed, claim
 from hub.webhooks.endpoints import SECRET_COLUMNS, WebhookEndpoints
 from hub.webhooks.http import Pool
 from hub.webhooks.schedule import first_delay
@@ -49,6 +53,9 @@ READ_BATCH: Final = 16  # deliveries a worker reads at once
 READ_FRESH_S: Final = 1.0  # how long what a worker read is trusted
 TAKE_BATCH: Final = 2000  # new deliveries read at once
 UNRECORDED_RETRY_S: Final = 5.0  # an attempt whose outcome could not be stored
+# New deliveries committed behind an older running transaction (PostgreSQL) are
+# looked for again this soon.
+HELD_RETRY_S: Final = 0.01
 
 
 class WebhookSender:
@@ -62,9 +69,11 @@ class WebhookSender:
         *,
         rng: random.Random | None = None,
         pool: Pool | None = None,
+        node_id: str | None = None,
     ) -> None:
         """``pool``: what the POSTs go through (default: a new ``Pool``; tests
-        pass one that fails on demand)."""
+        pass one that fails on demand). ``node_id``: this node's id when several
+        nodes share the database (each attempt is claimed first); None alone."""
         self._store = store
         self._clock = clock
         self._feed = feed
@@ -73,7 +82,8 @@ class WebhookSender:
         self._rng = rng or random.Random()
         self._queues: dict[str, list[tuple[float, int, Pending]]] = {}
         self._known: set[str] = set()  # deliveries queued or in flight
-        self._seen: tuple[int, str] = (0, "")  # (event seq, id) of the last delivery read
+        self._node_id = node_id
+        self._seen: DeliveryPosition = (0, 0, "")  # where the last delivery read sits
         self._listening = False  # some endpoint is enabled: new events may make deliveries
         self._order = itertools.count()
         self._workers: Counter[str] = Counter()  # endpoint → its workers (attempts at once)
@@ -89,7 +99,8 @@ class WebhookSender:
 
     async def start(self) -> None:
         # First, so that what commits while the pending ones load is read again.
-        self._seen = (await self._feed.last_seq(), "\uffff")
+        xid, seq = await self._feed.start()
+        self._seen = (xid, seq, "\uffff" if seq else "")
         for row in await self._store.fetchall(
             "SELECT d.* FROM webhook_deliveries d JOIN webhook_endpoints e"
             " ON e.id = d.endpoint_id WHERE d.status = 'pending' AND e.enabled = 1"
@@ -135,10 +146,14 @@ class WebhookSender:
                 # The feed hands out a new change once events commit: the same one
                 # means nothing committed since the last read, only an attempt
                 # ended. Reading anyway would put a query before every next attempt.
+                held = False
                 if change is not read_up_to:
-                    await self._take_new()
-                    read_up_to = change
+                    held = await self._take_new()
+                    # Some wait behind an older transaction: read again soon.
+                    read_up_to = None if held else change
                 delay = self._start_due()
+                if held:
+                    delay = HELD_RETRY_S if delay is None else min(delay, HELD_RETRY_S)
             except StorageUnavailable as exc:
                 log.warning("webhook sender: storage unavailable (%s); retrying", exc)
             except Exception:  # a bug must not stop deliveries for good
@@ -151,27 +166,24 @@ class WebhookSender:
         )
         # With no enabled endpoint no event makes a delivery: committed events
         # need not wake this loop at all (the common case on a hub without webhooks).
-        self._listening = bool(row and row[0])
+        # A cluster node cannot tell when another node makes the first endpoint:
+        # it always listens (one read of new deliveries per committed change).
+        self._listening = bool(row and row[0]) or self._node_id is not None
 
-    async def _take_new(self) -> None:
-        """Queue the deliveries made by events committed since the last look."""
+    async def _take_new(self) -> bool:
+        """Queue the deliveries made by events committed since the last look;
+        True if some committed ones must wait behind an older transaction."""
         while True:
-            # One event makes a delivery per endpoint: page on (event seq, id) so
-            # a page that ends inside one event's deliveries loses none of them.
-            seq, last_id = self._seen
-            rows = await self._store.fetchall(
-                "SELECT * FROM webhook_deliveries WHERE redelivery_of IS NULL"
-                " AND (event_seq > ? OR (event_seq = ? AND id > ?))"
-                " ORDER BY event_seq, id LIMIT ?",
-                (seq, seq, last_id, TAKE_BATCH),
-            )
+            sql, params = deliveries_after(self._feed.order, self._seen, TAKE_BATCH)
+            rows = await self._store.fetchall(sql, params)
             for row in rows:
+                if not row["final"]:
+                    return True
                 if row["status"] == "pending":
                     self._push(self._pending_of(row))
-            if rows:
-                self._seen = (rows[-1]["event_seq"], rows[-1]["id"])
+                self._seen = delivery_position_of(row)
             if len(rows) < TAKE_BATCH:
-                return
+                return False
 
     async def _reload(self, endpoint_ids: set[str]) -> None:
         """Queue the pending deliveries of these endpoints again, as storage has them."""
@@ -290,7 +302,8 @@ class WebhookSender:
     async def _rows_of(self, delivery_ids: list[str]) -> dict[str, Row]:
         """Each delivery as storage has it, with its event and its endpoint's secrets."""
         rows = await self._store.fetchall(
-            f"SELECT d.id, e.url, e.enabled, {SECRET_COLUMNS}, d.status, d.attempt_count, v.body"
+            f"SELECT d.id, e.url, e.enabled, {SECRET_COLUMNS}, d.status, d.attempt_count, v.body,"
+            " d.endpoint_id, d.event_id, d.next_attempt_at"
             " FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
             " LEFT JOIN events v ON v.id = d.event_id"
             f" WHERE d.id IN ({', '.join('?' * len(delivery_ids))})",
@@ -304,9 +317,16 @@ class WebhookSender:
             row is None  # its endpoint was deleted
             or not row["enabled"]  # disabled: it waits, and is reloaded when enabled
             or row["status"] != "pending"
-            or row["attempt_count"] != pending.attempt_count  # a stale copy
         ):
             self._known.discard(pending.id)
+            return
+        if row["attempt_count"] != pending.attempt_count:  # a stale copy
+            if self._node_id is None:
+                self._known.discard(pending.id)
+            else:  # another node made an attempt: follow the delivery as stored
+                self._push(self._pending_of(row), again=True)
+            return
+        if self._node_id is not None and not await self._claimed(pending):
             return
         try:
             if row["body"] is None:
@@ -329,11 +349,37 @@ class WebhookSender:
         # its workers can wait for commits.
         self._spawn(self._finish(pending, outcome))
 
+    async def _claimed(self, pending: Pending) -> bool:
+        """Several nodes: claim the attempt; False if another node has it (or it moved on)."""
+        assert self._node_id is not None
+        lease_s = self._config.timeout_s + CLAIM_MARGIN_S
+        op = claim(
+            self._node_id, pending.id, pending.attempt_count, lease_s, rfc3339(self._clock.now())
+        )
+        try:
+            result = await self._store.write(op)
+        except Exception as exc:  # storage down, or a bug: try again later
+            self._not_recorded(pending, exc)
+            return False
+        if isinstance(result, Claimed):
+            pending.attempt_count = result.attempt_count
+            return True
+        if isinstance(result, Busy):
+            # Back when that claim would run out: by then it is recorded (and
+            # this copy is read again as stored) or its node is gone.
+            pending.due = self._clock.now().timestamp() + lease_s
+            self._push(pending, again=True)
+            self._kick.set()
+        else:
+            self._push(pending, again=True)  # read again as stored at once
+            self._kick.set()
+        return False
+
     async def _finish(self, pending: Pending, outcome: Outcome) -> None:
         """Record an attempt; queue the delivery again if it must be retried, else forget it."""
         try:
             recorded = await attempt.record(
-                self._store, self._clock, self._config, self._rng, pending, outcome
+                self._store, self._clock, self._config, self._rng, pending, outcome, self._node_id
             )
         except Exception as exc:  # storage down, or a bug: the delivery must not be dropped
             self._not_recorded(pending, exc)

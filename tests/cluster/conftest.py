@@ -20,9 +20,9 @@ import psycopg
 import pytest
 
 from protocol import frames as f
-from relay_sim.ledger import RelayLedger
+from protocol.relay_session import RelayLedger
 from relay_sim.pairing import PairedDevice, pair_device
-from relay_sim.profiles import PROFILES
+from relay_sim.profiles import PROFILES, Profile
 from relay_sim.relay import SimRelay
 from tests import pg_cluster
 from tests.e2e.conftest import ADMIN_TOKEN
@@ -37,6 +37,7 @@ CLUSTER_TOML = """
 [cluster]
 enabled = true
 poll_s = 3600.0
+{cluster_extra}
 [relay]
 max_inflight = {max_inflight}
 {relay_extra}
@@ -49,7 +50,11 @@ class Cluster:
     root: Path
     client: httpx.AsyncClient
     max_inflight: int = 8
-    relay_extra: str = ""  # more [relay] settings, TOML lines
+    cluster_extra: str = ""  # more [cluster] lines (a test's lease, say)
+    relay_extra: str = ""  # more [relay] lines
+    # More settings for the nodes started after it is set, appended after the
+    # [relay] table: keys before a table header of their own are [relay]'s.
+    extra_toml: str = ""
     nodes: list[HubProcess] = field(default_factory=list)
     relays: list[SimRelay] = field(default_factory=list)
 
@@ -57,7 +62,12 @@ class Cluster:
         index = len(self.nodes)
         config = self.root / f"node{index}.toml"
         config.write_text(
-            CLUSTER_TOML.format(max_inflight=self.max_inflight, relay_extra=self.relay_extra)
+            CLUSTER_TOML.format(
+                max_inflight=self.max_inflight,
+                cluster_extra=self.cluster_extra,
+                relay_extra=self.relay_extra,
+            )
+            + self.extra_toml
         )
         node = HubProcess(
             self.root / f"node{index}", free_port(), ADMIN_TOKEN, config, database=self.database
@@ -75,6 +85,7 @@ class Cluster:
         device: PairedDevice,
         ledger: RelayLedger | None = None,
         on_job: Callable[[str, f.Send], None] | None = None,
+        profile: Profile = PROFILES["ideal"],
     ) -> SimRelay:
         """A relay_sim relay for ``device`` whose socket goes to ``node`` (or a base
         URL: the balancer's); ``ledger``:
@@ -82,9 +93,7 @@ class Cluster:
         at_node = PairedDevice(
             device.device_id, device.device_token, ws_url(_base(node)), device.name
         )
-        relay = SimRelay(
-            at_node, PROFILES["ideal"], seed=next(_seeds), ledger=ledger, on_job=on_job
-        )
+        relay = SimRelay(at_node, profile, seed=next(_seeds), ledger=ledger, on_job=on_job)
         self.relays.append(relay)
         await relay.start()
         await relay.wait_welcomed()

@@ -39,7 +39,7 @@ async def pushes(cluster: Cluster, relay: SimRelay, node_index: int, count: int)
     for n in range(count):
         began = time.perf_counter()
         request_id = await cluster.send(node, f"push {n}")
-        await relay.wait_until(lambda rid=request_id: rid in arrived)
+        await relay.wait_until(lambda: request_id in arrived)  # noqa: B023 (awaited here)
         took.append((arrived[request_id] - began) * 1000)
     return took
 
@@ -53,11 +53,11 @@ def summary(name: str, ms: list[float]) -> str:
     return f"{name:<12} n={len(ms)} p50={statistics.median(ms):.2f} ms p99={p99(ms):.2f} ms"
 
 
-async def main(count: int) -> None:
-    pg_cluster.shared_cluster()
-    root = Path(tempfile.mkdtemp(prefix="relayhub-push-"))
+async def cross_and_same(database: str, root: Path, count: int) -> tuple[list[float], list[float]]:
+    """Push times (ms) of ``count`` sends: cross-node first, then same-node, on two
+    fresh nodes of ``database``; ``bench.cluster`` reuses this."""
     async with httpx.AsyncClient(timeout=10) as client:
-        cluster = Cluster(pg_cluster.database_for(root / "db"), root, client)
+        cluster = Cluster(database, root, client)
         try:
             a = await cluster.start_node()
             device = await cluster.pair(a, "latency-phone")
@@ -69,11 +69,7 @@ async def main(count: int) -> None:
             on_a = await cluster.relay_on(a, device, ledger=on_b.ledger, on_job=job_seen)
             await pushes(cluster, on_a, 0, 20)
             same = await pushes(cluster, on_a, 0, count)
-            print(summary("same-node", same))
-            print(summary("cross-node", cross))
-            extra50 = statistics.median(cross) - statistics.median(same)
-            extra99 = p99(cross) - p99(same)
-            print(f"cross-node extra p50 = {extra50:+.2f} ms, p99 = {extra99:+.2f} ms")
+            return cross, same
         finally:
             for relay in cluster.relays:
                 await relay.stop()
@@ -83,6 +79,17 @@ async def main(count: int) -> None:
                     print(
                         "".join(line for line in node.log if " WARNING " in line or "Error" in line)
                     )
+
+
+async def main(count: int) -> None:
+    pg_cluster.shared_cluster()
+    root = Path(tempfile.mkdtemp(prefix="relayhub-push-"))
+    cross, same = await cross_and_same(pg_cluster.database_for(root / "db"), root, count)
+    print(summary("same-node", same))
+    print(summary("cross-node", cross))
+    extra50 = statistics.median(cross) - statistics.median(same)
+    extra99 = p99(cross) - p99(same)
+    print(f"cross-node extra p50 = {extra50:+.2f} ms, p99 = {extra99:+.2f} ms")
 
 
 if __name__ == "__main__":

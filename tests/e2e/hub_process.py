@@ -64,6 +64,7 @@ class HubProcess:
         self.log: list[str] = []  # stderr: the log
         self.output: list[str] = []  # stdout: the start-up banner
         self._output_grew = asyncio.Event()
+        self._log_grew = asyncio.Event()
         self._drain: asyncio.Task[None] | None = None
         self._drain_out: asyncio.Task[None] | None = None
 
@@ -96,6 +97,8 @@ class HubProcess:
         assert self.process is not None and self.process.stderr is not None
         while line := await self.process.stderr.readline():
             self.log.append(line.decode())
+            self._log_grew.set()
+        self._log_grew.set()  # stderr closed: a waiter stops waiting
 
     async def _drain_stdout(self) -> None:
         assert self.process is not None and self.process.stdout is not None
@@ -116,6 +119,18 @@ class HubProcess:
                     raise AssertionError(f"the hub never printed {text!r}: {self.output}")
                 self._output_grew.clear()
                 await self._output_grew.wait()
+
+    async def wait_log(self, text: str, timeout_s: float = 20) -> str:
+        """The first log (stderr) line holding ``text``, once the hub has logged it."""
+        async with asyncio.timeout(timeout_s):
+            while True:
+                for line in self.log:
+                    if text in line:
+                        return line
+                if self._drain is not None and self._drain.done():
+                    raise AssertionError(f"the hub never logged {text!r}")
+                self._log_grew.clear()
+                await self._log_grew.wait()
 
     @property
     def pid(self) -> int:

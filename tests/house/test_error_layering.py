@@ -27,6 +27,7 @@ MACHINERY_ERRORS = {
     "hub.serving.data_lock.DataFolderBusy",
     "hub.store.interface.Conflict",
     "hub.store.interface.StorageUnavailable",
+    "hub.store.interface.NodeFenced",  # a reaped cluster node's commit, refused by the database
     "hub.store.postgres_writer.OpWentOnAfterConflict",  # a write op's bug, inside a transaction
     "hub.webhooks.http.RequestFailed",
     "hub.webhooks.http._ClosedBeforeAnswer",

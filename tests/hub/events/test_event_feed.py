@@ -55,15 +55,15 @@ async def test_event_feed_reads_only_the_accounts_events_after_a_seq_in_order(
     second = await add_event(store, "message.delivered")
     await add_event(store, "device.online", account_id="acc_2")
     third = await add_event(store, "message.failed")
-    after = await feed.seq_of("acc_1", first)
+    after = await feed.position_of("acc_1", first)
     assert after is not None
 
-    rows = await feed.read("acc_1", after)
+    rows = (await feed.read("acc_1", after)).rows
 
     assert [row["id"] for row in rows] == [second, third]
     assert [row["type"] for row in rows] == ["message.delivered", "message.failed"]
     seqs = [row["seq"] for row in rows]
-    assert seqs == sorted(seqs) and seqs[0] > after
+    assert seqs == sorted(seqs) and seqs[0] > after[1]
 
 
 async def test_event_feed_reads_every_event_of_the_account_when_read_from_zero(
@@ -71,7 +71,7 @@ async def test_event_feed_reads_every_event_of_the_account_when_read_from_zero(
 ) -> None:
     ids = [await add_event(store, "message.sent") for _ in range(3)]
 
-    rows = await feed.read("acc_1", 0)
+    rows = (await feed.read("acc_1", (0, 0))).rows
 
     assert [row["id"] for row in rows] == ids
 
@@ -81,7 +81,7 @@ async def test_event_feed_reads_the_body_a_receiver_gets(
 ) -> None:
     await add_event(store, "otp.verified")
 
-    (row,) = await feed.read("acc_1", 0)
+    (row,) = (await feed.read("acc_1", (0, 0))).rows
 
     body = msgspec.json.decode(row["body"])
     assert body == {
@@ -99,7 +99,7 @@ async def test_event_feed_reads_only_the_given_types_when_filtered(
     online = await add_event(store, "device.online")
     await add_event(store, "device.online", account_id="acc_2")
 
-    rows = await feed.read("acc_1", 0, types=["message.sent", "device.online"])
+    rows = (await feed.read("acc_1", (0, 0), types=["message.sent", "device.online"])).rows
 
     assert [row["id"] for row in rows] == [sent, online]
 
@@ -109,7 +109,7 @@ async def test_event_feed_reads_at_most_the_limit_oldest_first(
 ) -> None:
     ids = [await add_event(store, "message.sent") for _ in range(4)]
 
-    rows = await feed.read("acc_1", 0, limit=2)
+    rows = (await feed.read("acc_1", (0, 0), limit=2)).rows
 
     assert [row["id"] for row in rows] == ids[:2]
 
@@ -120,41 +120,41 @@ async def test_event_feed_reads_nothing_when_the_account_has_no_newer_event(
     await add_event(store, "message.sent")
     await add_event(store, "message.sent", account_id="acc_2")
 
-    assert await feed.read("acc_1", await feed.last_seq()) == []
+    assert (await feed.read("acc_1", await feed.start())).rows == []
 
 
-async def test_event_feed_seq_of_finds_the_accounts_own_event(
+async def test_event_feed_position_of_finds_the_accounts_own_event(
     store: SqliteStore, feed: EventFeed
 ) -> None:
     await add_event(store, "message.sent", account_id="acc_2")
     mine = await add_event(store, "message.sent")
 
-    assert await feed.seq_of("acc_1", mine) == 2
+    assert await feed.position_of("acc_1", mine) == (0, 2)
 
 
-async def test_event_feed_seq_of_is_none_when_the_event_is_another_accounts(
+async def test_event_feed_position_of_is_none_when_the_event_is_another_accounts(
     store: SqliteStore, feed: EventFeed
 ) -> None:
     theirs = await add_event(store, "message.sent", account_id="acc_2")
 
-    assert await feed.seq_of("acc_1", theirs) is None
+    assert await feed.position_of("acc_1", theirs) is None
 
 
-async def test_event_feed_seq_of_is_none_when_the_event_is_unknown(feed: EventFeed) -> None:
-    assert await feed.seq_of("acc_1", "evt_nothing") is None
+async def test_event_feed_position_of_is_none_when_the_event_is_unknown(feed: EventFeed) -> None:
+    assert await feed.position_of("acc_1", "evt_nothing") is None
 
 
-async def test_event_feed_last_seq_is_zero_when_the_log_is_empty(feed: EventFeed) -> None:
-    assert await feed.last_seq() == 0
+async def test_event_feed_starts_at_zero_when_the_log_is_empty(feed: EventFeed) -> None:
+    assert await feed.start() == (0, 0)
 
 
-async def test_event_feed_last_seq_is_the_newest_seq_over_every_account(
+async def test_event_feed_starts_after_the_newest_seq_over_every_account(
     store: SqliteStore, feed: EventFeed
 ) -> None:
     await add_event(store, "message.sent")
     await add_event(store, "message.sent", account_id="acc_2")
 
-    assert await feed.last_seq() == 2
+    assert await feed.start() == (0, 2)
 
 
 def test_event_feed_sets_a_change_taken_before_committed(feed: EventFeed) -> None:
@@ -227,8 +227,8 @@ async def test_event_feed_keeps_the_seq_of_later_events_when_older_are_pruned(
     await store.write(lambda conn: None)
     added = await add_event(store, "message.sent", at=T0)
 
-    assert await feed.seq_of("acc_1", kept) == 2
-    assert await feed.seq_of("acc_1", added) == 3  # AUTOINCREMENT never reuses a seq
+    assert await feed.position_of("acc_1", kept) == (0, 2)
+    assert await feed.position_of("acc_1", added) == (0, 3)  # AUTOINCREMENT never reuses a seq
 
 
 def test_an_accounts_change_is_set_only_by_its_own_events(feed: EventFeed) -> None:

@@ -24,9 +24,17 @@ from tests.pg_cluster import PgCluster
 _names = itertools.count()
 
 # Several nodes share work through these (hub/cluster/); one SQLite hub has no peers.
-POSTGRES_ONLY = {"hub_nodes", "relay_sessions", "schema_version"}
-# Columns only a cluster reads: which node holds a queued message in memory.
-POSTGRES_ONLY_COLUMNS = {"messages": {"owner_node"}}
+POSTGRES_ONLY = {"hub_nodes", "relay_sessions", "reaped_nodes", "schema_version"}
+# Limits and keys that the nodes of a cluster share (hub/limits/shared.py).
+POSTGRES_ONLY |= {"rate_limits", "limit_holds", "guess_failures", "hub_secrets"}
+# Columns only a cluster reads: which node holds a message in memory, and which
+# reaped node left it behind.
+POSTGRES_ONLY_COLUMNS = {
+    "messages": {"owner_node", "orphan_of"},
+    # Commit order and webhook claims (PostgreSQL's 11; SQLite's one writer needs neither).
+    "events": {"xid"},
+    "webhook_deliveries": {"made_xid", "locked_by", "locked_until", "locked_at"},
+}
 
 
 def sqlite_tables(path: Path) -> dict[str, set[str]]:

@@ -65,6 +65,13 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     12: (),
     # Cluster-wide limits and secrets live in PostgreSQL only (its version 13).
     13: (),
+    # A cancelled message is told as message.cancelled (it was message.failed):
+    # endpoints that heard of cancels through message.failed keep hearing of them.
+    14: (
+        "UPDATE webhook_endpoints SET events = events || ' message.cancelled'"
+        " WHERE ' ' || events || ' ' LIKE '% message.failed %'"
+        " AND ' ' || events || ' ' NOT LIKE '% message.cancelled %'",
+    ),
 }
 CURRENT: Final = max(STEPS)
 
@@ -99,11 +106,17 @@ def migrate(conn: sqlite3.Connection, schema: str) -> int:
 
 
 _ADD_COLUMN = re.compile(r"^ALTER TABLE (\w+) ADD COLUMN (\w+) ")
+_UPDATE = re.compile(r"^UPDATE (\w+) ")
 
 
 def _applies(conn: sqlite3.Connection, statement: str) -> bool:
     """False for a column added to a table this database never had (schema.sql
-    creates it whole) or already has (it came with the table)."""
+    creates it whole) or already has (it came with the table), and for rows
+    changed in a table it never had."""
+    updated = _UPDATE.match(statement)
+    if updated is not None:
+        (table,) = updated.groups()
+        return bool(conn.execute(f"PRAGMA table_info({table})").fetchall())
     added = _ADD_COLUMN.match(statement)
     if added is None:
         return True

@@ -43,6 +43,13 @@ STEPS: Final[dict[int, tuple[str, ...]]] = {
     # Cluster-wide limits and secrets: new tables, an index and rh_admit_send,
     # created by the schema.
     13: (),
+    # A cancelled message is told as message.cancelled (it was message.failed):
+    # endpoints that heard of cancels through message.failed keep hearing of them.
+    14: (
+        "UPDATE webhook_endpoints SET events = events || ' message.cancelled'"
+        " WHERE ' ' || events || ' ' LIKE '% message.failed %'"
+        " AND ' ' || events || ' ' NOT LIKE '% message.cancelled %'",
+    ),
 }
 CURRENT: Final = max(STEPS)
 

@@ -115,12 +115,16 @@ def deliveries_after(
         )
     # A delivery's transaction is its event's (or its redeliver's): the same
     # line as the events keeps late commits from slipping behind the cursor.
+    # Within one transaction, the events' seq keeps their order (a message's
+    # sent before its delivered); delivery ids are random within a millisecond.
     return (
-        "SELECT *, CAST(CAST(made_xid AS TEXT) AS BIGINT) AS pos_xid, 0 AS seq,"
-        f" made_xid < {_HORIZON} AS final FROM webhook_deliveries"
-        " WHERE (made_xid, id) > (CAST(CAST(? AS TEXT) AS xid8), ?)"
-        " ORDER BY made_xid, id LIMIT ?",
-        [xid, last_id, limit],
+        "SELECT *, CAST(CAST(made_xid AS TEXT) AS BIGINT) AS pos_xid,"
+        f" COALESCE(event_seq, 0) AS seq, made_xid < {_HORIZON} AS final"
+        " FROM webhook_deliveries WHERE made_xid >= CAST(CAST(? AS TEXT) AS xid8)"
+        " AND (made_xid, COALESCE(event_seq, 0), id)"
+        " > (CAST(CAST(? AS TEXT) AS xid8), ?, ?)"
+        " ORDER BY made_xid, COALESCE(event_seq, 0), id LIMIT ?",
+        [xid, xid, seq, last_id, limit],
     )
 
 

@@ -53,17 +53,24 @@ def claim(
     """A write op: claim the delivery's next attempt for ``node_id`` until ``lease_s`` from now."""
 
     def op(tx: Tx) -> ClaimResult:
+        # Only a row this node may claim is locked: locking one another node
+        # holds (to find it busy) would keep the lock until this batch commits,
+        # and that node's outcome write for it would wait on this batch while
+        # this batch waits on one of its rows: a deadlock.
         row = tx.execute(
-            "SELECT status, attempt_count, locked_by, locked_at, locked_until < now() AS expired"
-            " FROM webhook_deliveries WHERE id = ? FOR UPDATE SKIP LOCKED",
+            "SELECT attempt_count, locked_by, locked_at FROM webhook_deliveries"
+            " WHERE id = ? AND status = 'pending'"
+            " AND (locked_by IS NULL OR locked_until < now()) FOR UPDATE SKIP LOCKED",
             (delivery_id,),
         ).fetchone()
         if row is None:
-            return Busy()  # locked by another claim in flight (or deleted: read again later)
-        if row["status"] != "pending":
-            return Moved()
-        if row["locked_by"] is not None and not row["expired"]:
-            return Busy()
+            seen = tx.execute(
+                "SELECT status, attempt_count FROM webhook_deliveries WHERE id = ?",
+                (delivery_id,),
+            ).fetchone()
+            if seen is None or seen["status"] != "pending":
+                return Moved()
+            return Busy()  # claimed by another node, or its claim is being written
         count = int(row["attempt_count"])
         if row["locked_by"] is not None:
             # The claim ran out: its node stopped mid-attempt and recorded nothing.

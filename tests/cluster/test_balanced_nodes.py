@@ -29,7 +29,7 @@ def haproxy() -> None:
 @pytest.mark.usefixtures("haproxy")
 async def test_three_nodes_behind_haproxy_deliver_every_send_once(cluster: Cluster) -> None:
     first = await cluster.start_node()
-    # Nodes read devices at start (cluster-wide caches are a later step): pair first.
+    # Paired through the first node; any node would do (devices are read fresh).
     phones = [await cluster.pair(first, f"phone-{n}") for n in range(3)]
     await cluster.start_node()
     await cluster.start_node()

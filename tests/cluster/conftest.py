@@ -8,8 +8,11 @@ device paired on one node works on every node at once, started before or after.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
+import os
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +28,7 @@ from relay_sim.pairing import PairedDevice, pair_device
 from relay_sim.profiles import PROFILES, Profile
 from relay_sim.relay import SimRelay
 from tests import pg_cluster
+from tests.cluster import balancer
 from tests.e2e.conftest import ADMIN_TOKEN
 from tests.e2e.hub_process import HubProcess, free_port
 from tests.e2e.raw_relay import ws_url
@@ -137,13 +141,22 @@ def _base(node: HubProcess | str) -> str:
     return node if isinstance(node, str) else node.base_url
 
 
-@pytest.fixture
-async def cluster(postgres: pg_cluster.PgCluster, tmp_path: Path) -> AsyncIterator[Cluster]:
-    """An empty migrated database and a place for nodes; every node and relay is
-    stopped at the end."""
-    database = pg_cluster.database_for(tmp_path / "cluster")
+async def stored(holds: Callable[[], bool], what: str, timeout_s: float = 10) -> None:
+    """Return once ``holds()``, a read of the database, is true; fail naming ``what``.
+
+    The one place the cluster tests poll: the nodes are other processes, and
+    PostgreSQL tells no one of a commit, so its row can only be read again."""
+    deadline = time.monotonic() + timeout_s
+    while not holds():
+        assert time.monotonic() < deadline, f"after {timeout_s:g} s, still not: {what}"
+        await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def running_cluster(database: str, root: Path) -> AsyncIterator[Cluster]:
+    """A cluster on ``database``; every node and relay is stopped at the end."""
     async with httpx.AsyncClient(timeout=10) as client:
-        running = Cluster(database, tmp_path, client)
+        running = Cluster(database, root, client)
         try:
             yield running
         finally:
@@ -152,3 +165,21 @@ async def cluster(postgres: pg_cluster.PgCluster, tmp_path: Path) -> AsyncIterat
                     await relay.stop()
             for node in running.nodes:
                 await node.stop()
+
+
+@pytest.fixture
+async def cluster(postgres: pg_cluster.PgCluster, tmp_path: Path) -> AsyncIterator[Cluster]:
+    """An empty migrated database and a place for nodes; every node and relay is
+    stopped at the end."""
+    async with running_cluster(pg_cluster.database_for(tmp_path / "cluster"), tmp_path) as running:
+        yield running
+
+
+@pytest.fixture
+def haproxy() -> None:
+    """Skip where haproxy is missing (fail instead in CI, as for PostgreSQL)."""
+    reason = balancer.missing_reason()
+    if reason is not None:
+        if os.environ.get(balancer.REQUIRE_ENV) == "1":
+            pytest.fail(f"{balancer.REQUIRE_ENV}=1 but {reason}")
+        pytest.skip(reason)

@@ -4,7 +4,6 @@ database, raw relay sockets at a node, and NOTIFYs sent by hand."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import httpx
@@ -13,7 +12,7 @@ from websockets.exceptions import ConnectionClosed
 
 from hub.cluster.control import Control, encode
 from hub.cluster.node import channel_of
-from tests.cluster.conftest import Cluster
+from tests.cluster.conftest import Cluster, stored
 from tests.e2e import raw_relay
 from tests.e2e.conftest import ADMIN_TOKEN
 from tests.e2e.hub_process import HubProcess
@@ -25,15 +24,13 @@ async def session_held(cluster: Cluster, device_id: str, node: HubProcess) -> in
     """Wait until the device's session row names ``node`` (its hello committed);
     its epoch. The row is the event: a node writes it after the welcome."""
     node_id = cluster.node_id(node)
-    deadline = time.monotonic() + 10
-    while True:
-        rows = cluster.query(
-            "SELECT node_id, epoch FROM relay_sessions WHERE device_id = %s", device_id
-        )
-        if rows and rows[0][0] == node_id:
-            return int(rows[0][1])
-        assert time.monotonic() < deadline, f"no session of {device_id} on {node_id}: {rows}"
-        await asyncio.sleep(0.02)  # polling the database: the row is what we wait for
+
+    def held() -> list[tuple[Any, ...]]:
+        sql = "SELECT node_id, epoch FROM relay_sessions WHERE device_id = %s AND node_id = %s"
+        return cluster.query(sql, device_id, node_id)
+
+    await stored(lambda: bool(held()), f"a session of {device_id} on {node_id}")
+    return int(held()[0][1])
 
 
 async def socket_at(node: HubProcess, device_token: str) -> ClientConnection:

@@ -7,23 +7,12 @@ different nodes, sends on any node, and every send reaches a relay once.
 from __future__ import annotations
 
 import asyncio
-import os
 
 import pytest
 
 from tests.cluster import balancer
 from tests.cluster.conftest import Cluster
 from tests.e2e.conftest import delivered_ids, wait_any
-
-
-@pytest.fixture
-def haproxy() -> None:
-    """Skip where haproxy is missing (fail instead in CI, as for PostgreSQL)."""
-    reason = balancer.missing_reason()
-    if reason is not None:
-        if os.environ.get(balancer.REQUIRE_ENV) == "1":
-            pytest.fail(f"{balancer.REQUIRE_ENV}=1 but {reason}")
-        pytest.skip(reason)
 
 
 @pytest.mark.usefixtures("haproxy")

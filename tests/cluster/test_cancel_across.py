@@ -6,12 +6,9 @@ messages afterwards. A message another node owns is cancelled by that node
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 from protocol import frames as f
 from relay_sim.relay import SimRelay
-from tests.cluster.conftest import Cluster
+from tests.cluster.conftest import Cluster, stored
 from tests.cluster.control_helpers import api, socket_at
 from tests.e2e import raw_relay
 from tests.e2e.hub_process import HubProcess
@@ -62,16 +59,13 @@ async def test_a_list_send_queued_on_node_a_is_cancelled_on_node_b(cluster: Clus
 
 
 async def _owned_by(cluster: Cluster, request_id: str, node: HubProcess, state: str) -> None:
-    """Wait until the stored message is ``state`` and owned by ``node`` (the row is
-    the event a node's commit makes)."""
+    """Wait until the stored message is ``state`` and owned by ``node``."""
     node_id = cluster.node_id(node)
-    deadline = time.monotonic() + 10
-    while True:
-        rows = cluster.query("SELECT owner_node, state FROM messages WHERE id = %s", request_id)
-        if rows == [(node_id, state)]:
-            return
-        assert time.monotonic() < deadline, f"{request_id} is not {state} on {node_id}: {rows}"
-        await asyncio.sleep(0.02)  # polling the database: the row is what we wait for
+    sql = "SELECT owner_node, state FROM messages WHERE id = %s"
+    await stored(
+        lambda: cluster.query(sql, request_id) == [(node_id, state)],
+        f"{request_id} {state} on {node_id}",
+    )
 
 
 async def test_a_job_dispatched_by_node_b_is_cancelled_on_node_a_and_b_s_relay_is_told(

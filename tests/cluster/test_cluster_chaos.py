@@ -66,15 +66,6 @@ retry_schedule_s = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1]
 """
 
 
-@pytest.fixture
-def haproxy() -> None:
-    reason = balancer.missing_reason()
-    if reason is not None:
-        if os.environ.get(balancer.REQUIRE_ENV) == "1":
-            pytest.fail(f"{balancer.REQUIRE_ENV}=1 but {reason}")
-        pytest.skip(reason)
-
-
 @pytest.mark.usefixtures("haproxy")
 @pytest.mark.timeout(SETTLE_S + 60 + 30 * CYCLES)  # start-up, the settling, and each cycle
 async def test_sigkill_of_random_nodes_under_load_loses_and_duplicates_nothing(

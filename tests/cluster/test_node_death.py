@@ -8,8 +8,6 @@ few seconds later), the other had been handed jobs it had not answered yet.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -20,7 +18,7 @@ from relay_sim.pairing import PairedDevice
 from relay_sim.profiles import Profile
 from relay_sim.relay import SimRelay
 from tests.cluster import balancer
-from tests.cluster.conftest import Cluster
+from tests.cluster.conftest import Cluster, stored
 from tests.cluster.death_timing import kill_and_time
 from tests.cluster.test_balanced_nodes import haproxy
 from tests.e2e.conftest import ADMIN_TOKEN, delivered_ids, wait_any
@@ -55,17 +53,6 @@ def holder(cluster: Cluster, device_id: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-async def stored(holds: Callable[[], bool]) -> None:
-    """Return once ``holds()`` (a read of the database) is true: a node commits a
-    session or a phone's answer just after the phone's frame."""
-    async with asyncio.timeout(10):
-        while True:
-            if holds():
-                return
-            # PostgreSQL tells no one of a commit: read again shortly.
-            await asyncio.sleep(0.02)
-
-
 def states_are(cluster: Cluster, ids: list[str], state: str) -> bool:
     rows = cluster.query("SELECT state FROM messages WHERE id = ANY(%s)", ids)
     return len(rows) == len(ids) and {r[0] for r in rows} == {state}
@@ -78,7 +65,7 @@ async def relay_held_by(
     round robin moves each new connection to the next node."""
     for _ in range(balancer.SERVERS + 1):
         relay = await cluster.relay_on(front, device, profile=profile)
-        await stored(lambda: holder(cluster, device.device_id) is not None)
+        await stored(lambda: holder(cluster, device.device_id) is not None, "a live session")
         if node_id is None or holder(cluster, device.device_id) == node_id:
             return relay
         await relay.stop()
@@ -131,7 +118,7 @@ async def test_a_killed_nodes_relays_rehome_and_every_job_ends_once_on_its_phone
                 and {j.id for j in acker.jobs_received} >= set(dispatched)
             ),
         )
-        await stored(lambda: states_are(cluster, accepted, "accepted"))
+        await stored(lambda: states_are(cluster, accepted, "accepted"), "all accepted")
         assert states_are(cluster, dispatched, "dispatched")
 
         timing = await kill_and_time(victim, victim_id, survivors, [sender, acker])
@@ -189,7 +176,9 @@ async def test_unanswered_jobs_of_a_dead_node_go_elsewhere_after_the_grace_accep
     # Straight to the doomed node: once it dies, these two phones reach no node.
     accepter = await cluster.relay_on(doomed, accepter_phone, profile=SLOW_SENDER)
     accepted = [await cluster.send(survivor, f"a{n}") for n in range(2)]
-    await stored(lambda: states_are(cluster, accepted, "accepted"))  # the accepter is full
+    await stored(
+        lambda: states_are(cluster, accepted, "accepted"), "all accepted"
+    )  # the accepter is full
     silent = await cluster.relay_on(doomed, silent_phone, profile=SLOW_ACKER)
     dispatched = [await cluster.send(survivor, f"d{n}") for n in range(2)]
     await silent.wait_until(lambda: {j.id for j in silent.jobs_received} >= set(dispatched))

@@ -9,14 +9,12 @@ lease for a whole lease again), and a send is delivered once.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.cluster.conftest import Cluster
+from tests.cluster.conftest import Cluster, running_cluster
 from tests.e2e.conftest import ADMIN_TOKEN, delivered_ids
 from tests.pg_cluster import PgCluster
 
@@ -30,17 +28,9 @@ RESTART_STORAGE = "\n[storage]\nbusy_timeout_ms = 1000"
 async def lone_cluster(postgres_alone: PgCluster, tmp_path: Path) -> AsyncIterator[Cluster]:
     """Nodes on a PostgreSQL of their own: the test stops it."""
     database = postgres_alone.create_database("cluster_restart")
-    async with httpx.AsyncClient(timeout=10) as client:
-        running = Cluster(database, tmp_path, client)
+    async with running_cluster(database, tmp_path) as running:
         running.cluster_extra, running.relay_extra = RESTART_CLUSTER, RESTART_STORAGE
-        try:
-            yield running
-        finally:
-            for relay in running.relays:
-                with contextlib.suppress(Exception):
-                    await relay.stop()
-            for node in running.nodes:
-                await node.stop()
+        yield running
 
 
 async def test_two_nodes_answer_503_while_postgres_is_down_and_serve_again_as_themselves(

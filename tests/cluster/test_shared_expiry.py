@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.cluster.conftest import Cluster
+from tests.cluster.event_stream import stream_on
 from tests.e2e.conftest import ADMIN_TOKEN
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -26,19 +27,19 @@ async def test_a_message_nobody_claims_expires_in_the_shared_queue(cluster: Clus
     )
     assert response.status_code == 202, response.text
     request_id = response.json()["request_id"]
-    # Its 30 s (the shortest TTL) are up: moved back in storage, where the
-    # nodes read it, rather than waited out.
-    assert cluster.query(
-        "UPDATE messages SET expires_at = '2000-01-01T00:00:00.000Z'"
-        " WHERE id = %s AND owner_node IS NULL RETURNING id",
-        request_id,
-    ) == [(request_id,)]
+    async with stream_on(cluster, b, "message.failed") as stream:
+        # Its 30 s (the shortest TTL) are up: moved back in storage, where the
+        # nodes read it, rather than waited out.
+        assert cluster.query(
+            "UPDATE messages SET expires_at = '2000-01-01T00:00:00.000Z'"
+            " WHERE id = %s AND owner_node IS NULL RETURNING id",
+            request_id,
+        ) == [(request_id,)]
+        async with asyncio.timeout(15):
+            ended = await stream.next()
 
-    async with asyncio.timeout(15):
-        while (status := await cluster.status(b, request_id))["status"] != "expired":
-            assert status["status"] == "queued", status
-            await asyncio.sleep(0.2)  # polling the API as a client would; nothing to wait on
-
+    assert ended.body["data"]["request_id"] == request_id
+    assert (await cluster.status(b, request_id))["status"] == "expired"
     # An expiry is told as message.failed (its reason says expired), once.
     rows = cluster.query("SELECT count(*) FROM events WHERE type = %s", "message.failed")
     assert rows == [(1,)]

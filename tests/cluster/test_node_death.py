@@ -20,11 +20,8 @@ from relay_sim.relay import SimRelay
 from tests.cluster import balancer
 from tests.cluster.conftest import Cluster, stored
 from tests.cluster.death_timing import kill_and_time
-from tests.cluster.test_balanced_nodes import haproxy
 from tests.e2e.conftest import ADMIN_TOKEN, delivered_ids, wait_any
 from tests.e2e.hub_process import HubProcess
-
-__all__ = ["haproxy"]
 
 LEASE_S = 3.0
 # A short lease so death is seen in seconds; a grace longer than the test, so a

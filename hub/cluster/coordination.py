@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from hub.clock import Clock
@@ -36,6 +37,26 @@ OnOffer = Callable[[str | None], None]
 OnControl = Callable[[Control], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Heard:
+    """What the engine is told of the cluster: ``offer`` of shared messages,
+    ``control`` of what other nodes ask, ``adopted`` the rows of a dead node's
+    jobs this node took over, ``fenced`` that this node was reaped."""
+
+    offer: OnOffer
+    control: OnControl
+    adopted: OnAdopted
+    fenced: Callable[[], None]
+
+
+_DEAF = Heard(
+    offer=lambda account_id: None,
+    control=lambda message: None,
+    adopted=lambda rows, due: None,
+    fenced=lambda: None,
+)
+
+
 class _Listener(Protocol):
     async def start(self) -> None: ...
 
@@ -48,16 +69,8 @@ class Coordination(Protocol):
         """This node's id in the cluster; None on one node."""
         ...
 
-    async def start(
-        self,
-        on_offer: OnOffer,
-        on_control: OnControl,
-        on_adopted: OnAdopted,
-        on_fenced: Callable[[], None],
-    ) -> None:
-        """Join: ``on_offer`` hears of shared messages, ``on_control`` of what other
-        nodes ask, ``on_adopted`` gets rows of a dead node's jobs this node took
-        over, ``on_fenced`` that it was reaped."""
+    async def start(self, heard: Heard) -> None:
+        """Join the cluster; from now on ``heard`` is told what happens in it."""
         ...
 
     async def close(self) -> None: ...
@@ -99,13 +112,7 @@ class OneNode:
     def node_id(self) -> str | None:
         return None
 
-    async def start(
-        self,
-        on_offer: OnOffer,
-        on_control: OnControl,
-        on_adopted: OnAdopted,
-        on_fenced: Callable[[], None],
-    ) -> None:
+    async def start(self, heard: Heard) -> None:
         return None
 
     async def close(self) -> None:
@@ -150,24 +157,14 @@ class ClusterNode:
         )  # fmt: skip
         self._ticking: asyncio.Task[None] | None = None
         self._listener: _Listener | None = None
-        self._on_offer: OnOffer = _ignore
-        self._on_control: OnControl = _ignore_control
-        self._on_adopted: OnAdopted = _ignore_rows
-        self._on_fenced: Callable[[], None] = lambda: None
+        self._heard_by = _DEAF
 
     @property
     def node_id(self) -> str:
         return self._lease.node_id
 
-    async def start(
-        self,
-        on_offer: OnOffer,
-        on_control: OnControl,
-        on_adopted: OnAdopted,
-        on_fenced: Callable[[], None],
-    ) -> None:
-        self._on_offer, self._on_control = on_offer, on_control
-        self._on_adopted, self._on_fenced = on_adopted, on_fenced
+    async def start(self, heard: Heard) -> None:
+        self._heard_by = heard
         asked_at = self._clock.monotonic()
         await self._lease.take()
         self._liveness.took(asked_at)
@@ -177,7 +174,7 @@ class ClusterNode:
         self._ticking = asyncio.create_task(self._liveness.run(), name="node-liveness")
 
     async def _listen(self) -> None:
-        on_offer = self._on_offer
+        on_offer = self._heard_by.offer
         listener = notify_listener(
             self._url, channel_of(self.node_id), self._heard, lambda: on_offer(None)
         )
@@ -198,16 +195,16 @@ class ClusterNode:
             log.warning("node %s ignored a payload it cannot read: %s", self.node_id, exc)
             return
         if isinstance(message, Offer):
-            self._on_offer(message.account)
+            self._heard_by.offer(message.account)
         else:
-            self._on_control(message)
+            self._heard_by.control(message)
 
     def _rescued(self, future: asyncio.Future[Rescued]) -> None:
         if not future.cancelled() and future.exception() is None:
             self._liveness.adopted(future.result())  # else the next tick adopts them
 
     def _adopted(self, rows: list[Row], due: bool) -> None:
-        self._on_adopted(rows, due)
+        self._heard_by.adopted(rows, due)
 
     async def _fence(self) -> None:
         """This node was reaped: what it holds in memory is no longer its own.
@@ -215,7 +212,7 @@ class ClusterNode:
         let every write already submitted end (they fail: the old row is gone),
         then join again as a new node that owns nothing yet."""
         old = self.node_id
-        self._on_fenced()
+        self._heard_by.fenced()
         if self._listener is not None:
             await self._listener.close()
             self._listener = None
@@ -264,7 +261,7 @@ class ClusterNode:
 
     def _adopted_phone(self, future: asyncio.Future[list[Row]]) -> None:
         if not future.cancelled() and future.exception() is None and future.result():
-            self._on_adopted(future.result(), False)
+            self._heard_by.adopted(future.result(), False)
 
     def relay_offline(self, device_id: str) -> None:
         sql, params = left_session(self.node_id, device_id)
@@ -281,18 +278,6 @@ class ClusterNode:
 
     def hand_over(self, to_node: str, device_id: str, message_ids: list[str]) -> list[Statement]:
         return sessions.hand_over(self.node_id, to_node, device_id, message_ids)
-
-
-def _ignore(account_id: str | None) -> None:
-    return None
-
-
-def _ignore_control(message: Control) -> None:
-    return None
-
-
-def _ignore_rows(rows: list[Row], due: bool) -> None:
-    return None
 
 
 def coordination_for(store: Store, clock: Clock, config: Config) -> Coordination:

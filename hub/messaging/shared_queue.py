@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from hub.clock import Clock
-from hub.cluster.coordination import Coordination, OnControl
+from hub.cluster.coordination import Coordination, Heard, OnControl
 from hub.messaging.dispatcher import Dispatcher
 from hub.messaging.live import LiveMessages
 from hub.messaging.message import PRIORITY, LiveMessage, statements_of
@@ -107,7 +107,7 @@ class SharedQueue:
         """Take this node's lease and start listening (a cluster node only)."""
         if self.node is None:
             return
-        await self._coordination.start(self.offered, on_control, self.adopted, self._fenced)
+        await self._coordination.start(Heard(self.offered, on_control, self.adopted, self._fenced))
         self._polling = asyncio.create_task(self._poll_forever(), name="shared-queue-poll")
 
     async def leave(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -20,26 +19,16 @@ from hub.messaging.writes import run_statements
 from hub.store.interface import Tx
 from hub.store.open_store import notify_listener
 from hub.store.postgres import PostgresStore
+from tests.hub.cluster.cluster_store import store_with_account
 from tests.pg_cluster import PgCluster
 
-_names = itertools.count()
 ACCOUNT = "acc_cluster"
 
 
 @pytest.fixture
 async def store(postgres: PgCluster) -> AsyncIterator[PostgresStore]:
-    store = PostgresStore(postgres.create_database(f"cluster_unit_{next(_names)}"), wait_ms=1000)
-    await store.open()
-
-    def account(tx: Tx) -> None:
-        tx.execute(
-            "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)",
-            (ACCOUNT, "cluster", "2026-01-01T00:00:00Z"),
-        )
-
-    await store.write(account)
-    yield store
-    await store.close()
+    async with store_with_account(postgres, ACCOUNT) as store:
+        yield store
 
 
 async def queue(store: PostgresStore, count: int, owner: str | None = None) -> list[str]:

@@ -5,7 +5,6 @@ a revoked device gets no session, and a revoke tells the socket's node."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator
 
 import pytest
@@ -17,38 +16,33 @@ from hub.messaging.writes import run_statements
 from hub.store.interface import Tx
 from hub.store.open_store import notify_listener
 from hub.store.postgres import PostgresStore
+from tests.hub.cluster.cluster_store import store_with_account
 from tests.pg_cluster import PgCluster
 
-_names = itertools.count()
 ACCOUNT = "acc_control"
 
 
 @pytest.fixture
 async def store(postgres: PgCluster) -> AsyncIterator[PostgresStore]:
-    store = PostgresStore(postgres.create_database(f"control_unit_{next(_names)}"), wait_ms=1000)
-    await store.open()
+    async with store_with_account(postgres, ACCOUNT) as store:
 
-    def rows(tx: Tx) -> None:
-        tx.execute(
-            "INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)",
-            (ACCOUNT, "control", "2026-01-01T00:00:00Z"),
-        )
-        for device in ("dev_1", "dev_gone"):
-            tx.execute(
-                "INSERT INTO devices (id, account_id, name, token_hash, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (device, ACCOUNT, device, device.encode(), "2026-01-01T00:00:00Z"),
-            )
-        tx.execute("UPDATE devices SET revoked_at = created_at WHERE id = 'dev_gone'")
-        for node in ("node_b", "node_c"):
-            tx.execute(
-                "INSERT INTO hub_nodes (id, lease_until) VALUES (?, now() + interval '1 minute')",
-                (node,),
-            )
+        def rows(tx: Tx) -> None:
+            for device in ("dev_1", "dev_gone"):
+                tx.execute(
+                    "INSERT INTO devices (id, account_id, name, token_hash, created_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (device, ACCOUNT, device, device.encode(), "2026-01-01T00:00:00Z"),
+                )
+            tx.execute("UPDATE devices SET revoked_at = created_at WHERE id = 'dev_gone'")
+            for node in ("node_b", "node_c"):
+                tx.execute(
+                    "INSERT INTO hub_nodes (id, lease_until)"
+                    " VALUES (?, now() + interval '1 minute')",
+                    (node,),
+                )
 
-    await store.write(rows)
-    yield store
-    await store.close()
+        await store.write(rows)
+        yield store
 
 
 @pytest.fixture

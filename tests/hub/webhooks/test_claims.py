@@ -9,38 +9,21 @@ unrecorded and the claim ran out, so the attempt was made twice.
 
 from __future__ import annotations
 
-import itertools
-
 import psycopg
 import pytest
 
-from hub.store.postgres import connect, migrate_database
+from hub.store.postgres import connect
 from hub.store.postgres_writer import PgTx
 from hub.webhooks.claims import Busy, Claimed, claim
+from tests.hub.webhooks.webhook_rows import STAMP, add_delivery, endpoint_database
 from tests.pg_cluster import PgCluster
-
-_names = itertools.count()
-STAMP = "2026-01-01T00:00:00.000Z"
 
 
 @pytest.fixture
 def database(postgres: PgCluster) -> str:
-    url = postgres.create_database(f"claims_{next(_names)}")
-    migrate_database(url)
+    url = endpoint_database(postgres, "message.sent")
     with psycopg.connect(url, autocommit=True) as db:
-        db.execute("INSERT INTO accounts (id, name, created_at) VALUES ('acc_1', 'a', %s)", [STAMP])
-        db.execute(
-            "INSERT INTO webhook_endpoints (id, account_id, url, events, secret_sealed,"
-            " created_at, updated_at) VALUES ('wh_1', 'acc_1', 'https://127.0.0.1/h',"
-            " 'message.sent', 'x', %s, %s)",
-            [STAMP, STAMP],
-        )
-        db.execute(
-            "INSERT INTO webhook_deliveries (id, account_id, endpoint_id, event_id, event_seq,"
-            " event_type, status, created_at, updated_at) VALUES ('dlv_1', 'acc_1', 'wh_1',"
-            " 'evt_1', 1, 'message.sent', 'pending', %s, %s)",
-            [STAMP, STAMP],
-        )
+        add_delivery(db, "dlv_1", 1, "message.sent")
     return url
 
 

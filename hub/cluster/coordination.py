@@ -21,8 +21,8 @@ from hub.clock import Clock
 from hub.cluster import sessions
 from hub.cluster.control import BadPayload, Control, Offer, decode
 from hub.cluster.liveness import Liveness, OnAdopted
-from hub.cluster.node import NodeLease, channel_of, new_node_id
-from hub.cluster.reaper import RESCUE_PREFIX, Rescued, adopt_phone, rescue
+from hub.cluster.node import RESCUE_PREFIX, NodeLease, channel_of, new_node_id
+from hub.cluster.reaper import Rescued, adopt_phone, rescue
 from hub.cluster.sessions import left_session, took_session, wake_holders
 from hub.config import Config
 from hub.store.interface import Row, Statement, StorageUnavailable, Store

@@ -70,22 +70,25 @@ class NodeLease:
         node = self.node_id
 
         def leave(tx: Tx) -> None:
-            hand_back_queued(tx, node)
-            leave_held(tx, node)
-            tx.execute(
-                "INSERT INTO reaped_nodes (id, rescue_after)"
-                " VALUES (?, now() + make_interval(secs => ?)) ON CONFLICT (id) DO NOTHING",
-                (node, grace_s),
-            )
-            tx.execute("DELETE FROM relay_sessions WHERE node_id = ?", (node,))
-            tx.execute("DELETE FROM hub_nodes WHERE id = ?", (node,))
+            retire(tx, node, grace_s)
 
         await self._store.write(leave)
 
 
-def hand_back_queued(tx: Tx, node_id: str) -> None:
-    """The node's queued messages go back to the shared queue; the other nodes
-    holding relays of those accounts hear of it at commit (a clean stop, a reap)."""
+# A NOTIFY payload: the account has phones of a reaped node that are back on
+# the receiving node, whose orphaned jobs it should adopt now.
+RESCUE_PREFIX = "rescue:"
+# The states a phone holds a job in: what a node that leaves leaves as orphans.
+HELD = "('dispatched', 'accepted', 'sent')"
+
+
+def retire(tx: Tx, node_id: str, grace_s: float) -> None:
+    """The node leaves the cluster, cleanly or reaped: its queued messages go back
+    to the shared queue (the nodes holding relays of those accounts hear of it
+    at commit); the jobs its phones hold become orphans, for the node each
+    phone reaches to adopt (those already back on a live node are told now),
+    a dispatched one requeued ``grace_s`` on if its phone never comes back;
+    its sessions and its row go."""
     tx.execute(
         "WITH freed AS (UPDATE messages SET owner_node = NULL"
         " WHERE owner_node = ? AND state = 'queued' RETURNING account_id)"
@@ -94,12 +97,20 @@ def hand_back_queued(tx: Tx, node_id: str) -> None:
         " WHERE r.node_id <> ? AND r.account_id IN (SELECT account_id FROM freed)) AS s",
         (node_id, channel_of(""), node_id),
     )
-
-
-def leave_held(tx: Tx, node_id: str) -> None:
-    """The jobs the node's phones hold become orphans, for a live node to adopt."""
     tx.execute(
-        "UPDATE messages SET orphan_of = owner_node WHERE owner_node = ?"
-        " AND state IN ('dispatched', 'accepted', 'sent')",
+        f"UPDATE messages SET orphan_of = owner_node WHERE owner_node = ? AND state IN {HELD}",
         (node_id,),
     )
+    tx.execute(
+        "INSERT INTO reaped_nodes (id, rescue_after)"
+        " VALUES (?, now() + make_interval(secs => ?)) ON CONFLICT (id) DO NOTHING",
+        (node_id, grace_s),
+    )
+    tx.execute(
+        "SELECT pg_notify(? || s.node_id, ? || s.account_id) FROM (SELECT DISTINCT"
+        " r.node_id, r.account_id FROM relay_sessions r JOIN messages m"
+        " ON m.device_id = r.device_id WHERE m.orphan_of = ? AND r.node_id <> ?) AS s",
+        (channel_of(""), RESCUE_PREFIX, node_id, node_id),
+    )
+    tx.execute("DELETE FROM relay_sessions WHERE node_id = ?", (node_id,))
+    tx.execute("DELETE FROM hub_nodes WHERE id = ?", (node_id,))

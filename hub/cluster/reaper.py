@@ -24,13 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from hub.cluster.node import channel_of, hand_back_queued, leave_held
+from hub.cluster.node import HELD, retire
 from hub.store.interface import Row, Tx
 
-# The payload that tells a node to adopt the orphans of its phones of an account.
-RESCUE_PREFIX = "rescue:"
-# What an orphan may be: the states a phone holds a job in.
-_HELD = "('dispatched', 'accepted', 'sent')"
 # What keeps a reaped node remembered: a sent message needs no rescue (its
 # phone's report is applied by whichever node reads it from storage).
 _RESCUABLE = "('dispatched', 'accepted')"
@@ -55,22 +51,7 @@ def reap_expired(me: str, grace_s: float) -> Callable[[Tx], list[str]]:
             ).fetchall()
         ]
         for node in dead:
-            hand_back_queued(tx, node)
-            leave_held(tx, node)
-            tx.execute(
-                "INSERT INTO reaped_nodes (id, rescue_after)"
-                " VALUES (?, now() + make_interval(secs => ?)) ON CONFLICT (id) DO NOTHING",
-                (node, grace_s),
-            )
-            # Phones of the dead node already back on a live node: that node adopts.
-            tx.execute(
-                "SELECT pg_notify(? || s.node_id, ? || s.account_id) FROM (SELECT DISTINCT"
-                " r.node_id, r.account_id FROM relay_sessions r JOIN messages m"
-                " ON m.device_id = r.device_id WHERE m.orphan_of = ? AND r.node_id <> ?) AS s",
-                (channel_of(""), RESCUE_PREFIX, node, node),
-            )
-            tx.execute("DELETE FROM relay_sessions WHERE node_id = ?", (node,))
-            tx.execute("DELETE FROM hub_nodes WHERE id = ?", (node,))
+            retire(tx, node, grace_s)
         return dead
 
     return op
@@ -82,7 +63,7 @@ def adopt_phone(me: str, device_id: str) -> Callable[[Tx], list[Row]]:
     def op(tx: Tx) -> list[Row]:
         return tx.execute(
             "UPDATE messages SET owner_node = ?, orphan_of = NULL WHERE device_id = ?"
-            f" AND orphan_of IS NOT NULL AND state IN {_HELD}"
+            f" AND orphan_of IS NOT NULL AND state IN {HELD}"
             " AND EXISTS (SELECT 1 FROM relay_sessions WHERE device_id = ? AND node_id = ?)"
             " RETURNING *",
             (me, device_id, device_id, me),
@@ -113,7 +94,7 @@ def rescue(me: str, account_id: str | None = None) -> Callable[[Tx], Rescued]:
             params += (account_id,)
         held = tx.execute(
             "UPDATE messages SET owner_node = ?, orphan_of = NULL WHERE orphan_of IS NOT NULL"
-            f" AND state IN {_HELD} AND device_id IN ({mine}) RETURNING *",
+            f" AND state IN {HELD} AND device_id IN ({mine}) RETURNING *",
             params,
         ).fetchall()
         if account_id is not None:

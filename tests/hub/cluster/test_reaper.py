@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from hub.cluster.node import channel_of
-from hub.cluster.reaper import RESCUE_PREFIX, adopt_phone, reap_expired, rescue
+from hub.cluster.node import RESCUE_PREFIX, channel_of
+from hub.cluster.reaper import adopt_phone, reap_expired, rescue
 from hub.cluster.sessions import took_session
 from hub.store.interface import NodeFenced, Tx
 from hub.store.postgres import PostgresStore

@@ -208,44 +208,39 @@ class NodeControl:
     async def take_expired(self, now: str, limit: int = 500) -> int:
         """Take messages past their ``expires_at`` that wait unowned in the shared
         queue (no node with a fitting relay claimed them), so this node's sweep
-        expires them: a compare-and-set, as for a cancel. How many it took."""
-        node = self._coordination.node_id
-        if node is None:
-            return 0
-
-        def take(tx: Tx) -> list[Row]:
-            return tx.execute(
-                "UPDATE messages SET owner_node = ? WHERE id IN (SELECT id FROM messages"
-                " WHERE state = 'queued' AND owner_node IS NULL AND expires_at <= ?"
-                " ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED)"
-                " AND state = 'queued' AND owner_node IS NULL RETURNING *",
-                (node, now, limit),
-            ).fetchall()
-
-        rows = await self._store.write(take)
-        for row in rows:
-            message = self._live.from_row(row)
-            self._live.add(message)
-            self._moves.resume(message, self._clock.monotonic())
-        return len(rows)
+        expires them. How many it took."""
+        taken = await self._take_unowned(
+            "id IN (SELECT id FROM messages WHERE state = 'queued' AND owner_node IS NULL"
+            " AND expires_at <= ? ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED)",
+            (now, limit),
+        )
+        return len(taken)
 
     async def cancel_shared(
         self, message_ids: list[str], cause: str, cancel: Callable[[list[str], str], list[str]]
     ) -> list[str]:
         """Cancel those of these messages that wait unowned in the shared queue;
-        their ids. A compare-and-set takes them (still queued, still unowned: a
-        node's claim and this never both win), then ``cancel`` (the engine's own
-        cancel of queued messages) cancels them in the same turn of the loop, so
-        no dispatch round sees them in between."""
+        their ids. They are taken first, then ``cancel`` (the engine's own cancel
+        of queued messages) cancels them in the same turn of the loop, so no
+        dispatch round sees them in between."""
+        if not message_ids:
+            return []
+        return cancel(await self._take_unowned("id = ANY(?)", (message_ids,)), cause)
+
+    async def _take_unowned(self, which: str, params: tuple[object, ...]) -> list[str]:
+        """Make this node the owner of the messages ``which`` picks that still wait
+        unowned in the shared queue, and load them; their ids. A compare-and-set
+        (still queued, still unowned): a node's claim and this never both win.
+        Nothing on one node."""
         node = self._coordination.node_id
-        if node is None or not message_ids:
+        if node is None:
             return []
 
         def take(tx: Tx) -> list[Row]:
             return tx.execute(
-                "UPDATE messages SET owner_node = ? WHERE id = ANY(?)"
+                f"UPDATE messages SET owner_node = ? WHERE {which}"
                 " AND state = 'queued' AND owner_node IS NULL RETURNING *",
-                (node, message_ids),
+                (node, *params),
             ).fetchall()
 
         rows = await self._store.write(take)
@@ -253,4 +248,4 @@ class NodeControl:
             message = self._live.from_row(row)
             self._live.add(message)
             self._moves.resume(message, self._clock.monotonic())
-        return cancel([row["id"] for row in rows], cause)
+        return [row["id"] for row in rows]

@@ -3,9 +3,7 @@ the facts (the API words them, tests/hub/api/test_domain_problems.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -19,14 +17,6 @@ from hub.store.sqlite import SqliteStore
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "hub.db")
-    await s.open()
-    yield s
-    await s.close()
 
 
 async def directory(store: SqliteStore, clock: ManualClock, **limits: int) -> AccountDirectory:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import msgspec
 import pytest
@@ -17,14 +15,6 @@ from hub.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 WAKE_WAIT_S = 5.0  # how long a test waits for a woken task before giving up
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "hub.db")
-    await s.open()
-    yield s
-    await s.close()
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@ runs, is refused with a domain error (the API answers 422 and 409)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -19,14 +17,12 @@ ACCOUNT = "acc_1"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "hub.db")
-    await s.open()
-    await s.execute(
+async def store(store: SqliteStore) -> SqliteStore:
+    """The shared store (tests/hub/conftest.py), with the account."""
+    await store.execute(
         "INSERT INTO accounts (id, name, created_at) VALUES (?, 'a', ?)", (ACCOUNT, T0.isoformat())
     )
-    yield s
-    await s.close()
+    return store
 
 
 async def test_a_key_answered_for_another_body_is_refused_as_reused(store: SqliteStore) -> None:

@@ -7,9 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -25,14 +23,12 @@ ACCOUNT = "acc_1"
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "hub.db")
-    await s.open()
-    await s.execute(
+async def store(store: SqliteStore) -> SqliteStore:
+    """The shared store (tests/hub/conftest.py), with the account."""
+    await store.execute(
         "INSERT INTO accounts (id, name, created_at) VALUES (?, 'a', ?)", (ACCOUNT, T0.isoformat())
     )
-    yield s
-    await s.close()
+    return store
 
 
 async def test_idempotency_statement_replaces_an_older_answer_for_the_same_key(

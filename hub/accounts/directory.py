@@ -169,9 +169,7 @@ class AccountDirectory:
         queued += self._admitting[account_id]
         if queued + adding > max_queued:
             raise QueueFull(queued, adding, max_queued)
-        stored, quota = self._stored[account_id], self._defaults.max_stored_messages
-        if stored + adding > quota:
-            raise QuotaExceeded(stored, adding, quota)
+        self._check_quota(account_id, adding)
         mono = self._clock.monotonic()
         bucket = self._buckets.get(account_id)
         if bucket is None:
@@ -181,21 +179,24 @@ class AccountDirectory:
             raise RateLimited(per_minute, math.ceil(wait))
         self._stored[account_id] += adding
 
-    async def admit_send(self, account_id: str, queued: int) -> Hold | None:
-        """``admit`` one send. On a cluster node the queue and the rate are counted
+    async def admit_send(self, account_id: str, queued: int, adding: int = 1) -> Hold | None:
+        """``admit`` a send. On a cluster node the queue and the rate are counted
         cluster-wide instead, and the hold returned must be released in the send's
         transaction (``hold.release``), or given back by ``not_sent``."""
         account = self._accounts.get(account_id)
         if self._shared is None or account is None:
-            self.admit(account_id, queued)
+            self.admit(account_id, queued, adding)
             return None
         per_minute, max_queued = self.limits(account)
-        stored, quota = self._stored[account_id], self._defaults.max_stored_messages
-        if stored + 1 > quota:
-            raise QuotaExceeded(stored, 1, quota)
-        hold = await self._shared.admit_send(account_id, per_minute, max_queued, 1)
-        self._stored[account_id] += 1
+        self._check_quota(account_id, adding)
+        hold = await self._shared.admit_send(account_id, per_minute, max_queued, adding)
+        self._stored[account_id] += adding
         return hold
+
+    def _check_quota(self, account_id: str, adding: int) -> None:
+        stored, quota = self._stored[account_id], self._defaults.max_stored_messages
+        if stored + adding > quota:
+            raise QuotaExceeded(stored, adding, quota)
 
     def not_sent(self, hold: Hold | None) -> None:
         """The send ``admit_send`` let through was not written: its hold goes now
@@ -211,21 +212,15 @@ class AccountDirectory:
         database until the block ends (the list's chunks commit one by one: the
         hold goes after the last, so meanwhile they count twice, erring on the
         side of the limit as ``admitting`` does)."""
-        account = self._accounts.get(account_id)
-        if self._shared is None or account is None:
+        if self._shared is None or account_id not in self._accounts:
             with self.admitting(account_id, queued, adding):
                 yield
             return
-        per_minute, max_queued = self.limits(account)
-        stored, quota = self._stored[account_id], self._defaults.max_stored_messages
-        if stored + adding > quota:
-            raise QuotaExceeded(stored, adding, quota)
-        hold = await self._shared.admit_send(account_id, per_minute, max_queued, adding)
-        self._stored[account_id] += adding
+        hold = await self.admit_send(account_id, queued, adding)
         try:
             yield
         finally:
-            self._shared.drop(hold)
+            self.not_sent(hold)  # what the block wrote counts as itself now
 
     @contextlib.contextmanager
     def admitting(self, account_id: str, queued: int, adding: int) -> Iterator[None]:

@@ -92,11 +92,8 @@ async def require(request: Request, scope: str | None) -> Principal:
     # honest clients that share an address with a scanner).
     client = request.client.host if request.client else "unknown"
     brake = hub.token_brake
-    wait = brake.charge(client)
-    principal = await hub.auth.authenticate(secret)
+    principal, wait = await brake.look_up(client, hub.auth.authenticate(secret))
     if principal is None:
-        if not wait and brake.shared:  # a cluster counts only the failures: no cost when found
-            wait = await brake.charge_cluster(client)
         if wait:
             raise ApiError(
                 "rate_limited",
@@ -108,8 +105,6 @@ async def require(request: Request, scope: str | None) -> Principal:
             _refused(secret, hub.auth.expired_at(secret)),
             headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    if not wait:
-        brake.refund(client)
     await hub.refresh_account(principal.account_id)  # a cluster node only
     if scope is not None and not principal.allows(scope):
         raise ApiError(

@@ -26,9 +26,13 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections import deque
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from hub.clock import Clock
 from hub.limits.shared import SharedBrake
+
+T = TypeVar("T")
 
 
 def client_key(address: str) -> str:
@@ -83,11 +87,6 @@ class GuessBrake:
         self._recent(client).append(self._clock.monotonic())
         return 0
 
-    @property
-    def shared(self) -> bool:
-        """True on a cluster node: call ``charge_cluster`` after ``charge``."""
-        return self._shared is not None
-
     async def charge_cluster(self, client: str) -> int:
         """Count a guess that ``charge`` let through against the cluster's limit:
         0, or the seconds to wait (then this node's charge is taken back, so the
@@ -98,6 +97,22 @@ class GuessBrake:
         if wait:
             self._pop(client)
         return wait
+
+    async def look_up(self, client: str, lookup: Awaitable[T | None]) -> tuple[T | None, int]:
+        """A secret's ``lookup`` under the brake: charged before it is awaited (it
+        may read the database), refunded if it found something. What it found (a
+        found secret works even while the client is braked), and for a miss the
+        seconds to wait (0: refuse it as unknown; else as braked). A miss is also
+        counted cluster-wide on a cluster node."""
+        wait = self.charge(client)
+        found = await lookup
+        if found is not None:
+            if not wait:
+                self.refund(client)
+            return found, 0
+        if not wait:
+            wait = await self.charge_cluster(client)
+        return None, wait
 
     def refund(self, client: str) -> None:
         """Take back a charge of ``client`` whose secret proved right."""

@@ -37,14 +37,12 @@ log = logging.getLogger(__name__)
 async def relay_socket(websocket: WebSocket) -> None:
     hub: Hub = websocket.app.state.hub
     token = bearer_token(websocket.headers.get("authorization", ""))
-    device = await hub.devices.authenticate_now(token) if token else None
-    if device is None and token:
+    device = None
+    if token:
         # Braked like access tokens (the same brake): failures only, so a valid
-        # token always works; many phones share a carrier's NAT address. On one
-        # node the lookup above is in memory and never suspends, so nothing
-        # splits it from the charge (a cluster node reads the row first).
+        # token always works; many phones share a carrier's NAT address.
         client = websocket.client.host if websocket.client else "unknown"
-        wait = hub.token_brake.charge(client) or await hub.token_brake.charge_cluster(client)
+        device, wait = await hub.token_brake.look_up(client, hub.devices.authenticate_now(token))
         if wait:
             headers = hub.token_brake.refusal_headers("token-guess", wait)
             await websocket.send_denial_response(Response(status_code=429, headers=headers))
